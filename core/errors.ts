@@ -1,0 +1,94 @@
+/**
+ * The one error catalogue. Every layer throws `ControlPlaneError` with a code from here; the API
+ * renders it as `{ error: { code, message, details? } }` with the catalogue's HTTP status, so
+ * clients can match on codes that never change. Documented in docs/errors.md (a test keeps the two
+ * in step).
+ */
+
+export interface ErrorSpec {
+  readonly status: number;
+  /** What the code means, for docs/errors.md. */
+  readonly description: string;
+}
+
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: { status: 400, description: 'The request does not match its schema; details lists each field.' },
+  INVALID_JSON: { status: 400, description: 'The request body is not valid JSON.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not application/json.' },
+  BODY_TOO_LARGE: { status: 413, description: 'The request body is larger than the configured limit.' },
+  UNKNOWN_TIER: { status: 400, description: 'The tier is not in the tier catalog.' },
+  TIER_CHANGE_NOT_ALLOWED: { status: 409, description: "The tier catalog does not allow moving from the tenant's tier to this one." },
+  INVALID_PARAMETER: { status: 400, description: 'A tenant value CloudFormation would reject.' },
+  UNAUTHENTICATED: { status: 401, description: 'No credential, or one that is not recognised.' },
+  FORBIDDEN: { status: 403, description: 'The credential lacks the scope this route needs.' },
+  INVALID_SIGNATURE: { status: 401, description: 'The webhook signature does not match the body.' },
+  SIGNATURE_EXPIRED: { status: 401, description: 'The webhook timestamp is more than 5 minutes off.' },
+  TENANT_NOT_FOUND: { status: 404, description: 'No tenant with that id or slug.' },
+  OPERATION_NOT_FOUND: { status: 404, description: 'No operation with that id.' },
+  ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
+  TENANT_EXISTS: { status: 409, description: 'A tenant with that slug exists already.' },
+  OPERATION_IN_PROGRESS: { status: 409, description: 'The tenant has an operation in flight; one at a time.' },
+  INVALID_STATE_TRANSITION: { status: 409, description: "The tenant's lifecycle state does not allow this operation." },
+  VERSION_CONFLICT: { status: 409, description: 'The record changed since it was read (optimistic lock).' },
+  NOT_WAITING_FOR_CALLBACK: { status: 409, description: 'The operation waits on no callback.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, description: 'The Idempotency-Key was used before with a different request.' },
+  IDEMPOTENCY_IN_FLIGHT: { status: 409, description: 'A request with this Idempotency-Key is still being processed; retry.' },
+  CONFIG_INVALID: { status: 500, description: 'The configuration failed validation at start-up.' },
+  CATALOG_INVALID: { status: 500, description: 'The tier catalog failed validation at start-up.' },
+  LOCAL_AWS_UNAVAILABLE: { status: 503, description: 'The local AWS emulator (moto) could not be started or reached.' },
+  AWS_THROTTLED: { status: 503, description: 'AWS throttled the call after retries.' },
+  AWS_ERROR: { status: 502, description: 'An AWS call failed; the message carries the AWS reason.' },
+  STACK_FAILED: { status: 502, description: 'A CloudFormation stack operation failed; the message carries the reason.' },
+  STACK_DELETE_FAILED: { status: 502, description: 'A stack could not be deleted after retries; it is reported, never marked gone.' },
+  ACCOUNT_CREATION_FAILED: { status: 502, description: 'Organizations could not create the tenant account.' },
+  CALLBACK_TIMEOUT: { status: 504, description: 'The application plane did not answer the migration hand-off in time.' },
+  MIGRATION_REJECTED: { status: 409, description: 'The application plane reported the migration as failed.' },
+  WORKFLOW_FAILED: { status: 500, description: 'A workflow step failed in a way no other code describes.' },
+  SHUTTING_DOWN: { status: 503, description: 'The control plane is shutting down; retry on another instance.' },
+  INTERNAL: { status: 500, description: 'An unexpected error; the log has the request id.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class ControlPlaneError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ControlPlaneError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.details = options.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isControlPlaneError(e: unknown, code?: ErrorCode): e is ControlPlaneError {
+  return e instanceof ControlPlaneError && (code === undefined || e.code === code);
+}
+
+/** A short, log-safe description of any thrown value. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
+  return String(e);
+}
+
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Turns zod issues into `{ path, message }` pairs that name the field and what is accepted. */
+export function issuesToFields(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): FieldIssue[] {
+  return issues.map((i) => ({
+    path: i.path.length === 0 ? '(root)' : i.path.map((p) => String(p)).join('.'),
+    message: i.message,
+  }));
+}

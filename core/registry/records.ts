@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { OPERATION_STATUSES, OPERATION_TYPES, TENANT_STATES } from '../lifecycle.js';
+
+/**
+ * The registry's records, one zod schema each. The same schemas validate what the registry reads
+ * back, and describe the API's responses in OpenAPI.
+ */
+
+export const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
+export const SlugSchema = z
+  .string()
+  .regex(SLUG_PATTERN, 'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -');
+
+export const TenantIdSchema = z.string().regex(/^t_[0-9A-HJKMNP-TV-Z]{26}$/, 't_ followed by a ULID');
+export const OperationIdSchema = z.string().regex(/^op_[0-9A-HJKMNP-TV-Z]{26}$/, 'op_ followed by a ULID');
+
+export const TenantStateSchema = z.enum(TENANT_STATES);
+export const OperationTypeSchema = z.enum(OPERATION_TYPES);
+export const OperationStatusSchema = z.enum(OPERATION_STATUSES);
+
+export const ErrorInfoSchema = z.object({ code: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
+
+export const StackRefSchema = z.object({
+  /** The stack's role for the tenant, e.g. `tenant`. */
+  name: z.string(),
+  stackName: z.string(),
+  arn: z.string(),
+  templateVersion: z.string(),
+  status: z.string(),
+  /** Account the stack lives in, when it is not the control plane's own. */
+  accountId: z.string().optional(),
+});
+export type StackRef = z.infer<typeof StackRefSchema>;
+
+/** Per-tenant identity and API-access records the workflows manage through the SDKs. */
+export const TenantAccessSchema = z.object({
+  userPoolId: z.string().optional(),
+  groupName: z.string().optional(),
+  adminUsername: z.string().optional(),
+  apiKeyId: z.string().optional(),
+  usagePlanId: z.string().optional(),
+});
+export type TenantAccess = z.infer<typeof TenantAccessSchema>;
+
+export const TenantSchema = z.object({
+  tenantId: TenantIdSchema,
+  slug: SlugSchema,
+  name: z.string(),
+  tier: z.string(),
+  isolation: z.enum(['pool', 'bridge', 'silo']),
+  state: TenantStateSchema,
+  adminEmail: z.string(),
+  region: z.string(),
+  accountId: z.string().optional(),
+  allowedPrincipals: z.array(z.string()).default([]),
+  stacks: z.array(StackRefSchema).default([]),
+  /** Stack outputs the tenant needs (e.g. the PrivateLink service name). */
+  outputs: z.record(z.string(), z.string()).default({}),
+  access: TenantAccessSchema.default({}),
+  templateVersion: z.string().optional(),
+  version: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  currentOperationId: z.string().optional(),
+  lastError: ErrorInfoSchema.optional(),
+  /** Set when the tenant reached OFFBOARDED; the record and audit trail are kept. */
+  offboardedAt: z.string().optional(),
+});
+export type Tenant = z.infer<typeof TenantSchema>;
+
+export const StepStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'WAITING', 'COMPENSATED']);
+export const StepSchema = z.object({
+  name: z.string(),
+  status: StepStatusSchema,
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  /** A human-readable note shown while the step runs, e.g. "waiting for account slot". */
+  detail: z.string().optional(),
+  error: ErrorInfoSchema.optional(),
+});
+export type Step = z.infer<typeof StepSchema>;
+
+export const OperationSchema = z.object({
+  operationId: OperationIdSchema,
+  tenantId: TenantIdSchema,
+  type: OperationTypeSchema,
+  status: OperationStatusSchema,
+  steps: z.array(StepSchema).default([]),
+  actor: z.string(),
+  idempotencyKey: z.string().optional(),
+  /** Operation-specific input, e.g. `{ tier }` for change-tier or `{ reason }` for suspend. */
+  input: z.record(z.string(), z.unknown()).default({}),
+  /** Set while the operation waits on the application plane (migration hand-off). */
+  waitingFor: z.string().optional(),
+  error: ErrorInfoSchema.optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  endedAt: z.string().optional(),
+});
+export type Operation = z.infer<typeof OperationSchema>;
+
+export const AuditEventSchema = z.object({
+  eventId: z.string(),
+  tenantId: TenantIdSchema,
+  at: z.string(),
+  actor: z.string(),
+  /** What happened, e.g. `tenant.created`, `state.changed`, `operation.started`. */
+  action: z.string(),
+  operationId: z.string().optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export type AuditEvent = z.infer<typeof AuditEventSchema>;
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | undefined;
+}
