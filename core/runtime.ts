@@ -1,0 +1,37 @@
+import { type AwsClients, createAwsClients } from './aws/clients.js';
+import type { Config } from './config.js';
+import { ensureLocalAws } from './local-aws/sidecar.js';
+import { Registry } from './registry/registry.js';
+import { describeRegistryTable, ensureRegistryTable } from './registry/table.js';
+
+/**
+ * The AWS side of a running control plane: where calls go, the SDK clients, the registry. Built
+ * once at start-up from the configuration and handed to everything that needs it.
+ */
+export interface AwsRuntime {
+  /** The local AWS URL, or null on real AWS. */
+  readonly awsEndpoint: string | null;
+  /** True when templates must be adapted to the emulator (moto) rather than real AWS. */
+  readonly emulator: boolean;
+  readonly clients: AwsClients;
+  readonly registry: Registry;
+  registryStatus(): Promise<string>;
+}
+
+export async function startAwsRuntime(config: Config, options: { instrument?: Parameters<typeof createAwsClients>[0]['instrument'] } = {}): Promise<AwsRuntime> {
+  let endpoint: string | undefined = config.awsEndpoint;
+  if (!endpoint && config.target === 'local') {
+    endpoint = (await ensureLocalAws({ dataDir: config.dataDir, port: config.localAwsPort })).endpoint;
+  }
+  const clients = createAwsClients({ region: config.region, endpoint, ...(options.instrument ? { instrument: options.instrument } : {}) });
+  const registry = new Registry({ documents: clients.documents, tableName: config.registryTable });
+  // On AWS the table belongs to the control-plane stack (see control-plane/infra); locally we make it.
+  if (config.target === 'local') await ensureRegistryTable(clients.dynamodb, config.registryTable);
+  return {
+    awsEndpoint: endpoint ?? null,
+    emulator: config.target === 'local',
+    clients,
+    registry,
+    registryStatus: () => describeRegistryTable(clients.dynamodb, config.registryTable),
+  };
+}

@@ -1,0 +1,44 @@
+import type { Operation, Tenant } from '../core/registry/records.js';
+
+/**
+ * What the API (and the CLI through it) asks of the lifecycle: start an operation, answer a
+ * callback. Each call validates against the tier catalog and the lifecycle, writes the registry
+ * records (tenant, operation, audit event) and hands the operation to the workflow engine; it
+ * returns as soon as the operation is recorded (the API answers 202).
+ */
+export interface OnboardRequest {
+  readonly name: string;
+  /** Derived from the name when absent. */
+  readonly slug?: string | undefined;
+  readonly tier: string;
+  readonly adminEmail: string;
+  readonly region?: string | undefined;
+  /** AWS principals (ARNs) allowed to connect to a silo tenant's PrivateLink endpoint service. */
+  readonly allowedPrincipals?: readonly string[] | undefined;
+}
+
+export interface CallContext {
+  /** Who asked: `key:<name>`, `jwt:<sub>`, `webhook:signup`. Goes into the audit trail. */
+  readonly actor: string;
+  readonly idempotencyKey?: string | undefined;
+}
+
+export interface Started {
+  readonly tenant: Tenant;
+  readonly operation: Operation;
+}
+
+export interface CallbackAnswer {
+  readonly status: 'succeeded' | 'failed';
+  readonly reason?: string | undefined;
+}
+
+export interface LifecycleService {
+  onboard(request: OnboardRequest, ctx: CallContext): Promise<Started>;
+  changeTier(tenantIdOrSlug: string, tier: string, ctx: CallContext): Promise<Started>;
+  suspend(tenantIdOrSlug: string, reason: string, ctx: CallContext): Promise<Started>;
+  resume(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
+  offboard(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
+  /** Answers the step an operation waits on (migration hand-off); NOT_WAITING_FOR_CALLBACK otherwise. */
+  callback(operationId: string, answer: CallbackAnswer, ctx: CallContext): Promise<Operation>;
+}
