@@ -30,6 +30,8 @@ export const StackRefSchema = z.object({
   status: z.string(),
   /** Account the stack lives in, when it is not the control plane's own. */
   accountId: z.string().optional(),
+  /** Times a delete ended DELETE_FAILED; reported after 3, never dropped. */
+  deleteAttempts: z.number().int().optional(),
 });
 export type StackRef = z.infer<typeof StackRefSchema>;
 
@@ -93,6 +95,11 @@ export const OperationSchema = z.object({
   input: z.record(z.string(), z.unknown()).default({}),
   /** Set while the operation waits on the application plane (migration hand-off). */
   waitingFor: z.string().optional(),
+  waitingSince: z.string().optional(),
+  /** The application plane's answer to the hand-off. */
+  callback: z
+    .object({ status: z.enum(['succeeded', 'failed']), reason: z.string().optional(), actor: z.string(), at: z.string() })
+    .optional(),
   error: ErrorInfoSchema.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -399,7 +399,10 @@ export class Registry {
    * Updates an operation's progress (steps, status RUNNING, waitingFor). Read-modify-write on the
    * operation's revision, retried on a lost race, so concurrent step writers never drop a step.
    */
-  async updateOperation(operationId: string, change: (op: Operation) => Partial<Pick<Operation, 'steps' | 'status' | 'waitingFor'>>): Promise<Operation> {
+  async updateOperation(
+    operationId: string,
+    change: (op: Operation) => Partial<Pick<Operation, 'steps' | 'status' | 'waitingFor' | 'waitingSince' | 'callback'>>,
+  ): Promise<Operation> {
     for (let attempt = 0; ; attempt++) {
       const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: opPk(operationId), sk: OP_SK }, ConsistentRead: true }));
       if (!out.Item) throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
@@ -407,13 +410,16 @@ export class Registry {
       const current = OperationSchema.parse(stripKeys(out.Item));
       const patch = change(current);
       const next: Operation = { ...current, ...patch, updatedAt: this.now() };
-      if ('waitingFor' in patch && patch.waitingFor === undefined) delete next.waitingFor;
+      if ('waitingFor' in patch && patch.waitingFor === undefined) {
+        delete next.waitingFor;
+        delete next.waitingSince;
+      }
       try {
         await this.db.send(
           new PutCommand({
             TableName: this.tableName,
             // undefined attributes are dropped by the marshaller, which is how waitingFor is cleared.
-            Item: { ...out.Item, waitingFor: undefined, ...next, rev: rev + 1 },
+            Item: { ...out.Item, waitingFor: undefined, waitingSince: undefined, ...next, rev: rev + 1 },
             ConditionExpression: 'rev = :rev',
             ExpressionAttributeValues: { ':rev': rev },
           }),
@@ -476,6 +482,7 @@ export class Registry {
     const status = args.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED';
     const ended: Operation = { ...operation, status, updatedAt: at, endedAt: at, ...(args.error ? { error: args.error } : {}) };
     delete ended.waitingFor;
+    delete ended.waitingSince;
     await this.writeTenant(
       current,
       next,

@@ -1,0 +1,183 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../core/config.js';
+import { ControlPlaneError } from '../core/errors.js';
+import { randomSecret } from '../core/ids.js';
+import { type Scope, ScopeSchema } from './schemas.js';
+
+/**
+ * API keys, in the registry's DynamoDB table. Only the SHA-256 of a key is stored, so a leaked
+ * table does not leak credentials; keys are random (256 bits), so an unsalted hash is enough.
+ *
+ * | item        | pk                 | sk          |
+ * |-------------|--------------------|-------------|
+ * | key         | APIKEY#<sha256>    | #APIKEY     |
+ * | name claim  | APIKEYNAME#<name>  | #APIKEYNAME |
+ * | admin key   | APIKEY-ADMIN       | #CURRENT    |  (which hash is the current admin key)
+ */
+
+export interface ApiKeyRecord {
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly createdAt: string;
+}
+
+export const ADMIN_KEY_NAME = 'admin';
+const KEY_SK = '#APIKEY';
+
+export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+/** A new key: a recognisable prefix (secret scanners) and 256 random bits. */
+export const newApiKey = (): string => `tcp_${randomSecret(32)}`;
+
+export interface ApiKeyStoreOptions {
+  readonly documents: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly clock?: () => Date;
+}
+
+export class ApiKeyStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly clock: () => Date;
+
+  constructor(options: ApiKeyStoreOptions) {
+    this.db = options.documents;
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Makes a key with a unique name; the key itself is returned here and never again. */
+  async create(name: string, scopes: readonly Scope[]): Promise<{ key: string; record: ApiKeyRecord }> {
+    const key = newApiKey();
+    const record: ApiKeyRecord = { name, scopes: [...new Set(scopes)], createdAt: this.clock().toISOString() };
+    const hash = hashApiKey(key);
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME', kind: 'apikey-name', hash, createdAt: record.createdAt },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            { Put: { TableName: this.tableName, Item: this.keyItem(hash, record) } },
+          ],
+        }),
+      );
+    } catch (e) {
+      if (e instanceof TransactionCanceledException) {
+        throw new ControlPlaneError('API_KEY_EXISTS', `an API key named "${name}" exists already; choose another name`, {
+          details: { name },
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    return { key, record };
+  }
+
+  /** The key's record, or undefined for a key that is unknown (or was revoked). */
+  async find(key: string): Promise<ApiKeyRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${hashApiKey(key)}`, sk: KEY_SK } }),
+    );
+    if (!out.Item) return undefined;
+    const scopes = ScopeSchema.array().safeParse(out.Item.scopes);
+    return {
+      name: String(out.Item.name),
+      scopes: scopes.success ? scopes.data : [],
+      createdAt: String(out.Item.createdAt),
+    };
+  }
+
+  /**
+   * Makes `key` the admin key. A different previous admin key is revoked, so rotating
+   * CONTROL_PLANE_ADMIN_KEY takes effect at the next start.
+   */
+  async setAdminKey(key: string): Promise<void> {
+    const hash = hashApiKey(key);
+    const pointer = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'APIKEY-ADMIN', sk: '#CURRENT' }, ConsistentRead: true }),
+    );
+    const previous = pointer.Item?.hash as string | undefined;
+    const createdAt = this.clock().toISOString();
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: this.keyItem(hash, { name: ADMIN_KEY_NAME, scopes: ['admin'], createdAt }),
+      }),
+    );
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `APIKEYNAME#${ADMIN_KEY_NAME}`, sk: '#APIKEYNAME', kind: 'apikey-name', hash, createdAt },
+      }),
+    );
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: 'APIKEY-ADMIN', sk: '#CURRENT', kind: 'apikey-admin', hash } }),
+    );
+    if (previous && previous !== hash) {
+      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${previous}`, sk: KEY_SK } }));
+    }
+  }
+
+  private keyItem(hash: string, record: ApiKeyRecord): Record<string, unknown> {
+    return { pk: `APIKEY#${hash}`, sk: KEY_SK, kind: 'apikey', ...record, scopes: [...record.scopes] };
+  }
+}
+
+export interface AdminKey {
+  /** The admin key, or null on AWS when none is configured (use JWTs or configure one). */
+  readonly key: string | null;
+  /** True when this call generated the key: print it once, it is not shown again. */
+  readonly generated: boolean;
+  /** Where a generated key is kept (local mode), else null. */
+  readonly file: string | null;
+}
+
+/**
+ * The admin key at start-up: CONTROL_PLANE_ADMIN_KEY when set; otherwise, in local mode, the key
+ * kept in `<dataDir>/admin-key` (mode 0600), generated on first start. Registers it in the store.
+ */
+export async function ensureAdminKey(config: Config, store: ApiKeyStore): Promise<AdminKey> {
+  if (config.adminKey) {
+    await store.setAdminKey(config.adminKey);
+    return { key: config.adminKey, generated: false, file: null };
+  }
+  if (config.target !== 'local') return { key: null, generated: false, file: null };
+  const file = join(config.dataDir, 'admin-key');
+  let key: string | undefined;
+  let generated = false;
+  try {
+    key = (await readFile(file, 'utf8')).trim() || undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (!key) {
+    await mkdir(config.dataDir, { recursive: true });
+    try {
+      // 'wx': never overwrite a key another process wrote meanwhile; use that one instead.
+      const fresh = newApiKey();
+      await writeFile(file, `${fresh}\n`, { mode: 0o600, flag: 'wx' });
+      key = fresh;
+      generated = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      key = (await readFile(file, 'utf8')).trim();
+    }
+  }
+  await chmod(file, 0o600);
+  await store.setAdminKey(key);
+  return { key, generated, file };
+}

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
+import {
+  AuditEventSchema,
+  OperationIdSchema,
+  OperationSchema,
+  SLUG_PATTERN,
+  TenantSchema,
+  TenantStateSchema,
+} from '../core/registry/records.js';
+import { TierCatalogSchema } from '../tiers/catalog.js';
+
+/**
+ * One zod schema per API concept. Each validates requests (in route.ts) and is turned into the
+ * OpenAPI document (openapi.ts), so the docs cannot drift from what the API accepts. Responses reuse
+ * the registry's record schemas.
+ */
+
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+/** Trimmed, non-empty, bounded, no control characters: every free-text field. */
+export const text = (max: number) =>
+  z.string().trim().min(1).max(max).regex(NO_CONTROL_CHARS, 'no control characters (newlines, tabs, NUL...)');
+
+// Checked after trimming (z.email() would check before), hence a regex rather than the format.
+export const EmailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .regex(z.regexes.email, 'an email address such as admin@example.com')
+  .meta({ format: 'email' });
+
+export const RegionSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1');
+
+export const PrincipalArnSchema = z
+  .string()
+  .trim()
+  .max(2048)
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:[A-Za-z0-9+=,.@_/-]+$/, 'an IAM principal ARN such as arn:aws:iam::123456789012:root');
+
+/** A tier name as the caller gave it; the catalog decides whether it exists (UNKNOWN_TIER). */
+export const TierRefSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'a tier name such as basic');
+
+export const TenantNameSchema = text(100);
+
+/** The registry's slug rule, after trimming. */
+export const SlugRefSchema = z
+  .string()
+  .trim()
+  .regex(SLUG_PATTERN, 'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -');
+
+export const CreateTenantSchema = z
+  .object({
+    name: TenantNameSchema,
+    slug: SlugRefSchema.optional(),
+    tier: TierRefSchema,
+    adminEmail: EmailSchema,
+    region: RegionSchema.optional(),
+    allowedPrincipals: z.array(PrincipalArnSchema).max(20).optional(),
+  })
+  .strict()
+  .meta({ id: 'CreateTenant' });
+export type CreateTenant = z.infer<typeof CreateTenantSchema>;
+
+export const ChangeTierSchema = z.object({ tier: TierRefSchema }).strict().meta({ id: 'ChangeTier' });
+export const SuspendSchema = z.object({ reason: text(500) }).strict().meta({ id: 'Suspend' });
+/** Resume and offboard take no input; an empty object (or no body) is accepted. */
+export const EmptyBodySchema = z.object({}).strict().optional();
+
+export const CallbackSchema = z
+  .object({
+    status: z.enum(['succeeded', 'failed']),
+    reason: text(1000).optional(),
+  })
+  .strict()
+  .meta({ id: 'CallbackAnswer' });
+
+/** A tenant id (`t_…`) or a slug: every `:tenantId` path accepts both. */
+export const TenantRefParamsSchema = z.object({
+  tenantId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^(t_[0-9A-HJKMNP-TV-Z]{26}|[a-z][a-z0-9-]{1,30}[a-z0-9])$/, 'a tenant id (t_…) or slug'),
+});
+export const OperationParamsSchema = z.object({ operationId: OperationIdSchema });
+
+const CursorSchema = z.string().min(1).max(4096);
+const limit = (max: number) => z.coerce.number().int().min(1).max(max);
+
+export const ListTenantsQuerySchema = z
+  .object({
+    tier: TierRefSchema.optional(),
+    state: TenantStateSchema.optional(),
+    limit: limit(200).optional(),
+    cursor: CursorSchema.optional(),
+  })
+  .strict();
+export const ListEventsQuerySchema = z.object({ limit: limit(500).optional(), cursor: CursorSchema.optional() }).strict();
+
+/** Printable ASCII, as Stripe and the IETF draft do; long enough for a UUID or an event id. */
+export const IdempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces, 1 to 255 characters');
+export const IdempotencyHeadersSchema = z.object({ 'idempotency-key': IdempotencyKeySchema.optional() });
+
+export const SignupEventSchema = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'an event id: letters, digits, _ . : -'),
+    type: z.literal('signup.completed'),
+    /** Unix seconds when the provider created the event. */
+    created: z.number().int().nonnegative(),
+    data: z
+      .object({
+        name: TenantNameSchema,
+        slug: SlugRefSchema.optional(),
+        tier: TierRefSchema,
+        adminEmail: EmailSchema,
+      })
+      .strict(),
+  })
+  .meta({ id: 'SignupEvent' });
+export type SignupEvent = z.infer<typeof SignupEventSchema>;
+export const SignupHeadersSchema = z.object({
+  'webhook-signature': z
+    .string()
+    .optional()
+    .meta({ description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' }),
+});
+
+export const SCOPES = ['tenants:read', 'tenants:write', 'operations:callback', 'admin'] as const;
+export const ScopeSchema = z.enum(SCOPES);
+export type Scope = z.infer<typeof ScopeSchema>;
+
+export const ApiKeyNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, . _ -, 1 to 64 characters');
+export const CreateApiKeySchema = z
+  .object({ name: ApiKeyNameSchema, scopes: z.array(ScopeSchema).min(1).max(SCOPES.length) })
+  .strict()
+  .meta({ id: 'CreateApiKey' });
+export const ApiKeyCreatedSchema = z
+  .object({
+    name: z.string(),
+    scopes: z.array(ScopeSchema),
+    createdAt: z.string(),
+    /** Shown once: only its SHA-256 is stored. */
+    key: z.string(),
+  })
+  .meta({ id: 'ApiKeyCreated' });
+
+// ---------------------------------------------------------------- responses
+
+export const TenantResponseSchema = TenantSchema.meta({ id: 'Tenant' });
+export const OperationResponseSchema = OperationSchema.meta({ id: 'Operation' });
+export const AuditEventResponseSchema = AuditEventSchema.meta({ id: 'AuditEvent' });
+
+export const StartedSchema = z
+  .object({ tenant: TenantResponseSchema, operation: OperationResponseSchema })
+  .meta({ id: 'Started' });
+
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    /** Pass back as `cursor` for the next page; null on the last page. */
+    nextCursor: z.string().nullable(),
+  });
+export const TenantPageSchema = page(TenantResponseSchema).meta({ id: 'TenantPage' });
+export const EventPageSchema = page(AuditEventResponseSchema).meta({ id: 'AuditEventPage' });
+
+export const TiersResponseSchema = TierCatalogSchema.meta({ id: 'TierCatalog' });
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    awsEndpoint: z.string().nullable(),
+    registry: z.object({ table: z.string(), status: z.string() }),
+  })
+  .meta({ id: 'Health' });
+export const ReadinessSchema = z
+  .object({ status: z.enum(['ready', 'not-ready']), registry: z.object({ table: z.string(), status: z.string() }) })
+  .meta({ id: 'Readiness' });
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as [ErrorCode, ...ErrorCode[]];
+export const ErrorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      /** VALIDATION_FAILED: one `{ path, in, message }` per field. */
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });

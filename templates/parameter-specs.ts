@@ -1,0 +1,117 @@
+import type { TemplateKind } from './types.js';
+
+/**
+ * Every CloudFormation Parameter a template declares, in one place: the stacks declare them from
+ * here and the parameter-set builder validates tenant values against the same rules, so a value
+ * the builder accepts is one CloudFormation accepts.
+ */
+export interface ParameterSpec {
+  readonly type: 'String' | 'Number' | 'CommaDelimitedList' | 'AWS::EC2::VPC::Id' | 'List<AWS::EC2::Subnet::Id>';
+  readonly description: string;
+  /** A whole-value pattern (CloudFormation anchors AllowedPattern itself). */
+  readonly pattern?: string;
+  readonly allowedValues?: readonly string[];
+  readonly minValue?: number;
+  readonly maxValue?: number;
+  readonly default?: string;
+  /** What is accepted, in words: CloudFormation's ConstraintDescription and our INVALID_PARAMETER text. */
+  readonly accepted: string;
+}
+
+export const PARAMETER_SPECS = {
+  TenantId: {
+    type: 'String',
+    description: 'The tenant id; scopes every policy statement that touches tenant data.',
+    pattern: '^t_[0-9A-HJKMNP-TV-Z]{26}$',
+    accepted: 't_ followed by a 26-character ULID',
+  },
+  TenantSlug: {
+    type: 'String',
+    description: 'The tenant slug, for descriptions humans read.',
+    pattern: '^[a-z](?!.*--)[a-z0-9-]{1,30}[a-z0-9]$',
+    accepted: '3 to 32 lowercase letters, digits or single hyphens, starting with a letter, not ending with -',
+  },
+  TierName: {
+    type: 'String',
+    description: "The tenant's tier in the tier catalog.",
+    pattern: '^[a-z][a-z0-9-]{1,30}[a-z0-9]$',
+    accepted: '3 to 32 lowercase letters, digits or -, starting with a letter',
+  },
+  TemplateVersion: {
+    type: 'String',
+    description: 'Version id of this template (first 12 hex digits of its sha256), for the TemplateVersion tag.',
+    pattern: '^[0-9a-f]{12}$',
+    accepted: '12 lowercase hex digits',
+  },
+  PooledTableArn: {
+    type: 'String',
+    description: "ARN of the platform's pooled DynamoDB table.",
+    pattern: '^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$',
+    accepted: 'a DynamoDB table ARN',
+  },
+  ArtifactBucketName: {
+    type: 'String',
+    description: "Name of the platform's artifact bucket (pooled objects live under tenants/<TenantId>/).",
+    pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+    accepted: 'an S3 bucket name: 3 to 63 lowercase letters, digits, . or -',
+  },
+  VpcId: {
+    type: 'AWS::EC2::VPC::Id',
+    description: "The platform's shared VPC.",
+    pattern: '^vpc-[0-9a-f]{8,17}$',
+    accepted: 'a VPC id (vpc-…)',
+  },
+  SubnetIds: {
+    type: 'List<AWS::EC2::Subnet::Id>',
+    description: "The shared VPC's isolated subnets, in two AZs, for the tenant database.",
+    pattern: '^subnet-[0-9a-f]{8,17}$',
+    accepted: 'two or more subnet ids (subnet-…) in different AZs',
+  },
+  DbInstanceClass: {
+    type: 'String',
+    description: 'RDS instance class of the tenant database.',
+    pattern: '^db\\.[a-z0-9]+\\.[a-z0-9]+$',
+    accepted: 'an RDS instance class such as db.t4g.micro',
+  },
+  DbAllocatedStorage: {
+    type: 'Number',
+    description: 'Allocated gp3 storage of the tenant database, in GiB.',
+    minValue: 20,
+    maxValue: 65_536,
+    accepted: 'an integer from 20 to 65536 (GiB of gp3 storage for PostgreSQL)',
+  },
+  DbMultiAz: {
+    type: 'String',
+    description: 'Whether the tenant database has a standby in a second AZ.',
+    allowedValues: ['true', 'false'],
+    accepted: 'true or false',
+  },
+  DbBackupRetentionDays: {
+    type: 'Number',
+    description: 'Days of automated backups of the tenant database.',
+    minValue: 1,
+    maxValue: 35,
+    accepted: 'an integer from 1 to 35',
+  },
+  AllowedPrincipals: {
+    type: 'CommaDelimitedList',
+    description: 'IAM principal ARNs allowed to connect to the PrivateLink endpoint service; empty for none.',
+    pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[\\w+=,.@/-]{1,512}|user/[\\w+=,.@/-]{1,512})$',
+    default: '',
+    accepted: 'IAM principal ARNs (arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>), no wildcards',
+  },
+} as const satisfies Record<string, ParameterSpec>;
+
+export type ParameterName = keyof typeof PARAMETER_SPECS;
+
+const TENANT_COMMON = ['TenantId', 'TenantSlug', 'TierName', 'TemplateVersion'] as const satisfies readonly ParameterName[];
+const POOLED_DATA = ['PooledTableArn', 'ArtifactBucketName'] as const satisfies readonly ParameterName[];
+const DATABASE = ['DbInstanceClass', 'DbAllocatedStorage', 'DbMultiAz', 'DbBackupRetentionDays'] as const satisfies readonly ParameterName[];
+
+/** The parameters each template declares, in declaration order. */
+export const TEMPLATE_PARAMETERS: Record<TemplateKind, readonly ParameterName[]> = {
+  platform: ['TemplateVersion'],
+  pool: [...TENANT_COMMON, ...POOLED_DATA],
+  bridge: [...TENANT_COMMON, ...POOLED_DATA, 'VpcId', 'SubnetIds', ...DATABASE],
+  silo: [...TENANT_COMMON, ...DATABASE, 'AllowedPrincipals'],
+};

@@ -1,0 +1,123 @@
+/**
+ * A small builder for the lifecycle state machines (Amazon States Language). Every Task state has
+ * the same shape, so one Lambda (AWS) or one local dispatcher (embedded engine) serves them all:
+ *
+ *   Resource   ${TaskFunctionArn}             substituted at deploy time (CDK DefinitionSubstitutions)
+ *   Parameters { task, step, operationId.$, tenantId.$, args }
+ *
+ * Long waits (stack creation, the migration hand-off) are Task → Choice → Wait loops, never a
+ * sleeping task: a Lambda may run 15 minutes, an RDS instance takes longer.
+ */
+
+export const TASK_FUNCTION_PLACEHOLDER = '${TaskFunctionArn}';
+
+export type AslState = Record<string, unknown>;
+export interface AslDefinition {
+  readonly Comment: string;
+  readonly StartAt: string;
+  readonly TimeoutSeconds?: number;
+  readonly States: Record<string, AslState>;
+}
+
+/** Errors worth retrying: AWS throttling, 5xx, timeouts, and Lambda's own transient faults. */
+export const TRANSIENT_ERRORS = [
+  'AWS_TRANSIENT',
+  'AWS_THROTTLED',
+  'States.Timeout',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+export const RETRY = [
+  { ErrorEquals: TRANSIENT_ERRORS, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+];
+
+export interface TaskOptions {
+  /** Handler name; defaults to the state name. */
+  readonly task?: string;
+  readonly args?: Record<string, unknown>;
+  /** Where a failure goes (Catch States.ALL); none = the execution fails. */
+  readonly catchTo?: string;
+  /** Catch ResultPath; `$.error` by default. */
+  readonly errorPath?: string;
+  /** Pass the whole state (with `error` / `compensationError` when caught) to the handler. */
+  readonly withError?: boolean;
+}
+
+export class Flow {
+  readonly states: Record<string, AslState> = {};
+
+  private taskState(step: string, next: string | undefined, o: TaskOptions, resultPath: string | null): AslState {
+    const state: AslState = {
+      Type: 'Task',
+      Resource: TASK_FUNCTION_PLACEHOLDER,
+      Parameters: {
+        task: o.task ?? step,
+        step,
+        'operationId.$': '$.operationId',
+        'tenantId.$': '$.tenantId',
+        args: o.args ?? {},
+        // The whole state, not `$.error`: a path to a missing field fails the state on AWS.
+        ...(o.withError ? { 'state.$': '$' } : {}),
+      },
+      ResultPath: resultPath,
+      TimeoutSeconds: 120,
+      Retry: RETRY,
+    };
+    if (o.catchTo) state.Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: o.errorPath ?? '$.error', Next: o.catchTo }];
+    if (next) state.Next = next;
+    else state.End = true;
+    return state;
+  }
+
+  /** A task that runs once; its result is discarded (handlers record what they did in the registry). */
+  task(step: string, next: string | undefined, o: TaskOptions = {}): this {
+    this.states[step] = this.taskState(step, next, o, null);
+    return this;
+  }
+
+  /** A task whose result lands at `resultPath` for a following Choice. */
+  taskWithResult(step: string, resultPath: string, next: string, o: TaskOptions = {}): this {
+    this.states[step] = this.taskState(step, next, o, resultPath);
+    return this;
+  }
+
+  /**
+   * A task called until it answers `{ done: true }`, with a Wait of `$.pollSeconds` between calls:
+   *   <step> → <step>: done? → (yes) next | (no) <step>: wait → <step>
+   */
+  poll(step: string, next: string, o: TaskOptions = {}): this {
+    const choice = `${step}: done?`;
+    const wait = `${step}: wait`;
+    this.states[step] = this.taskState(step, choice, o, '$.poll');
+    this.states[choice] = {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.poll.done', BooleanEquals: true, Next: next }],
+      Default: wait,
+    };
+    this.states[wait] = { Type: 'Wait', SecondsPath: '$.pollSeconds', Next: step };
+    return this;
+  }
+
+  choice(name: string, variable: string, whenTrue: string, otherwise: string): this {
+    this.states[name] = { Type: 'Choice', Choices: [{ Variable: variable, BooleanEquals: true, Next: whenTrue }], Default: otherwise };
+    return this;
+  }
+
+  fail(name: string, error: string, cause: string): this {
+    this.states[name] = { Type: 'Fail', Error: error, Cause: cause };
+    return this;
+  }
+
+  build(comment: string, startAt: string): AslDefinition {
+    // Two weeks at most: the migration hand-off has its own, shorter, timeout.
+    return { Comment: comment, StartAt: startAt, TimeoutSeconds: 14 * 24 * 3600, States: this.states };
+  }
+}
+
+/** Every state (name, definition), branches included. */
+export function allStates(def: AslDefinition): [string, AslState][] {
+  return Object.entries(def.States);
+}

@@ -1,0 +1,22 @@
+import { type AslDefinition, Flow } from './builder.js';
+
+/**
+ * onboard: PROVISIONING → template → stack → identity → API key → ACTIVE.
+ * Any failure compensates in reverse (API key, users, group, stack) and ends FAILED with the
+ * failing step and the AWS reason.
+ */
+export function onboardDefinition(): AslDefinition {
+  const onFail = { catchTo: 'Compensate' };
+  return new Flow()
+    .task('Begin', 'ResolveTemplate', { task: 'BeginOperation', catchTo: 'RecordFailure' })
+    .task('ResolveTemplate', 'CreateStack', { args: { which: 'tier' }, ...onFail })
+    .poll('CreateStack', 'CreateIdentity', { task: 'EnsureStack', args: { which: 'tier', role: 'tenant' }, ...onFail })
+    .task('CreateIdentity', 'CreateApiKey', onFail)
+    .task('CreateApiKey', 'Activate', { args: { tier: 'tenant' }, ...onFail })
+    .task('Activate', undefined, { task: 'Finish', ...onFail })
+    .poll('Compensate', 'RecordRollback', { task: 'CompensateOnboard', catchTo: 'RecordFailure', errorPath: '$.compensationError' })
+    .task('RecordRollback', 'Failed', { task: 'RecordFailure', args: { outcome: 'rolled-back' }, withError: true })
+    .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
+    .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
+    .build('Onboard a tenant: create its stack, identity and API access.', 'Begin');
+}

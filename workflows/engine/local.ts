@@ -1,0 +1,107 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { OperationType } from '../../core/lifecycle.js';
+import type { Operation } from '../../core/registry/records.js';
+import type { Registry } from '../../core/registry/registry.js';
+import { type AslDefinition, substitute, workflowDefinitions } from '../definitions/index.js';
+import type { TaskInput, TaskRunner } from '../tasks/index.js';
+import type { ExecutionInput, WorkflowEngine } from './types.js';
+
+/** Stands in for the task Lambda's ARN; Task states are bound to local functions instead. */
+export const LOCAL_TASK_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:tenant-control-plane-tasks';
+
+export interface LocalEngineOptions {
+  readonly registry: Registry;
+  readonly runTask: TaskRunner;
+  /** Wait between polls of a long-running step. */
+  readonly pollMs: number;
+  /** Pause before an ASL Retry; the definitions' own intervals are seconds, far too slow for moto. */
+  readonly retryMs?: number;
+  readonly log?: { error(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void };
+}
+
+interface Running {
+  readonly abort: () => void;
+  readonly done: Promise<void>;
+}
+
+/**
+ * The embedded engine: runs the very ASL definitions Step Functions runs, in-process, with every
+ * Task bound to the task runner (moto's own executor cannot run Wait states). Durable through the
+ * registry: an execution lost to a crash is started again by resumeOpen(), and every step is
+ * idempotent, so a re-run converges.
+ */
+export class LocalEngine implements WorkflowEngine {
+  readonly kind = 'local' as const;
+  private readonly running = new Map<string, Running>();
+  private readonly machines: Record<OperationType, { machine: StateMachine; definition: AslDefinition }>;
+  private closed = false;
+
+  constructor(private readonly options: LocalEngineOptions) {
+    const definitions = workflowDefinitions();
+    this.machines = Object.fromEntries(
+      Object.entries(definitions).map(([type, def]) => {
+        const definition = JSON.parse(substitute(JSON.stringify(def), LOCAL_TASK_ARN)) as AslDefinition;
+        return [type, { machine: new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } }), definition }];
+      }),
+    ) as LocalEngine['machines'];
+  }
+
+  async start(operation: Operation): Promise<void> {
+    if (this.closed || this.running.has(operation.operationId)) return;
+    const { machine, definition } = this.machines[operation.type];
+    const taskStates = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    const waitStates = Object.entries(definition.States).filter(([, s]) => s.Type === 'Wait');
+    const input: ExecutionInput = {
+      operationId: operation.operationId,
+      tenantId: operation.tenantId,
+      pollSeconds: Math.max(1, Math.ceil(this.options.pollMs / 1000)),
+    };
+    const execution = machine.run({ ...input }, {
+      noThrowOnAbort: true,
+      overrides: {
+        taskResourceLocalHandlers: Object.fromEntries(taskStates.map(([name]) => [name, (i: unknown) => this.options.runTask(i as TaskInput)])),
+        waitTimeOverrides: Object.fromEntries(waitStates.map(([name]) => [name, this.options.pollMs])),
+        retryIntervalOverrides: Object.fromEntries(taskStates.map(([name]) => [name, this.options.retryMs ?? 200])),
+      },
+    });
+    const done = execution.result.then(
+      () => undefined,
+      (e: unknown) => this.onExecutionError(operation, e),
+    );
+    this.running.set(operation.operationId, { abort: () => execution.abort(), done });
+    void done.finally(() => this.running.delete(operation.operationId));
+  }
+
+  /**
+   * An execution that ends in a Fail state has recorded its failure already (RecordFailure). One
+   * that failed anywhere else (the registry unreachable while recording) stays open in the
+   * registry and is resumed on the next start; here it is only logged.
+   */
+  private async onExecutionError(operation: Operation, e: unknown): Promise<void> {
+    if ((e as { cause?: { name?: string } }).cause?.name === 'OperationFailed') return;
+    const latest = await this.options.registry.getOperation(operation.operationId).catch(() => undefined);
+    if (latest?.status === 'FAILED' || latest?.status === 'SUCCEEDED') return;
+    this.options.log?.error({ operationId: operation.operationId, err: e }, 'workflow execution stopped before recording an outcome; it resumes on next start');
+  }
+
+  async resumeOpen(): Promise<number> {
+    const open = await this.options.registry.listOpenOperations();
+    for (const op of open) await this.start(op);
+    return open.length;
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Running executions in this process. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const r of this.running.values()) r.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+}

@@ -1,0 +1,84 @@
+import { join } from 'node:path';
+import type { Config } from '../core/config.js';
+import { LeaseGate } from '../core/registry/leases.js';
+import type { Operation } from '../core/registry/records.js';
+import type { AwsRuntime } from '../core/runtime.js';
+import { type PlatformOutputs, SynthesisService, type TemplateTarget } from '../templates/index.js';
+import type { TierCatalog } from '../tiers/catalog.js';
+import { LocalEngine } from './engine/local.js';
+import { StepFunctionsEngine } from './engine/stepfunctions.js';
+import type { WorkflowEngine } from './engine/types.js';
+import { eventBridgePublisher, type EventPublisher } from './events.js';
+import { RateLimiter } from './gates.js';
+import { createLifecycleService } from './lifecycle.js';
+import type { LifecycleService } from './service.js';
+import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
+
+export { workflowDefinitions, definitionText, substitute } from './definitions/index.js';
+export type { LifecycleService } from './service.js';
+export type { WorkflowEngine } from './engine/types.js';
+export { LocalEngine } from './engine/local.js';
+export { StepFunctionsEngine, ensureStateMachines } from './engine/stepfunctions.js';
+export { createLifecycleService, slugify } from './lifecycle.js';
+export { createTaskRunner, TASK_HANDLERS } from './tasks/index.js';
+
+export interface Workflows {
+  readonly engine: WorkflowEngine;
+  readonly lifecycle: LifecycleService;
+  readonly runTask: TaskRunner;
+  readonly deps: TaskDeps;
+}
+
+export interface WorkflowsOptions {
+  readonly config: Config;
+  readonly aws: AwsRuntime;
+  readonly catalog: TierCatalog;
+  readonly platform: PlatformOutputs;
+  readonly synth?: SynthesisService;
+  readonly events?: EventPublisher;
+  readonly hooks?: TaskRunnerHooks;
+  readonly onStarted?: (operation: Operation) => void;
+  readonly log?: { error(obj: unknown, msg?: string): void };
+  readonly clock?: () => Date;
+}
+
+/** Wires the task handlers, the engine the configuration names, and the lifecycle service. */
+export function createWorkflows(options: WorkflowsOptions): Workflows {
+  const { config, aws, catalog, platform } = options;
+  const clock = options.clock ?? (() => new Date());
+  const target: TemplateTarget = aws.emulator ? 'moto' : 'aws';
+  const registry = aws.registry;
+  const deps: TaskDeps = {
+    registry,
+    clients: aws.clients,
+    catalog,
+    synth: options.synth ?? new SynthesisService({ cacheDir: join(config.dataDir, 'templates') }),
+    platform: () => platform,
+    target,
+    prefix: config.resourcePrefix,
+    events: options.events ?? eventBridgePublisher(aws.clients, () => platform.eventBusName, clock),
+    stackGate: new LeaseGate({ documents: aws.clients.documents, tableName: registry.tableName, clock }, 'stack-operations', config.maxStackOperations, 3 * 3600),
+    cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
+    migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
+    clock,
+  };
+  const runTask = createTaskRunner(deps, options.hooks);
+  const engine: WorkflowEngine =
+    config.engine === 'stepfunctions'
+      ? new StepFunctionsEngine({
+          sfn: aws.clients.sfn,
+          registry,
+          stateMachineArn: (type) => `${config.stateMachineArnPrefix ?? ''}${type}`,
+          pollSeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
+        })
+      : new LocalEngine({ registry, runTask, pollMs: config.stackPollMs, ...(options.log ? { log: options.log } : {}) });
+  const lifecycle = createLifecycleService({
+    registry,
+    catalog,
+    engine,
+    defaultRegion: config.region,
+    clock,
+    ...(options.onStarted ? { onStarted: options.onStarted } : {}),
+  });
+  return { engine, lifecycle, runTask, deps };
+}

@@ -1,0 +1,87 @@
+import { CreateApiKeyCommand, CreateUsagePlanKeyCommand, DeleteApiKeyCommand, DeleteUsagePlanKeyCommand, GetApiKeysCommand, UpdateApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import { ControlPlaneError } from '../../core/errors.js';
+import type { Tenant } from '../../core/registry/records.js';
+import { ignoreNotFound, loadScope, names, type TaskDeps, type TaskHandler, tierFor } from './context.js';
+
+/** The tenant's API key and its membership in its tier's usage plan, managed through API Gateway. */
+
+export async function findApiKey(deps: TaskDeps, tenant: Tenant): Promise<string | undefined> {
+  if (tenant.access.apiKeyId) return tenant.access.apiKeyId;
+  const name = names.apiKey(deps.prefix, tenant);
+  const out = await deps.clients.apigateway.send(new GetApiKeysCommand({ nameQuery: name, includeValues: false, limit: 500 }));
+  return out.items?.find((k) => k.name === name)?.id;
+}
+
+function usagePlanOf(deps: TaskDeps, tierName: string): string {
+  const plan = deps.platform().usagePlanIds[tierName];
+  if (!plan) throw new ControlPlaneError('WORKFLOW_FAILED', `the platform has no usage plan for tier ${tierName}; restart the control plane to ensure the platform`);
+  return plan;
+}
+
+/** CreateApiKey: the tenant's key (found by name on a re-run) in its tier's usage plan. */
+export const createApiKey: TaskHandler = async (input, deps) => {
+  const scope = await loadScope(deps, input);
+  const { tenant, operation } = scope;
+  const tier = tierFor(deps, scope, input.args.tier);
+  let keyId = await findApiKey(deps, tenant);
+  if (!keyId) {
+    const out = await deps.clients.apigateway.send(
+      new CreateApiKeyCommand({ name: names.apiKey(deps.prefix, tenant), enabled: true, description: `Tenant ${tenant.slug}`, tags: { TenantId: tenant.tenantId, Tier: tier.name } }),
+    );
+    keyId = out.id!;
+    // Recorded before joining the plan, so compensation finds the key even if the next call fails.
+    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { access: { ...tenant.access, apiKeyId: keyId } });
+  }
+  const usagePlanId = usagePlanOf(deps, tier.name);
+  await deps.clients.apigateway.send(new CreateUsagePlanKeyCommand({ usagePlanId, keyId, keyType: 'API_KEY' })).catch((e) => {
+    if ((e as Error).name !== 'ConflictException') throw e;
+  });
+  const fresh = await deps.registry.requireTenant(tenant.tenantId);
+  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { access: { ...fresh.access, apiKeyId: keyId, usagePlanId } });
+  return { apiKeyId: keyId, usagePlanId };
+};
+
+/** MoveApiKey: put the key in the usage plan of a tier (target, or the tenant's own to undo) and take it out of the others. */
+export const moveApiKey: TaskHandler = async (input, deps) => {
+  const scope = await loadScope(deps, input);
+  const { tenant, operation } = scope;
+  const tier = tierFor(deps, scope, input.args.tier);
+  const keyId = await findApiKey(deps, tenant);
+  if (!keyId) throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no API key to move`);
+  const usagePlanId = usagePlanOf(deps, tier.name);
+  await deps.clients.apigateway.send(new CreateUsagePlanKeyCommand({ usagePlanId, keyId, keyType: 'API_KEY' })).catch((e) => {
+    if ((e as Error).name !== 'ConflictException') throw e;
+  });
+  for (const [name, plan] of Object.entries(deps.platform().usagePlanIds)) {
+    if (plan === usagePlanId) continue;
+    await deps.clients.apigateway.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan, keyId })).catch((e) => {
+      if (!/NotFound/.test((e as Error).name)) throw new ControlPlaneError('AWS_ERROR', `removing key from plan of ${name}: ${(e as Error).message}`);
+    });
+  }
+  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { access: { ...tenant.access, apiKeyId: keyId, usagePlanId } });
+  return { usagePlanId };
+};
+
+/** SetApiKeyEnabled: block (suspend) or restore (resume) the tenant's API access. */
+export const setApiKeyEnabled: TaskHandler = async (input, deps) => {
+  const { tenant } = await loadScope(deps, input);
+  const keyId = await findApiKey(deps, tenant);
+  if (!keyId) return { apiKey: 'none' };
+  await deps.clients.apigateway.send(
+    new UpdateApiKeyCommand({ apiKey: keyId, patchOperations: [{ op: 'replace', path: '/enabled', value: String(input.args.enabled === true) }] }),
+  );
+  return { apiKeyId: keyId, enabled: input.args.enabled === true };
+};
+
+export async function deleteApiKeyOf(deps: TaskDeps, tenant: Tenant): Promise<boolean> {
+  const keyId = await findApiKey(deps, tenant);
+  if (!keyId) return false;
+  await deps.clients.apigateway.send(new DeleteApiKeyCommand({ apiKey: keyId })).catch(ignoreNotFound);
+  return true;
+}
+
+/** DeleteApiKey: offboarding's removal of the key (and so its usage plan membership). */
+export const deleteApiKey: TaskHandler = async (input, deps) => {
+  const { tenant } = await loadScope(deps, input);
+  return { deleted: await deleteApiKeyOf(deps, tenant) };
+};

@@ -1,0 +1,23 @@
+import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { loadScope, type PollResult, type TaskHandler } from './context.js';
+import { databaseOf } from './stacks.js';
+
+/**
+ * SetDatabaseRunning: stop (suspend) or start (resume) the tenant's dedicated database, waiting
+ * until it is `stopped` / `available`. Pool tenants have none: nothing to do. AWS starts a stopped
+ * instance again after 7 days; docs/operations.md says how to keep long suspensions stopped.
+ */
+export const setDatabaseRunning: TaskHandler = async (input, deps): Promise<PollResult> => {
+  const scope = await loadScope(deps, input);
+  const ref = scope.tenant.stacks.find((s) => s.name === 'tenant');
+  const db = ref ? await databaseOf(deps, scope, ref) : undefined;
+  if (!db) return { done: true, detail: 'no dedicated database' };
+  const running = input.args.running === true;
+  const out = await deps.clients.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db }));
+  const status = out.DBInstances?.[0]?.DBInstanceStatus ?? 'unknown';
+  const wanted = running ? 'available' : 'stopped';
+  if (status === wanted) return { done: true, detail: status };
+  if (running && status === 'stopped') await deps.clients.rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: db }));
+  else if (!running && status === 'available') await deps.clients.rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: db }));
+  return { done: false, detail: `database ${db} ${status}` };
+};

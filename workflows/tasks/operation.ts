@@ -1,0 +1,112 @@
+import { ControlPlaneError } from '../../core/errors.js';
+import type { OperationType } from '../../core/lifecycle.js';
+import type { ErrorInfo } from '../../core/registry/records.js';
+import type { TenantPatch } from '../../core/registry/registry.js';
+import type { EventType } from '../events.js';
+import { deleteApiKeyOf } from './api-access.js';
+import { loadScope, type PollResult, type TaskHandler, tierFor } from './context.js';
+import { deleteIdentityOf } from './identity.js';
+import { retireStacks } from './stacks.js';
+
+/** The start and the end of every operation: registry status, final state, lifecycle event. */
+
+/** BeginOperation: marks the operation RUNNING and tells the state machine which path to take. */
+export const beginOperation: TaskHandler = async (input, deps) => {
+  const scope = await loadScope(deps, input);
+  if (scope.operation.type !== 'change-tier') return { type: scope.operation.type };
+  const { from, to } = deps.catalog.assertTransition(scope.tenant.tier, tierFor(deps, scope, 'target').name);
+  return { type: 'change-tier', sameIsolation: from.isolation === to.isolation, from: from.name, to: to.name };
+};
+
+const SUCCESS_EVENTS: Record<OperationType, EventType> = {
+  onboard: 'tenant.onboarded',
+  'change-tier': 'tenant.tier_changed',
+  suspend: 'tenant.suspended',
+  resume: 'tenant.resumed',
+  offboard: 'tenant.offboarded',
+};
+
+/**
+ * Finish: the operation succeeded. The event is published before the registry is updated, so a
+ * crash in between re-publishes it on resume (at-least-once; consumers dedupe on operationId)
+ * instead of losing it.
+ */
+export const finish: TaskHandler = async (input, deps) => {
+  const scope = await loadScope(deps, input);
+  const { tenant, operation } = scope;
+  if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED') return { already: operation.status };
+  const patch: TenantPatch = {};
+  if (operation.type === 'change-tier') {
+    const target = tierFor(deps, scope, 'target');
+    patch.tier = target.name;
+    patch.isolation = target.isolation;
+  }
+  if (operation.type === 'offboard') patch.offboardedAt = deps.clock().toISOString();
+  await deps.events.publish({
+    type: SUCCESS_EVENTS[operation.type],
+    tenantId: tenant.tenantId,
+    operationId: operation.operationId,
+    data: { tier: patch.tier ?? tenant.tier, isolation: patch.isolation ?? tenant.isolation, stacks: tenant.stacks.map((s) => s.arn), outputs: tenant.outputs },
+  });
+  await deps.registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded', patch });
+  return { state: 'done' };
+};
+
+/** The error Step Functions caught: `{ Error, Cause }`, Cause plain (local) or Lambda's JSON. */
+function caughtError(state: Record<string, unknown> | undefined, key: string): { code: string; message: string } | undefined {
+  const caught = state?.[key] as { Error?: string; Cause?: string } | undefined;
+  if (!caught?.Error) return undefined;
+  let message = caught.Cause ?? caught.Error;
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: string };
+    if (parsed && typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // a plain message
+  }
+  return { code: caught.Error, message };
+}
+
+/**
+ * RecordFailure: the operation failed. `rolled-back` when compensation undid everything (the tenant
+ * returns to where it was, or FAILED for an onboarding), `failed` otherwise. lastError names the
+ * failing step and the AWS reason.
+ */
+export const recordFailure: TaskHandler = async (input, deps) => {
+  const { tenant, operation } = await loadScope(deps, input);
+  if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED') return { already: operation.status };
+  const original = caughtError(input.state, 'error');
+  const compensation = caughtError(input.state, 'compensationError');
+  const failedStep = [...operation.steps].reverse().find((s) => s.status === 'FAILED');
+  const cause = original ?? compensation ?? { code: 'WORKFLOW_FAILED', message: 'the workflow failed without an error' };
+  const stepName = failedStep?.name ?? 'unknown step';
+  const error: ErrorInfo = {
+    code: cause.code.startsWith('States.') ? 'WORKFLOW_FAILED' : cause.code,
+    message: `${stepName}: ${cause.message}${compensation && original ? ` (compensation failed too: ${compensation.message})` : ''}`,
+  };
+  const outcome = input.args.outcome === 'rolled-back' && !compensation ? 'rolled-back' : 'failed';
+  await deps.events.publish({
+    type: operation.type === 'onboard' ? 'tenant.onboarding_failed' : 'tenant.operation_failed',
+    tenantId: tenant.tenantId,
+    operationId: operation.operationId,
+    data: { operation: operation.type, step: stepName, error, compensated: outcome === 'rolled-back' },
+  });
+  await deps.registry.finishOperation({ operationId: operation.operationId, outcome, error });
+  return { outcome };
+};
+
+/**
+ * CompensateOnboard: undo a half-done onboarding in reverse order of creation: API key, users,
+ * group, then the stack (polled until gone). Each part treats "already gone" as done.
+ */
+export const compensateOnboard: TaskHandler = async (input, deps): Promise<PollResult> => {
+  const { tenant } = await loadScope(deps, input);
+  await deleteApiKeyOf(deps, tenant);
+  await deleteIdentityOf(deps, tenant);
+  const stacks = (await retireStacks({ ...input, args: { role: 'all' } }, deps)) as PollResult;
+  return stacks.done ? { done: true, detail: 'nothing left behind' } : stacks;
+};
+
+/** Throws unless the operation is of the expected type; guards handlers shared by several machines. */
+export function requireType(actual: OperationType, ...allowed: OperationType[]): void {
+  if (!allowed.includes(actual)) throw new ControlPlaneError('WORKFLOW_FAILED', `step not valid for a ${actual} operation`);
+}
