@@ -7,6 +7,8 @@ import { ensureLocalAws, stopLocalAws } from '../../core/local-aws/sidecar.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     awsEndpoint: string;
+    /** One synthesis cache for the whole run: each template is synthesized once, not per file. */
+    templateCacheDir: string;
   }
 }
 
@@ -18,6 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dataDir = mkdtempSync(join(tmpdir(), 'tcp-test-'));
   const aws = await ensureLocalAws({ dataDir });
   project.provide('awsEndpoint', aws.endpoint);
+  project.provide('templateCacheDir', join(dataDir, 'templates'));
   return async () => {
     await stopLocalAws(dataDir);
     // KEEP_TEST_AWS_LOG=1 keeps moto's log for a look after the run.

@@ -59,7 +59,7 @@ export class LocalEngine implements WorkflowEngine {
     const execution = machine.run({ ...input }, {
       noThrowOnAbort: true,
       overrides: {
-        taskResourceLocalHandlers: Object.fromEntries(taskStates.map(([name]) => [name, (i: unknown) => this.options.runTask(i as TaskInput)])),
+        taskResourceLocalHandlers: Object.fromEntries(taskStates.map(([name]) => [name, (i: unknown) => this.options.runTask(i as TaskInput) as Promise<never>])),
         waitTimeOverrides: Object.fromEntries(waitStates.map(([name]) => [name, this.options.pollMs])),
         retryIntervalOverrides: Object.fromEntries(taskStates.map(([name]) => [name, this.options.retryMs ?? 200])),
       },

@@ -1,0 +1,116 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { type Config, loadConfig } from '../../core/config.js';
+import type { Operation } from '../../core/registry/records.js';
+import { type AwsRuntime, startAwsRuntime } from '../../core/runtime.js';
+import { ensurePlatform, type PlatformOutputs, StackDeployer, SynthesisService } from '../../templates/index.js';
+import { TierCatalog } from '../../tiers/catalog.js';
+import { eventBridgePublisher, type EventPublisher, type LifecycleEvent } from '../../workflows/events.js';
+import { createWorkflows, type Workflows } from '../../workflows/index.js';
+import type { TaskRunnerHooks } from '../../workflows/tasks/index.js';
+import { testEndpoint, uniqueName } from './aws.js';
+
+let synth: SynthesisService | undefined;
+/** One synthesis service per test worker, on the run's shared cache directory. */
+export function testSynth(): SynthesisService {
+  synth ??= new SynthesisService({ cacheDir: inject('templateCacheDir') });
+  return synth;
+}
+
+export interface TestControlPlane {
+  readonly config: Config;
+  readonly aws: AwsRuntime;
+  readonly catalog: TierCatalog;
+  readonly platform: PlatformOutputs;
+  readonly workflows: Workflows;
+  /** Every lifecycle event published, in order (also sent to the platform bus in moto). */
+  readonly events: LifecycleEvent[];
+  /** A second engine on the same registry and AWS, as after a restart. */
+  restart(hooks?: TaskRunnerHooks): Workflows;
+  waitForOperation(operationId: string, timeoutMs?: number): Promise<Operation>;
+  /** Answers the migration hand-off as soon as the operation waits on it. */
+  answerMigration(operationId: string, status?: 'succeeded' | 'failed', reason?: string): Promise<Operation>;
+  close(): Promise<void>;
+}
+
+/**
+ * A control plane's back half (registry, platform, workflows) on the test moto, with its own
+ * table, resource prefix and platform, so test files never see each other's tenants.
+ */
+export async function startTestControlPlane(
+  options: { hooks?: TaskRunnerHooks; overrides?: Partial<Record<keyof Config, unknown>>; catalog?: TierCatalog } = {},
+): Promise<TestControlPlane> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      awsEndpoint: testEndpoint(),
+      registryTable: uniqueName('registry'),
+      resourcePrefix: uniqueName('t'),
+      dataDir: mkdtempSync(join(tmpdir(), 'tcp-cp-')),
+      stackPollMs: 40,
+      ...options.overrides,
+    },
+  });
+  const aws = await startAwsRuntime(config);
+  const catalog = options.catalog ?? TierCatalog.load();
+  const deployer = new StackDeployer({ cloudformation: aws.clients.cloudformation, pollMs: 40, maxPollMs: 200 });
+  const platform = await ensurePlatform({ clients: aws.clients, synth: testSynth(), target: 'moto', prefix: config.resourcePrefix, catalog, deployer });
+  const events: LifecycleEvent[] = [];
+  const bus = eventBridgePublisher(aws.clients, () => platform.eventBusName);
+  const publisher: EventPublisher = {
+    async publish(e) {
+      const event = await bus.publish(e);
+      events.push(event);
+      return event;
+    },
+  };
+  const make = (hooks?: TaskRunnerHooks) =>
+    createWorkflows({ config, aws, catalog, platform, synth: testSynth(), events: publisher, ...(hooks ? { hooks } : {}) });
+  const engines: Workflows[] = [make(options.hooks)];
+  const registry = aws.registry;
+
+  async function waitForOperation(operationId: string, timeoutMs = 60_000): Promise<Operation> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const op = await registry.requireOperation(operationId);
+      if (op.status === 'SUCCEEDED' || op.status === 'FAILED') return op;
+      if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op.status} after ${timeoutMs} ms: ${JSON.stringify(op.steps.at(-1))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  return {
+    config,
+    aws,
+    catalog,
+    platform,
+    get workflows() {
+      return engines[engines.length - 1]!;
+    },
+    events,
+    restart(hooks) {
+      const next = make(hooks);
+      engines.push(next);
+      return next;
+    },
+    waitForOperation,
+    async answerMigration(operationId, status = 'succeeded', reason) {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const op = await registry.requireOperation(operationId);
+        if (op.waitingFor === 'migration') {
+          return engines[engines.length - 1]!.lifecycle.callback(operationId, { status, reason }, { actor: 'test:application-plane' });
+        }
+        if (op.status === 'SUCCEEDED' || op.status === 'FAILED') throw new Error(`operation ended ${op.status} before waiting for a migration: ${JSON.stringify(op.error)}`);
+        if (Date.now() > deadline) throw new Error(`operation ${operationId} never waited for a migration`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async close() {
+      for (const e of engines) await e.engine.close();
+      aws.clients.destroy();
+    },
+  };
+}
