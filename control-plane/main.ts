@@ -1,25 +1,30 @@
 import '../core/polyfills.js';
-import Fastify from 'fastify';
 import { loadConfig } from '../core/config.js';
-import { ControlPlaneError } from '../core/errors.js';
-import { startAwsRuntime } from '../core/runtime.js';
-import { TierCatalog } from '../tiers/catalog.js';
+import { ControlPlaneError, describeError } from '../core/errors.js';
+import { startControlPlane } from './server.js';
 
+/**
+ * `npm start`: the control plane on the embedded local AWS (moto), or on AWS with `--aws` /
+ * CONTROL_PLANE_TARGET=aws. Start-up failures print their catalogue code and what to do, then exit 1.
+ */
 try {
   const config = loadConfig({ argv: process.argv });
-  TierCatalog.load(config.tierCatalogFile);
-  const aws = await startAwsRuntime(config);
-  const app = Fastify({ logger: { level: config.logLevel } });
-  app.get('/healthz', async () => ({
-    status: 'ok',
-    awsEndpoint: aws.awsEndpoint,
-    registry: { table: config.registryTable, status: await aws.registryStatus() },
-  }));
-  await app.listen({ host: config.host, port: config.port });
+  const cp = await startControlPlane(config, { progress: (line) => console.error(line) });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    cp.app.log.info({ signal }, 'shutting down: in-flight operations keep their records and resume on next start');
+    await cp.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
 } catch (e) {
   if (e instanceof ControlPlaneError) {
     console.error(`${e.code}: ${e.message}`);
     process.exit(1);
   }
+  console.error(`start-up failed: ${describeError(e)}`);
   throw e;
 }

@@ -1,4 +1,4 @@
-import { type AwsClients, createAwsClients } from './aws/clients.js';
+import { type AwsClients, type AwsTarget, createAwsClients } from './aws/clients.js';
 import type { Config } from './config.js';
 import { ensureLocalAws } from './local-aws/sidecar.js';
 import { Registry } from './registry/registry.js';
@@ -18,7 +18,12 @@ export interface AwsRuntime {
   registryStatus(): Promise<string>;
 }
 
-export async function startAwsRuntime(config: Config, options: { instrument?: Parameters<typeof createAwsClients>[0]['instrument'] } = {}): Promise<AwsRuntime> {
+export interface AwsRuntimeOptions {
+  /** Hooks every SDK client's middleware stack (the fault-injection tests). */
+  readonly instrument?: AwsTarget['instrument'];
+}
+
+export async function startAwsRuntime(config: Config, options: AwsRuntimeOptions = {}): Promise<AwsRuntime> {
   let endpoint: string | undefined = config.awsEndpoint;
   if (!endpoint && config.target === 'local') {
     endpoint = (await ensureLocalAws({ dataDir: config.dataDir, port: config.localAwsPort })).endpoint;

@@ -38,6 +38,7 @@ export interface WorkflowsOptions {
   readonly events?: EventPublisher;
   readonly hooks?: TaskRunnerHooks;
   readonly onStarted?: (operation: Operation) => void;
+  readonly onFinished?: (operation: Operation) => void;
   readonly log?: { error(obj: unknown, msg?: string): void };
   readonly clock?: () => Date;
 }
@@ -61,6 +62,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
     migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
     clock,
+    ...(options.onFinished ? { onFinished: options.onFinished } : {}),
   };
   const runTask = createTaskRunner(deps, options.hooks);
   const engine: WorkflowEngine =

@@ -26,6 +26,8 @@ export interface TaskDeps {
   readonly cognitoLimiter: RateLimiter;
   readonly migrationTimeoutSeconds: number;
   readonly clock: () => Date;
+  /** Told about every operation that ended (metrics). */
+  readonly onFinished?: (operation: Operation) => void;
 }
 
 /** What every Task state passes (see definitions/builder.ts). */

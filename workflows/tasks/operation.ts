@@ -48,7 +48,8 @@ export const finish: TaskHandler = async (input, deps) => {
     operationId: operation.operationId,
     data: { tier: patch.tier ?? tenant.tier, isolation: patch.isolation ?? tenant.isolation, stacks: tenant.stacks.map((s) => s.arn), outputs: tenant.outputs },
   });
-  await deps.registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded', patch });
+  const ended = await deps.registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded', patch });
+  deps.onFinished?.(ended.operation);
   return { state: 'done' };
 };
 
@@ -90,7 +91,8 @@ export const recordFailure: TaskHandler = async (input, deps) => {
     operationId: operation.operationId,
     data: { operation: operation.type, step: stepName, error, compensated: outcome === 'rolled-back' },
   });
-  await deps.registry.finishOperation({ operationId: operation.operationId, outcome, error });
+  const ended = await deps.registry.finishOperation({ operationId: operation.operationId, outcome, error });
+  deps.onFinished?.(ended.operation);
   return { outcome };
 };
 
