@@ -15,27 +15,29 @@ const codeOf = (fn: () => unknown): string => {
 };
 
 describe('tier catalog', () => {
-  it('ships basic and standard (pool), premium (bridge), enterprise (silo)', () => {
+  it('ships basic and standard (pool), premium (bridge), enterprise and enterprise-dedicated (silo)', () => {
     const c = TierCatalog.load();
     expect(c.tiers.map((t) => [t.name, t.isolation])).toEqual([
       ['basic', 'pool'],
       ['standard', 'pool'],
       ['premium', 'bridge'],
       ['enterprise', 'silo'],
+      ['enterprise-dedicated', 'silo'],
     ]);
+    expect(c.get('enterprise-dedicated').dedicatedAccount).toBe(true);
     expect(c.get('premium').database?.instanceClass).toBe('db.t4g.small');
     expect(c.get('basic').database).toBeUndefined();
     expect(c.get('enterprise').dedicatedAccount).toBe(false);
   });
 
   it('names the tiers there are for an unknown tier', () => {
-    expect(codeOf(() => TierCatalog.load().get('gold'))).toBe('UNKNOWN_TIER: unknown tier "gold"; the catalog has basic, standard, premium, enterprise');
+    expect(codeOf(() => TierCatalog.load().get('gold'))).toBe('UNKNOWN_TIER: unknown tier "gold"; the catalog has basic, standard, premium, enterprise, enterprise-dedicated');
   });
 
   it('allows only listed transitions', () => {
     const c = TierCatalog.load();
     expect(c.assertTransition('standard', 'premium').to.isolation).toBe('bridge');
-    expect(codeOf(() => c.assertTransition('enterprise', 'basic'))).toMatch(/^TIER_CHANGE_NOT_ALLOWED: tier enterprise cannot move to basic; allowed: premium/);
+    expect(codeOf(() => c.assertTransition('enterprise', 'basic'))).toMatch(/^TIER_CHANGE_NOT_ALLOWED: tier enterprise cannot move to basic; allowed: premium, enterprise-dedicated/);
   });
 
   it.each([

@@ -117,7 +117,16 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       isolation: 'silo',
       throttle: { rateLimit: 1_000, burstLimit: 2_000, dailyQuota: 10_000_000 },
       database: { instanceClass: 'db.m7g.large', allocatedStorageGb: 100, multiAz: true, backupRetentionDays: 30 },
-      allowedTransitions: ['premium'],
+      allowedTransitions: ['premium', 'enterprise-dedicated'],
+    },
+    {
+      name: 'enterprise-dedicated',
+      displayName: 'Enterprise, dedicated account',
+      isolation: 'silo',
+      throttle: { rateLimit: 1_000, burstLimit: 2_000, dailyQuota: 10_000_000 },
+      database: { instanceClass: 'db.m7g.large', allocatedStorageGb: 100, multiAz: true, backupRetentionDays: 30 },
+      dedicatedAccount: true,
+      allowedTransitions: ['enterprise', 'premium'],
     },
   ],
 };

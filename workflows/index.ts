@@ -8,6 +8,7 @@ import type { TierCatalog } from '../tiers/catalog.js';
 import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
 import type { WorkflowEngine } from './engine/types.js';
+import { ACCOUNT_GATE } from './tasks/accounts.js';
 import { eventBridgePublisher, type EventPublisher } from './events.js';
 import { RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
@@ -60,6 +61,8 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     events: options.events ?? eventBridgePublisher(aws.clients, () => platform.eventBusName, clock),
     stackGate: new LeaseGate({ documents: aws.clients.documents, tableName: registry.tableName, clock }, 'stack-operations', config.maxStackOperations, 3 * 3600),
     cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
+    accountGate: new LeaseGate({ documents: aws.clients.documents, tableName: registry.tableName, clock }, ACCOUNT_GATE, 5, 3600),
+    accounts: { emailPattern: config.accountEmailPattern, ouPath: config.accountOuPath, roleName: config.accountRoleName },
     migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
     clock,
     ...(options.onFinished ? { onFinished: options.onFinished } : {}),

@@ -54,7 +54,10 @@ export const TenantSchema = z.object({
   state: TenantStateSchema,
   adminEmail: z.string(),
   region: z.string(),
+  /** Dedicated-account tenants: the AWS account, the CreateAccount request that made it, when it was closed. */
   accountId: z.string().optional(),
+  accountRequestId: z.string().optional(),
+  accountClosedAt: z.string().optional(),
   allowedPrincipals: z.array(z.string()).default([]),
   stacks: z.array(StackRefSchema).default([]),
   /** Stack outputs the tenant needs (e.g. the PrivateLink service name). */

@@ -53,7 +53,10 @@ export interface OperationRequest {
 
 /** Fields of a tenant that workflows record as they go. */
 export type TenantPatch = Partial<
-  Pick<Tenant, 'tier' | 'isolation' | 'accountId' | 'stacks' | 'outputs' | 'access' | 'templateVersion' | 'offboardedAt'>
+  Pick<
+    Tenant,
+    'tier' | 'isolation' | 'accountId' | 'accountRequestId' | 'accountClosedAt' | 'stacks' | 'outputs' | 'access' | 'templateVersion' | 'offboardedAt'
+  >
 >;
 
 export type IdempotencyClaim =

@@ -2,17 +2,19 @@ import { type AslDefinition, Flow } from './builder.js';
 
 /**
  * offboard: final snapshot → users, group, API key → stacks (DELETE_FAILED retried, then reported,
- * never marked gone) → OFFBOARDED. Nothing to compensate: a failure leaves the tenant FAILED with
+ * never marked gone) → dedicated account closed → OFFBOARDED. Nothing to compensate: a failure leaves the tenant FAILED with
  * the reason, and offboarding can be started again from FAILED.
  */
 export function offboardDefinition(): AslDefinition {
   const onFail = { catchTo: 'RecordFailure' };
   return new Flow()
-    .task('Begin', 'SnapshotDatabase', { task: 'BeginOperation', ...onFail })
+    .taskWithResult('Begin', '$.plan', 'SnapshotDatabase', { task: 'BeginOperation', ...onFail })
     .task('SnapshotDatabase', 'DeleteIdentity', { args: { role: 'all' }, ...onFail })
     .task('DeleteIdentity', 'DeleteApiKey', onFail)
     .task('DeleteApiKey', 'DeleteStacks', onFail)
-    .poll('DeleteStacks', 'Finish', { task: 'RetireStacks', args: { role: 'all' }, ...onFail })
+    .poll('DeleteStacks', 'DedicatedAccount?', { task: 'RetireStacks', args: { role: 'all' }, ...onFail })
+    .choice('DedicatedAccount?', '$.plan.dedicatedAccount', 'CloseAccount', 'Finish')
+    .task('CloseAccount', 'Finish', onFail)
     .task('Finish', undefined, onFail)
     .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
     .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')

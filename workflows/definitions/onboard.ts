@@ -1,15 +1,17 @@
 import { type AslDefinition, Flow } from './builder.js';
 
 /**
- * onboard: PROVISIONING → template → stack → identity → API key → ACTIVE.
- * Any failure compensates in reverse (API key, users, group, stack) and ends FAILED with the
- * failing step and the AWS reason.
+ * onboard: PROVISIONING → template → (dedicated account) → stack → identity → API key → ACTIVE.
+ * Any failure compensates in reverse (API key, users, group, stack, account) and ends FAILED with
+ * the failing step and the AWS reason.
  */
 export function onboardDefinition(): AslDefinition {
   const onFail = { catchTo: 'Compensate' };
   return new Flow()
-    .task('Begin', 'ResolveTemplate', { task: 'BeginOperation', catchTo: 'RecordFailure' })
-    .task('ResolveTemplate', 'CreateStack', { args: { which: 'tier' }, ...onFail })
+    .taskWithResult('Begin', '$.plan', 'ResolveTemplate', { task: 'BeginOperation', catchTo: 'RecordFailure' })
+    .task('ResolveTemplate', 'DedicatedAccount?', { args: { which: 'tier' }, ...onFail })
+    .choice('DedicatedAccount?', '$.plan.dedicatedAccount', 'VendAccount', 'CreateStack')
+    .poll('VendAccount', 'CreateStack', { args: { which: 'tier' }, ...onFail })
     .poll('CreateStack', 'CreateIdentity', { task: 'EnsureStack', args: { which: 'tier', role: 'tenant' }, ...onFail })
     .task('CreateIdentity', 'CreateApiKey', onFail)
     .task('CreateApiKey', 'Activate', { args: { tier: 'tenant' }, ...onFail })

@@ -24,6 +24,9 @@ export interface TaskDeps {
   readonly stackGate: LeaseGate;
   /** Cognito user-creating calls per second. */
   readonly cognitoLimiter: RateLimiter;
+  /** At most 5 account creations in flight (Organizations' limit), FIFO. */
+  readonly accountGate: LeaseGate;
+  readonly accounts: { readonly emailPattern: string; readonly ouPath: string; readonly roleName: string };
   readonly migrationTimeoutSeconds: number;
   readonly clock: () => Date;
   /** Told about every operation that ended (metrics). */

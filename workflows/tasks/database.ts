@@ -1,5 +1,6 @@
 import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { loadScope, type PollResult, type TaskHandler } from './context.js';
+import { clientsFor } from './accounts.js';
 import { databaseOf } from './stacks.js';
 
 /**
@@ -10,14 +11,16 @@ import { databaseOf } from './stacks.js';
 export const setDatabaseRunning: TaskHandler = async (input, deps): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
   const ref = scope.tenant.stacks.find((s) => s.name === 'tenant');
-  const db = ref ? await databaseOf(deps, scope, ref) : undefined;
+  if (!ref) return { done: true, detail: 'no stack' };
+  const aws = await clientsFor(deps, { tenantId: scope.tenant.tenantId, accountId: ref.accountId });
+  const db = await databaseOf(aws, scope, ref);
   if (!db) return { done: true, detail: 'no dedicated database' };
   const running = input.args.running === true;
-  const out = await deps.clients.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db }));
+  const out = await aws.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db }));
   const status = out.DBInstances?.[0]?.DBInstanceStatus ?? 'unknown';
   const wanted = running ? 'available' : 'stopped';
   if (status === wanted) return { done: true, detail: status };
-  if (running && status === 'stopped') await deps.clients.rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: db }));
-  else if (!running && status === 'available') await deps.clients.rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: db }));
+  if (running && status === 'stopped') await aws.rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: db }));
+  else if (!running && status === 'available') await aws.rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: db }));
   return { done: false, detail: `database ${db} ${status}` };
 };

@@ -1,4 +1,5 @@
 import { describeError } from '../../core/errors.js';
+import { closeAccount, vendAccount } from './accounts.js';
 import { createApiKey, deleteApiKey, moveApiKey, setApiKeyEnabled } from './api-access.js';
 import { type TaskDeps, type TaskHandler, type TaskInput, type TaskResult, TaskError, toTaskError } from './context.js';
 import { setDatabaseRunning } from './database.js';
@@ -31,6 +32,8 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
   Finish: finish,
   RecordFailure: recordFailure,
   CompensateOnboard: compensateOnboard,
+  VendAccount: vendAccount,
+  CloseAccount: closeAccount,
 };
 
 export interface TaskRunnerHooks {

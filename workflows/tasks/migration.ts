@@ -1,6 +1,7 @@
 import { ControlPlaneError } from '../../core/errors.js';
 import type { StackRef } from '../../core/registry/records.js';
 import { loadScope, type PollResult, type TaskHandler, tierFor } from './context.js';
+import { clientsFor } from './accounts.js';
 import { describeStack, stackOutputs } from './stacks.js';
 
 /**
@@ -64,7 +65,7 @@ export const cutOver: TaskHandler = async (input, deps) => {
   if (tenant.tier === target.name && !tenant.stacks.some((s) => s.name === 'target')) return { already: true };
   const targetStack = tenant.stacks.find((s) => s.name === 'target');
   if (!targetStack) throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no target stack to cut over to`);
-  const stack = await describeStack(deps, targetStack.stackName);
+  const stack = await describeStack(await clientsFor(deps, { tenantId: tenant.tenantId, accountId: targetStack.accountId }), targetStack.stackName);
   if (!stack) throw new ControlPlaneError('STACK_FAILED', `target stack ${targetStack.stackName} is gone`);
   const stacks: StackRef[] = tenant.stacks.map((s) =>
     s.name === 'target' ? { ...s, name: 'tenant' } : s.name === 'tenant' ? { ...s, name: 'retiring' } : s,

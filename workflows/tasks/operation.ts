@@ -3,6 +3,7 @@ import type { OperationType } from '../../core/lifecycle.js';
 import type { ErrorInfo } from '../../core/registry/records.js';
 import type { TenantPatch } from '../../core/registry/registry.js';
 import type { EventType } from '../events.js';
+import { closeAccount } from './accounts.js';
 import { deleteApiKeyOf } from './api-access.js';
 import { loadScope, type PollResult, type TaskHandler, tierFor } from './context.js';
 import { deleteIdentityOf } from './identity.js';
@@ -13,9 +14,20 @@ import { retireStacks } from './stacks.js';
 /** BeginOperation: marks the operation RUNNING and tells the state machine which path to take. */
 export const beginOperation: TaskHandler = async (input, deps) => {
   const scope = await loadScope(deps, input);
-  if (scope.operation.type !== 'change-tier') return { type: scope.operation.type };
-  const { from, to } = deps.catalog.assertTransition(scope.tenant.tier, tierFor(deps, scope, 'target').name);
-  return { type: 'change-tier', sameIsolation: from.isolation === to.isolation, from: from.name, to: to.name };
+  const { tenant, operation } = scope;
+  // Every flag is always present: a Choice on a missing path fails the execution on AWS.
+  const plan = { type: operation.type, sameIsolation: true, dedicatedAccount: false, vendAccount: false, closeAccount: false };
+  if (operation.type === 'onboard') return { ...plan, dedicatedAccount: tierFor(deps, scope, 'tenant').dedicatedAccount };
+  if (operation.type === 'offboard') return { ...plan, dedicatedAccount: Boolean(tenant.accountId && !tenant.accountClosedAt) };
+  if (operation.type !== 'change-tier') return plan;
+  const { from, to } = deps.catalog.assertTransition(tenant.tier, tierFor(deps, scope, 'target').name);
+  return {
+    ...plan,
+    // Into or out of a dedicated account is a move between accounts: the migration path.
+    sameIsolation: from.isolation === to.isolation && from.dedicatedAccount === to.dedicatedAccount,
+    vendAccount: to.dedicatedAccount && !from.dedicatedAccount,
+    closeAccount: from.dedicatedAccount && !to.dedicatedAccount,
+  };
 };
 
 const SUCCESS_EVENTS: Record<OperationType, EventType> = {
@@ -105,7 +117,10 @@ export const compensateOnboard: TaskHandler = async (input, deps): Promise<PollR
   await deleteApiKeyOf(deps, tenant);
   await deleteIdentityOf(deps, tenant);
   const stacks = (await retireStacks({ ...input, args: { role: 'all' } }, deps)) as PollResult;
-  return stacks.done ? { done: true, detail: 'nothing left behind' } : stacks;
+  if (!stacks.done) return stacks;
+  // Last: the account the onboarding vended, once nothing runs in it.
+  await closeAccount({ ...input, args: {} }, deps);
+  return { done: true, detail: 'nothing left behind' };
 };
 
 /** Throws unless the operation is of the expected type; guards handlers shared by several machines. */

@@ -8,10 +8,12 @@ import {
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
 import { CreateDBSnapshotCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import type { AwsClients } from '../../core/aws/clients.js';
 import { ControlPlaneError } from '../../core/errors.js';
 import type { StackRef, Tenant } from '../../core/registry/records.js';
 import { buildTenantParameters, tenantStackName, tenantStackTags } from '../../templates/index.js';
 import type { Tier } from '../../tiers/catalog.js';
+import { clientsFor } from './accounts.js';
 import { loadScope, names, type PollResult, type TaskDeps, type TaskHandler, type TaskScope, tierFor } from './context.js';
 
 /**
@@ -24,9 +26,9 @@ import { loadScope, names, type PollResult, type TaskDeps, type TaskHandler, typ
 const IN_PROGRESS = /_IN_PROGRESS$/;
 const MAX_DELETE_ATTEMPTS = 3;
 
-export async function describeStack(deps: TaskDeps, stackName: string): Promise<Stack | undefined> {
+export async function describeStack(aws: AwsClients, stackName: string): Promise<Stack | undefined> {
   try {
-    const out = await deps.clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const out = await aws.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
     return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? stack : undefined;
   } catch (e) {
@@ -42,9 +44,9 @@ export function stackOutputs(stack: Stack): Record<string, string> {
 }
 
 /** The first failure CloudFormation recorded for the stack: `LogicalId: reason`. */
-async function failureReason(deps: TaskDeps, stackName: string, fallback: string): Promise<string> {
+async function failureReason(aws: AwsClients, stackName: string, fallback: string): Promise<string> {
   try {
-    const out = await deps.clients.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName }));
+    const out = await aws.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName }));
     const failed = (out.StackEvents ?? [])
       .filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason && e.LogicalResourceId !== stackName)
       .pop();
@@ -87,14 +89,17 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   const stackName = tenantStackName(deps.prefix, tenant.slug, tier.isolation);
   const owner = `${operation.operationId}/${stackName}`;
   const template = await deps.synth.resolve(tier.isolation, deps.target);
-  let stack = await describeStack(deps, stackName);
+  if (tier.dedicatedAccount && !tenant.accountId) throw new ControlPlaneError('WORKFLOW_FAILED', `tier ${tier.name} needs a dedicated account and tenant ${tenant.tenantId} has none yet`);
+  const accountId = tier.dedicatedAccount ? tenant.accountId : undefined;
+  const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId });
+  let stack = await describeStack(aws, stackName);
 
   if (!stack) {
     const slot = await deps.stackGate.acquire(owner, operation.createdAt);
     if (!slot.acquired) return { done: false, detail: `waiting for a stack slot (position ${slot.position})` };
     const parameters = await stackParameters(deps, tenant, tier, template.versionId);
     try {
-      await deps.clients.cloudformation.send(
+      await aws.cloudformation.send(
         new CreateStackCommand({
           StackName: stackName,
           ...templateSource(template),
@@ -109,12 +114,12 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
     } catch (e) {
       if ((e as Error).name !== 'AlreadyExistsException') throw e;
     }
-    stack = await describeStack(deps, stackName);
+    stack = await describeStack(aws, stackName);
     if (!stack) return { done: false, detail: 'CREATE_IN_PROGRESS' };
   }
 
   const status = stack.StackStatus ?? 'UNKNOWN';
-  const ref: StackRef = { name: role, stackName, arn: stack.StackId ?? '', templateVersion: template.versionId, status };
+  const ref: StackRef = { name: role, stackName, arn: stack.StackId ?? '', templateVersion: template.versionId, status, ...(accountId ? { accountId } : {}) };
   const recorded = tenant.stacks.find((s) => s.stackName === stackName);
   if (IN_PROGRESS.test(status)) {
     if (!recorded) await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { stacks: upsertStack(tenant.stacks, ref) });
@@ -131,7 +136,7 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   }
   // ROLLBACK_COMPLETE, CREATE_FAILED, …: record what is there so compensation removes it.
   if (!recorded) await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { stacks: upsertStack(tenant.stacks, ref) });
-  throw new ControlPlaneError('STACK_FAILED', `stack ${stackName} ended ${status}: ${await failureReason(deps, stackName, status)}`);
+  throw new ControlPlaneError('STACK_FAILED', `stack ${stackName} ended ${status}: ${await failureReason(aws, stackName, status)}`);
 };
 
 /**
@@ -144,7 +149,8 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
   const tier = tierFor(deps, scope, input.args.tier);
   const ref = tenant.stacks.find((s) => s.name === 'tenant');
   if (!ref) throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
-  const stack = await describeStack(deps, ref.stackName);
+  const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId });
+  const stack = await describeStack(aws, ref.stackName);
   if (!stack) throw new ControlPlaneError('STACK_FAILED', `stack ${ref.stackName} does not exist`);
   const status = stack.StackStatus ?? 'UNKNOWN';
   if (IN_PROGRESS.test(status)) return { done: false, detail: status };
@@ -162,10 +168,10 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
   }
   const updatedSinceStart = stack.LastUpdatedTime && stack.LastUpdatedTime.toISOString() > operation.createdAt;
   if (status === 'UPDATE_ROLLBACK_COMPLETE' && updatedSinceStart && input.args.tier === 'target') {
-    throw new ControlPlaneError('STACK_FAILED', `update of ${ref.stackName} rolled back: ${await failureReason(deps, ref.stackName, status)}`);
+    throw new ControlPlaneError('STACK_FAILED', `update of ${ref.stackName} rolled back: ${await failureReason(aws, ref.stackName, status)}`);
   }
   try {
-    await deps.clients.cloudformation.send(
+    await aws.cloudformation.send(
       new UpdateStackCommand({
         StackName: ref.stackName,
         ...templateSource(template),
@@ -200,7 +206,8 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
   let remaining = [...tenant.stacks];
   const pending: string[] = [];
   for (const ref of targets) {
-    const stack = await describeStack(deps, ref.stackName);
+    const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId });
+    const stack = await describeStack(aws, ref.stackName);
     if (!stack) {
       remaining = remaining.filter((s) => s.stackName !== ref.stackName);
       await deps.stackGate.release(`${operation.operationId}/${ref.stackName}`);
@@ -213,13 +220,13 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
     if (status === 'DELETE_FAILED' && attempts > MAX_DELETE_ATTEMPTS) {
       throw new ControlPlaneError(
         'STACK_DELETE_FAILED',
-        `stack ${ref.stackName} failed to delete ${attempts - 1} times: ${await failureReason(deps, ref.stackName, status)}`,
+        `stack ${ref.stackName} failed to delete ${attempts - 1} times: ${await failureReason(aws, ref.stackName, status)}`,
       );
     }
     if (stack.EnableTerminationProtection) {
-      await deps.clients.cloudformation.send(new UpdateTerminationProtectionCommand({ StackName: ref.stackName, EnableTerminationProtection: false }));
+      await aws.cloudformation.send(new UpdateTerminationProtectionCommand({ StackName: ref.stackName, EnableTerminationProtection: false }));
     }
-    await deps.clients.cloudformation.send(
+    await aws.cloudformation.send(
       new DeleteStackCommand({ StackName: ref.stackName, ClientRequestToken: names.token(operation.operationId, `delete${attempts}`, ref.stackName) }),
     );
     remaining = remaining.map((s) => (s.stackName === ref.stackName ? { ...s, status: 'DELETE_IN_PROGRESS', deleteAttempts: attempts } : s));
@@ -230,8 +237,8 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
 };
 
 /** The dedicated database of a stack, when its tier has one. */
-export async function databaseOf(deps: TaskDeps, scope: TaskScope, ref: StackRef): Promise<string | undefined> {
-  const stack = await describeStack(deps, ref.stackName);
+export async function databaseOf(aws: AwsClients, scope: TaskScope, ref: StackRef): Promise<string | undefined> {
+  const stack = await describeStack(aws, ref.stackName);
   const fromStack = stack ? stackOutputs(stack).DbInstanceIdentifier : undefined;
   return fromStack ?? (ref.name === 'tenant' ? scope.tenant.outputs.DbInstanceIdentifier : undefined);
 }
@@ -241,9 +248,10 @@ export const snapshotDatabase: TaskHandler = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const taken: string[] = [];
   for (const ref of stacksWithRole(scope.tenant, input.args.role)) {
-    const db = await databaseOf(deps, scope, ref);
+    const aws = await clientsFor(deps, { tenantId: scope.tenant.tenantId, accountId: ref.accountId });
+    const db = await databaseOf(aws, scope, ref);
     if (!db) continue;
-    const exists = await deps.clients.rds
+    const exists = await aws.rds
       .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db }))
       .then(() => true)
       .catch((e) => {
@@ -253,7 +261,7 @@ export const snapshotDatabase: TaskHandler = async (input, deps) => {
     if (!exists) continue;
     const id = names.snapshot(ref.stackName, scope.operation.operationId);
     try {
-      await deps.clients.rds.send(
+      await aws.rds.send(
         new CreateDBSnapshotCommand({ DBInstanceIdentifier: db, DBSnapshotIdentifier: id, Tags: [{ Key: 'TenantId', Value: scope.tenant.tenantId }] }),
       );
     } catch (e) {
