@@ -483,7 +483,10 @@ export class Registry {
     if (args.error) next.lastError = args.error;
     else if (args.outcome === 'succeeded') delete next.lastError;
     const status = args.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED';
-    const ended: Operation = { ...operation, status, updatedAt: at, endedAt: at, ...(args.error ? { error: args.error } : {}) };
+    // The step that finishes the operation is closed here too, so no reader sees a finished
+    // operation with a step still running.
+    const steps = operation.steps.map((s) => (s.status === 'RUNNING' ? { ...s, status: 'SUCCEEDED' as const, endedAt: at } : s));
+    const ended: Operation = { ...operation, steps, status, updatedAt: at, endedAt: at, ...(args.error ? { error: args.error } : {}) };
     delete ended.waitingFor;
     delete ended.waitingSince;
     await this.writeTenant(
@@ -494,7 +497,8 @@ export class Registry {
           Put: {
             TableName: this.tableName,
             // Dropping the open-index keys takes the operation out of the resume list.
-            Item: { pk: opPk(operation.operationId), sk: OP_SK, kind: 'operation', rev: 0, ...ended },
+            // rev moves forward (never back to a value a concurrent step writer may hold).
+            Item: { pk: opPk(operation.operationId), sk: OP_SK, kind: 'operation', rev: Date.now(), ...ended },
           },
         },
         this.eventPut({ tenantId: current.tenantId, actor, action: 'state.changed', operationId: operation.operationId, from: current.state, to, at }),

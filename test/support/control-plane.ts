@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../core/config.js';
 import type { Operation } from '../../core/registry/records.js';
-import { type AwsRuntime, startAwsRuntime } from '../../core/runtime.js';
+import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../../core/runtime.js';
 import { ensurePlatform, type PlatformOutputs, StackDeployer, SynthesisService } from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { eventBridgePublisher, type EventPublisher, type LifecycleEvent } from '../../workflows/events.js';
@@ -40,7 +40,12 @@ export interface TestControlPlane {
  * table, resource prefix and platform, so test files never see each other's tenants.
  */
 export async function startTestControlPlane(
-  options: { hooks?: TaskRunnerHooks; overrides?: Partial<Record<keyof Config, unknown>>; catalog?: TierCatalog } = {},
+  options: {
+    hooks?: TaskRunnerHooks;
+    overrides?: Partial<Record<keyof Config, unknown>>;
+    catalog?: TierCatalog;
+    instrument?: AwsRuntimeOptions['instrument'];
+  } = {},
 ): Promise<TestControlPlane> {
   const config = loadConfig({
     env: {},
@@ -53,7 +58,7 @@ export async function startTestControlPlane(
       ...options.overrides,
     },
   });
-  const aws = await startAwsRuntime(config);
+  const aws = await startAwsRuntime(config, options.instrument ? { instrument: options.instrument } : {});
   const catalog = options.catalog ?? TierCatalog.load();
   const deployer = new StackDeployer({ cloudformation: aws.clients.cloudformation, pollMs: 40, maxPollMs: 200 });
   const platform = await ensurePlatform({ clients: aws.clients, synth: testSynth(), target: 'moto', prefix: config.resourcePrefix, catalog, deployer });

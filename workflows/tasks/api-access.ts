@@ -1,4 +1,4 @@
-import { CreateApiKeyCommand, CreateUsagePlanKeyCommand, DeleteApiKeyCommand, DeleteUsagePlanKeyCommand, GetApiKeysCommand, UpdateApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import { CreateApiKeyCommand, CreateUsagePlanKeyCommand, DeleteApiKeyCommand, DeleteUsagePlanKeyCommand, GetApiKeysCommand, GetUsagePlanKeysCommand, UpdateApiKeyCommand } from '@aws-sdk/client-api-gateway';
 import { ControlPlaneError } from '../../core/errors.js';
 import type { Tenant } from '../../core/registry/records.js';
 import { ignoreNotFound, loadScope, names, type TaskDeps, type TaskHandler, tierFor } from './context.js';
@@ -10,6 +10,16 @@ export async function findApiKey(deps: TaskDeps, tenant: Tenant): Promise<string
   const name = names.apiKey(deps.prefix, tenant);
   const out = await deps.clients.apigateway.send(new GetApiKeysCommand({ nameQuery: name, includeValues: false, limit: 500 }));
   return out.items?.find((k) => k.name === name)?.id;
+}
+
+async function planHasKey(deps: TaskDeps, usagePlanId: string, keyId: string): Promise<boolean> {
+  let position: string | undefined;
+  do {
+    const out = await deps.clients.apigateway.send(new GetUsagePlanKeysCommand({ usagePlanId, position, limit: 500 }));
+    if (out.items?.some((k) => k.id === keyId)) return true;
+    position = out.position;
+  } while (position);
+  return false;
 }
 
 function usagePlanOf(deps: TaskDeps, tierName: string): string {
@@ -52,11 +62,9 @@ export const moveApiKey: TaskHandler = async (input, deps) => {
   await deps.clients.apigateway.send(new CreateUsagePlanKeyCommand({ usagePlanId, keyId, keyType: 'API_KEY' })).catch((e) => {
     if ((e as Error).name !== 'ConflictException') throw e;
   });
-  for (const [name, plan] of Object.entries(deps.platform().usagePlanIds)) {
-    if (plan === usagePlanId) continue;
-    await deps.clients.apigateway.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan, keyId })).catch((e) => {
-      if (!/NotFound/.test((e as Error).name)) throw new ControlPlaneError('AWS_ERROR', `removing key from plan of ${name}: ${(e as Error).message}`);
-    });
+  for (const plan of Object.values(deps.platform().usagePlanIds)) {
+    if (plan === usagePlanId || !(await planHasKey(deps, plan, keyId))) continue;
+    await deps.clients.apigateway.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan, keyId })).catch(ignoreNotFound);
   }
   await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { access: { ...tenant.access, apiKeyId: keyId, usagePlanId } });
   return { usagePlanId };

@@ -14,7 +14,7 @@ import type { StackRef, Tenant } from '../../core/registry/records.js';
 import { buildTenantParameters, tenantStackName, tenantStackTags } from '../../templates/index.js';
 import type { Tier } from '../../tiers/catalog.js';
 import { clientsFor } from './accounts.js';
-import { loadScope, names, type PollResult, type TaskDeps, type TaskHandler, type TaskScope, tierFor } from './context.js';
+import { loadScope, names, toTaskError, type PollResult, type TaskDeps, type TaskHandler, type TaskScope, tierFor } from './context.js';
 
 /**
  * Stack steps, written as "ensure" calls: each call looks at the stack as it is, acts if needed,
@@ -226,10 +226,21 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
     if (stack.EnableTerminationProtection) {
       await aws.cloudformation.send(new UpdateTerminationProtectionCommand({ StackName: ref.stackName, EnableTerminationProtection: false }));
     }
-    await aws.cloudformation.send(
-      new DeleteStackCommand({ StackName: ref.stackName, ClientRequestToken: names.token(operation.operationId, `delete${attempts}`, ref.stackName) }),
-    );
-    remaining = remaining.map((s) => (s.stackName === ref.stackName ? { ...s, status: 'DELETE_IN_PROGRESS', deleteAttempts: attempts } : s));
+    let refused: string | undefined;
+    try {
+      await aws.cloudformation.send(
+        new DeleteStackCommand({ StackName: ref.stackName, ClientRequestToken: names.token(operation.operationId, `delete${attempts}`, ref.stackName) }),
+      );
+    } catch (e) {
+      // moto deletes synchronously and answers a failed delete as an error; AWS reports DELETE_FAILED.
+      if (toTaskError(e).code !== 'AWS_ERROR') throw e;
+      refused = (e as Error).message;
+    }
+    if (refused && attempts + 1 > MAX_DELETE_ATTEMPTS) {
+      throw new ControlPlaneError('STACK_DELETE_FAILED', `stack ${ref.stackName} failed to delete ${attempts + 1} times: ${refused}`);
+    }
+    const next = refused ? { status: 'DELETE_FAILED', deleteAttempts: attempts + 1 } : { status: 'DELETE_IN_PROGRESS', deleteAttempts: attempts };
+    remaining = remaining.map((s) => (s.stackName === ref.stackName ? { ...s, ...next } : s));
   }
   const changed = JSON.stringify(remaining) !== JSON.stringify(tenant.stacks);
   if (changed) await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { stacks: remaining });

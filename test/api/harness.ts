@@ -1,0 +1,119 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { ApiKeyStore, ensureAdminKey } from '../../control-plane/api-keys.js';
+import { type AppDeps, buildApp } from '../../control-plane/app.js';
+import type { Scope } from '../../control-plane/schemas.js';
+import { type Config, loadConfig } from '../../core/config.js';
+import type { Registry } from '../../core/registry/registry.js';
+import { describeRegistryTable } from '../../core/registry/table.js';
+import { TierCatalog } from '../../tiers/catalog.js';
+import type { LifecycleService } from '../../workflows/service.js';
+import { testClients, testEndpoint, testRegistry } from '../support/aws.js';
+import { RegistryOnlyLifecycle } from './registry-only-lifecycle.js';
+
+export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
+/** Fixed, so that apps sharing a registry table share the admin key (a new one revokes the old). */
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  readonly registry: Registry;
+  readonly apiKeys: ApiKeyStore;
+  readonly catalog: TierCatalog;
+  readonly adminKey: string;
+  /** A new API key with these scopes (named uniquely). */
+  keyWith(scopes: Scope[], name?: string): Promise<string>;
+  /** Injects a request, as admin unless `key` says otherwise (`null`: no credential). */
+  call(options: InjectOptions & { key?: string | null }): Promise<LightMyRequestResponse>;
+  /** Items in the registry table (a Scan), to prove a refused request wrote nothing. */
+  countItems(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  readonly overrides?: Partial<Record<keyof Config, unknown>>;
+  readonly lifecycle?: (registry: Registry, catalog: TierCatalog) => LifecycleService;
+  /** Reuse a registry (and its table) across apps. */
+  readonly registry?: Registry;
+  readonly deps?: Partial<
+    Pick<AppDeps, 'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger'>
+  >;
+}
+
+let counter = 0;
+
+/** The API on the test moto: its own registry table, the real registry, no workflows. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const clients = testClients();
+  const registry = options.registry ?? (await testRegistry(clients));
+  const overrides: Partial<Record<keyof Config, unknown>> = {
+    awsEndpoint: testEndpoint(),
+    registryTable: registry.tableName,
+    dataDir: mkdtempSync(join(tmpdir(), 'tcp-api-')),
+    signupWebhookSecret: WEBHOOK_SECRET,
+    adminKey: ADMIN_KEY,
+    logLevel: 'silent',
+  };
+  // An override given as undefined removes the harness default (e.g. no webhook secret).
+  for (const [k, v] of Object.entries(options.overrides ?? {})) {
+    if (v === undefined) delete overrides[k as keyof Config];
+    else overrides[k as keyof Config] = v;
+  }
+  const config = loadConfig({ env: {}, overrides });
+  const catalog = TierCatalog.load();
+  const apiKeys = new ApiKeyStore({ documents: clients.documents, tableName: registry.tableName });
+  const admin = await ensureAdminKey(config, apiKeys);
+  const app = await buildApp({
+    config,
+    registry,
+    catalog,
+    lifecycle: options.lifecycle
+      ? options.lifecycle(registry, catalog)
+      : new RegistryOnlyLifecycle(registry, catalog),
+    apiKeys,
+    health: async () => ({
+      awsEndpoint: testEndpoint(),
+      registry: {
+        table: registry.tableName,
+        status: await describeRegistryTable(clients.dynamodb, registry.tableName),
+      },
+    }),
+    ...options.deps,
+  });
+  await app.ready();
+  return {
+    app,
+    config,
+    registry,
+    apiKeys,
+    catalog,
+    adminKey: admin.key!,
+    async keyWith(scopes, name) {
+      counter += 1;
+      return (await apiKeys.create(name ?? `test-${process.pid}-${counter}-${Date.now()}`, scopes)).key;
+    },
+    call({ key, headers, ...rest }) {
+      const auth = key === null ? {} : { authorization: `Bearer ${key ?? admin.key}` };
+      return app.inject({ ...rest, headers: { ...auth, ...headers } });
+    },
+    async countItems() {
+      const out = await clients.documents.send(
+        new ScanCommand({ TableName: registry.tableName, Select: 'COUNT', ConsistentRead: true }),
+      );
+      return out.Count ?? 0;
+    },
+    async close() {
+      await app.close();
+      clients.destroy();
+    },
+  };
+}
+
+/** A valid onboarding body with a unique slug. */
+export function tenantBody(slug: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: `Tenant ${slug}`, slug, tier: 'basic', adminEmail: `admin@${slug}.example.com`, ...extra };
+}

@@ -1,0 +1,92 @@
+import { ControlPlaneError } from '../../core/errors.js';
+import type { Operation } from '../../core/registry/records.js';
+import type { Registry } from '../../core/registry/registry.js';
+import type { TierCatalog } from '../../tiers/catalog.js';
+import type {
+  CallbackAnswer,
+  CallContext,
+  LifecycleService,
+  OnboardRequest,
+  Started,
+} from '../../workflows/service.js';
+
+/** `Acme Corp!` → `acme-corp`: what the lifecycle does when no slug is given. */
+export function slugFrom(name: string): string {
+  let slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^[^a-z]+|-+$/g, '')
+    .slice(0, 32)
+    .replace(/-+$/g, '');
+  if (slug.length < 3) slug = `t-${slug}`.padEnd(3, '0');
+  return slug;
+}
+
+/**
+ * A LifecycleService for API tests: the real registry and tier catalog, no workflows. Operations
+ * stay PENDING until a test finishes them through the registry.
+ */
+export class RegistryOnlyLifecycle implements LifecycleService {
+  constructor(
+    private readonly registry: Registry,
+    private readonly catalog: TierCatalog,
+  ) {}
+
+  async onboard(request: OnboardRequest, ctx: CallContext): Promise<Started> {
+    const tier = this.catalog.get(request.tier);
+    return this.registry.createTenant(
+      {
+        slug: request.slug ?? slugFrom(request.name),
+        name: request.name,
+        tier: tier.name,
+        isolation: tier.isolation,
+        adminEmail: request.adminEmail,
+        region: request.region ?? 'us-east-1',
+        allowedPrincipals: request.allowedPrincipals ?? [],
+      },
+      { actor: ctx.actor, idempotencyKey: ctx.idempotencyKey, input: { tier: tier.name } },
+    );
+  }
+
+  async changeTier(tenantIdOrSlug: string, tier: string, ctx: CallContext): Promise<Started> {
+    const tenant = await this.registry.requireTenant(tenantIdOrSlug);
+    this.catalog.assertTransition(tenant.tier, tier);
+    return this.registry.startOperation(tenant.tenantId, 'change-tier', {
+      actor: ctx.actor,
+      input: { tier },
+    });
+  }
+
+  suspend(tenantIdOrSlug: string, reason: string, ctx: CallContext): Promise<Started> {
+    return this.registry.startOperation(tenantIdOrSlug, 'suspend', { actor: ctx.actor, input: { reason } });
+  }
+
+  resume(tenantIdOrSlug: string, ctx: CallContext): Promise<Started> {
+    return this.registry.startOperation(tenantIdOrSlug, 'resume', { actor: ctx.actor });
+  }
+
+  offboard(tenantIdOrSlug: string, ctx: CallContext): Promise<Started> {
+    return this.registry.startOperation(tenantIdOrSlug, 'offboard', { actor: ctx.actor });
+  }
+
+  async callback(operationId: string, answer: CallbackAnswer, _ctx: CallContext): Promise<Operation> {
+    const operation = await this.registry.requireOperation(operationId);
+    if (!operation.waitingFor) {
+      throw new ControlPlaneError(
+        'NOT_WAITING_FOR_CALLBACK',
+        `operation ${operationId} waits on no callback`,
+      );
+    }
+    const answered = await this.registry.updateOperation(operationId, () => ({ waitingFor: undefined }));
+    if (answer.status === 'failed') {
+      return (
+        await this.registry.finishOperation({
+          operationId,
+          outcome: 'rolled-back',
+          error: { code: 'MIGRATION_REJECTED', message: answer.reason ?? 'rejected' },
+        })
+      ).operation;
+    }
+    return answered;
+  }
+}
