@@ -14,7 +14,10 @@ try {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    cp.app.log.info({ signal }, 'shutting down: in-flight operations keep their records and resume on next start');
+    cp.app.log.info(
+      { signal },
+      'shutting down: in-flight operations keep their records and resume on next start',
+    );
     await cp.close();
     process.exit(0);
   };

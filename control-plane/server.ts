@@ -42,12 +42,26 @@ export async function startControlPlane(config: Config, options: StartOptions = 
   const say = options.progress ?? (() => undefined);
   const catalog = TierCatalog.load(config.tierCatalogFile);
   const aws = await startAwsRuntime(config, options.instrument ? { instrument: options.instrument } : {});
-  say(aws.awsEndpoint ? `local AWS at ${aws.awsEndpoint} (registry table ${config.registryTable})` : `AWS ${config.region} (registry table ${config.registryTable})`);
+  say(
+    aws.awsEndpoint
+      ? `local AWS at ${aws.awsEndpoint} (registry table ${config.registryTable})`
+      : `AWS ${config.region} (registry table ${config.registryTable})`,
+  );
 
   const synth = new SynthesisService({ cacheDir: join(config.dataDir, 'templates') });
-  const deployer = new StackDeployer({ cloudformation: aws.clients.cloudformation, pollMs: Math.min(config.stackPollMs, 1000) });
+  const deployer = new StackDeployer({
+    cloudformation: aws.clients.cloudformation,
+    pollMs: Math.min(config.stackPollMs, 1000),
+  });
   say('ensuring the platform (shared VPC, pooled table, event bus, user pool, usage plans)…');
-  const platform = await ensurePlatform({ clients: aws.clients, synth, target: aws.emulator ? 'moto' : 'aws', prefix: config.resourcePrefix, catalog, deployer });
+  const platform = await ensurePlatform({
+    clients: aws.clients,
+    synth,
+    target: aws.emulator ? 'moto' : 'aws',
+    prefix: config.resourcePrefix,
+    catalog,
+    deployer,
+  });
   say(`platform ready: stack ${platform.stackName} (template ${platform.templateVersion})`);
 
   const metrics = createMetrics();
@@ -77,7 +91,10 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     lifecycle: workflows.lifecycle,
     apiKeys,
     metrics,
-    health: async () => ({ awsEndpoint: aws.awsEndpoint, registry: { table: config.registryTable, status: await aws.registryStatus() } }),
+    health: async () => ({
+      awsEndpoint: aws.awsEndpoint,
+      registry: { table: config.registryTable, status: await aws.registryStatus() },
+    }),
   });
   const admin = await ensureAdminKey(config, apiKeys);
   if (admin.generated && admin.key) {

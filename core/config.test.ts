@@ -8,7 +8,13 @@ import { ControlPlaneError } from './errors.js';
 describe('configuration', () => {
   it('has defaults for a fresh machine', () => {
     const c = loadConfig({ env: {} });
-    expect(c).toMatchObject({ target: 'local', dataDir: '.data', host: '127.0.0.1', port: 3000, engine: 'local' });
+    expect(c).toMatchObject({
+      target: 'local',
+      dataDir: '.data',
+      host: '127.0.0.1',
+      port: 3000,
+      engine: 'local',
+    });
     expect(c.awsEndpoint).toBeUndefined();
   });
 
@@ -40,7 +46,9 @@ describe('configuration', () => {
 
   it('refuses a non-loopback endpoint in local mode', () => {
     expect(() => loadConfig({ env: { AWS_ENDPOINT_URL: 'http://10.0.0.5:4566' } })).toThrow(/loopback/);
-    expect(loadConfig({ env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } }).awsEndpoint).toBe('http://127.0.0.1:4566');
+    expect(loadConfig({ env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } }).awsEndpoint).toBe(
+      'http://127.0.0.1:4566',
+    );
   });
 
   it('rejects unknown keys in the config file', () => {

@@ -5,7 +5,10 @@ import { ControlPlaneError, issuesToFields } from './errors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+]);
 
 /**
  * Every setting of the control plane, in one schema: validated once at start-up, documented in
@@ -18,15 +21,24 @@ export const ConfigSchema = z
     target: z.enum(['local', 'aws']).default('local'),
     /** Explicit AWS endpoint (LocalStack, an already running moto). Loopback only in local mode. */
     awsEndpoint: z.url().optional(),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').default('us-east-1'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+      .default('us-east-1'),
     dataDir: z.string().min(1).default('.data'),
     host: z.string().min(1).default('127.0.0.1'),
     port: port.default(3000),
     /** Port for the moto sidecar; 0 picks a free one. */
     localAwsPort: port.default(0),
-    registryTable: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'a DynamoDB table name').default('tenant-control-plane-registry'),
+    registryTable: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'a DynamoDB table name')
+      .default('tenant-control-plane-registry'),
     /** Name prefix of every resource the control plane creates; tenant stacks are `<prefix>-<slug>-…`. */
-    resourcePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and -, 2 to 21 chars').default('tcp'),
+    resourcePrefix: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,20}$/, 'lowercase letters, digits and -, 2 to 21 chars')
+      .default('tcp'),
     adminKey: z.string().min(24, 'at least 24 characters').optional(),
     signupWebhookSecret: z.string().min(16, 'at least 16 characters').optional(),
     /** Largest request body accepted, in bytes. */
@@ -47,7 +59,10 @@ export const ConfigSchema = z
       .string()
       .refine((s) => s.includes('{slug}') && s.includes('@'), 'an email address containing {slug}')
       .default('aws+{slug}@example.com'),
-    accountOuPath: z.string().regex(/^[A-Za-z0-9 _-]+(\/[A-Za-z0-9 _-]+)*$/, 'an OU path such as tenants/silo').default('tenants/silo'),
+    accountOuPath: z
+      .string()
+      .regex(/^[A-Za-z0-9 _-]+(\/[A-Za-z0-9 _-]+)*$/, 'an OU path such as tenants/silo')
+      .default('tenants/silo'),
     accountRoleName: z.string().min(1).default('OrganizationAccountAccessRole'),
     /** Cognito user pool whose JWTs the API accepts (besides API keys). */
     jwtIssuer: z.url().optional(),
@@ -109,7 +124,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (file) {
     const path = resolve(file);
     if (!existsSync(path)) {
-      throw new ControlPlaneError('CONFIG_INVALID', `CONTROL_PLANE_CONFIG names ${path}, which does not exist`);
+      throw new ControlPlaneError(
+        'CONFIG_INVALID',
+        `CONTROL_PLANE_CONFIG names ${path}, which does not exist`,
+      );
     }
     let parsed: unknown;
     try {

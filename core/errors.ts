@@ -12,41 +12,81 @@ export interface ErrorSpec {
 }
 
 export const ERROR_CATALOGUE = {
-  VALIDATION_FAILED: { status: 400, description: 'The request does not match its schema; details lists each field.' },
+  VALIDATION_FAILED: {
+    status: 400,
+    description: 'The request does not match its schema; details lists each field.',
+  },
   INVALID_JSON: { status: 400, description: 'The request body is not valid JSON.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not application/json.' },
   BODY_TOO_LARGE: { status: 413, description: 'The request body is larger than the configured limit.' },
   UNKNOWN_TIER: { status: 400, description: 'The tier is not in the tier catalog.' },
-  TIER_CHANGE_NOT_ALLOWED: { status: 409, description: "The tier catalog does not allow moving from the tenant's tier to this one." },
+  TIER_CHANGE_NOT_ALLOWED: {
+    status: 409,
+    description: "The tier catalog does not allow moving from the tenant's tier to this one.",
+  },
   INVALID_PARAMETER: { status: 400, description: 'A tenant value CloudFormation would reject.' },
   UNAUTHENTICATED: { status: 401, description: 'No credential, or one that is not recognised.' },
   FORBIDDEN: { status: 403, description: 'The credential lacks the scope this route needs.' },
   INVALID_SIGNATURE: { status: 401, description: 'The webhook signature does not match the body.' },
   SIGNATURE_EXPIRED: { status: 401, description: 'The webhook timestamp is more than 5 minutes off.' },
-  WEBHOOK_NOT_CONFIGURED: { status: 503, description: 'No signup webhook secret is configured (SIGNUP_WEBHOOK_SECRET), so the webhook accepts nothing.' },
+  WEBHOOK_NOT_CONFIGURED: {
+    status: 503,
+    description:
+      'No signup webhook secret is configured (SIGNUP_WEBHOOK_SECRET), so the webhook accepts nothing.',
+  },
   TENANT_NOT_FOUND: { status: 404, description: 'No tenant with that id or slug.' },
   OPERATION_NOT_FOUND: { status: 404, description: 'No operation with that id.' },
   ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
   TENANT_EXISTS: { status: 409, description: 'A tenant with that slug exists already.' },
-  OPERATION_IN_PROGRESS: { status: 409, description: 'The tenant has an operation in flight; one at a time.' },
-  INVALID_STATE_TRANSITION: { status: 409, description: "The tenant's lifecycle state does not allow this operation." },
+  OPERATION_IN_PROGRESS: {
+    status: 409,
+    description: 'The tenant has an operation in flight; one at a time.',
+  },
+  INVALID_STATE_TRANSITION: {
+    status: 409,
+    description: "The tenant's lifecycle state does not allow this operation.",
+  },
   VERSION_CONFLICT: { status: 409, description: 'The record changed since it was read (optimistic lock).' },
   NOT_WAITING_FOR_CALLBACK: { status: 409, description: 'The operation waits on no callback.' },
-  API_KEY_EXISTS: { status: 409, description: 'An API key with that name exists already; names identify the actor in the audit trail.' },
-  IDEMPOTENCY_KEY_REUSED: { status: 422, description: 'The Idempotency-Key was used before with a different request.' },
-  IDEMPOTENCY_IN_FLIGHT: { status: 409, description: 'A request with this Idempotency-Key is still being processed; retry.' },
+  API_KEY_EXISTS: {
+    status: 409,
+    description: 'An API key with that name exists already; names identify the actor in the audit trail.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    description: 'The Idempotency-Key was used before with a different request.',
+  },
+  IDEMPOTENCY_IN_FLIGHT: {
+    status: 409,
+    description: 'A request with this Idempotency-Key is still being processed; retry.',
+  },
   CONFIG_INVALID: { status: 500, description: 'The configuration failed validation at start-up.' },
   CATALOG_INVALID: { status: 500, description: 'The tier catalog failed validation at start-up.' },
-  LOCAL_AWS_UNAVAILABLE: { status: 503, description: 'The local AWS emulator (moto) could not be started or reached.' },
+  LOCAL_AWS_UNAVAILABLE: {
+    status: 503,
+    description: 'The local AWS emulator (moto) could not be started or reached.',
+  },
   AWS_THROTTLED: { status: 503, description: 'AWS throttled the call after retries.' },
   AWS_ERROR: { status: 502, description: 'An AWS call failed; the message carries the AWS reason.' },
-  STACK_FAILED: { status: 502, description: 'A CloudFormation stack operation failed; the message carries the reason.' },
-  STACK_DELETE_FAILED: { status: 502, description: 'A stack could not be deleted after retries; it is reported, never marked gone.' },
+  STACK_FAILED: {
+    status: 502,
+    description: 'A CloudFormation stack operation failed; the message carries the reason.',
+  },
+  STACK_DELETE_FAILED: {
+    status: 502,
+    description: 'A stack could not be deleted after retries; it is reported, never marked gone.',
+  },
   ACCOUNT_CREATION_FAILED: { status: 502, description: 'Organizations could not create the tenant account.' },
-  CALLBACK_TIMEOUT: { status: 504, description: 'The application plane did not answer the migration hand-off in time.' },
+  CALLBACK_TIMEOUT: {
+    status: 504,
+    description: 'The application plane did not answer the migration hand-off in time.',
+  },
   MIGRATION_REJECTED: { status: 409, description: 'The application plane reported the migration as failed.' },
   WORKFLOW_FAILED: { status: 500, description: 'A workflow step failed in a way no other code describes.' },
-  SHUTTING_DOWN: { status: 503, description: 'The control plane is shutting down; retry on another instance.' },
+  SHUTTING_DOWN: {
+    status: 503,
+    description: 'The control plane is shutting down; retry on another instance.',
+  },
   INTERNAL: { status: 500, description: 'An unexpected error; the log has the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -88,7 +128,9 @@ export interface FieldIssue {
 }
 
 /** Turns zod issues into `{ path, message }` pairs that name the field and what is accepted. */
-export function issuesToFields(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): FieldIssue[] {
+export function issuesToFields(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): FieldIssue[] {
   return issues.map((i) => ({
     path: i.path.length === 0 ? '(root)' : i.path.map((p) => String(p)).join('.'),
     message: i.message,

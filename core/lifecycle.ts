@@ -71,7 +71,12 @@ export const OPERATION_RULES: Readonly<Record<OperationType, OperationRule>> = {
   'change-tier': { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
   suspend: { from: ['ACTIVE'], during: 'SUSPENDING', onSuccess: 'SUSPENDED', onRolledBack: 'ACTIVE' },
   resume: { from: ['SUSPENDED'], during: 'RESUMING', onSuccess: 'ACTIVE', onRolledBack: 'SUSPENDED' },
-  offboard: { from: ['ACTIVE', 'SUSPENDED', 'FAILED'], during: 'OFFBOARDING', onSuccess: 'OFFBOARDED', onRolledBack: 'FAILED' },
+  offboard: {
+    from: ['ACTIVE', 'SUSPENDED', 'FAILED'],
+    during: 'OFFBOARDING',
+    onSuccess: 'OFFBOARDED',
+    onRolledBack: 'FAILED',
+  },
 };
 
 /** The state a tenant in `current` moves to when `type` starts; throws when the lifecycle refuses. */

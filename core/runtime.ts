@@ -28,7 +28,11 @@ export async function startAwsRuntime(config: Config, options: AwsRuntimeOptions
   if (!endpoint && config.target === 'local') {
     endpoint = (await ensureLocalAws({ dataDir: config.dataDir, port: config.localAwsPort })).endpoint;
   }
-  const clients = createAwsClients({ region: config.region, endpoint, ...(options.instrument ? { instrument: options.instrument } : {}) });
+  const clients = createAwsClients({
+    region: config.region,
+    endpoint,
+    ...(options.instrument ? { instrument: options.instrument } : {}),
+  });
   const registry = new Registry({ documents: clients.documents, tableName: config.registryTable });
   // On AWS the table belongs to the control-plane stack (see control-plane/infra); locally we make it.
   if (config.target === 'local') await ensureRegistryTable(clients.dynamodb, config.registryTable);

@@ -24,7 +24,8 @@ describe('architecture', () => {
         for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
           const target = relative(root, resolve(dirname(file), m[1]!)).split('/')[0]!;
           const targetRank = LAYERS.indexOf(target);
-          if (target === 'test' || targetRank > rank) violations.push(`${relative(root, file)} imports ${m[1]}`);
+          if (target === 'test' || targetRank > rank)
+            violations.push(`${relative(root, file)} imports ${m[1]}`);
         }
       }
     }

@@ -31,36 +31,114 @@ describe('tier catalog', () => {
   });
 
   it('names the tiers there are for an unknown tier', () => {
-    expect(codeOf(() => TierCatalog.load().get('gold'))).toBe('UNKNOWN_TIER: unknown tier "gold"; the catalog has basic, standard, premium, enterprise, enterprise-dedicated');
+    expect(codeOf(() => TierCatalog.load().get('gold'))).toBe(
+      'UNKNOWN_TIER: unknown tier "gold"; the catalog has basic, standard, premium, enterprise, enterprise-dedicated',
+    );
   });
 
   it('allows only listed transitions', () => {
     const c = TierCatalog.load();
     expect(c.assertTransition('standard', 'premium').to.isolation).toBe('bridge');
-    expect(codeOf(() => c.assertTransition('enterprise', 'basic'))).toMatch(/^TIER_CHANGE_NOT_ALLOWED: tier enterprise cannot move to basic; allowed: premium, enterprise-dedicated/);
+    expect(codeOf(() => c.assertTransition('enterprise', 'basic'))).toMatch(
+      /^TIER_CHANGE_NOT_ALLOWED: tier enterprise cannot move to basic; allowed: premium, enterprise-dedicated/,
+    );
   });
 
   it.each([
-    ['pool with a database', { tiers: [{ ...DEFAULT_CATALOG.tiers[0], database: DEFAULT_CATALOG.tiers[2]!.database, allowedTransitions: [] }] }, 'tiers.0.database'],
-    ['bridge without a database', { tiers: [{ ...DEFAULT_CATALOG.tiers[2], database: undefined, allowedTransitions: [] }] }, 'tiers.0.database'],
-    ['dedicated account on pool', { tiers: [{ ...DEFAULT_CATALOG.tiers[0], dedicatedAccount: true, allowedTransitions: [] }] }, 'tiers.0.dedicatedAccount'],
-    ['unknown transition target', { tiers: [{ ...DEFAULT_CATALOG.tiers[0], allowedTransitions: ['gold'] }] }, 'tiers.0.allowedTransitions.0'],
-    ['duplicate names', { tiers: [{ ...DEFAULT_CATALOG.tiers[0], allowedTransitions: [] }, { ...DEFAULT_CATALOG.tiers[0], allowedTransitions: [] }] }, 'tiers.1.name'],
-    ['bad instance class', { tiers: [{ ...DEFAULT_CATALOG.tiers[2], database: { ...DEFAULT_CATALOG.tiers[2]!.database!, instanceClass: 'large' }, allowedTransitions: [] }] }, 'tiers.0.database.instanceClass'],
-    ['burst below rate', { tiers: [{ ...DEFAULT_CATALOG.tiers[0], throttle: { rateLimit: 10, burstLimit: 5, dailyQuota: 1 }, allowedTransitions: [] }] }, 'tiers.0.throttle.burstLimit'],
-    ['unknown field', { tiers: [{ ...DEFAULT_CATALOG.tiers[0], colour: 'red', allowedTransitions: [] }] }, 'tiers.0'],
+    [
+      'pool with a database',
+      {
+        tiers: [
+          {
+            ...DEFAULT_CATALOG.tiers[0],
+            database: DEFAULT_CATALOG.tiers[2]!.database,
+            allowedTransitions: [],
+          },
+        ],
+      },
+      'tiers.0.database',
+    ],
+    [
+      'bridge without a database',
+      { tiers: [{ ...DEFAULT_CATALOG.tiers[2], database: undefined, allowedTransitions: [] }] },
+      'tiers.0.database',
+    ],
+    [
+      'dedicated account on pool',
+      { tiers: [{ ...DEFAULT_CATALOG.tiers[0], dedicatedAccount: true, allowedTransitions: [] }] },
+      'tiers.0.dedicatedAccount',
+    ],
+    [
+      'unknown transition target',
+      { tiers: [{ ...DEFAULT_CATALOG.tiers[0], allowedTransitions: ['gold'] }] },
+      'tiers.0.allowedTransitions.0',
+    ],
+    [
+      'duplicate names',
+      {
+        tiers: [
+          { ...DEFAULT_CATALOG.tiers[0], allowedTransitions: [] },
+          { ...DEFAULT_CATALOG.tiers[0], allowedTransitions: [] },
+        ],
+      },
+      'tiers.1.name',
+    ],
+    [
+      'bad instance class',
+      {
+        tiers: [
+          {
+            ...DEFAULT_CATALOG.tiers[2],
+            database: { ...DEFAULT_CATALOG.tiers[2]!.database!, instanceClass: 'large' },
+            allowedTransitions: [],
+          },
+        ],
+      },
+      'tiers.0.database.instanceClass',
+    ],
+    [
+      'burst below rate',
+      {
+        tiers: [
+          {
+            ...DEFAULT_CATALOG.tiers[0],
+            throttle: { rateLimit: 10, burstLimit: 5, dailyQuota: 1 },
+            allowedTransitions: [],
+          },
+        ],
+      },
+      'tiers.0.throttle.burstLimit',
+    ],
+    [
+      'unknown field',
+      { tiers: [{ ...DEFAULT_CATALOG.tiers[0], colour: 'red', allowedTransitions: [] }] },
+      'tiers.0',
+    ],
   ])('rejects %s, naming the field', (_name, raw, field) => {
-    expect(codeOf(() => TierCatalog.parse(raw))).toContain(`CATALOG_INVALID: invalid tier catalog:\n  - ${field}`);
+    expect(codeOf(() => TierCatalog.parse(raw))).toContain(
+      `CATALOG_INVALID: invalid tier catalog:\n  - ${field}`,
+    );
   });
 
   it('loads an override file and reports a missing or broken one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tiers-'));
     const good = join(dir, 'tiers.json');
-    writeFileSync(good, JSON.stringify({ tiers: [{ name: 'solo', isolation: 'pool', throttle: { rateLimit: 1, burstLimit: 1, dailyQuota: 100 } }] }));
+    writeFileSync(
+      good,
+      JSON.stringify({
+        tiers: [
+          { name: 'solo', isolation: 'pool', throttle: { rateLimit: 1, burstLimit: 1, dailyQuota: 100 } },
+        ],
+      }),
+    );
     expect(TierCatalog.load(good).names()).toEqual(['solo']);
-    expect(codeOf(() => TierCatalog.load(join(dir, 'missing.json')))).toMatch(/^CATALOG_INVALID: tier catalog file .* does not exist/);
+    expect(codeOf(() => TierCatalog.load(join(dir, 'missing.json')))).toMatch(
+      /^CATALOG_INVALID: tier catalog file .* does not exist/,
+    );
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ tiers: ');
-    expect(codeOf(() => TierCatalog.load(broken))).toMatch(/^CATALOG_INVALID: tier catalog file .* is not valid JSON/);
+    expect(codeOf(() => TierCatalog.load(broken))).toMatch(
+      /^CATALOG_INVALID: tier catalog file .* is not valid JSON/,
+    );
   });
 });

@@ -13,7 +13,10 @@ export type Isolation = z.infer<typeof IsolationSchema>;
 
 export const TierNameSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{1,30}[a-z0-9]$/, 'lowercase letters, digits and -, 3 to 32 chars, starting with a letter');
+  .regex(
+    /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
+    'lowercase letters, digits and -, 3 to 32 chars, starting with a letter',
+  );
 
 export const ThrottleSchema = z
   .object({
@@ -27,7 +30,9 @@ export const ThrottleSchema = z
 
 export const DatabaseSchema = z
   .object({
-    instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.t4g.micro'),
+    instanceClass: z
+      .string()
+      .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class such as db.t4g.micro'),
     allocatedStorageGb: z.number().int().min(20).max(65_536),
     multiAz: z.boolean(),
     backupRetentionDays: z.number().int().min(1).max(35),
@@ -50,16 +55,32 @@ export const TierSchema = z
   .strict()
   .superRefine((tier, ctx) => {
     if (tier.isolation === 'pool' && tier.database) {
-      ctx.addIssue({ code: 'custom', path: ['database'], message: 'pool tiers share the pooled table; remove database' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database'],
+        message: 'pool tiers share the pooled table; remove database',
+      });
     }
     if (tier.isolation !== 'pool' && !tier.database) {
-      ctx.addIssue({ code: 'custom', path: ['database'], message: `${tier.isolation} tiers have a dedicated database; database is required` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database'],
+        message: `${tier.isolation} tiers have a dedicated database; database is required`,
+      });
     }
     if (tier.dedicatedAccount && tier.isolation !== 'silo') {
-      ctx.addIssue({ code: 'custom', path: ['dedicatedAccount'], message: 'only silo tiers can have a dedicated account' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dedicatedAccount'],
+        message: 'only silo tiers can have a dedicated account',
+      });
     }
     if (tier.throttle.burstLimit < tier.throttle.rateLimit) {
-      ctx.addIssue({ code: 'custom', path: ['throttle', 'burstLimit'], message: 'burstLimit must be at least rateLimit' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['throttle', 'burstLimit'],
+        message: 'burstLimit must be at least rateLimit',
+      });
     }
   });
 export type Tier = z.infer<typeof TierSchema>;
@@ -72,15 +93,24 @@ export const TierCatalogSchema = z
   .superRefine((catalog, ctx) => {
     const names = new Set<string>();
     catalog.tiers.forEach((t, i) => {
-      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['tiers', i, 'name'], message: `duplicate tier ${t.name}` });
+      if (names.has(t.name))
+        ctx.addIssue({ code: 'custom', path: ['tiers', i, 'name'], message: `duplicate tier ${t.name}` });
       names.add(t.name);
     });
     catalog.tiers.forEach((t, i) => {
       t.allowedTransitions.forEach((target, j) => {
         if (!names.has(target)) {
-          ctx.addIssue({ code: 'custom', path: ['tiers', i, 'allowedTransitions', j], message: `unknown tier ${target}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tiers', i, 'allowedTransitions', j],
+            message: `unknown tier ${target}`,
+          });
         } else if (target === t.name) {
-          ctx.addIssue({ code: 'custom', path: ['tiers', i, 'allowedTransitions', j], message: 'a tier cannot transition to itself' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tiers', i, 'allowedTransitions', j],
+            message: 'a tier cannot transition to itself',
+          });
         }
       });
     });
@@ -108,7 +138,12 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       displayName: 'Premium',
       isolation: 'bridge',
       throttle: { rateLimit: 200, burstLimit: 400, dailyQuota: 1_000_000 },
-      database: { instanceClass: 'db.t4g.small', allocatedStorageGb: 20, multiAz: false, backupRetentionDays: 7 },
+      database: {
+        instanceClass: 'db.t4g.small',
+        allocatedStorageGb: 20,
+        multiAz: false,
+        backupRetentionDays: 7,
+      },
       allowedTransitions: ['standard', 'enterprise'],
     },
     {
@@ -116,7 +151,12 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       displayName: 'Enterprise',
       isolation: 'silo',
       throttle: { rateLimit: 1_000, burstLimit: 2_000, dailyQuota: 10_000_000 },
-      database: { instanceClass: 'db.m7g.large', allocatedStorageGb: 100, multiAz: true, backupRetentionDays: 30 },
+      database: {
+        instanceClass: 'db.m7g.large',
+        allocatedStorageGb: 100,
+        multiAz: true,
+        backupRetentionDays: 30,
+      },
       allowedTransitions: ['premium', 'enterprise-dedicated'],
     },
     {
@@ -124,7 +164,12 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       displayName: 'Enterprise, dedicated account',
       isolation: 'silo',
       throttle: { rateLimit: 1_000, burstLimit: 2_000, dailyQuota: 10_000_000 },
-      database: { instanceClass: 'db.m7g.large', allocatedStorageGb: 100, multiAz: true, backupRetentionDays: 30 },
+      database: {
+        instanceClass: 'db.m7g.large',
+        allocatedStorageGb: 100,
+        multiAz: true,
+        backupRetentionDays: 30,
+      },
       dedicatedAccount: true,
       allowedTransitions: ['enterprise', 'premium'],
     },
@@ -157,12 +202,16 @@ export class TierCatalog {
   /** The shipped catalog, or the override file when one is given. */
   static load(file?: string): TierCatalog {
     if (!file) return TierCatalog.parse(DEFAULT_CATALOG, 'default tier catalog');
-    if (!existsSync(file)) throw new ControlPlaneError('CATALOG_INVALID', `tier catalog file ${file} does not exist`);
+    if (!existsSync(file))
+      throw new ControlPlaneError('CATALOG_INVALID', `tier catalog file ${file} does not exist`);
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new ControlPlaneError('CATALOG_INVALID', `tier catalog file ${file} is not valid JSON: ${(e as Error).message}`);
+      throw new ControlPlaneError(
+        'CATALOG_INVALID',
+        `tier catalog file ${file} is not valid JSON: ${(e as Error).message}`,
+      );
     }
     return TierCatalog.parse(raw, `tier catalog ${file}`);
   }
@@ -175,9 +224,13 @@ export class TierCatalog {
   get(name: string): Tier {
     const tier = this.byName.get(name);
     if (!tier) {
-      throw new ControlPlaneError('UNKNOWN_TIER', `unknown tier "${name}"; the catalog has ${this.names().join(', ')}`, {
-        details: { tier: name, accepted: this.names() },
-      });
+      throw new ControlPlaneError(
+        'UNKNOWN_TIER',
+        `unknown tier "${name}"; the catalog has ${this.names().join(', ')}`,
+        {
+          details: { tier: name, accepted: this.names() },
+        },
+      );
     }
     return tier;
   }

@@ -1,5 +1,9 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeAccountCommand, ListParentsCommand, DescribeOrganizationalUnitCommand } from '@aws-sdk/client-organizations';
+import {
+  DescribeAccountCommand,
+  DescribeOrganizationalUnitCommand,
+  ListParentsCommand,
+} from '@aws-sdk/client-organizations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
 import { groupUsers, liveStacks } from '../test/support/moto-state.js';
@@ -17,10 +21,13 @@ const pollsSeen = new Map<string, number>();
 let inFlight = 0;
 let maxInFlight = 0;
 const done = new Set<string>();
+const taken = new Set<string>();
 const instrument = rewriteResponses((command, input, output) => {
   if (command === 'CreateAccountCommand') {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
+    const id = (output.CreateAccountStatus as { Id?: string } | undefined)?.Id;
+    if (id && String(input.Email).includes('taken')) taken.add(id);
     return undefined;
   }
   if (command !== 'DescribeCreateAccountStatusCommand') return undefined;
@@ -28,14 +35,23 @@ const instrument = rewriteResponses((command, input, output) => {
   const status = output.CreateAccountStatus as Record<string, unknown>;
   const seen = (pollsSeen.get(id) ?? 0) + 1;
   pollsSeen.set(id, seen);
-  if (String(status.AccountName ?? '').includes('taken')) {
+  if (taken.has(id)) {
     if (!done.has(id)) {
       done.add(id);
       inFlight--;
     }
-    return { ...output, CreateAccountStatus: { ...status, State: 'FAILED', FailureReason: 'EMAIL_ALREADY_EXISTS', AccountId: undefined } };
+    return {
+      ...output,
+      CreateAccountStatus: {
+        ...status,
+        State: 'FAILED',
+        FailureReason: 'EMAIL_ALREADY_EXISTS',
+        AccountId: undefined,
+      },
+    };
   }
-  if (seen <= 3) return { ...output, CreateAccountStatus: { ...status, State: 'IN_PROGRESS', AccountId: undefined } };
+  if (seen <= 3)
+    return { ...output, CreateAccountStatus: { ...status, State: 'IN_PROGRESS', AccountId: undefined } };
   if (!done.has(id)) {
     done.add(id);
     inFlight--;
@@ -51,7 +67,10 @@ afterAll(async () => cp?.close());
 
 describe('dedicated-account tenants (Organizations on moto)', () => {
   it('vends an account in the tenant OU, deploys the stack there, and closes it on offboarding', async () => {
-    const started = await cp.workflows.lifecycle.onboard({ name: 'Bank', slug: 'bank', tier: 'enterprise-dedicated', adminEmail: 'ops@bank.example.com' }, actor);
+    const started = await cp.workflows.lifecycle.onboard(
+      { name: 'Bank', slug: 'bank', tier: 'enterprise-dedicated', adminEmail: 'ops@bank.example.com' },
+      actor,
+    );
     const op = await cp.waitForOperation(started.operation.operationId);
     expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
     expect(op.steps.map((s) => s.name)).toContain('VendAccount');
@@ -64,11 +83,16 @@ describe('dedicated-account tenants (Organizations on moto)', () => {
     const account = await org.send(new DescribeAccountCommand({ AccountId: tenant.accountId! }));
     expect(account.Account?.Email).toBe('aws+bank@example.com');
     const parent = (await org.send(new ListParentsCommand({ ChildId: tenant.accountId! }))).Parents![0]!;
-    expect((await org.send(new DescribeOrganizationalUnitCommand({ OrganizationalUnitId: parent.Id! }))).OrganizationalUnit?.Name).toBe('silo');
+    expect(
+      (await org.send(new DescribeOrganizationalUnitCommand({ OrganizationalUnitId: parent.Id! })))
+        .OrganizationalUnit?.Name,
+    ).toBe('silo');
 
     // The stack lives in the tenant's account: invisible from the management account.
     const stackName = tenant.stacks[0]!.stackName;
-    await expect(cp.aws.clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).rejects.toThrow(/does not exist/);
+    await expect(
+      cp.aws.clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName })),
+    ).rejects.toThrow(/does not exist/);
     const inTenant = await clientsFor(cp.workflows.deps, tenant);
     const seen = await inTenant.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
     expect(seen.Stacks?.[0]?.StackStatus).toBe('CREATE_COMPLETE');
@@ -80,17 +104,33 @@ describe('dedicated-account tenants (Organizations on moto)', () => {
     expect(after.state).toBe('OFFBOARDED');
     expect(after.accountId).toBe(tenant.accountId);
     expect(after.accountClosedAt).toBeDefined();
-    expect((await org.send(new DescribeAccountCommand({ AccountId: tenant.accountId! }))).Account?.Status).not.toBe('ACTIVE');
-    const closedParent = (await org.send(new ListParentsCommand({ ChildId: tenant.accountId! }))).Parents![0]!;
-    expect((await org.send(new DescribeOrganizationalUnitCommand({ OrganizationalUnitId: closedParent.Id! }))).OrganizationalUnit?.Name).toBe('closed');
-    await expect(inTenant.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).rejects.toThrow(/does not exist/);
+    expect(
+      (await org.send(new DescribeAccountCommand({ AccountId: tenant.accountId! }))).Account?.Status,
+    ).not.toBe('ACTIVE');
+    const closedParent = (await org.send(new ListParentsCommand({ ChildId: tenant.accountId! })))
+      .Parents![0]!;
+    expect(
+      (await org.send(new DescribeOrganizationalUnitCommand({ OrganizationalUnitId: closedParent.Id! })))
+        .OrganizationalUnit?.Name,
+    ).toBe('closed');
+    await expect(
+      inTenant.cloudformation.send(new DescribeStacksCommand({ StackName: stackName })),
+    ).rejects.toThrow(/does not exist/);
   });
 
   it('12 concurrent onboardings never have more than 5 account creations in flight, and all finish ACTIVE', async () => {
     maxInFlight = 0;
     const started = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        cp.workflows.lifecycle.onboard({ name: `Fund ${i}`, slug: `fund-${i}`, tier: 'enterprise-dedicated', adminEmail: `ops@fund${i}.example.com` }, actor),
+        cp.workflows.lifecycle.onboard(
+          {
+            name: `Fund ${i}`,
+            slug: `fund-${i}`,
+            tier: 'enterprise-dedicated',
+            adminEmail: `ops@fund${i}.example.com`,
+          },
+          actor,
+        ),
       ),
     );
     const sawWaiting = new Set<string>();
@@ -98,7 +138,8 @@ describe('dedicated-account tenants (Organizations on moto)', () => {
       started.map(async (s) => {
         for (;;) {
           const op = await cp.aws.registry.requireOperation(s.operation.operationId);
-          if (op.steps.some((step) => step.detail?.startsWith('waiting for account slot'))) sawWaiting.add(op.operationId);
+          if (op.steps.some((step) => step.detail?.startsWith('waiting for account slot')))
+            sawWaiting.add(op.operationId);
           if (op.status === 'SUCCEEDED' || op.status === 'FAILED') return op;
           await new Promise((r) => setTimeout(r, 25));
         }
@@ -108,12 +149,19 @@ describe('dedicated-account tenants (Organizations on moto)', () => {
     expect(maxInFlight).toBeGreaterThan(1);
     expect(maxInFlight).toBeLessThanOrEqual(5);
     expect(sawWaiting.size).toBeGreaterThan(0);
-    const accounts = new Set((await Promise.all(started.map((s) => cp.aws.registry.requireTenant(s.tenant.tenantId)))).map((t) => t.accountId));
+    const accounts = new Set(
+      (await Promise.all(started.map((s) => cp.aws.registry.requireTenant(s.tenant.tenantId)))).map(
+        (t) => t.accountId,
+      ),
+    );
     expect(accounts.size).toBe(12);
   }, 240_000);
 
   it('a failed CreateAccount leaves a FAILED tenant with the reason and nothing behind', async () => {
-    const started = await cp.workflows.lifecycle.onboard({ name: 'Taken', slug: 'taken', tier: 'enterprise-dedicated', adminEmail: 'ops@taken.example.com' }, actor);
+    const started = await cp.workflows.lifecycle.onboard(
+      { name: 'Taken', slug: 'taken', tier: 'enterprise-dedicated', adminEmail: 'ops@taken.example.com' },
+      actor,
+    );
     const op = await cp.waitForOperation(started.operation.operationId);
     expect(op.status).toBe('FAILED');
     const tenant = await cp.aws.registry.requireTenant('taken');

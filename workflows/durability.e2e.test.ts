@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupUsers, liveStacks } from '../test/support/moto-state.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
+import { groupUsers, liveStacks } from '../test/support/moto-state.js';
 import type { TaskInput } from './tasks/index.js';
 
 const actor = { actor: 'test:ops' };
@@ -11,39 +11,45 @@ describe('crash and resume', () => {
 
   const ONBOARD_STEPS = ['ResolveTemplate', 'CreateStack', 'CreateIdentity', 'CreateApiKey', 'Activate'];
 
-  it.each(ONBOARD_STEPS)('an engine killed before %s resumes to ACTIVE with one stack and one admin user', async (killAt) => {
-    let engineToKill: { close(): Promise<void> } | undefined;
-    let killed = false;
-    const hooks = {
-      async beforeTask(input: TaskInput) {
-        if (!killed && input.step === killAt) {
-          killed = true;
-          void engineToKill!.close();
-          // The process "dies" here: this step never completes.
-          await new Promise(() => undefined);
-        }
-      },
-    };
-    cp ??= await startTestControlPlane();
-    const first = cp.restart(hooks);
-    engineToKill = first.engine;
-    const slug = `crash-${killAt.toLowerCase()}`;
-    const started = await first.lifecycle.onboard({ name: slug, slug, tier: 'basic', adminEmail: `a@${slug}.example.com` }, actor);
-    await first.engine.idle();
-    expect(killed).toBe(true);
-    const stuck = await cp.aws.registry.requireOperation(started.operation.operationId);
-    expect(stuck.status).not.toBe('SUCCEEDED');
+  it.each(ONBOARD_STEPS)(
+    'an engine killed before %s resumes to ACTIVE with one stack and one admin user',
+    async (killAt) => {
+      let engineToKill: { close(): Promise<void> } | undefined;
+      let killed = false;
+      const hooks = {
+        async beforeTask(input: TaskInput) {
+          if (!killed && input.step === killAt) {
+            killed = true;
+            void engineToKill!.close();
+            // The process "dies" here: this step never completes.
+            await new Promise(() => undefined);
+          }
+        },
+      };
+      cp ??= await startTestControlPlane();
+      const first = cp.restart(hooks);
+      engineToKill = first.engine;
+      const slug = `crash-${killAt.toLowerCase()}`;
+      const started = await first.lifecycle.onboard(
+        { name: slug, slug, tier: 'basic', adminEmail: `a@${slug}.example.com` },
+        actor,
+      );
+      await first.engine.idle();
+      expect(killed).toBe(true);
+      const stuck = await cp.aws.registry.requireOperation(started.operation.operationId);
+      expect(stuck.status).not.toBe('SUCCEEDED');
 
-    const second = cp.restart();
-    expect(await second.engine.resumeOpen()).toBeGreaterThanOrEqual(1);
-    const op = await cp.waitForOperation(started.operation.operationId);
-    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
-    const tenant = await cp.aws.registry.requireTenant(slug);
-    expect(tenant.state).toBe('ACTIVE');
-    expect(await liveStacks(cp.aws.clients, `${cp.config.resourcePrefix}-${slug}-`)).toHaveLength(1);
-    expect(tenant.stacks).toHaveLength(1);
-    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toHaveLength(1);
-  });
+      const second = cp.restart();
+      expect(await second.engine.resumeOpen()).toBeGreaterThanOrEqual(1);
+      const op = await cp.waitForOperation(started.operation.operationId);
+      expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+      const tenant = await cp.aws.registry.requireTenant(slug);
+      expect(tenant.state).toBe('ACTIVE');
+      expect(await liveStacks(cp.aws.clients, `${cp.config.resourcePrefix}-${slug}-`)).toHaveLength(1);
+      expect(tenant.stacks).toHaveLength(1);
+      expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toHaveLength(1);
+    },
+  );
 });
 
 describe('a burst of onboardings', () => {
@@ -56,7 +62,15 @@ describe('a burst of onboardings', () => {
   it('50 concurrent onboardings all reach ACTIVE', async () => {
     const started = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        cp.workflows.lifecycle.onboard({ name: `Burst ${i}`, slug: `burst-${i}`, tier: i % 2 ? 'basic' : 'standard', adminEmail: `a${i}@example.com` }, actor),
+        cp.workflows.lifecycle.onboard(
+          {
+            name: `Burst ${i}`,
+            slug: `burst-${i}`,
+            tier: i % 2 ? 'basic' : 'standard',
+            adminEmail: `a${i}@example.com`,
+          },
+          actor,
+        ),
       ),
     );
     const ops = await Promise.all(started.map((s) => cp.waitForOperation(s.operation.operationId, 240_000)));

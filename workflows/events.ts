@@ -33,18 +33,33 @@ export interface EventPublisher {
   publish(event: Omit<LifecycleEvent, 'version' | 'time'> & { time?: string }): Promise<LifecycleEvent>;
 }
 
-export function eventBridgePublisher(clients: AwsClients, busName: () => string, clock: () => Date = () => new Date()): EventPublisher {
+export function eventBridgePublisher(
+  clients: AwsClients,
+  busName: () => string,
+  clock: () => Date = () => new Date(),
+): EventPublisher {
   return {
     async publish(e) {
       const event: LifecycleEvent = { ...e, version: EVENT_VERSION, time: e.time ?? clock().toISOString() };
       const out = await clients.eventbridge.send(
         new PutEventsCommand({
-          Entries: [{ EventBusName: busName(), Source: EVENT_SOURCE, DetailType: event.type, Detail: JSON.stringify(event), Time: new Date(event.time) }],
+          Entries: [
+            {
+              EventBusName: busName(),
+              Source: EVENT_SOURCE,
+              DetailType: event.type,
+              Detail: JSON.stringify(event),
+              Time: new Date(event.time),
+            },
+          ],
         }),
       );
       if (out.FailedEntryCount) {
         const entry = out.Entries?.find((x) => x.ErrorCode);
-        throw Object.assign(new Error(`EventBridge refused ${event.type}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`), { name: 'AWS_TRANSIENT' });
+        throw Object.assign(
+          new Error(`EventBridge refused ${event.type}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`),
+          { name: 'AWS_TRANSIENT' },
+        );
       }
       return event;
     },

@@ -8,19 +8,19 @@ import type { TierCatalog } from '../tiers/catalog.js';
 import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
 import type { WorkflowEngine } from './engine/types.js';
-import { ACCOUNT_GATE } from './tasks/accounts.js';
-import { eventBridgePublisher, type EventPublisher } from './events.js';
+import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
 import type { LifecycleService } from './service.js';
+import { ACCOUNT_GATE } from './tasks/accounts.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 
-export { workflowDefinitions, definitionText, substitute } from './definitions/index.js';
-export type { LifecycleService } from './service.js';
-export type { WorkflowEngine } from './engine/types.js';
+export { definitionText, substitute, workflowDefinitions } from './definitions/index.js';
 export { LocalEngine } from './engine/local.js';
-export { StepFunctionsEngine, ensureStateMachines } from './engine/stepfunctions.js';
+export { ensureStateMachines, StepFunctionsEngine } from './engine/stepfunctions.js';
+export type { WorkflowEngine } from './engine/types.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
+export type { LifecycleService } from './service.js';
 export { createTaskRunner, TASK_HANDLERS } from './tasks/index.js';
 
 export interface Workflows {
@@ -59,10 +59,24 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     target,
     prefix: config.resourcePrefix,
     events: options.events ?? eventBridgePublisher(aws.clients, () => platform.eventBusName, clock),
-    stackGate: new LeaseGate({ documents: aws.clients.documents, tableName: registry.tableName, clock }, 'stack-operations', config.maxStackOperations, 3 * 3600),
+    stackGate: new LeaseGate(
+      { documents: aws.clients.documents, tableName: registry.tableName, clock },
+      'stack-operations',
+      config.maxStackOperations,
+      3 * 3600,
+    ),
     cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
-    accountGate: new LeaseGate({ documents: aws.clients.documents, tableName: registry.tableName, clock }, ACCOUNT_GATE, 5, 3600),
-    accounts: { emailPattern: config.accountEmailPattern, ouPath: config.accountOuPath, roleName: config.accountRoleName },
+    accountGate: new LeaseGate(
+      { documents: aws.clients.documents, tableName: registry.tableName, clock },
+      ACCOUNT_GATE,
+      5,
+      3600,
+    ),
+    accounts: {
+      emailPattern: config.accountEmailPattern,
+      ouPath: config.accountOuPath,
+      roleName: config.accountRoleName,
+    },
     migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
     clock,
     ...(options.onFinished ? { onFinished: options.onFinished } : {}),
@@ -76,7 +90,12 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
           stateMachineArn: (type) => `${config.stateMachineArnPrefix ?? ''}${type}`,
           pollSeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
         })
-      : new LocalEngine({ registry, runTask, pollMs: config.stackPollMs, ...(options.log ? { log: options.log } : {}) });
+      : new LocalEngine({
+          registry,
+          runTask,
+          pollMs: config.stackPollMs,
+          ...(options.log ? { log: options.log } : {}),
+        });
   const lifecycle = createLifecycleService({
     registry,
     catalog,

@@ -18,7 +18,9 @@ async function init(): Promise<Workflows> {
   const aws = await startAwsRuntime(config);
   const catalog = TierCatalog.load(config.tierCatalogFile);
   // Templates ship pre-synthesized in the bundle's cache directory (see control-plane/infra).
-  const synth = new SynthesisService({ cacheDir: process.env.TEMPLATE_CACHE_DIR ?? '/var/task/templates-cache' });
+  const synth = new SynthesisService({
+    cacheDir: process.env.TEMPLATE_CACHE_DIR ?? '/var/task/templates-cache',
+  });
   const platform = await readPlatform({ clients: aws.clients, prefix: config.resourcePrefix, catalog });
   return createWorkflows({ config, aws, catalog, platform, synth });
 }

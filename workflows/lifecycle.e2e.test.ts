@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiKeyOf, dbStatus, groupUsers, liveStacks, usagePlanHasKey } from '../test/support/moto-state.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
+import { apiKeyOf, dbStatus, groupUsers, liveStacks, usagePlanHasKey } from '../test/support/moto-state.js';
 
 let cp: TestControlPlane;
 const actor = { actor: 'test:ops' };
@@ -11,7 +11,10 @@ beforeAll(async () => {
 afterAll(async () => cp?.close());
 
 async function onboard(slug: string, tier: string) {
-  const started = await cp.workflows.lifecycle.onboard({ name: `Tenant ${slug}`, slug, tier, adminEmail: `admin@${slug}.example.com` }, actor);
+  const started = await cp.workflows.lifecycle.onboard(
+    { name: `Tenant ${slug}`, slug, tier, adminEmail: `admin@${slug}.example.com` },
+    actor,
+  );
   const op = await cp.waitForOperation(started.operation.operationId);
   return { op, tenant: await cp.aws.registry.requireTenant(started.tenant.tenantId) };
 }
@@ -28,17 +31,31 @@ describe.each([
     expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
     expect(tenant.state).toBe('ACTIVE');
     expect(tenant.isolation).toBe(isolation);
-    expect(op.steps.map((s) => s.name)).toEqual(['Begin', 'ResolveTemplate', 'CreateStack', 'CreateIdentity', 'CreateApiKey', 'Activate']);
+    expect(op.steps.map((s) => s.name)).toEqual([
+      'Begin',
+      'ResolveTemplate',
+      'CreateStack',
+      'CreateIdentity',
+      'CreateApiKey',
+      'Activate',
+    ]);
     expect(op.steps.every((s) => s.status === 'SUCCEEDED' && s.endedAt)).toBe(true);
     const stacks = await liveStacks(cp.aws.clients, `${cp.config.resourcePrefix}-${slug}-`);
-    expect(stacks.map((s) => [s.StackId, s.StackStatus])).toEqual([[tenant.stacks[0]!.arn, 'CREATE_COMPLETE']]);
+    expect(stacks.map((s) => [s.StackId, s.StackStatus])).toEqual([
+      [tenant.stacks[0]!.arn, 'CREATE_COMPLETE'],
+    ]);
     expect(tenant.outputs.TenantRoleArn).toMatch(/^arn:aws:iam::/);
-    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toEqual([{ username: `${slug}-admin`, enabled: true }]);
+    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toEqual([
+      { username: `${slug}-admin`, enabled: true },
+    ]);
     const key = await apiKeyOf(cp.aws.clients, `${cp.config.resourcePrefix}-${tenant.tenantId}`);
     expect(key?.enabled).toBe(true);
     expect(await usagePlanHasKey(cp.aws.clients, cp.platform.usagePlanIds[tier]!, key!.id)).toBe(true);
-    if (isolation !== 'pool') expect(await dbStatus(cp.aws.clients, tenant.outputs.DbInstanceIdentifier!)).toBe('available');
-    expect(cp.events.filter((e) => e.tenantId === tenant.tenantId).map((e) => e.type)).toEqual(['tenant.onboarded']);
+    if (isolation !== 'pool')
+      expect(await dbStatus(cp.aws.clients, tenant.outputs.DbInstanceIdentifier!)).toBe('available');
+    expect(cp.events.filter((e) => e.tenantId === tenant.tenantId).map((e) => e.type)).toEqual([
+      'tenant.onboarded',
+    ]);
   });
 
   it('suspends (users and key disabled, database stopped) and resumes', async () => {
@@ -47,16 +64,26 @@ describe.each([
     expect(suspended.tenant.state).toBe('SUSPENDING');
     expect((await cp.waitForOperation(suspended.operation.operationId)).status).toBe('SUCCEEDED');
     expect((await cp.aws.registry.requireTenant(slug)).state).toBe('SUSPENDED');
-    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toEqual([{ username: `${slug}-admin`, enabled: false }]);
-    expect((await apiKeyOf(cp.aws.clients, `${cp.config.resourcePrefix}-${tenant.tenantId}`))?.enabled).toBe(false);
-    if (isolation !== 'pool') expect(await dbStatus(cp.aws.clients, tenant.outputs.DbInstanceIdentifier!)).toBe('stopped');
+    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toEqual([
+      { username: `${slug}-admin`, enabled: false },
+    ]);
+    expect((await apiKeyOf(cp.aws.clients, `${cp.config.resourcePrefix}-${tenant.tenantId}`))?.enabled).toBe(
+      false,
+    );
+    if (isolation !== 'pool')
+      expect(await dbStatus(cp.aws.clients, tenant.outputs.DbInstanceIdentifier!)).toBe('stopped');
 
     const resumed = await cp.workflows.lifecycle.resume(slug, actor);
     expect((await cp.waitForOperation(resumed.operation.operationId)).status).toBe('SUCCEEDED');
     expect((await cp.aws.registry.requireTenant(slug)).state).toBe('ACTIVE');
-    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toEqual([{ username: `${slug}-admin`, enabled: true }]);
-    expect((await apiKeyOf(cp.aws.clients, `${cp.config.resourcePrefix}-${tenant.tenantId}`))?.enabled).toBe(true);
-    if (isolation !== 'pool') expect(await dbStatus(cp.aws.clients, tenant.outputs.DbInstanceIdentifier!)).toBe('available');
+    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toEqual([
+      { username: `${slug}-admin`, enabled: true },
+    ]);
+    expect((await apiKeyOf(cp.aws.clients, `${cp.config.resourcePrefix}-${tenant.tenantId}`))?.enabled).toBe(
+      true,
+    );
+    if (isolation !== 'pool')
+      expect(await dbStatus(cp.aws.clients, tenant.outputs.DbInstanceIdentifier!)).toBe('available');
   });
 
   it('offboards: stacks, users, group and key gone; record OFFBOARDED with its audit trail', async () => {
@@ -103,8 +130,12 @@ describe('tier changes', () => {
 
   it('refuses a change the catalog does not allow, writing nothing', async () => {
     const before = await cp.aws.registry.requireTenant('same-model');
-    await expect(cp.workflows.lifecycle.changeTier('same-model', 'standard', actor)).rejects.toMatchObject({ code: 'TIER_CHANGE_NOT_ALLOWED' });
-    await expect(cp.workflows.lifecycle.changeTier('same-model', 'nope', actor)).rejects.toMatchObject({ code: 'UNKNOWN_TIER' });
+    await expect(cp.workflows.lifecycle.changeTier('same-model', 'standard', actor)).rejects.toMatchObject({
+      code: 'TIER_CHANGE_NOT_ALLOWED',
+    });
+    await expect(cp.workflows.lifecycle.changeTier('same-model', 'nope', actor)).rejects.toMatchObject({
+      code: 'UNKNOWN_TIER',
+    });
     expect((await cp.aws.registry.requireTenant('same-model')).version).toBe(before.version);
   });
 
@@ -127,8 +158,12 @@ describe('tier changes', () => {
       expect(t.stacks[0]!.arn).not.toBe(previousArn);
       const live = await liveStacks(cp.aws.clients, `${cp.config.resourcePrefix}-mover-`);
       expect(live.map((s) => s.StackId)).toEqual([t.stacks[0]!.arn]);
-      expect(await usagePlanHasKey(cp.aws.clients, cp.platform.usagePlanIds[tier]!, t.access.apiKeyId!)).toBe(true);
-      const requested = cp.events.find((e) => e.operationId === op.operationId && e.type === 'tenant.migration_requested');
+      expect(await usagePlanHasKey(cp.aws.clients, cp.platform.usagePlanIds[tier]!, t.access.apiKeyId!)).toBe(
+        true,
+      );
+      const requested = cp.events.find(
+        (e) => e.operationId === op.operationId && e.type === 'tenant.migration_requested',
+      );
       expect(requested?.data).toMatchObject({ to: { tier, isolation } });
       previousArn = t.stacks[0]!.arn;
     }
@@ -151,7 +186,11 @@ describe('tier changes', () => {
 
   it('answers NOT_WAITING_FOR_CALLBACK when nothing waits', async () => {
     const t = await cp.aws.registry.requireTenant('reject');
-    const op = (await cp.aws.registry.listEvents(t.tenantId)).items.find((e) => e.action === 'operation.started')!.operationId!;
-    await expect(cp.workflows.lifecycle.callback(op, { status: 'succeeded' }, actor)).rejects.toMatchObject({ code: 'NOT_WAITING_FOR_CALLBACK' });
+    const op = (await cp.aws.registry.listEvents(t.tenantId)).items.find(
+      (e) => e.action === 'operation.started',
+    )!.operationId!;
+    await expect(cp.workflows.lifecycle.callback(op, { status: 'succeeded' }, actor)).rejects.toMatchObject({
+      code: 'NOT_WAITING_FOR_CALLBACK',
+    });
   });
 });

@@ -58,7 +58,11 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
           region: request.region ?? deps.defaultRegion,
           allowedPrincipals: request.allowedPrincipals ?? [],
         },
-        { actor: ctx.actor, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}), input: { tier: tier.name } },
+        {
+          actor: ctx.actor,
+          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+          input: { tier: tier.name },
+        },
       );
       return launch(started);
     },
@@ -78,16 +82,30 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
 
     async suspend(tenantIdOrSlug, reason, ctx) {
       return launch(
-        await registry.startOperation(tenantIdOrSlug, 'suspend', { actor: ctx.actor, input: { reason }, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) }),
+        await registry.startOperation(tenantIdOrSlug, 'suspend', {
+          actor: ctx.actor,
+          input: { reason },
+          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        }),
       );
     },
 
     async resume(tenantIdOrSlug, ctx) {
-      return launch(await registry.startOperation(tenantIdOrSlug, 'resume', { actor: ctx.actor, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) }));
+      return launch(
+        await registry.startOperation(tenantIdOrSlug, 'resume', {
+          actor: ctx.actor,
+          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        }),
+      );
     },
 
     async offboard(tenantIdOrSlug, ctx) {
-      return launch(await registry.startOperation(tenantIdOrSlug, 'offboard', { actor: ctx.actor, ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}) }));
+      return launch(
+        await registry.startOperation(tenantIdOrSlug, 'offboard', {
+          actor: ctx.actor,
+          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        }),
+      );
     },
 
     async callback(operationId: string, answer: CallbackAnswer, ctx: CallContext) {
@@ -101,7 +119,12 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
           );
         }
         return {
-          callback: { status: answer.status, ...(answer.reason ? { reason: answer.reason } : {}), actor: ctx.actor, at: clock().toISOString() },
+          callback: {
+            status: answer.status,
+            ...(answer.reason ? { reason: answer.reason } : {}),
+            actor: ctx.actor,
+            at: clock().toISOString(),
+          },
         };
       });
     },

@@ -26,7 +26,10 @@ export interface AwsTarget {
 }
 
 /** moto accepts any credentials; fixed ones keep the SDK from searching the machine for real ones. */
-export const EMULATOR_CREDENTIALS: AwsCredentialIdentity = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+export const EMULATOR_CREDENTIALS: AwsCredentialIdentity = {
+  accessKeyId: 'testing',
+  secretAccessKey: 'testing',
+};
 
 export interface AwsClients {
   readonly target: AwsTarget;
@@ -52,23 +55,35 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     region: target.region,
     maxAttempts: target.maxAttempts ?? 6,
     ...(target.endpoint ? { endpoint: target.endpoint } : {}),
-    ...(target.credentials ? { credentials: target.credentials } : target.endpoint ? { credentials: EMULATOR_CREDENTIALS } : {}),
+    ...(target.credentials
+      ? { credentials: target.credentials }
+      : target.endpoint
+        ? { credentials: EMULATOR_CREDENTIALS }
+        : {}),
   };
   const made: { destroy(): void }[] = [];
-  const lazy = <T extends { destroy(): void; middlewareStack: unknown }>(make: () => T): (() => T) => {
+  const lazy = <T extends { destroy(): void; middlewareStack: unknown }>(
+    make: () => T,
+    instrument = true,
+  ): (() => T) => {
     let client: T | undefined;
     return () => {
       if (!client) {
         client = make();
-        target.instrument?.(client);
+        if (instrument) target.instrument?.(client);
         made.push(client);
       }
       return client;
     };
   };
   const dynamodb = lazy(() => new DynamoDBClient(base));
-  const documents = lazy(() =>
-    DynamoDBDocumentClient.from(dynamodb(), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } }),
+  // The document client sends through a copy of the DynamoDB client's stack: instrumented already.
+  const documents = lazy(
+    () =>
+      DynamoDBDocumentClient.from(dynamodb(), {
+        marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+      }),
+    false,
   );
   const cloudformation = lazy(() => new CloudFormationClient(base));
   const cognito = lazy(() => new CognitoIdentityProviderClient(base));
@@ -81,17 +96,39 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const rds = lazy(() => new RDSClient(base));
   return {
     target,
-    get dynamodb() { return dynamodb(); },
-    get documents() { return documents(); },
-    get cloudformation() { return cloudformation(); },
-    get cognito() { return cognito(); },
-    get apigateway() { return apigateway(); },
-    get eventbridge() { return eventbridge(); },
-    get organizations() { return organizations(); },
-    get sts() { return sts(); },
-    get sfn() { return sfn(); },
-    get s3() { return s3(); },
-    get rds() { return rds(); },
+    get dynamodb() {
+      return dynamodb();
+    },
+    get documents() {
+      return documents();
+    },
+    get cloudformation() {
+      return cloudformation();
+    },
+    get cognito() {
+      return cognito();
+    },
+    get apigateway() {
+      return apigateway();
+    },
+    get eventbridge() {
+      return eventbridge();
+    },
+    get organizations() {
+      return organizations();
+    },
+    get sts() {
+      return sts();
+    },
+    get sfn() {
+      return sfn();
+    },
+    get s3() {
+      return s3();
+    },
+    get rds() {
+      return rds();
+    },
     withCredentials: (credentials) => createAwsClients({ ...target, credentials }),
     destroy: () => {
       for (const c of made.splice(0)) c.destroy();

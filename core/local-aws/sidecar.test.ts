@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../errors.js';
-import { ensureLocalAws, MOTO_MISSING_MESSAGE, motoAnswers, readSidecarState, stopLocalAws } from './sidecar.js';
+import {
+  ensureLocalAws,
+  MOTO_MISSING_MESSAGE,
+  motoAnswers,
+  readSidecarState,
+  stopLocalAws,
+} from './sidecar.js';
 
 describe('local AWS sidecar', () => {
   it('starts moto on loopback, reuses it from the data directory, and stops it', async () => {

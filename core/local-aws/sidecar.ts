@@ -102,7 +102,10 @@ export async function ensureLocalAws(options: EnsureLocalAwsOptions): Promise<Lo
   const candidates = options.command
     ? [{ command: options.command, args: hostArgs }]
     : [
-        { command: 'python3', args: [fileURLToPath(new URL('./moto_launcher.py', import.meta.url)), ...hostArgs] },
+        {
+          command: 'python3',
+          args: [fileURLToPath(new URL('./moto_launcher.py', import.meta.url)), ...hostArgs],
+        },
         { command: 'moto_server', args: hostArgs },
       ];
   const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
@@ -119,9 +122,18 @@ export async function ensureLocalAws(options: EnsureLocalAwsOptions): Promise<Lo
   throw new ControlPlaneError('LOCAL_AWS_UNAVAILABLE', lastProblem);
 }
 
-type SpawnOutcome = { kind: 'ready'; pid: number } | { kind: 'missing' } | { kind: 'failed'; message: string };
+type SpawnOutcome =
+  | { kind: 'ready'; pid: number }
+  | { kind: 'missing' }
+  | { kind: 'failed'; message: string };
 
-async function spawnAndWait(command: string, args: string[], endpoint: string, dataDir: string, deadline: number): Promise<SpawnOutcome> {
+async function spawnAndWait(
+  command: string,
+  args: string[],
+  endpoint: string,
+  dataDir: string,
+  deadline: number,
+): Promise<SpawnOutcome> {
   const logFile = join(dataDir, 'moto.log');
   const logFd = openSync(logFile, 'a');
   const child = spawn(command, args, { detached: true, stdio: ['ignore', logFd, logFd] });
@@ -137,12 +149,17 @@ async function spawnAndWait(command: string, args: string[], endpoint: string, d
     ]);
     if (outcome.kind === 'error') {
       const code = (outcome.e as NodeJS.ErrnoException).code;
-      return code === 'ENOENT' ? { kind: 'missing' } : { kind: 'failed', message: `${command}: ${outcome.e.message}` };
+      return code === 'ENOENT'
+        ? { kind: 'missing' }
+        : { kind: 'failed', message: `${command}: ${outcome.e.message}` };
     }
     if (outcome.kind === 'exit') {
       // 3: the launcher's interpreter has no moto; 127: a shim with nothing behind it.
       if (outcome.code === 3 || outcome.code === 127) return { kind: 'missing' };
-      return { kind: 'failed', message: `${command} exited with code ${outcome.code} before answering; see ${logFile}` };
+      return {
+        kind: 'failed',
+        message: `${command} exited with code ${outcome.code} before answering; see ${logFile}`,
+      };
     }
     if (await motoAnswers(endpoint, 500)) return { kind: 'ready', pid: child.pid ?? 0 };
   }

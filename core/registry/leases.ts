@@ -15,7 +15,9 @@ export interface LeaseOptions {
   readonly clock?: () => Date;
 }
 
-export type AcquireResult = { readonly acquired: true; readonly slot: number } | { readonly acquired: false; readonly position: number };
+export type AcquireResult =
+  | { readonly acquired: true; readonly slot: number }
+  | { readonly acquired: false; readonly position: number };
 
 interface SlotItem {
   sk: string;
@@ -92,12 +94,19 @@ export class LeaseGate {
     const waitSk = `WAIT#${ticket}#${owner}`;
     const waiters = items.filter((i) => i.sk.startsWith('WAIT#')).map((i) => i.sk);
     if (!waiters.includes(waitSk)) {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: this.pk, sk: waitSk, owner, expiresAt: now + this.ttlSeconds } }));
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: this.pk, sk: waitSk, owner, expiresAt: now + this.ttlSeconds },
+        }),
+      );
       waiters.push(waitSk);
     }
     waiters.sort();
     const position = waiters.indexOf(waitSk);
-    const busy = new Set(slots.filter((s) => s.owner && (s.expiresAt ?? 0) >= now).map((s) => Number(s.sk.slice(5))));
+    const busy = new Set(
+      slots.filter((s) => s.owner && (s.expiresAt ?? 0) >= now).map((s) => Number(s.sk.slice(5))),
+    );
     const free = Array.from({ length: this.capacity }, (_, i) => i).filter((i) => !busy.has(i));
     if (position >= free.length) return { acquired: false, position: position - free.length + 1 };
     for (const slot of free) {
@@ -114,7 +123,13 @@ export class LeaseGate {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: this.pk, sk: `SLOT#${slot}`, owner, expiresAt: now + this.ttlSeconds, takenAt: this.clock().toISOString() },
+          Item: {
+            pk: this.pk,
+            sk: `SLOT#${slot}`,
+            owner,
+            expiresAt: now + this.ttlSeconds,
+            takenAt: this.clock().toISOString(),
+          },
           ConditionExpression: renew ? '#o = :o' : 'attribute_not_exists(#o) OR expiresAt < :now',
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: renew ? { ':o': owner } : { ':now': now },

@@ -42,12 +42,17 @@ export function decodeCursor(cursor: string, shardCount: number): ShardCursor[] 
         s &&
         typeof s === 'object' &&
         typeof s.done === 'boolean' &&
-        (s.after === undefined || (typeof s.after === 'object' && s.after !== null && !Array.isArray(s.after))),
+        (s.after === undefined ||
+          (typeof s.after === 'object' && s.after !== null && !Array.isArray(s.after))),
     );
   if (!valid) {
-    throw new ControlPlaneError('VALIDATION_FAILED', 'cursor is not one this API returned; pass nextCursor from a previous page as is', {
-      details: [{ path: 'cursor', message: 'an opaque cursor from nextCursor' }],
-    });
+    throw new ControlPlaneError(
+      'VALIDATION_FAILED',
+      'cursor is not one this API returned; pass nextCursor from a previous page as is',
+      {
+        details: [{ path: 'cursor', message: 'an opaque cursor from nextCursor' }],
+      },
+    );
   }
   return parsed as ShardCursor[];
 }
@@ -64,7 +69,9 @@ export async function mergeShards<T>(
   const pages = await Promise.all(
     state.map((s, shard) => (s.done ? Promise.resolve(undefined) : query(shard, s.after, limit))),
   );
-  const candidates = pages.flatMap((page, shard) => (page ? page.items.map((entry, index) => ({ ...entry, shard, index })) : []));
+  const candidates = pages.flatMap((page, shard) =>
+    page ? page.items.map((entry, index) => ({ ...entry, shard, index })) : [],
+  );
   // Newest first; ties (impossible with ULIDs, but cheap to make deterministic) by shard.
   candidates.sort((a, b) => (a.sortKey < b.sortKey ? 1 : a.sortKey > b.sortKey ? -1 : a.shard - b.shard));
   const taken = candidates.slice(0, limit);

@@ -9,7 +9,10 @@ import { OPERATION_STATUSES, OPERATION_TYPES, TENANT_STATES } from '../lifecycle
 export const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
 export const SlugSchema = z
   .string()
-  .regex(SLUG_PATTERN, 'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -');
+  .regex(
+    SLUG_PATTERN,
+    'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -',
+  );
 
 export const TenantIdSchema = z.string().regex(/^t_[0-9A-HJKMNP-TV-Z]{26}$/, 't_ followed by a ULID');
 export const OperationIdSchema = z.string().regex(/^op_[0-9A-HJKMNP-TV-Z]{26}$/, 'op_ followed by a ULID');
@@ -101,7 +104,12 @@ export const OperationSchema = z.object({
   waitingSince: z.string().optional(),
   /** The application plane's answer to the hand-off. */
   callback: z
-    .object({ status: z.enum(['succeeded', 'failed']), reason: z.string().optional(), actor: z.string(), at: z.string() })
+    .object({
+      status: z.enum(['succeeded', 'failed']),
+      reason: z.string().optional(),
+      actor: z.string(),
+      at: z.string(),
+    })
     .optional(),
   error: ErrorInfoSchema.optional(),
   createdAt: z.string(),

@@ -22,7 +22,9 @@ const newTenant = (slug: string, tier = 'basic') => ({
 });
 
 async function countItems(): Promise<number> {
-  const out = await clients.documents.send(new ScanCommand({ TableName: registry.tableName, Select: 'COUNT' }));
+  const out = await clients.documents.send(
+    new ScanCommand({ TableName: registry.tableName, Select: 'COUNT' }),
+  );
   return out.Count ?? 0;
 }
 
@@ -50,7 +52,9 @@ describe('registry on DynamoDB (moto)', () => {
 
   it('lets exactly one of 20 concurrent creates with one slug win', async () => {
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => codeOf(registry.createTenant({ ...newTenant('race'), name: `racer ${i}` }, { actor: 'test' }))),
+      Array.from({ length: 20 }, (_, i) =>
+        codeOf(registry.createTenant({ ...newTenant('race'), name: `racer ${i}` }, { actor: 'test' })),
+      ),
     );
     expect(results.filter((r) => r === 'resolved')).toHaveLength(1);
     expect(results.filter((r) => r === 'TENANT_EXISTS')).toHaveLength(19);
@@ -58,11 +62,17 @@ describe('registry on DynamoDB (moto)', () => {
 
   it('refuses a second operation while one is in flight, and a refused transition', async () => {
     const { tenant, operation } = await registry.createTenant(newTenant('busy'), { actor: 'test' });
-    expect(await codeOf(registry.startOperation(tenant.tenantId, 'suspend', { actor: 'test' }))).toBe('OPERATION_IN_PROGRESS');
+    expect(await codeOf(registry.startOperation(tenant.tenantId, 'suspend', { actor: 'test' }))).toBe(
+      'OPERATION_IN_PROGRESS',
+    );
     await registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded' });
     expect((await registry.requireTenant('busy')).state).toBe('ACTIVE');
-    expect(await codeOf(registry.startOperation('busy', 'resume', { actor: 'test' }))).toBe('INVALID_STATE_TRANSITION');
-    const started = await Promise.all(Array.from({ length: 5 }, () => codeOf(registry.startOperation('busy', 'suspend', { actor: 'test' }))));
+    expect(await codeOf(registry.startOperation('busy', 'resume', { actor: 'test' }))).toBe(
+      'INVALID_STATE_TRANSITION',
+    );
+    const started = await Promise.all(
+      Array.from({ length: 5 }, () => codeOf(registry.startOperation('busy', 'suspend', { actor: 'test' }))),
+    );
     expect(started.filter((r) => r === 'resolved')).toHaveLength(1);
     expect(started.filter((r) => r === 'OPERATION_IN_PROGRESS')).toHaveLength(4);
   });
@@ -70,11 +80,20 @@ describe('registry on DynamoDB (moto)', () => {
   it('rejects a stale version with VERSION_CONFLICT', async () => {
     const { tenant, operation } = await registry.createTenant(newTenant('locked'), { actor: 'test' });
     await registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded' });
-    expect(await codeOf(registry.startOperation(tenant.tenantId, 'suspend', { actor: 'test', expectedVersion: tenant.version }))).toBe(
-      'VERSION_CONFLICT',
-    );
+    expect(
+      await codeOf(
+        registry.startOperation(tenant.tenantId, 'suspend', {
+          actor: 'test',
+          expectedVersion: tenant.version,
+        }),
+      ),
+    ).toBe('VERSION_CONFLICT');
     const now = await registry.requireTenant(tenant.tenantId);
-    expect(await codeOf(registry.startOperation(tenant.tenantId, 'suspend', { actor: 'test', expectedVersion: now.version }))).toBe('resolved');
+    expect(
+      await codeOf(
+        registry.startOperation(tenant.tenantId, 'suspend', { actor: 'test', expectedVersion: now.version }),
+      ),
+    ).toBe('resolved');
   });
 
   it('writes state change and audit event atomically: a failed condition writes neither', async () => {
@@ -85,16 +104,28 @@ describe('registry on DynamoDB (moto)', () => {
     // Another writer bumps the version between our read and our write.
     const stale = await registry.requireTenant(tenant.tenantId);
     const { operation: op2 } = await registry.startOperation(tenant.tenantId, 'suspend', { actor: 'test' });
-    await registry.finishOperation({ operationId: op2.operationId, outcome: 'rolled-back', error: { code: 'AWS_ERROR', message: 'x' } });
+    await registry.finishOperation({
+      operationId: op2.operationId,
+      outcome: 'rolled-back',
+      error: { code: 'AWS_ERROR', message: 'x' },
+    });
     const mid = await countItems();
-    expect(await codeOf(registry.startOperation(tenant.tenantId, 'suspend', { actor: 'test', expectedVersion: stale.version }))).toBe(
-      'VERSION_CONFLICT',
-    );
+    expect(
+      await codeOf(
+        registry.startOperation(tenant.tenantId, 'suspend', {
+          actor: 'test',
+          expectedVersion: stale.version,
+        }),
+      ),
+    ).toBe('VERSION_CONFLICT');
     expect(await countItems()).toBe(mid);
     expect(mid).toBeGreaterThan(before);
     const events = (await registry.listEvents(tenant.tenantId)).items;
     expect(events.length).toBe(eventsBefore + 4);
-    expect((await registry.requireTenant(tenant.tenantId)).lastError).toEqual({ code: 'AWS_ERROR', message: 'x' });
+    expect((await registry.requireTenant(tenant.tenantId)).lastError).toEqual({
+      code: 'AWS_ERROR',
+      message: 'x',
+    });
   });
 
   it('records steps and lists open operations until they finish', async () => {
@@ -110,15 +141,22 @@ describe('registry on DynamoDB (moto)', () => {
     ]);
     expect((await registry.listOpenOperations()).map((o) => o.operationId)).toContain(operation.operationId);
     await registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded' });
-    expect((await registry.listOpenOperations()).map((o) => o.operationId)).not.toContain(operation.operationId);
+    expect((await registry.listOpenOperations()).map((o) => o.operationId)).not.toContain(
+      operation.operationId,
+    );
   });
 
   it('idempotency keys: same request replays, different request is refused', async () => {
     expect(await registry.claimIdempotencyKey('tenants', 'k1', { a: 1 })).toEqual({ status: 'claimed' });
     expect(await registry.claimIdempotencyKey('tenants', 'k1', { a: 1 })).toEqual({ status: 'in-flight' });
     await registry.completeIdempotencyKey('tenants', 'k1', { ok: true });
-    expect(await registry.claimIdempotencyKey('tenants', 'k1', { a: 1 })).toEqual({ status: 'completed', response: { ok: true } });
-    expect(await codeOf(registry.claimIdempotencyKey('tenants', 'k1', { a: 2 }))).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await registry.claimIdempotencyKey('tenants', 'k1', { a: 1 })).toEqual({
+      status: 'completed',
+      response: { ok: true },
+    });
+    expect(await codeOf(registry.claimIdempotencyKey('tenants', 'k1', { a: 2 }))).toBe(
+      'IDEMPOTENCY_KEY_REUSED',
+    );
   });
 });
 
@@ -153,16 +191,25 @@ describe('registry pagination over 1,000 tenants', () => {
     expect(new Set(all.ids).size).toBe(1000);
     expect([...all.ids]).toEqual([...all.ids].sort().reverse());
     const basicActive = await collect({ tier: 'basic', state: 'ACTIVE' }, 90);
-    expect(new Set(basicActive.ids)).toEqual(new Set(created.filter((c) => c.tier === 'basic' && c.active).map((c) => c.id)));
+    expect(new Set(basicActive.ids)).toEqual(
+      new Set(created.filter((c) => c.tier === 'basic' && c.active).map((c) => c.id)),
+    );
     expect(basicActive.pages).toBeGreaterThan(1);
     const provisioning = await collect({ state: 'PROVISIONING' }, 200);
-    expect(provisioning.ids.sort()).toEqual(created.filter((c) => !c.active).map((c) => c.id).sort());
+    expect(provisioning.ids.sort()).toEqual(
+      created
+        .filter((c) => !c.active)
+        .map((c) => c.id)
+        .sort(),
+    );
   });
 
   it('rejects a forged cursor and a cursor from another filter', async () => {
     expect(await codeOf(registry.listTenants({ cursor: 'not-a-cursor' }))).toBe('VALIDATION_FAILED');
     const page = await registry.listTenants({ limit: 1 });
     expect(page.nextCursor).toBeDefined();
-    expect(await codeOf(registry.listTenants({ tier: 'basic', cursor: page.nextCursor! }))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(registry.listTenants({ tier: 'basic', cursor: page.nextCursor! }))).toBe(
+      'VALIDATION_FAILED',
+    );
   });
 });

@@ -10,7 +10,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ControlPlaneError } from '../errors.js';
 import { fingerprint, newEventId, newOperationId, newTenantId } from '../ids.js';
-import { assertTransition, endState, OPERATION_RULES, type OperationType, startState, type TenantState } from '../lifecycle.js';
+import {
+  assertTransition,
+  endState,
+  OPERATION_RULES,
+  type OperationType,
+  startState,
+  type TenantState,
+} from '../lifecycle.js';
 import { type Key, mergeShards } from './list-merge.js';
 import {
   type AuditEvent,
@@ -55,7 +62,16 @@ export interface OperationRequest {
 export type TenantPatch = Partial<
   Pick<
     Tenant,
-    'tier' | 'isolation' | 'accountId' | 'accountRequestId' | 'accountClosedAt' | 'stacks' | 'outputs' | 'access' | 'templateVersion' | 'offboardedAt'
+    | 'tier'
+    | 'isolation'
+    | 'accountId'
+    | 'accountRequestId'
+    | 'accountClosedAt'
+    | 'stacks'
+    | 'outputs'
+    | 'access'
+    | 'templateVersion'
+    | 'offboardedAt'
   >
 >;
 
@@ -101,7 +117,15 @@ export function toTenantItem(t: Tenant): Record<string, unknown> {
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item)) {
-    if (k === 'pk' || k === 'sk' || k === 'kind' || k.startsWith('gsi') || k.startsWith('open') || k === 'rev') continue;
+    if (
+      k === 'pk' ||
+      k === 'sk' ||
+      k === 'kind' ||
+      k.startsWith('gsi') ||
+      k.startsWith('open') ||
+      k === 'rev'
+    )
+      continue;
     out[k] = v;
   }
   return out;
@@ -144,7 +168,12 @@ export class Registry {
   }
 
   private async transact(items: TransactItem[]): Promise<void> {
-    await this.db.send(new TransactWriteCommand({ TableName: this.tableName, TransactItems: items } as TransactWriteCommandInput));
+    await this.db.send(
+      new TransactWriteCommand({
+        TableName: this.tableName,
+        TransactItems: items,
+      } as TransactWriteCommandInput),
+    );
   }
 
   // ---------------------------------------------------------------- tenants
@@ -153,7 +182,10 @@ export class Registry {
    * Creates the tenant in PROVISIONING with its onboard operation, claiming the slug in the same
    * transaction: of N concurrent creates with one slug exactly one wins, the rest get TENANT_EXISTS.
    */
-  async createTenant(input: NewTenant, op: OperationRequest): Promise<{ tenant: Tenant; operation: Operation }> {
+  async createTenant(
+    input: NewTenant,
+    op: OperationRequest,
+  ): Promise<{ tenant: Tenant; operation: Operation }> {
     const at = this.now();
     const tenantId = newTenantId();
     const operationId = newOperationId();
@@ -194,15 +226,34 @@ export class Registry {
           },
         },
         this.operationPut(operation),
-        this.eventPut({ tenantId, actor: op.actor, action: 'tenant.created', operationId, to: state, at, detail: { tier: tenant.tier } }),
-        this.eventPut({ tenantId, actor: op.actor, action: 'operation.started', operationId, at, detail: { type: 'onboard' } }),
+        this.eventPut({
+          tenantId,
+          actor: op.actor,
+          action: 'tenant.created',
+          operationId,
+          to: state,
+          at,
+          detail: { tier: tenant.tier },
+        }),
+        this.eventPut({
+          tenantId,
+          actor: op.actor,
+          action: 'operation.started',
+          operationId,
+          at,
+          detail: { type: 'onboard' },
+        }),
       ]);
     } catch (e) {
       if (cancelledAt(e).includes(0)) {
-        throw new ControlPlaneError('TENANT_EXISTS', `a tenant with slug "${tenant.slug}" exists already; choose another slug`, {
-          details: { slug: tenant.slug },
-          cause: e,
-        });
+        throw new ControlPlaneError(
+          'TENANT_EXISTS',
+          `a tenant with slug "${tenant.slug}" exists already; choose another slug`,
+          {
+            details: { slug: tenant.slug },
+            cause: e,
+          },
+        );
       }
       throw e;
     }
@@ -210,35 +261,58 @@ export class Registry {
   }
 
   async getTenant(tenantId: string): Promise<Tenant | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenantId), sk: TENANT_SK } }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenantId), sk: TENANT_SK } }),
+    );
     return out.Item ? TenantSchema.parse(stripKeys(out.Item)) : undefined;
   }
 
   async getTenantBySlug(slug: string): Promise<Tenant | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: slugPk(slug), sk: '#SLUG' } }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: slugPk(slug), sk: '#SLUG' } }),
+    );
     return out.Item ? this.getTenant(String(out.Item.tenantId)) : undefined;
   }
 
   /** By tenant id (`t_…`) or slug; TENANT_NOT_FOUND otherwise. */
   async requireTenant(idOrSlug: string): Promise<Tenant> {
-    const tenant = idOrSlug.startsWith('t_') ? await this.getTenant(idOrSlug) : await this.getTenantBySlug(idOrSlug);
+    const tenant = idOrSlug.startsWith('t_')
+      ? await this.getTenant(idOrSlug)
+      : await this.getTenantBySlug(idOrSlug);
     if (!tenant) throw new ControlPlaneError('TENANT_NOT_FOUND', `no tenant with id or slug "${idOrSlug}"`);
     return tenant;
   }
 
   /** One page of tenants, newest first, filtered by tier and/or state through a GSI (never a Scan). */
-  async listTenants(query: { tier?: string; state?: TenantState; limit?: number; cursor?: string }): Promise<Page<Tenant>> {
+  async listTenants(query: {
+    tier?: string;
+    state?: TenantState;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<Tenant>> {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
-    const index: ListIndex = query.tier && query.state ? 'byTierState' : query.state ? 'byState' : query.tier ? 'byTier' : 'byAll';
-    const prefix = listKeys({ tenantId: 't_', tier: query.tier ?? '', state: query.state ?? 'ACTIVE' })[LIST_INDEXES[index].pk]!;
+    const index: ListIndex =
+      query.tier && query.state ? 'byTierState' : query.state ? 'byState' : query.tier ? 'byTier' : 'byAll';
+    const prefix = listKeys({ tenantId: 't_', tier: query.tier ?? '', state: query.state ?? 'ACTIVE' })[
+      LIST_INDEXES[index].pk
+    ]!;
     const base = prefix.slice(0, prefix.lastIndexOf('#'));
     const { pk, sk } = LIST_INDEXES[index];
     const page = await mergeShards<Tenant>(LIST_SHARDS, limit, query.cursor, async (shard, after, max) => {
       const partition = `${base}#${shard}`;
-      if (after && (after[pk] !== partition || typeof after[sk] !== 'string' || typeof after.pk !== 'string')) {
-        throw new ControlPlaneError('VALIDATION_FAILED', 'cursor belongs to a different query; pass the same filters as the first page', {
-          details: [{ path: 'cursor', message: 'a nextCursor from a page with the same tier and state filters' }],
-        });
+      if (
+        after &&
+        (after[pk] !== partition || typeof after[sk] !== 'string' || typeof after.pk !== 'string')
+      ) {
+        throw new ControlPlaneError(
+          'VALIDATION_FAILED',
+          'cursor belongs to a different query; pass the same filters as the first page',
+          {
+            details: [
+              { path: 'cursor', message: 'a nextCursor from a page with the same tier and state filters' },
+            ],
+          },
+        );
       }
       const out = await this.db.send(
         new QueryCommand({
@@ -266,13 +340,29 @@ export class Registry {
    * Records workflow progress on the tenant (stacks, outputs, access records) without a state
    * change. Conditioned on the operation still owning the tenant.
    */
-  async patchTenant(tenantId: string, operationId: string, patch: TenantPatch, actor = 'workflow'): Promise<Tenant> {
+  async patchTenant(
+    tenantId: string,
+    operationId: string,
+    patch: TenantPatch,
+    actor = 'workflow',
+  ): Promise<Tenant> {
     const current = await this.requireTenant(tenantId);
     if (current.currentOperationId !== operationId) {
-      throw new ControlPlaneError('OPERATION_IN_PROGRESS', `tenant ${tenantId} is owned by operation ${current.currentOperationId ?? '(none)'}, not ${operationId}`);
+      throw new ControlPlaneError(
+        'OPERATION_IN_PROGRESS',
+        `tenant ${tenantId} is owned by operation ${current.currentOperationId ?? '(none)'}, not ${operationId}`,
+      );
     }
     const next: Tenant = { ...current, ...patch, version: current.version + 1, updatedAt: this.now() };
-    await this.writeTenant(current, next, [this.eventPut({ tenantId, actor, action: 'tenant.updated', operationId, detail: { fields: Object.keys(patch) } })]);
+    await this.writeTenant(current, next, [
+      this.eventPut({
+        tenantId,
+        actor,
+        action: 'tenant.updated',
+        operationId,
+        detail: { fields: Object.keys(patch) },
+      }),
+    ]);
     return next;
   }
 
@@ -298,10 +388,14 @@ export class Registry {
       ]);
     } catch (e) {
       if (cancelledAt(e).includes(0)) {
-        throw new ControlPlaneError('VERSION_CONFLICT', `tenant ${current.tenantId} changed since version ${current.version} was read; read it again and retry`, {
-          details: { tenantId: current.tenantId, expectedVersion: current.version },
-          cause: e,
-        });
+        throw new ControlPlaneError(
+          'VERSION_CONFLICT',
+          `tenant ${current.tenantId} changed since version ${current.version} was read; read it again and retry`,
+          {
+            details: { tenantId: current.tenantId, expectedVersion: current.version },
+            cause: e,
+          },
+        );
       }
       throw e;
     }
@@ -309,7 +403,13 @@ export class Registry {
 
   // ---------------------------------------------------------------- operations
 
-  private newOperation(operationId: string, tenantId: string, type: OperationType, op: OperationRequest, at: string): Operation {
+  private newOperation(
+    operationId: string,
+    tenantId: string,
+    type: OperationType,
+    op: OperationRequest,
+    at: string,
+  ): Operation {
     return OperationSchema.parse({
       operationId,
       tenantId,
@@ -347,28 +447,60 @@ export class Registry {
    * be in flight, and (when given) the version must match. Tenant state, operation and audit events
    * are written in one transaction.
    */
-  async startOperation(tenantIdOrSlug: string, type: Exclude<OperationType, 'onboard'>, op: OperationRequest): Promise<{ tenant: Tenant; operation: Operation }> {
+  async startOperation(
+    tenantIdOrSlug: string,
+    type: Exclude<OperationType, 'onboard'>,
+    op: OperationRequest,
+  ): Promise<{ tenant: Tenant; operation: Operation }> {
     const current = await this.requireTenant(tenantIdOrSlug);
     if (op.expectedVersion !== undefined && op.expectedVersion !== current.version) {
-      throw new ControlPlaneError('VERSION_CONFLICT', `tenant ${current.tenantId} is at version ${current.version}, not ${op.expectedVersion}`);
+      throw new ControlPlaneError(
+        'VERSION_CONFLICT',
+        `tenant ${current.tenantId} is at version ${current.version}, not ${op.expectedVersion}`,
+      );
     }
     if (current.currentOperationId) {
-      throw new ControlPlaneError('OPERATION_IN_PROGRESS', `tenant ${current.tenantId} has operation ${current.currentOperationId} in flight; wait for it to finish`, {
-        details: { operationId: current.currentOperationId },
-      });
+      throw new ControlPlaneError(
+        'OPERATION_IN_PROGRESS',
+        `tenant ${current.tenantId} has operation ${current.currentOperationId} in flight; wait for it to finish`,
+        {
+          details: { operationId: current.currentOperationId },
+        },
+      );
     }
     const during = startState(type, current.state);
     const at = this.now();
     const operation = this.newOperation(newOperationId(), current.tenantId, type, op, at);
-    const next: Tenant = { ...current, state: during, currentOperationId: operation.operationId, version: current.version + 1, updatedAt: at };
+    const next: Tenant = {
+      ...current,
+      state: during,
+      currentOperationId: operation.operationId,
+      version: current.version + 1,
+      updatedAt: at,
+    };
     try {
       await this.writeTenant(
         current,
         next,
         [
           this.operationPut(operation),
-          this.eventPut({ tenantId: current.tenantId, actor: op.actor, action: 'state.changed', operationId: operation.operationId, from: current.state, to: during, at }),
-          this.eventPut({ tenantId: current.tenantId, actor: op.actor, action: 'operation.started', operationId: operation.operationId, at, detail: { type, ...(op.input ?? {}) } }),
+          this.eventPut({
+            tenantId: current.tenantId,
+            actor: op.actor,
+            action: 'state.changed',
+            operationId: operation.operationId,
+            from: current.state,
+            to: during,
+            at,
+          }),
+          this.eventPut({
+            tenantId: current.tenantId,
+            actor: op.actor,
+            action: 'operation.started',
+            operationId: operation.operationId,
+            at,
+            detail: { type, ...(op.input ?? {}) },
+          }),
         ],
         { expression: 'attribute_not_exists(currentOperationId)' },
       );
@@ -377,9 +509,13 @@ export class Registry {
         // Lost a race: say why in the terms the caller cares about.
         const now = await this.requireTenant(current.tenantId);
         if (now.currentOperationId) {
-          throw new ControlPlaneError('OPERATION_IN_PROGRESS', `tenant ${now.tenantId} has operation ${now.currentOperationId} in flight; wait for it to finish`, {
-            details: { operationId: now.currentOperationId },
-          });
+          throw new ControlPlaneError(
+            'OPERATION_IN_PROGRESS',
+            `tenant ${now.tenantId} has operation ${now.currentOperationId} in flight; wait for it to finish`,
+            {
+              details: { operationId: now.currentOperationId },
+            },
+          );
         }
       }
       throw e;
@@ -388,7 +524,9 @@ export class Registry {
   }
 
   async getOperation(operationId: string): Promise<Operation | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: opPk(operationId), sk: OP_SK } }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: opPk(operationId), sk: OP_SK } }),
+    );
     return out.Item ? OperationSchema.parse(stripKeys(out.Item)) : undefined;
   }
 
@@ -404,11 +542,20 @@ export class Registry {
    */
   async updateOperation(
     operationId: string,
-    change: (op: Operation) => Partial<Pick<Operation, 'steps' | 'status' | 'waitingFor' | 'waitingSince' | 'callback'>>,
+    change: (
+      op: Operation,
+    ) => Partial<Pick<Operation, 'steps' | 'status' | 'waitingFor' | 'waitingSince' | 'callback'>>,
   ): Promise<Operation> {
     for (let attempt = 0; ; attempt++) {
-      const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: opPk(operationId), sk: OP_SK }, ConsistentRead: true }));
-      if (!out.Item) throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
+      const out = await this.db.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: opPk(operationId), sk: OP_SK },
+          ConsistentRead: true,
+        }),
+      );
+      if (!out.Item)
+        throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
       const rev = Number(out.Item.rev ?? 0);
       const current = OperationSchema.parse(stripKeys(out.Item));
       const patch = change(current);
@@ -444,13 +591,25 @@ export class Registry {
   }
 
   /** Marks the latest run of a step ended. */
-  async stepEnded(operationId: string, name: string, status: Step['status'], error?: ErrorInfo, detail?: string): Promise<void> {
+  async stepEnded(
+    operationId: string,
+    name: string,
+    status: Step['status'],
+    error?: ErrorInfo,
+    detail?: string,
+  ): Promise<void> {
     await this.updateOperation(operationId, (op) => {
       const steps = [...op.steps];
       let i = steps.length - 1;
       while (i >= 0 && steps[i]!.name !== name) i--;
       const base: Step = i >= 0 ? steps[i]! : { name, status: 'RUNNING', startedAt: this.now() };
-      const ended: Step = { ...base, status, endedAt: this.now(), ...(error ? { error } : {}), ...(detail ? { detail } : {}) };
+      const ended: Step = {
+        ...base,
+        status,
+        endedAt: this.now(),
+        ...(error ? { error } : {}),
+        ...(detail ? { detail } : {}),
+      };
       if (i >= 0) steps[i] = ended;
       else steps.push(ended);
       return { steps };
@@ -470,23 +629,42 @@ export class Registry {
   }): Promise<{ tenant: Tenant; operation: Operation }> {
     const operation = await this.requireOperation(args.operationId);
     const current = await this.requireTenant(operation.tenantId);
-    if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED') return { tenant: current, operation };
+    if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED')
+      return { tenant: current, operation };
     if (current.currentOperationId !== operation.operationId) {
-      throw new ControlPlaneError('OPERATION_IN_PROGRESS', `tenant ${current.tenantId} is not owned by operation ${operation.operationId}`);
+      throw new ControlPlaneError(
+        'OPERATION_IN_PROGRESS',
+        `tenant ${current.tenantId} is not owned by operation ${operation.operationId}`,
+      );
     }
     const to = endState(operation.type, args.outcome);
     assertTransition(current.state, to);
     const at = this.now();
     const actor = args.actor ?? 'workflow';
-    const next: Tenant = { ...current, ...(args.patch ?? {}), state: to, version: current.version + 1, updatedAt: at };
+    const next: Tenant = {
+      ...current,
+      ...(args.patch ?? {}),
+      state: to,
+      version: current.version + 1,
+      updatedAt: at,
+    };
     delete next.currentOperationId;
     if (args.error) next.lastError = args.error;
     else if (args.outcome === 'succeeded') delete next.lastError;
     const status = args.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED';
     // The step that finishes the operation is closed here too, so no reader sees a finished
     // operation with a step still running.
-    const steps = operation.steps.map((s) => (s.status === 'RUNNING' ? { ...s, status: 'SUCCEEDED' as const, endedAt: at } : s));
-    const ended: Operation = { ...operation, steps, status, updatedAt: at, endedAt: at, ...(args.error ? { error: args.error } : {}) };
+    const steps = operation.steps.map((s) =>
+      s.status === 'RUNNING' ? { ...s, status: 'SUCCEEDED' as const, endedAt: at } : s,
+    );
+    const ended: Operation = {
+      ...operation,
+      steps,
+      status,
+      updatedAt: at,
+      endedAt: at,
+      ...(args.error ? { error: args.error } : {}),
+    };
     delete ended.waitingFor;
     delete ended.waitingSince;
     await this.writeTenant(
@@ -498,10 +676,24 @@ export class Registry {
             TableName: this.tableName,
             // Dropping the open-index keys takes the operation out of the resume list.
             // rev moves forward (never back to a value a concurrent step writer may hold).
-            Item: { pk: opPk(operation.operationId), sk: OP_SK, kind: 'operation', rev: Date.now(), ...ended },
+            Item: {
+              pk: opPk(operation.operationId),
+              sk: OP_SK,
+              kind: 'operation',
+              rev: Date.now(),
+              ...ended,
+            },
           },
         },
-        this.eventPut({ tenantId: current.tenantId, actor, action: 'state.changed', operationId: operation.operationId, from: current.state, to, at }),
+        this.eventPut({
+          tenantId: current.tenantId,
+          actor,
+          action: 'state.changed',
+          operationId: operation.operationId,
+          from: current.state,
+          to,
+          at,
+        }),
         this.eventPut({
           tenantId: current.tenantId,
           actor,
@@ -539,13 +731,18 @@ export class Registry {
 
   // ---------------------------------------------------------------- audit trail
 
-  async listEvents(tenantId: string, query: { limit?: number; cursor?: string } = {}): Promise<Page<AuditEvent>> {
+  async listEvents(
+    tenantId: string,
+    query: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<AuditEvent>> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 500);
     let start: Record<string, unknown> | undefined;
     if (query.cursor) {
       const sk = Buffer.from(query.cursor, 'base64url').toString('utf8');
       if (!/^EVENT#[0-9A-Z]{26}$/.test(sk)) {
-        throw new ControlPlaneError('VALIDATION_FAILED', 'cursor is not one this API returned', { details: [{ path: 'cursor', message: 'an opaque cursor from nextCursor' }] });
+        throw new ControlPlaneError('VALIDATION_FAILED', 'cursor is not one this API returned', {
+          details: [{ path: 'cursor', message: 'an opaque cursor from nextCursor' }],
+        });
       }
       start = { pk: tenantPk(tenantId), sk };
     }
@@ -570,7 +767,12 @@ export class Registry {
    * later callers with the same request get the stored response (`completed`) or `in-flight`; a
    * different request under the same key is IDEMPOTENCY_KEY_REUSED.
    */
-  async claimIdempotencyKey(scope: string, key: string, request: unknown, ttlSeconds = 24 * 3600): Promise<IdempotencyClaim> {
+  async claimIdempotencyKey(
+    scope: string,
+    key: string,
+    request: unknown,
+    ttlSeconds = 24 * 3600,
+  ): Promise<IdempotencyClaim> {
     const hash = fingerprint(request);
     const pk = `IDEMP#${scope}#${key}`;
     const now = this.clock();
@@ -578,7 +780,15 @@ export class Registry {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk, sk: '#IDEMP', kind: 'idempotency', requestHash: hash, status: 'in-flight', createdAt: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + ttlSeconds },
+          Item: {
+            pk,
+            sk: '#IDEMP',
+            kind: 'idempotency',
+            requestHash: hash,
+            status: 'in-flight',
+            createdAt: now.toISOString(),
+            expiresAt: Math.floor(now.getTime() / 1000) + ttlSeconds,
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
           ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
         }),
@@ -587,15 +797,23 @@ export class Registry {
     } catch (e) {
       if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
     }
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk: '#IDEMP' }, ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk: '#IDEMP' }, ConsistentRead: true }),
+    );
     const item = out.Item;
     if (!item) return this.claimIdempotencyKey(scope, key, request, ttlSeconds);
     if (item.requestHash !== hash) {
-      throw new ControlPlaneError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${key}" was used before with a different request; use a new key for a new request`, {
-        details: { key },
-      });
+      throw new ControlPlaneError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key "${key}" was used before with a different request; use a new key for a new request`,
+        {
+          details: { key },
+        },
+      );
     }
-    return item.status === 'completed' ? { status: 'completed', response: item.response } : { status: 'in-flight' };
+    return item.status === 'completed'
+      ? { status: 'completed', response: item.response }
+      : { status: 'in-flight' };
   }
 
   async completeIdempotencyKey(scope: string, key: string, response: unknown): Promise<void> {
@@ -612,15 +830,17 @@ export class Registry {
 
   /** Forgets a claim whose request failed before writing anything, so a retry can run again. */
   async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `IDEMP#${scope}#${key}`, sk: '#IDEMP' },
-        UpdateExpression: 'SET expiresAt = :zero',
-        ConditionExpression: '#s = :f',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':zero': 0, ':f': 'in-flight' },
-      }),
-    ).catch(() => undefined);
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `IDEMP#${scope}#${key}`, sk: '#IDEMP' },
+          UpdateExpression: 'SET expiresAt = :zero',
+          ConditionExpression: '#s = :f',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':zero': 0, ':f': 'in-flight' },
+        }),
+      )
+      .catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import {
-  type CreateTableCommandInput,
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
@@ -78,7 +78,10 @@ export async function describeRegistryTable(client: DynamoDBClient, tableName: s
 }
 
 /** Creates the table when missing (local mode) and waits until it is ACTIVE. */
-export async function ensureRegistryTable(client: DynamoDBClient, tableName: string): Promise<'created' | 'exists'> {
+export async function ensureRegistryTable(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<'created' | 'exists'> {
   let status = await describeRegistryTable(client, tableName);
   let created = false;
   if (status === 'MISSING') {

@@ -5,9 +5,14 @@ import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../core/config.js';
 import type { Operation } from '../../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../../core/runtime.js';
-import { ensurePlatform, type PlatformOutputs, StackDeployer, SynthesisService } from '../../templates/index.js';
+import {
+  ensurePlatform,
+  type PlatformOutputs,
+  StackDeployer,
+  SynthesisService,
+} from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
-import { eventBridgePublisher, type EventPublisher, type LifecycleEvent } from '../../workflows/events.js';
+import { type EventPublisher, eventBridgePublisher, type LifecycleEvent } from '../../workflows/events.js';
 import { createWorkflows, type Workflows } from '../../workflows/index.js';
 import type { TaskRunnerHooks } from '../../workflows/tasks/index.js';
 import { testEndpoint, uniqueName } from './aws.js';
@@ -60,8 +65,19 @@ export async function startTestControlPlane(
   });
   const aws = await startAwsRuntime(config, options.instrument ? { instrument: options.instrument } : {});
   const catalog = options.catalog ?? TierCatalog.load();
-  const deployer = new StackDeployer({ cloudformation: aws.clients.cloudformation, pollMs: 40, maxPollMs: 200 });
-  const platform = await ensurePlatform({ clients: aws.clients, synth: testSynth(), target: 'moto', prefix: config.resourcePrefix, catalog, deployer });
+  const deployer = new StackDeployer({
+    cloudformation: aws.clients.cloudformation,
+    pollMs: 40,
+    maxPollMs: 200,
+  });
+  const platform = await ensurePlatform({
+    clients: aws.clients,
+    synth: testSynth(),
+    target: 'moto',
+    prefix: config.resourcePrefix,
+    catalog,
+    deployer,
+  });
   const events: LifecycleEvent[] = [];
   const bus = eventBridgePublisher(aws.clients, () => platform.eventBusName);
   const publisher: EventPublisher = {
@@ -72,7 +88,15 @@ export async function startTestControlPlane(
     },
   };
   const make = (hooks?: TaskRunnerHooks) =>
-    createWorkflows({ config, aws, catalog, platform, synth: testSynth(), events: publisher, ...(hooks ? { hooks } : {}) });
+    createWorkflows({
+      config,
+      aws,
+      catalog,
+      platform,
+      synth: testSynth(),
+      events: publisher,
+      ...(hooks ? { hooks } : {}),
+    });
   const engines: Workflows[] = [make(options.hooks)];
   const registry = aws.registry;
 
@@ -81,7 +105,10 @@ export async function startTestControlPlane(
     for (;;) {
       const op = await registry.requireOperation(operationId);
       if (op.status === 'SUCCEEDED' || op.status === 'FAILED') return op;
-      if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op.status} after ${timeoutMs} ms: ${JSON.stringify(op.steps.at(-1))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `operation ${operationId} still ${op.status} after ${timeoutMs} ms: ${JSON.stringify(op.steps.at(-1))}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -106,9 +133,16 @@ export async function startTestControlPlane(
       for (;;) {
         const op = await registry.requireOperation(operationId);
         if (op.waitingFor === 'migration') {
-          return engines[engines.length - 1]!.lifecycle.callback(operationId, { status, reason }, { actor: 'test:application-plane' });
+          return engines[engines.length - 1]!.lifecycle.callback(
+            operationId,
+            { status, reason },
+            { actor: 'test:application-plane' },
+          );
         }
-        if (op.status === 'SUCCEEDED' || op.status === 'FAILED') throw new Error(`operation ended ${op.status} before waiting for a migration: ${JSON.stringify(op.error)}`);
+        if (op.status === 'SUCCEEDED' || op.status === 'FAILED')
+          throw new Error(
+            `operation ended ${op.status} before waiting for a migration: ${JSON.stringify(op.error)}`,
+          );
         if (Date.now() > deadline) throw new Error(`operation ${operationId} never waited for a migration`);
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -1,6 +1,6 @@
+import { GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { ListStacksCommand, type StackSummary } from '@aws-sdk/client-cloudformation';
 import { ListUsersInGroupCommand } from '@aws-sdk/client-cognito-identity-provider';
-import { GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import type { AwsClients } from '../../core/aws/clients.js';
 import type { Tenant } from '../../core/registry/records.js';
@@ -12,15 +12,25 @@ export async function liveStacks(clients: AwsClients, namePrefix: string): Promi
   let token: string | undefined;
   do {
     const page = await clients.cloudformation.send(new ListStacksCommand({ NextToken: token }));
-    out.push(...(page.StackSummaries ?? []).filter((s) => s.StackName?.startsWith(namePrefix) && s.StackStatus !== 'DELETE_COMPLETE'));
+    out.push(
+      ...(page.StackSummaries ?? []).filter(
+        (s) => s.StackName?.startsWith(namePrefix) && s.StackStatus !== 'DELETE_COMPLETE',
+      ),
+    );
     token = page.NextToken;
   } while (token);
   return out;
 }
 
-export async function groupUsers(clients: AwsClients, userPoolId: string, tenant: Tenant): Promise<{ username: string; enabled: boolean }[] | undefined> {
+export async function groupUsers(
+  clients: AwsClients,
+  userPoolId: string,
+  tenant: Tenant,
+): Promise<{ username: string; enabled: boolean }[] | undefined> {
   try {
-    const out = await clients.cognito.send(new ListUsersInGroupCommand({ UserPoolId: userPoolId, GroupName: `tenant-${tenant.tenantId}` }));
+    const out = await clients.cognito.send(
+      new ListUsersInGroupCommand({ UserPoolId: userPoolId, GroupName: `tenant-${tenant.tenantId}` }),
+    );
     return (out.Users ?? []).map((u) => ({ username: u.Username ?? '', enabled: u.Enabled !== false }));
   } catch (e) {
     if ((e as Error).name === 'ResourceNotFoundException') return undefined;
@@ -28,13 +38,20 @@ export async function groupUsers(clients: AwsClients, userPoolId: string, tenant
   }
 }
 
-export async function apiKeyOf(clients: AwsClients, name: string): Promise<{ id: string; enabled: boolean } | undefined> {
+export async function apiKeyOf(
+  clients: AwsClients,
+  name: string,
+): Promise<{ id: string; enabled: boolean } | undefined> {
   const out = await clients.apigateway.send(new GetApiKeysCommand({ nameQuery: name }));
   const key = out.items?.find((k) => k.name === name);
   return key ? { id: key.id!, enabled: key.enabled !== false } : undefined;
 }
 
-export async function usagePlanHasKey(clients: AwsClients, usagePlanId: string, keyId: string): Promise<boolean> {
+export async function usagePlanHasKey(
+  clients: AwsClients,
+  usagePlanId: string,
+  keyId: string,
+): Promise<boolean> {
   const out = await clients.apigateway.send(new GetUsagePlanKeysCommand({ usagePlanId }));
   return (out.items ?? []).some((k) => k.id === keyId);
 }

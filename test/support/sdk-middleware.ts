@@ -2,10 +2,20 @@
  * Test-only SDK middleware: see or rewrite what an AWS call answers, by command name. Hooked into
  * every client through `AwsTarget.instrument`; never part of production configuration.
  */
-export type Rewrite = (commandName: string, input: Record<string, unknown>, output: Record<string, unknown>) => Record<string, unknown> | undefined;
+export type Rewrite = (
+  commandName: string,
+  input: Record<string, unknown>,
+  output: Record<string, unknown>,
+) => Record<string, unknown> | undefined;
 
 interface Stack {
-  add(mw: (next: (args: unknown) => Promise<{ output: unknown }>, context: { commandName?: string }) => (args: unknown) => Promise<{ output: unknown }>, opts: { step: string; name: string }): void;
+  add(
+    mw: (
+      next: (args: unknown) => Promise<{ output: unknown }>,
+      context: { commandName?: string },
+    ) => (args: unknown) => Promise<{ output: unknown }>,
+    opts: { step: string; name: string },
+  ): void;
 }
 
 export function rewriteResponses(rewrite: Rewrite): (client: { middlewareStack: unknown }) => void {

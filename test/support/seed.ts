@@ -37,9 +37,13 @@ export async function seedTenants(
   for (let i = 0; i < chunks.length; i += 8) {
     await Promise.all(
       chunks.slice(i, i + 8).map(async (chunk) => {
-        let pending: Record<string, unknown>[] = chunk.map((t) => ({ PutRequest: { Item: toTenantItem(t) } }));
+        let pending: Record<string, unknown>[] = chunk.map((t) => ({
+          PutRequest: { Item: toTenantItem(t) },
+        }));
         while (pending.length > 0) {
-          const out = await documents.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }));
+          const out = await documents.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: pending as never } }),
+          );
           pending = (out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined) ?? [];
         }
       }),

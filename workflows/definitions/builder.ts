@@ -31,7 +31,14 @@ export const TRANSIENT_ERRORS = [
 ];
 
 export const RETRY = [
-  { ErrorEquals: TRANSIENT_ERRORS, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+  {
+    ErrorEquals: TRANSIENT_ERRORS,
+    IntervalSeconds: 2,
+    MaxAttempts: 6,
+    BackoffRate: 2,
+    MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
 ];
 
 export interface TaskOptions {
@@ -49,7 +56,12 @@ export interface TaskOptions {
 export class Flow {
   readonly states: Record<string, AslState> = {};
 
-  private taskState(step: string, next: string | undefined, o: TaskOptions, resultPath: string | null): AslState {
+  private taskState(
+    step: string,
+    next: string | undefined,
+    o: TaskOptions,
+    resultPath: string | null,
+  ): AslState {
     const state: AslState = {
       Type: 'Task',
       Resource: TASK_FUNCTION_PLACEHOLDER,
@@ -66,7 +78,8 @@ export class Flow {
       TimeoutSeconds: 120,
       Retry: RETRY,
     };
-    if (o.catchTo) state.Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: o.errorPath ?? '$.error', Next: o.catchTo }];
+    if (o.catchTo)
+      state.Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: o.errorPath ?? '$.error', Next: o.catchTo }];
     if (next) state.Next = next;
     else state.End = true;
     return state;
@@ -102,7 +115,11 @@ export class Flow {
   }
 
   choice(name: string, variable: string, whenTrue: string, otherwise: string): this {
-    this.states[name] = { Type: 'Choice', Choices: [{ Variable: variable, BooleanEquals: true, Next: whenTrue }], Default: otherwise };
+    this.states[name] = {
+      Type: 'Choice',
+      Choices: [{ Variable: variable, BooleanEquals: true, Next: whenTrue }],
+      Default: otherwise,
+    };
     return this;
   }
 

@@ -9,34 +9,93 @@ import { type AslDefinition, Flow } from './builder.js';
 export function changeTierDefinition(): AslDefinition {
   const undoSame = { catchTo: 'UndoUpdate' };
   const undoMigration = { catchTo: 'UndoTargetStack' };
-  return new Flow()
-    .taskWithResult('Begin', '$.plan', 'SameIsolation?', { task: 'BeginOperation', catchTo: 'RecordFailure' })
-    .choice('SameIsolation?', '$.plan.sameIsolation', 'UpdateStack', 'ResolveTargetTemplate')
-    // same model
-    .poll('UpdateStack', 'MoveApiKey', { task: 'EnsureStackUpdated', args: { tier: 'target' }, ...undoSame })
-    .task('MoveApiKey', 'Finish', { args: { tier: 'target' }, ...undoSame })
-    .poll('UndoUpdate', 'UndoApiKey', { task: 'EnsureStackUpdated', args: { tier: 'tenant' }, catchTo: 'RecordFailure', errorPath: '$.compensationError' })
-    .task('UndoApiKey', 'RecordRollback', { task: 'MoveApiKey', args: { tier: 'tenant' }, catchTo: 'RecordFailure', errorPath: '$.compensationError' })
-    // model change
-    .task('ResolveTargetTemplate', 'NewAccount?', { task: 'ResolveTemplate', args: { which: 'target' }, ...undoMigration })
-    .choice('NewAccount?', '$.plan.vendAccount', 'VendTargetAccount', 'CreateTargetStack')
-    .poll('VendTargetAccount', 'CreateTargetStack', { task: 'VendAccount', args: { which: 'target' }, ...undoMigration })
-    .poll('CreateTargetStack', 'RequestMigration', { task: 'EnsureStack', args: { which: 'target', role: 'target' }, ...undoMigration })
-    .task('RequestMigration', 'AwaitMigration', undoMigration)
-    .poll('AwaitMigration', 'CutOver', undoMigration)
-    .task('CutOver', 'MoveApiKeyToTarget', undoMigration)
-    .task('MoveApiKeyToTarget', 'SnapshotOldDatabase', { task: 'MoveApiKey', args: { tier: 'target' }, catchTo: 'RecordFailure' })
-    .task('SnapshotOldDatabase', 'RetireOldStack', { task: 'SnapshotDatabase', args: { role: 'retiring' }, catchTo: 'RecordFailure' })
-    .poll('RetireOldStack', 'CloseOldAccount?', { task: 'RetireStacks', args: { role: 'retiring' }, catchTo: 'RecordFailure' })
-    .choice('CloseOldAccount?', '$.plan.closeAccount', 'CloseOldAccount', 'Finish')
-    .task('CloseOldAccount', 'Finish', { task: 'CloseAccount', catchTo: 'RecordFailure' })
-    .poll('UndoTargetStack', 'UndoAccount?', { task: 'RetireStacks', args: { role: 'target' }, catchTo: 'RecordFailure', errorPath: '$.compensationError' })
-    .choice('UndoAccount?', '$.plan.vendAccount', 'UndoAccount', 'RecordRollback')
-    .task('UndoAccount', 'RecordRollback', { task: 'CloseAccount', catchTo: 'RecordFailure', errorPath: '$.compensationError' })
-    // end
-    .task('Finish', undefined, { catchTo: 'RecordFailure' })
-    .task('RecordRollback', 'Failed', { task: 'RecordFailure', args: { outcome: 'rolled-back' }, withError: true })
-    .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
-    .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
-    .build("Move a tenant to another tier, migrating it to another isolation model when the tiers' models differ.", 'Begin');
+  return (
+    new Flow()
+      .taskWithResult('Begin', '$.plan', 'SameIsolation?', {
+        task: 'BeginOperation',
+        catchTo: 'RecordFailure',
+      })
+      .choice('SameIsolation?', '$.plan.sameIsolation', 'UpdateStack', 'ResolveTargetTemplate')
+      // same model
+      .poll('UpdateStack', 'MoveApiKey', {
+        task: 'EnsureStackUpdated',
+        args: { tier: 'target' },
+        ...undoSame,
+      })
+      .task('MoveApiKey', 'Finish', { args: { tier: 'target' }, ...undoSame })
+      .poll('UndoUpdate', 'UndoApiKey', {
+        task: 'EnsureStackUpdated',
+        args: { tier: 'tenant' },
+        catchTo: 'RecordFailure',
+        errorPath: '$.compensationError',
+      })
+      .task('UndoApiKey', 'RecordRollback', {
+        task: 'MoveApiKey',
+        args: { tier: 'tenant' },
+        catchTo: 'RecordFailure',
+        errorPath: '$.compensationError',
+      })
+      // model change
+      .task('ResolveTargetTemplate', 'NewAccount?', {
+        task: 'ResolveTemplate',
+        args: { which: 'target' },
+        ...undoMigration,
+      })
+      .choice('NewAccount?', '$.plan.vendAccount', 'VendTargetAccount', 'CreateTargetStack')
+      .poll('VendTargetAccount', 'CreateTargetStack', {
+        task: 'VendAccount',
+        args: { which: 'target' },
+        ...undoMigration,
+      })
+      .poll('CreateTargetStack', 'RequestMigration', {
+        task: 'EnsureStack',
+        args: { which: 'target', role: 'target' },
+        ...undoMigration,
+      })
+      .task('RequestMigration', 'AwaitMigration', undoMigration)
+      .poll('AwaitMigration', 'CutOver', undoMigration)
+      .task('CutOver', 'MoveApiKeyToTarget', undoMigration)
+      .task('MoveApiKeyToTarget', 'SnapshotOldDatabase', {
+        task: 'MoveApiKey',
+        args: { tier: 'target' },
+        catchTo: 'RecordFailure',
+      })
+      .task('SnapshotOldDatabase', 'RetireOldStack', {
+        task: 'SnapshotDatabase',
+        args: { role: 'retiring' },
+        catchTo: 'RecordFailure',
+      })
+      .poll('RetireOldStack', 'CloseOldAccount?', {
+        task: 'RetireStacks',
+        args: { role: 'retiring' },
+        catchTo: 'RecordFailure',
+      })
+      .choice('CloseOldAccount?', '$.plan.closeAccount', 'CloseOldAccount', 'Finish')
+      .task('CloseOldAccount', 'Finish', { task: 'CloseAccount', catchTo: 'RecordFailure' })
+      .poll('UndoTargetStack', 'UndoAccount?', {
+        task: 'RetireStacks',
+        args: { role: 'target' },
+        catchTo: 'RecordFailure',
+        errorPath: '$.compensationError',
+      })
+      .choice('UndoAccount?', '$.plan.vendAccount', 'UndoAccount', 'RecordRollback')
+      .task('UndoAccount', 'RecordRollback', {
+        task: 'CloseAccount',
+        catchTo: 'RecordFailure',
+        errorPath: '$.compensationError',
+      })
+      // end
+      .task('Finish', undefined, { catchTo: 'RecordFailure' })
+      .task('RecordRollback', 'Failed', {
+        task: 'RecordFailure',
+        args: { outcome: 'rolled-back' },
+        withError: true,
+      })
+      .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
+      .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
+      .build(
+        "Move a tenant to another tier, migrating it to another isolation model when the tiers' models differ.",
+        'Begin',
+      )
+  );
 }

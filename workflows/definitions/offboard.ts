@@ -18,5 +18,8 @@ export function offboardDefinition(): AslDefinition {
     .task('Finish', undefined, onFail)
     .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
     .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
-    .build("Offboard a tenant: snapshot, delete its identity, API key and stacks; keep its record and audit trail.", 'Begin');
+    .build(
+      'Offboard a tenant: snapshot, delete its identity, API key and stacks; keep its record and audit trail.',
+      'Begin',
+    );
 }

@@ -8,16 +8,31 @@ import { type AslDefinition, Flow } from './builder.js';
 export function onboardDefinition(): AslDefinition {
   const onFail = { catchTo: 'Compensate' };
   return new Flow()
-    .taskWithResult('Begin', '$.plan', 'ResolveTemplate', { task: 'BeginOperation', catchTo: 'RecordFailure' })
+    .taskWithResult('Begin', '$.plan', 'ResolveTemplate', {
+      task: 'BeginOperation',
+      catchTo: 'RecordFailure',
+    })
     .task('ResolveTemplate', 'DedicatedAccount?', { args: { which: 'tier' }, ...onFail })
     .choice('DedicatedAccount?', '$.plan.dedicatedAccount', 'VendAccount', 'CreateStack')
     .poll('VendAccount', 'CreateStack', { args: { which: 'tier' }, ...onFail })
-    .poll('CreateStack', 'CreateIdentity', { task: 'EnsureStack', args: { which: 'tier', role: 'tenant' }, ...onFail })
+    .poll('CreateStack', 'CreateIdentity', {
+      task: 'EnsureStack',
+      args: { which: 'tier', role: 'tenant' },
+      ...onFail,
+    })
     .task('CreateIdentity', 'CreateApiKey', onFail)
     .task('CreateApiKey', 'Activate', { args: { tier: 'tenant' }, ...onFail })
     .task('Activate', undefined, { task: 'Finish', ...onFail })
-    .poll('Compensate', 'RecordRollback', { task: 'CompensateOnboard', catchTo: 'RecordFailure', errorPath: '$.compensationError' })
-    .task('RecordRollback', 'Failed', { task: 'RecordFailure', args: { outcome: 'rolled-back' }, withError: true })
+    .poll('Compensate', 'RecordRollback', {
+      task: 'CompensateOnboard',
+      catchTo: 'RecordFailure',
+      errorPath: '$.compensationError',
+    })
+    .task('RecordRollback', 'Failed', {
+      task: 'RecordFailure',
+      args: { outcome: 'rolled-back' },
+      withError: true,
+    })
     .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
     .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
     .build('Onboard a tenant: create its stack, identity and API access.', 'Begin');

@@ -10,10 +10,18 @@ export function suspendDefinition(): AslDefinition {
     .task('DisableApiKey', 'StopDatabase', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undo })
     .poll('StopDatabase', 'Finish', { task: 'SetDatabaseRunning', args: { running: false }, ...undo })
     .task('Finish', undefined, { ...undo })
-    .poll('UndoDatabase', 'UndoApiKey', { task: 'SetDatabaseRunning', args: { running: true }, ...undoFailed })
+    .poll('UndoDatabase', 'UndoApiKey', {
+      task: 'SetDatabaseRunning',
+      args: { running: true },
+      ...undoFailed,
+    })
     .task('UndoApiKey', 'UndoUsers', { task: 'SetApiKeyEnabled', args: { enabled: true }, ...undoFailed })
     .task('UndoUsers', 'RecordRollback', { task: 'SetUsersEnabled', args: { enabled: true }, ...undoFailed })
-    .task('RecordRollback', 'Failed', { task: 'RecordFailure', args: { outcome: 'rolled-back' }, withError: true })
+    .task('RecordRollback', 'Failed', {
+      task: 'RecordFailure',
+      args: { outcome: 'rolled-back' },
+      withError: true,
+    })
     .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
     .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
     .build('Suspend a tenant: block sign-in and API access, stop its dedicated database.', 'Begin');
@@ -31,8 +39,16 @@ export function resumeDefinition(): AslDefinition {
     .task('Finish', undefined, { ...undo })
     .task('UndoUsers', 'UndoApiKey', { task: 'SetUsersEnabled', args: { enabled: false }, ...undoFailed })
     .task('UndoApiKey', 'UndoDatabase', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undoFailed })
-    .poll('UndoDatabase', 'RecordRollback', { task: 'SetDatabaseRunning', args: { running: false }, ...undoFailed })
-    .task('RecordRollback', 'Failed', { task: 'RecordFailure', args: { outcome: 'rolled-back' }, withError: true })
+    .poll('UndoDatabase', 'RecordRollback', {
+      task: 'SetDatabaseRunning',
+      args: { running: false },
+      ...undoFailed,
+    })
+    .task('RecordRollback', 'Failed', {
+      task: 'RecordFailure',
+      args: { outcome: 'rolled-back' },
+      withError: true,
+    })
     .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
     .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
     .build('Resume a suspended tenant.', 'Begin');

@@ -41,7 +41,15 @@ export class LocalEngine implements WorkflowEngine {
     this.machines = Object.fromEntries(
       Object.entries(definitions).map(([type, def]) => {
         const definition = JSON.parse(substitute(JSON.stringify(def), LOCAL_TASK_ARN)) as AslDefinition;
-        return [type, { machine: new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } }), definition }];
+        return [
+          type,
+          {
+            machine: new StateMachine(definition as never, {
+              validationOptions: { checkPaths: true, checkArn: true },
+            }),
+            definition,
+          },
+        ];
       }),
     ) as LocalEngine['machines'];
   }
@@ -56,14 +64,24 @@ export class LocalEngine implements WorkflowEngine {
       tenantId: operation.tenantId,
       pollSeconds: Math.max(1, Math.ceil(this.options.pollMs / 1000)),
     };
-    const execution = machine.run({ ...input }, {
-      noThrowOnAbort: true,
-      overrides: {
-        taskResourceLocalHandlers: Object.fromEntries(taskStates.map(([name]) => [name, (i: unknown) => this.options.runTask(i as TaskInput) as Promise<never>])),
-        waitTimeOverrides: Object.fromEntries(waitStates.map(([name]) => [name, this.options.pollMs])),
-        retryIntervalOverrides: Object.fromEntries(taskStates.map(([name]) => [name, this.options.retryMs ?? 200])),
+    const execution = machine.run(
+      { ...input },
+      {
+        noThrowOnAbort: true,
+        overrides: {
+          taskResourceLocalHandlers: Object.fromEntries(
+            taskStates.map(([name]) => [
+              name,
+              (i: unknown) => this.options.runTask(i as TaskInput) as Promise<never>,
+            ]),
+          ),
+          waitTimeOverrides: Object.fromEntries(waitStates.map(([name]) => [name, this.options.pollMs])),
+          retryIntervalOverrides: Object.fromEntries(
+            taskStates.map(([name]) => [name, this.options.retryMs ?? 200]),
+          ),
+        },
       },
-    });
+    );
     const done = execution.result.then(
       () => undefined,
       (e: unknown) => this.onExecutionError(operation, e),
@@ -81,7 +99,10 @@ export class LocalEngine implements WorkflowEngine {
     if ((e as { cause?: { name?: string } }).cause?.name === 'OperationFailed') return;
     const latest = await this.options.registry.getOperation(operation.operationId).catch(() => undefined);
     if (latest?.status === 'FAILED' || latest?.status === 'SUCCEEDED') return;
-    this.options.log?.error({ operationId: operation.operationId, err: e }, 'workflow execution stopped before recording an outcome; it resumes on next start');
+    this.options.log?.error(
+      { operationId: operation.operationId, err: e },
+      'workflow execution stopped before recording an outcome; it resumes on next start',
+    );
   }
 
   async resumeOpen(): Promise<number> {

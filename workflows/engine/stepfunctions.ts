@@ -30,10 +30,18 @@ export class StepFunctionsEngine implements WorkflowEngine {
   constructor(private readonly options: StepFunctionsEngineOptions) {}
 
   async start(operation: Operation): Promise<void> {
-    const input: ExecutionInput = { operationId: operation.operationId, tenantId: operation.tenantId, pollSeconds: this.options.pollSeconds };
+    const input: ExecutionInput = {
+      operationId: operation.operationId,
+      tenantId: operation.tenantId,
+      pollSeconds: this.options.pollSeconds,
+    };
     try {
       await this.options.sfn.send(
-        new StartExecutionCommand({ stateMachineArn: this.options.stateMachineArn(operation.type), name: operation.operationId, input: JSON.stringify(input) }),
+        new StartExecutionCommand({
+          stateMachineArn: this.options.stateMachineArn(operation.type),
+          name: operation.operationId,
+          input: JSON.stringify(input),
+        }),
       );
     } catch (e) {
       // Same name and input: Step Functions answers with the running execution; a different input is this error.
@@ -49,7 +57,9 @@ export class StepFunctionsEngine implements WorkflowEngine {
 
   async executionStatus(operation: Operation): Promise<string | undefined> {
     const arn = this.options.stateMachineArn(operation.type).replace(':stateMachine:', ':execution:');
-    const out = await this.options.sfn.send(new DescribeExecutionCommand({ executionArn: `${arn}:${operation.operationId}` }));
+    const out = await this.options.sfn.send(
+      new DescribeExecutionCommand({ executionArn: `${arn}:${operation.operationId}` }),
+    );
     return out.status;
   }
 
@@ -70,7 +80,8 @@ export async function ensureStateMachines(
   let token: string | undefined;
   do {
     const out = await sfn.send(new ListStateMachinesCommand({ nextToken: token }));
-    for (const m of out.stateMachines ?? []) if (m.name && m.stateMachineArn) existing.set(m.name, m.stateMachineArn);
+    for (const m of out.stateMachines ?? [])
+      if (m.name && m.stateMachineArn) existing.set(m.name, m.stateMachineArn);
     token = out.nextToken;
   } while (token);
   const arns = {} as Record<OperationType, string>;
@@ -79,10 +90,14 @@ export async function ensureStateMachines(
     const definition = substitute(definitionText(type), options.taskFunctionArn);
     const arn = existing.get(name);
     if (arn) {
-      await sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn, definition, roleArn: options.roleArn }));
+      await sfn.send(
+        new UpdateStateMachineCommand({ stateMachineArn: arn, definition, roleArn: options.roleArn }),
+      );
       arns[type] = arn;
     } else {
-      const out = await sfn.send(new CreateStateMachineCommand({ name, definition, roleArn: options.roleArn, type: 'STANDARD' }));
+      const out = await sfn.send(
+        new CreateStateMachineCommand({ name, definition, roleArn: options.roleArn, type: 'STANDARD' }),
+      );
       arns[type] = out.stateMachineArn!;
     }
   }

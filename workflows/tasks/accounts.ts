@@ -1,8 +1,8 @@
 import {
   CloseAccountCommand,
   CreateAccountCommand,
-  CreateOrganizationCommand,
   CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
   DescribeCreateAccountStatusCommand,
   ListAccountsCommand,
   ListOrganizationalUnitsForParentCommand,
@@ -33,13 +33,19 @@ async function rootId(deps: TaskDeps): Promise<string> {
   const out = await deps.clients.organizations.send(new ListRootsCommand({})).catch(async (e) => {
     // A fresh emulator has no organization; on AWS the management account has one already.
     if ((e as Error).name !== 'AWSOrganizationsNotInUseException' || deps.target !== 'moto') throw e;
-    await deps.clients.organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' })).catch((err) => {
-      if ((err as Error).name !== 'AlreadyInOrganizationException') throw err;
-    });
+    await deps.clients.organizations
+      .send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }))
+      .catch((err) => {
+        if ((err as Error).name !== 'AlreadyInOrganizationException') throw err;
+      });
     return deps.clients.organizations.send(new ListRootsCommand({}));
   });
   const root = out.Roots?.[0]?.Id;
-  if (!root) throw new ControlPlaneError('ACCOUNT_CREATION_FAILED', 'the organization has no root; is this the management account?');
+  if (!root)
+    throw new ControlPlaneError(
+      'ACCOUNT_CREATION_FAILED',
+      'the organization has no root; is this the management account?',
+    );
   return root;
 }
 
@@ -50,13 +56,19 @@ export async function ensureOuPath(deps: TaskDeps, path: string): Promise<string
     let found: string | undefined;
     let token: string | undefined;
     do {
-      const out = await deps.clients.organizations.send(new ListOrganizationalUnitsForParentCommand({ ParentId: parent, NextToken: token }));
+      const out = await deps.clients.organizations.send(
+        new ListOrganizationalUnitsForParentCommand({ ParentId: parent, NextToken: token }),
+      );
       found = out.OrganizationalUnits?.find((ou) => ou.Name === name)?.Id;
       token = found ? undefined : out.NextToken;
     } while (token);
     if (!found) {
       try {
-        found = (await deps.clients.organizations.send(new CreateOrganizationalUnitCommand({ ParentId: parent, Name: name }))).OrganizationalUnit?.Id;
+        found = (
+          await deps.clients.organizations.send(
+            new CreateOrganizationalUnitCommand({ ParentId: parent, Name: name }),
+          )
+        ).OrganizationalUnit?.Id;
       } catch (e) {
         if ((e as Error).name !== 'DuplicateOrganizationalUnitException') throw e;
         return ensureOuPath(deps, path);
@@ -71,14 +83,18 @@ async function moveInto(deps: TaskDeps, accountId: string, ouId: string): Promis
   const parents = await deps.clients.organizations.send(new ListParentsCommand({ ChildId: accountId }));
   const current = parents.Parents?.[0]?.Id;
   if (!current || current === ouId) return;
-  await deps.clients.organizations.send(new MoveAccountCommand({ AccountId: accountId, SourceParentId: current, DestinationParentId: ouId }));
+  await deps.clients.organizations.send(
+    new MoveAccountCommand({ AccountId: accountId, SourceParentId: current, DestinationParentId: ouId }),
+  );
 }
 
 async function findAccountByEmail(deps: TaskDeps, email: string): Promise<string | undefined> {
   let token: string | undefined;
   do {
     const out = await deps.clients.organizations.send(new ListAccountsCommand({ NextToken: token }));
-    const hit = out.Accounts?.find((a) => a.Email === email && a.Status !== 'SUSPENDED' && a.Status !== 'PENDING_CLOSURE');
+    const hit = out.Accounts?.find(
+      (a) => a.Email === email && a.Status !== 'SUSPENDED' && a.Status !== 'PENDING_CLOSURE',
+    );
     if (hit?.Id) return hit.Id;
     token = out.NextToken;
   } while (token);
@@ -100,8 +116,10 @@ export const vendAccount: TaskHandler = async (input, deps): Promise<PollResult>
   let requestId = closed ? undefined : tenant.accountRequestId;
   if (!requestId) {
     const slot = await deps.accountGate.acquire(holder, operation.createdAt);
-    if (!slot.acquired) return { done: false, detail: `waiting for account slot (position ${slot.position})` };
+    if (!slot.acquired) return { done: false, detail: 'waiting for account slot' };
     const email = accountEmail(deps.accounts.emailPattern, tenant);
+    // The OU first: it also proves this is an organization's management account before anything is made.
+    await ensureOuPath(deps, deps.accounts.ouPath);
     const out = await deps.clients.organizations.send(
       new CreateAccountCommand({
         Email: email,
@@ -115,19 +133,34 @@ export const vendAccount: TaskHandler = async (input, deps): Promise<PollResult>
       }),
     );
     requestId = out.CreateAccountStatus?.Id;
-    if (!requestId) throw new ControlPlaneError('ACCOUNT_CREATION_FAILED', 'CreateAccount returned no request id');
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { accountRequestId: requestId, accountId: undefined, accountClosedAt: undefined });
+    if (!requestId)
+      throw new ControlPlaneError('ACCOUNT_CREATION_FAILED', 'CreateAccount returned no request id');
+    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+      accountRequestId: requestId,
+      accountId: undefined,
+      accountClosedAt: undefined,
+    });
   }
-  const status = (await deps.clients.organizations.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: requestId }))).CreateAccountStatus;
+  const status = (
+    await deps.clients.organizations.send(
+      new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: requestId }),
+    )
+  ).CreateAccountStatus;
   if (status?.State === 'IN_PROGRESS') return { done: false, detail: 'creating the tenant account' };
   let accountId = status?.AccountId;
   if (status?.State === 'FAILED') {
     const email = accountEmail(deps.accounts.emailPattern, tenant);
     // A crash after CreateAccount but before its id was recorded: the retry collides with our own account.
-    accountId = status.FailureReason === 'EMAIL_ALREADY_EXISTS' && tenant.accountRequestId === undefined ? await findAccountByEmail(deps, email) : undefined;
+    accountId =
+      status.FailureReason === 'EMAIL_ALREADY_EXISTS' && tenant.accountRequestId === undefined
+        ? await findAccountByEmail(deps, email)
+        : undefined;
     if (!accountId) {
       await deps.accountGate.release(holder);
-      throw new ControlPlaneError('ACCOUNT_CREATION_FAILED', `Organizations could not create the account for ${email}: ${status.FailureReason ?? 'no reason given'}`);
+      throw new ControlPlaneError(
+        'ACCOUNT_CREATION_FAILED',
+        `Organizations could not create the account for ${email}: ${status.FailureReason ?? 'no reason given'}`,
+      );
     }
   }
   if (!accountId) return { done: false, detail: 'creating the tenant account' };
@@ -146,10 +179,14 @@ export const closeAccount: TaskHandler = async (input, deps) => {
   await deps.accountGate.release(operation.operationId);
   if (!tenant.accountId || tenant.accountClosedAt) return { closed: tenant.accountId ?? null };
   await moveInto(deps, tenant.accountId, await ensureOuPath(deps, CLOSED_OU));
-  await deps.clients.organizations.send(new CloseAccountCommand({ AccountId: tenant.accountId })).catch((e) => {
-    if (!/AccountAlreadyClosed/.test((e as Error).name)) throw e;
+  await deps.clients.organizations
+    .send(new CloseAccountCommand({ AccountId: tenant.accountId }))
+    .catch((e) => {
+      if (!/AccountAlreadyClosed/.test((e as Error).name)) throw e;
+    });
+  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    accountClosedAt: deps.clock().toISOString(),
   });
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { accountClosedAt: deps.clock().toISOString() });
   return { closed: tenant.accountId };
 };
 
@@ -159,10 +196,16 @@ const sessions = new WeakMap<AwsClients, Map<string, { clients: AwsClients; expi
  * SDK clients acting in the tenant's account (STS AssumeRole into the vended account's role), or
  * the control plane's own for tenants without one. Sessions are reused until 5 minutes before expiry.
  */
-export async function clientsFor(deps: TaskDeps, tenant: Pick<Tenant, 'accountId' | 'tenantId'>): Promise<AwsClients> {
+export async function clientsFor(
+  deps: TaskDeps,
+  tenant: Pick<Tenant, 'accountId' | 'tenantId'>,
+): Promise<AwsClients> {
   if (!tenant.accountId) return deps.clients;
   let cache = sessions.get(deps.clients);
-  if (!cache) sessions.set(deps.clients, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    sessions.set(deps.clients, cache);
+  }
   const hit = cache.get(tenant.accountId);
   if (hit && hit.expires - 5 * 60_000 > Date.now()) return hit.clients;
   const out = await deps.clients.sts.send(
@@ -173,8 +216,13 @@ export async function clientsFor(deps: TaskDeps, tenant: Pick<Tenant, 'accountId
     }),
   );
   const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new ControlPlaneError('AWS_ERROR', `AssumeRole into ${tenant.accountId} returned no credentials`);
-  const clients = deps.clients.withCredentials({ accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken });
+  if (!c?.AccessKeyId || !c.SecretAccessKey)
+    throw new ControlPlaneError('AWS_ERROR', `AssumeRole into ${tenant.accountId} returned no credentials`);
+  const clients = deps.clients.withCredentials({
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+  });
   cache.set(tenant.accountId, { clients, expires: c.Expiration?.getTime() ?? Date.now() + 3600_000 });
   return clients;
 }

@@ -1,4 +1,12 @@
-import { CreateApiKeyCommand, CreateUsagePlanKeyCommand, DeleteApiKeyCommand, DeleteUsagePlanKeyCommand, GetApiKeysCommand, GetUsagePlanKeysCommand, UpdateApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import {
+  CreateApiKeyCommand,
+  CreateUsagePlanKeyCommand,
+  DeleteApiKeyCommand,
+  DeleteUsagePlanKeyCommand,
+  GetApiKeysCommand,
+  GetUsagePlanKeysCommand,
+  UpdateApiKeyCommand,
+} from '@aws-sdk/client-api-gateway';
 import { ControlPlaneError } from '../../core/errors.js';
 import type { Tenant } from '../../core/registry/records.js';
 import { ignoreNotFound, loadScope, names, type TaskDeps, type TaskHandler, tierFor } from './context.js';
@@ -8,14 +16,18 @@ import { ignoreNotFound, loadScope, names, type TaskDeps, type TaskHandler, tier
 export async function findApiKey(deps: TaskDeps, tenant: Tenant): Promise<string | undefined> {
   if (tenant.access.apiKeyId) return tenant.access.apiKeyId;
   const name = names.apiKey(deps.prefix, tenant);
-  const out = await deps.clients.apigateway.send(new GetApiKeysCommand({ nameQuery: name, includeValues: false, limit: 500 }));
+  const out = await deps.clients.apigateway.send(
+    new GetApiKeysCommand({ nameQuery: name, includeValues: false, limit: 500 }),
+  );
   return out.items?.find((k) => k.name === name)?.id;
 }
 
 async function planHasKey(deps: TaskDeps, usagePlanId: string, keyId: string): Promise<boolean> {
   let position: string | undefined;
   do {
-    const out = await deps.clients.apigateway.send(new GetUsagePlanKeysCommand({ usagePlanId, position, limit: 500 }));
+    const out = await deps.clients.apigateway.send(
+      new GetUsagePlanKeysCommand({ usagePlanId, position, limit: 500 }),
+    );
     if (out.items?.some((k) => k.id === keyId)) return true;
     position = out.position;
   } while (position);
@@ -24,7 +36,11 @@ async function planHasKey(deps: TaskDeps, usagePlanId: string, keyId: string): P
 
 function usagePlanOf(deps: TaskDeps, tierName: string): string {
   const plan = deps.platform().usagePlanIds[tierName];
-  if (!plan) throw new ControlPlaneError('WORKFLOW_FAILED', `the platform has no usage plan for tier ${tierName}; restart the control plane to ensure the platform`);
+  if (!plan)
+    throw new ControlPlaneError(
+      'WORKFLOW_FAILED',
+      `the platform has no usage plan for tier ${tierName}; restart the control plane to ensure the platform`,
+    );
   return plan;
 }
 
@@ -36,18 +52,29 @@ export const createApiKey: TaskHandler = async (input, deps) => {
   let keyId = await findApiKey(deps, tenant);
   if (!keyId) {
     const out = await deps.clients.apigateway.send(
-      new CreateApiKeyCommand({ name: names.apiKey(deps.prefix, tenant), enabled: true, description: `Tenant ${tenant.slug}`, tags: { TenantId: tenant.tenantId, Tier: tier.name } }),
+      new CreateApiKeyCommand({
+        name: names.apiKey(deps.prefix, tenant),
+        enabled: true,
+        description: `Tenant ${tenant.slug}`,
+        tags: { TenantId: tenant.tenantId, Tier: tier.name },
+      }),
     );
     keyId = out.id!;
     // Recorded before joining the plan, so compensation finds the key even if the next call fails.
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { access: { ...tenant.access, apiKeyId: keyId } });
+    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+      access: { ...tenant.access, apiKeyId: keyId },
+    });
   }
   const usagePlanId = usagePlanOf(deps, tier.name);
-  await deps.clients.apigateway.send(new CreateUsagePlanKeyCommand({ usagePlanId, keyId, keyType: 'API_KEY' })).catch((e) => {
-    if ((e as Error).name !== 'ConflictException') throw e;
-  });
+  await deps.clients.apigateway
+    .send(new CreateUsagePlanKeyCommand({ usagePlanId, keyId, keyType: 'API_KEY' }))
+    .catch((e) => {
+      if ((e as Error).name !== 'ConflictException') throw e;
+    });
   const fresh = await deps.registry.requireTenant(tenant.tenantId);
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { access: { ...fresh.access, apiKeyId: keyId, usagePlanId } });
+  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    access: { ...fresh.access, apiKeyId: keyId, usagePlanId },
+  });
   return { apiKeyId: keyId, usagePlanId };
 };
 
@@ -57,16 +84,23 @@ export const moveApiKey: TaskHandler = async (input, deps) => {
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
   const keyId = await findApiKey(deps, tenant);
-  if (!keyId) throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no API key to move`);
+  if (!keyId)
+    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no API key to move`);
   const usagePlanId = usagePlanOf(deps, tier.name);
-  await deps.clients.apigateway.send(new CreateUsagePlanKeyCommand({ usagePlanId, keyId, keyType: 'API_KEY' })).catch((e) => {
-    if ((e as Error).name !== 'ConflictException') throw e;
-  });
+  await deps.clients.apigateway
+    .send(new CreateUsagePlanKeyCommand({ usagePlanId, keyId, keyType: 'API_KEY' }))
+    .catch((e) => {
+      if ((e as Error).name !== 'ConflictException') throw e;
+    });
   for (const plan of Object.values(deps.platform().usagePlanIds)) {
     if (plan === usagePlanId || !(await planHasKey(deps, plan, keyId))) continue;
-    await deps.clients.apigateway.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan, keyId })).catch(ignoreNotFound);
+    await deps.clients.apigateway
+      .send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan, keyId }))
+      .catch(ignoreNotFound);
   }
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { access: { ...tenant.access, apiKeyId: keyId, usagePlanId } });
+  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    access: { ...tenant.access, apiKeyId: keyId, usagePlanId },
+  });
   return { usagePlanId };
 };
 
@@ -76,7 +110,10 @@ export const setApiKeyEnabled: TaskHandler = async (input, deps) => {
   const keyId = await findApiKey(deps, tenant);
   if (!keyId) return { apiKey: 'none' };
   await deps.clients.apigateway.send(
-    new UpdateApiKeyCommand({ apiKey: keyId, patchOperations: [{ op: 'replace', path: '/enabled', value: String(input.args.enabled === true) }] }),
+    new UpdateApiKeyCommand({
+      apiKey: keyId,
+      patchOperations: [{ op: 'replace', path: '/enabled', value: String(input.args.enabled === true) }],
+    }),
   );
   return { apiKeyId: keyId, enabled: input.args.enabled === true };
 };

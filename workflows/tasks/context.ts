@@ -1,5 +1,5 @@
 import type { AwsClients } from '../../core/aws/clients.js';
-import { ControlPlaneError, describeError, type ErrorCode, ERROR_CATALOGUE } from '../../core/errors.js';
+import { ControlPlaneError, describeError, ERROR_CATALOGUE, type ErrorCode } from '../../core/errors.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Registry } from '../../core/registry/registry.js';
@@ -59,7 +59,10 @@ export interface TaskScope {
 }
 
 export async function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskScope> {
-  const [tenant, operation] = await Promise.all([deps.registry.requireTenant(input.tenantId), deps.registry.requireOperation(input.operationId)]);
+  const [tenant, operation] = await Promise.all([
+    deps.registry.requireTenant(input.tenantId),
+    deps.registry.requireOperation(input.operationId),
+  ]);
   return { tenant, operation };
 }
 
@@ -67,7 +70,11 @@ export async function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskS
 export function tierFor(deps: TaskDeps, scope: TaskScope, which: unknown): Tier {
   if (which === 'target') {
     const target = scope.operation.input.tier;
-    if (typeof target !== 'string') throw new ControlPlaneError('WORKFLOW_FAILED', `operation ${scope.operation.operationId} has no target tier`);
+    if (typeof target !== 'string')
+      throw new ControlPlaneError(
+        'WORKFLOW_FAILED',
+        `operation ${scope.operation.operationId} has no target tier`,
+      );
     return deps.catalog.get(target);
   }
   return deps.catalog.get(scope.tenant.tier);
@@ -110,12 +117,27 @@ const TRANSIENT_NAMES = new Set([
 export function toTaskError(e: unknown): TaskError {
   if (e instanceof TaskError) return e;
   if (e instanceof ControlPlaneError) return new TaskError(e.code, e.message);
-  const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; message?: string };
+  const err = e as {
+    name?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+    message?: string;
+  };
   const status = err.$metadata?.httpStatusCode ?? 0;
   const name = err.name ?? err.code ?? 'Error';
   if (name in ERROR_CATALOGUE) return new TaskError(name as ErrorCode, err.message ?? name);
-  if (TRANSIENT_NAMES.has(name) || TRANSIENT_NAMES.has(err.code ?? '') || err.$retryable || status >= 500 || /deserialization error|socket hang up|timed out/i.test(err.message ?? '')) {
-    return new TaskError(/thrott|limit|toomany/i.test(name) ? 'AWS_THROTTLED' : 'AWS_TRANSIENT', describeError(e));
+  if (
+    TRANSIENT_NAMES.has(name) ||
+    TRANSIENT_NAMES.has(err.code ?? '') ||
+    err.$retryable ||
+    status >= 500 ||
+    /deserialization error|socket hang up|timed out/i.test(err.message ?? '')
+  ) {
+    return new TaskError(
+      /thrott|limit|toomany/i.test(name) ? 'AWS_THROTTLED' : 'AWS_TRANSIENT',
+      describeError(e),
+    );
   }
   return new TaskError('AWS_ERROR', describeError(e));
 }
@@ -137,7 +159,9 @@ export const names = {
   group: (tenant: Tenant) => `tenant-${tenant.tenantId}`,
   adminUser: (tenant: Tenant) => `${tenant.slug}-admin`,
   apiKey: (prefix: string, tenant: Tenant) => `${prefix}-${tenant.tenantId}`,
-  snapshot: (stackName: string, operationId: string) => `${stackName}-final-${operationId.slice(-10).toLowerCase()}`,
+  snapshot: (stackName: string, operationId: string) =>
+    `${stackName}-final-${operationId.slice(-10).toLowerCase()}`,
   /** ClientRequestToken: [a-zA-Z0-9-]{1,128}, one per operation step. */
-  token: (operationId: string, step: string, stackName: string) => `${operationId}-${step}-${stackName}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128),
+  token: (operationId: string, step: string, stackName: string) =>
+    `${operationId}-${step}-${stackName}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128),
 };

@@ -1,6 +1,10 @@
-import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
-import { loadScope, type PollResult, type TaskHandler } from './context.js';
+import {
+  DescribeDBInstancesCommand,
+  StartDBInstanceCommand,
+  StopDBInstanceCommand,
+} from '@aws-sdk/client-rds';
 import { clientsFor } from './accounts.js';
+import { loadScope, type PollResult, type TaskHandler } from './context.js';
 import { databaseOf } from './stacks.js';
 
 /**
@@ -20,7 +24,9 @@ export const setDatabaseRunning: TaskHandler = async (input, deps): Promise<Poll
   const status = out.DBInstances?.[0]?.DBInstanceStatus ?? 'unknown';
   const wanted = running ? 'available' : 'stopped';
   if (status === wanted) return { done: true, detail: status };
-  if (running && status === 'stopped') await aws.rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: db }));
-  else if (!running && status === 'available') await aws.rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: db }));
+  if (running && status === 'stopped')
+    await aws.rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: db }));
+  else if (!running && status === 'available')
+    await aws.rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: db }));
   return { done: false, detail: `database ${db} ${status}` };
 };

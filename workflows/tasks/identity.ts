@@ -18,7 +18,13 @@ async function usersInGroup(deps: TaskDeps, tenant: Tenant): Promise<string[]> {
   let token: string | undefined;
   do {
     const out = await deps.clients.cognito
-      .send(new ListUsersInGroupCommand({ UserPoolId: deps.platform().userPoolId, GroupName: names.group(tenant), NextToken: token }))
+      .send(
+        new ListUsersInGroupCommand({
+          UserPoolId: deps.platform().userPoolId,
+          GroupName: names.group(tenant),
+          NextToken: token,
+        }),
+      )
       .catch(ignoreNotFound);
     if (!out) return users;
     for (const u of out.Users ?? []) if (u.Username) users.push(u.Username);
@@ -34,7 +40,13 @@ export const createIdentity: TaskHandler = async (input, deps) => {
   const groupName = names.group(tenant);
   const username = names.adminUser(tenant);
   await deps.clients.cognito
-    .send(new CreateGroupCommand({ UserPoolId: userPoolId, GroupName: groupName, Description: `Tenant ${tenant.slug} (${tenant.tenantId})` }))
+    .send(
+      new CreateGroupCommand({
+        UserPoolId: userPoolId,
+        GroupName: groupName,
+        Description: `Tenant ${tenant.slug} (${tenant.tenantId})`,
+      }),
+    )
     .catch((e) => {
       if ((e as Error).name !== 'GroupExistsException') throw e;
     });
@@ -55,7 +67,9 @@ export const createIdentity: TaskHandler = async (input, deps) => {
         if ((e as Error).name !== 'UsernameExistsException') throw e;
       }),
   );
-  await deps.clients.cognito.send(new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: groupName }));
+  await deps.clients.cognito.send(
+    new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: groupName }),
+  );
   await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
     access: { ...tenant.access, userPoolId, groupName, adminUsername: username },
   });
@@ -70,7 +84,11 @@ export const setUsersEnabled: TaskHandler = async (input, deps) => {
   const users = await usersInGroup(deps, tenant);
   for (const Username of users) {
     await deps.clients.cognito
-      .send(enabled ? new AdminEnableUserCommand({ UserPoolId: userPoolId, Username }) : new AdminDisableUserCommand({ UserPoolId: userPoolId, Username }))
+      .send(
+        enabled
+          ? new AdminEnableUserCommand({ UserPoolId: userPoolId, Username })
+          : new AdminDisableUserCommand({ UserPoolId: userPoolId, Username }),
+      )
       .catch(ignoreNotFound);
   }
   return { users: users.length, enabled };
@@ -83,9 +101,13 @@ export async function deleteIdentityOf(deps: TaskDeps, tenant: Tenant): Promise<
   const adminUser = tenant.access.adminUsername;
   if (adminUser && !users.includes(adminUser)) users.push(adminUser);
   for (const Username of users) {
-    await deps.clients.cognito.send(new AdminDeleteUserCommand({ UserPoolId: userPoolId, Username })).catch(ignoreNotFound);
+    await deps.clients.cognito
+      .send(new AdminDeleteUserCommand({ UserPoolId: userPoolId, Username }))
+      .catch(ignoreNotFound);
   }
-  await deps.clients.cognito.send(new DeleteGroupCommand({ UserPoolId: userPoolId, GroupName: names.group(tenant) })).catch(ignoreNotFound);
+  await deps.clients.cognito
+    .send(new DeleteGroupCommand({ UserPoolId: userPoolId, GroupName: names.group(tenant) }))
+    .catch(ignoreNotFound);
   return users.length;
 }
 

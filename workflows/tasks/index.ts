@@ -1,12 +1,25 @@
 import { describeError } from '../../core/errors.js';
 import { closeAccount, vendAccount } from './accounts.js';
 import { createApiKey, deleteApiKey, moveApiKey, setApiKeyEnabled } from './api-access.js';
-import { type TaskDeps, type TaskHandler, type TaskInput, type TaskResult, TaskError, toTaskError } from './context.js';
+import {
+  type TaskDeps,
+  TaskError,
+  type TaskHandler,
+  type TaskInput,
+  type TaskResult,
+  toTaskError,
+} from './context.js';
 import { setDatabaseRunning } from './database.js';
 import { createIdentity, deleteIdentity, setUsersEnabled } from './identity.js';
 import { awaitMigration, cutOver, requestMigration } from './migration.js';
 import { beginOperation, compensateOnboard, finish, recordFailure } from './operation.js';
-import { ensureStack, ensureStackUpdated, resolveTemplate, retireStacks, snapshotDatabase } from './stacks.js';
+import {
+  ensureStack,
+  ensureStackUpdated,
+  resolveTemplate,
+  retireStacks,
+  snapshotDatabase,
+} from './stacks.js';
 
 export type { TaskDeps, TaskInput, TaskResult } from './context.js';
 
@@ -63,7 +76,9 @@ export function createTaskRunner(deps: TaskDeps, hooks: TaskRunnerHooks = {}): T
       if (poll && poll.done === false) {
         if (poll.detail && poll.detail !== last?.detail) {
           await deps.registry.updateOperation(input.operationId, (o) => ({
-            steps: o.steps.map((s, i) => (i === o.steps.length - 1 && s.name === input.step ? { ...s, detail: poll.detail! } : s)),
+            steps: o.steps.map((s, i) =>
+              i === o.steps.length - 1 && s.name === input.step ? { ...s, detail: poll.detail! } : s,
+            ),
           }));
         }
       } else {

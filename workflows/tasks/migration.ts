@@ -1,7 +1,7 @@
 import { ControlPlaneError } from '../../core/errors.js';
 import type { StackRef } from '../../core/registry/records.js';
-import { loadScope, type PollResult, type TaskHandler, tierFor } from './context.js';
 import { clientsFor } from './accounts.js';
+import { loadScope, type PollResult, type TaskHandler, tierFor } from './context.js';
 import { describeStack, stackOutputs } from './stacks.js';
 
 /**
@@ -24,14 +24,26 @@ export const requestMigration: TaskHandler = async (input, deps) => {
     tenantId: tenant.tenantId,
     operationId: operation.operationId,
     data: {
-      from: { tier: tenant.tier, isolation: tenant.isolation, stackArn: current?.arn, outputs: tenant.outputs },
+      from: {
+        tier: tenant.tier,
+        isolation: tenant.isolation,
+        stackArn: current?.arn,
+        outputs: tenant.outputs,
+      },
       to: { tier: target.name, isolation: target.isolation, stackArn: targetStack?.arn },
-      callback: { method: 'POST', path: `/v1/operations/${operation.operationId}/callback`, body: { status: 'succeeded | failed', reason: 'optional' } },
+      callback: {
+        method: 'POST',
+        path: `/v1/operations/${operation.operationId}/callback`,
+        body: { status: 'succeeded | failed', reason: 'optional' },
+      },
       timeoutSeconds: deps.migrationTimeoutSeconds,
     },
   });
   if (operation.waitingFor !== 'migration') {
-    await deps.registry.updateOperation(operation.operationId, () => ({ waitingFor: 'migration', waitingSince: deps.clock().toISOString() }));
+    await deps.registry.updateOperation(operation.operationId, () => ({
+      waitingFor: 'migration',
+      waitingSince: deps.clock().toISOString(),
+    }));
   }
   return { waitingFor: 'migration' };
 };
@@ -46,13 +58,19 @@ export const awaitMigration: TaskHandler = async (input, deps): Promise<PollResu
   }
   if (answer?.status === 'failed') {
     await deps.registry.updateOperation(operation.operationId, () => ({ waitingFor: undefined }));
-    throw new ControlPlaneError('MIGRATION_REJECTED', `the application plane reported the migration failed: ${answer.reason ?? 'no reason given'}`);
+    throw new ControlPlaneError(
+      'MIGRATION_REJECTED',
+      `the application plane reported the migration failed: ${answer.reason ?? 'no reason given'}`,
+    );
   }
   const since = Date.parse(operation.waitingSince ?? operation.updatedAt);
   const waited = (deps.clock().getTime() - since) / 1000;
   if (waited > deps.migrationTimeoutSeconds) {
     await deps.registry.updateOperation(operation.operationId, () => ({ waitingFor: undefined }));
-    throw new ControlPlaneError('CALLBACK_TIMEOUT', `no migration callback within ${deps.migrationTimeoutSeconds} s`);
+    throw new ControlPlaneError(
+      'CALLBACK_TIMEOUT',
+      `no migration callback within ${deps.migrationTimeoutSeconds} s`,
+    );
   }
   return { done: false, detail: 'waiting for the application plane to migrate the data' };
 };
@@ -62,10 +80,18 @@ export const cutOver: TaskHandler = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const target = tierFor(deps, scope, 'target');
-  if (tenant.tier === target.name && !tenant.stacks.some((s) => s.name === 'target')) return { already: true };
+  if (tenant.tier === target.name && !tenant.stacks.some((s) => s.name === 'target'))
+    return { already: true };
   const targetStack = tenant.stacks.find((s) => s.name === 'target');
-  if (!targetStack) throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no target stack to cut over to`);
-  const stack = await describeStack(await clientsFor(deps, { tenantId: tenant.tenantId, accountId: targetStack.accountId }), targetStack.stackName);
+  if (!targetStack)
+    throw new ControlPlaneError(
+      'WORKFLOW_FAILED',
+      `tenant ${tenant.tenantId} has no target stack to cut over to`,
+    );
+  const stack = await describeStack(
+    await clientsFor(deps, { tenantId: tenant.tenantId, accountId: targetStack.accountId }),
+    targetStack.stackName,
+  );
   if (!stack) throw new ControlPlaneError('STACK_FAILED', `target stack ${targetStack.stackName} is gone`);
   const stacks: StackRef[] = tenant.stacks.map((s) =>
     s.name === 'target' ? { ...s, name: 'tenant' } : s.name === 'tenant' ? { ...s, name: 'retiring' } : s,

@@ -16,9 +16,17 @@ export const beginOperation: TaskHandler = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   // Every flag is always present: a Choice on a missing path fails the execution on AWS.
-  const plan = { type: operation.type, sameIsolation: true, dedicatedAccount: false, vendAccount: false, closeAccount: false };
-  if (operation.type === 'onboard') return { ...plan, dedicatedAccount: tierFor(deps, scope, 'tenant').dedicatedAccount };
-  if (operation.type === 'offboard') return { ...plan, dedicatedAccount: Boolean(tenant.accountId && !tenant.accountClosedAt) };
+  const plan = {
+    type: operation.type,
+    sameIsolation: true,
+    dedicatedAccount: false,
+    vendAccount: false,
+    closeAccount: false,
+  };
+  if (operation.type === 'onboard')
+    return { ...plan, dedicatedAccount: tierFor(deps, scope, 'tenant').dedicatedAccount };
+  if (operation.type === 'offboard')
+    return { ...plan, dedicatedAccount: Boolean(tenant.accountId && !tenant.accountClosedAt) };
   if (operation.type !== 'change-tier') return plan;
   const { from, to } = deps.catalog.assertTransition(tenant.tier, tierFor(deps, scope, 'target').name);
   return {
@@ -58,15 +66,27 @@ export const finish: TaskHandler = async (input, deps) => {
     type: SUCCESS_EVENTS[operation.type],
     tenantId: tenant.tenantId,
     operationId: operation.operationId,
-    data: { tier: patch.tier ?? tenant.tier, isolation: patch.isolation ?? tenant.isolation, stacks: tenant.stacks.map((s) => s.arn), outputs: tenant.outputs },
+    data: {
+      tier: patch.tier ?? tenant.tier,
+      isolation: patch.isolation ?? tenant.isolation,
+      stacks: tenant.stacks.map((s) => s.arn),
+      outputs: tenant.outputs,
+    },
   });
-  const ended = await deps.registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded', patch });
+  const ended = await deps.registry.finishOperation({
+    operationId: operation.operationId,
+    outcome: 'succeeded',
+    patch,
+  });
   deps.onFinished?.(ended.operation);
   return { state: 'done' };
 };
 
 /** The error Step Functions caught: `{ Error, Cause }`, Cause plain (local) or Lambda's JSON. */
-function caughtError(state: Record<string, unknown> | undefined, key: string): { code: string; message: string } | undefined {
+function caughtError(
+  state: Record<string, unknown> | undefined,
+  key: string,
+): { code: string; message: string } | undefined {
   const caught = state?.[key] as { Error?: string; Cause?: string } | undefined;
   if (!caught?.Error) return undefined;
   let message = caught.Cause ?? caught.Error;
@@ -90,7 +110,8 @@ export const recordFailure: TaskHandler = async (input, deps) => {
   const original = caughtError(input.state, 'error');
   const compensation = caughtError(input.state, 'compensationError');
   const failedStep = [...operation.steps].reverse().find((s) => s.status === 'FAILED');
-  const cause = original ?? compensation ?? { code: 'WORKFLOW_FAILED', message: 'the workflow failed without an error' };
+  const cause = original ??
+    compensation ?? { code: 'WORKFLOW_FAILED', message: 'the workflow failed without an error' };
   const stepName = failedStep?.name ?? 'unknown step';
   const error: ErrorInfo = {
     code: cause.code.startsWith('States.') ? 'WORKFLOW_FAILED' : cause.code,
@@ -125,5 +146,6 @@ export const compensateOnboard: TaskHandler = async (input, deps): Promise<PollR
 
 /** Throws unless the operation is of the expected type; guards handlers shared by several machines. */
 export function requireType(actual: OperationType, ...allowed: OperationType[]): void {
-  if (!allowed.includes(actual)) throw new ControlPlaneError('WORKFLOW_FAILED', `step not valid for a ${actual} operation`);
+  if (!allowed.includes(actual))
+    throw new ControlPlaneError('WORKFLOW_FAILED', `step not valid for a ${actual} operation`);
 }

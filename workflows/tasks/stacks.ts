@@ -14,7 +14,16 @@ import type { StackRef, Tenant } from '../../core/registry/records.js';
 import { buildTenantParameters, tenantStackName, tenantStackTags } from '../../templates/index.js';
 import type { Tier } from '../../tiers/catalog.js';
 import { clientsFor } from './accounts.js';
-import { loadScope, names, toTaskError, type PollResult, type TaskDeps, type TaskHandler, type TaskScope, tierFor } from './context.js';
+import {
+  loadScope,
+  names,
+  type PollResult,
+  type TaskDeps,
+  type TaskHandler,
+  type TaskScope,
+  tierFor,
+  toTaskError,
+} from './context.js';
 
 /**
  * Stack steps, written as "ensure" calls: each call looks at the stack as it is, acts if needed,
@@ -32,14 +41,16 @@ export async function describeStack(aws: AwsClients, stackName: string): Promise
     const stack = out.Stacks?.[0];
     return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? stack : undefined;
   } catch (e) {
-    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) return undefined;
+    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message))
+      return undefined;
     throw e;
   }
 }
 
 export function stackOutputs(stack: Stack): Record<string, string> {
   const outputs: Record<string, string> = {};
-  for (const o of stack.Outputs ?? []) if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
+  for (const o of stack.Outputs ?? [])
+    if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
   return outputs;
 }
 
@@ -48,7 +59,12 @@ async function failureReason(aws: AwsClients, stackName: string, fallback: strin
   try {
     const out = await aws.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName }));
     const failed = (out.StackEvents ?? [])
-      .filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason && e.LogicalResourceId !== stackName)
+      .filter(
+        (e) =>
+          /FAILED$/.test(e.ResourceStatus ?? '') &&
+          e.ResourceStatusReason &&
+          e.LogicalResourceId !== stackName,
+      )
       .pop();
     if (failed) return `${failed.LogicalResourceId}: ${failed.ResourceStatusReason}`;
   } catch {
@@ -57,13 +73,22 @@ async function failureReason(aws: AwsClients, stackName: string, fallback: strin
   return fallback;
 }
 
-function templateSource(t: { body: string; templateUrl?: string | undefined }): { TemplateBody: string } | { TemplateURL: string } {
+function templateSource(t: {
+  body: string;
+  templateUrl?: string | undefined;
+}): { TemplateBody: string } | { TemplateURL: string } {
   return t.templateUrl ? { TemplateURL: t.templateUrl } : { TemplateBody: t.body };
 }
 
 async function stackParameters(deps: TaskDeps, tenant: Tenant, tier: Tier, templateVersion: string) {
   return buildTenantParameters(
-    { tenantId: tenant.tenantId, slug: tenant.slug, tier, allowedPrincipals: tenant.allowedPrincipals, templateVersion },
+    {
+      tenantId: tenant.tenantId,
+      slug: tenant.slug,
+      tier,
+      allowedPrincipals: tenant.allowedPrincipals,
+      templateVersion,
+    },
     deps.platform(),
   );
 }
@@ -89,14 +114,19 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   const stackName = tenantStackName(deps.prefix, tenant.slug, tier.isolation);
   const owner = `${operation.operationId}/${stackName}`;
   const template = await deps.synth.resolve(tier.isolation, deps.target);
-  if (tier.dedicatedAccount && !tenant.accountId) throw new ControlPlaneError('WORKFLOW_FAILED', `tier ${tier.name} needs a dedicated account and tenant ${tenant.tenantId} has none yet`);
+  if (tier.dedicatedAccount && !tenant.accountId)
+    throw new ControlPlaneError(
+      'WORKFLOW_FAILED',
+      `tier ${tier.name} needs a dedicated account and tenant ${tenant.tenantId} has none yet`,
+    );
   const accountId = tier.dedicatedAccount ? tenant.accountId : undefined;
   const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId });
   let stack = await describeStack(aws, stackName);
 
   if (!stack) {
     const slot = await deps.stackGate.acquire(owner, operation.createdAt);
-    if (!slot.acquired) return { done: false, detail: `waiting for a stack slot (position ${slot.position})` };
+    // No queue position in the detail: it would rewrite the operation on every poll.
+    if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
     const parameters = await stackParameters(deps, tenant, tier, template.versionId);
     try {
       await aws.cloudformation.send(
@@ -105,7 +135,12 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
           ...templateSource(template),
           Parameters: parameters,
           Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-          Tags: tenantStackTags({ tenantId: tenant.tenantId, tier: tier.name, isolation: tier.isolation, templateVersion: template.versionId }),
+          Tags: tenantStackTags({
+            tenantId: tenant.tenantId,
+            tier: tier.name,
+            isolation: tier.isolation,
+            templateVersion: template.versionId,
+          }),
           ClientRequestToken: names.token(operation.operationId, 'create', stackName),
           EnableTerminationProtection: tier.isolation === 'silo' && deps.target === 'aws',
           OnFailure: 'ROLLBACK',
@@ -119,10 +154,20 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   }
 
   const status = stack.StackStatus ?? 'UNKNOWN';
-  const ref: StackRef = { name: role, stackName, arn: stack.StackId ?? '', templateVersion: template.versionId, status, ...(accountId ? { accountId } : {}) };
+  const ref: StackRef = {
+    name: role,
+    stackName,
+    arn: stack.StackId ?? '',
+    templateVersion: template.versionId,
+    status,
+    ...(accountId ? { accountId } : {}),
+  };
   const recorded = tenant.stacks.find((s) => s.stackName === stackName);
   if (IN_PROGRESS.test(status)) {
-    if (!recorded) await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { stacks: upsertStack(tenant.stacks, ref) });
+    if (!recorded)
+      await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+        stacks: upsertStack(tenant.stacks, ref),
+      });
     return { done: false, detail: status };
   }
   await deps.stackGate.release(owner);
@@ -130,13 +175,21 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
     const outputs = stackOutputs(stack);
     await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
       stacks: upsertStack(tenant.stacks, ref),
-      ...(role === 'tenant' ? { outputs: { ...tenant.outputs, ...outputs }, templateVersion: template.versionId } : {}),
+      ...(role === 'tenant'
+        ? { outputs: { ...tenant.outputs, ...outputs }, templateVersion: template.versionId }
+        : {}),
     });
     return { done: true, detail: status };
   }
   // ROLLBACK_COMPLETE, CREATE_FAILED, …: record what is there so compensation removes it.
-  if (!recorded) await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { stacks: upsertStack(tenant.stacks, ref) });
-  throw new ControlPlaneError('STACK_FAILED', `stack ${stackName} ended ${status}: ${await failureReason(aws, stackName, status)}`);
+  if (!recorded)
+    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+      stacks: upsertStack(tenant.stacks, ref),
+    });
+  throw new ControlPlaneError(
+    'STACK_FAILED',
+    `stack ${stackName} ended ${status}: ${await failureReason(aws, stackName, status)}`,
+  );
 };
 
 /**
@@ -148,7 +201,8 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
   const ref = tenant.stacks.find((s) => s.name === 'tenant');
-  if (!ref) throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
+  if (!ref)
+    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
   const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId });
   const stack = await describeStack(aws, ref.stackName);
   if (!stack) throw new ControlPlaneError('STACK_FAILED', `stack ${ref.stackName} does not exist`);
@@ -166,9 +220,13 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
     });
     return { done: true, detail: status };
   }
-  const updatedSinceStart = stack.LastUpdatedTime && stack.LastUpdatedTime.toISOString() > operation.createdAt;
+  const updatedSinceStart =
+    stack.LastUpdatedTime && stack.LastUpdatedTime.toISOString() > operation.createdAt;
   if (status === 'UPDATE_ROLLBACK_COMPLETE' && updatedSinceStart && input.args.tier === 'target') {
-    throw new ControlPlaneError('STACK_FAILED', `update of ${ref.stackName} rolled back: ${await failureReason(aws, ref.stackName, status)}`);
+    throw new ControlPlaneError(
+      'STACK_FAILED',
+      `update of ${ref.stackName} rolled back: ${await failureReason(aws, ref.stackName, status)}`,
+    );
   }
   try {
     await aws.cloudformation.send(
@@ -177,7 +235,12 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
         ...templateSource(template),
         Parameters: wanted,
         Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-        Tags: tenantStackTags({ tenantId: tenant.tenantId, tier: tier.name, isolation: tier.isolation, templateVersion: template.versionId }),
+        Tags: tenantStackTags({
+          tenantId: tenant.tenantId,
+          tier: tier.name,
+          isolation: tier.isolation,
+          templateVersion: template.versionId,
+        }),
         ClientRequestToken: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
       }),
     );
@@ -224,12 +287,20 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
       );
     }
     if (stack.EnableTerminationProtection) {
-      await aws.cloudformation.send(new UpdateTerminationProtectionCommand({ StackName: ref.stackName, EnableTerminationProtection: false }));
+      await aws.cloudformation.send(
+        new UpdateTerminationProtectionCommand({
+          StackName: ref.stackName,
+          EnableTerminationProtection: false,
+        }),
+      );
     }
     let refused: string | undefined;
     try {
       await aws.cloudformation.send(
-        new DeleteStackCommand({ StackName: ref.stackName, ClientRequestToken: names.token(operation.operationId, `delete${attempts}`, ref.stackName) }),
+        new DeleteStackCommand({
+          StackName: ref.stackName,
+          ClientRequestToken: names.token(operation.operationId, `delete${attempts}`, ref.stackName),
+        }),
       );
     } catch (e) {
       // moto deletes synchronously and answers a failed delete as an error; AWS reports DELETE_FAILED.
@@ -237,9 +308,14 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
       refused = (e as Error).message;
     }
     if (refused && attempts + 1 > MAX_DELETE_ATTEMPTS) {
-      throw new ControlPlaneError('STACK_DELETE_FAILED', `stack ${ref.stackName} failed to delete ${attempts + 1} times: ${refused}`);
+      throw new ControlPlaneError(
+        'STACK_DELETE_FAILED',
+        `stack ${ref.stackName} failed to delete ${attempts + 1} times: ${refused}`,
+      );
     }
-    const next = refused ? { status: 'DELETE_FAILED', deleteAttempts: attempts + 1 } : { status: 'DELETE_IN_PROGRESS', deleteAttempts: attempts };
+    const next = refused
+      ? { status: 'DELETE_FAILED', deleteAttempts: attempts + 1 }
+      : { status: 'DELETE_IN_PROGRESS', deleteAttempts: attempts };
     remaining = remaining.map((s) => (s.stackName === ref.stackName ? { ...s, ...next } : s));
   }
   const changed = JSON.stringify(remaining) !== JSON.stringify(tenant.stacks);
@@ -248,7 +324,11 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
 };
 
 /** The dedicated database of a stack, when its tier has one. */
-export async function databaseOf(aws: AwsClients, scope: TaskScope, ref: StackRef): Promise<string | undefined> {
+export async function databaseOf(
+  aws: AwsClients,
+  scope: TaskScope,
+  ref: StackRef,
+): Promise<string | undefined> {
   const stack = await describeStack(aws, ref.stackName);
   const fromStack = stack ? stackOutputs(stack).DbInstanceIdentifier : undefined;
   return fromStack ?? (ref.name === 'tenant' ? scope.tenant.outputs.DbInstanceIdentifier : undefined);
@@ -266,14 +346,19 @@ export const snapshotDatabase: TaskHandler = async (input, deps) => {
       .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db }))
       .then(() => true)
       .catch((e) => {
-        if ((e as Error).name === 'DBInstanceNotFoundFault' || (e as Error).name === 'DBInstanceNotFound') return false;
+        if ((e as Error).name === 'DBInstanceNotFoundFault' || (e as Error).name === 'DBInstanceNotFound')
+          return false;
         throw e;
       });
     if (!exists) continue;
     const id = names.snapshot(ref.stackName, scope.operation.operationId);
     try {
       await aws.rds.send(
-        new CreateDBSnapshotCommand({ DBInstanceIdentifier: db, DBSnapshotIdentifier: id, Tags: [{ Key: 'TenantId', Value: scope.tenant.tenantId }] }),
+        new CreateDBSnapshotCommand({
+          DBInstanceIdentifier: db,
+          DBSnapshotIdentifier: id,
+          Tags: [{ Key: 'TenantId', Value: scope.tenant.tenantId }],
+        }),
       );
     } catch (e) {
       if (!/AlreadyExists/.test((e as Error).name)) throw e;
