@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -6,9 +9,6 @@ import {
   PutCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { randomSecret } from '../core/ids.js';
@@ -58,7 +58,11 @@ export class ApiKeyStore {
   /** Makes a key with a unique name; the key itself is returned here and never again. */
   async create(name: string, scopes: readonly Scope[]): Promise<{ key: string; record: ApiKeyRecord }> {
     const key = newApiKey();
-    const record: ApiKeyRecord = { name, scopes: [...new Set(scopes)], createdAt: this.clock().toISOString() };
+    const record: ApiKeyRecord = {
+      name,
+      scopes: [...new Set(scopes)],
+      createdAt: this.clock().toISOString(),
+    };
     const hash = hashApiKey(key);
     try {
       await this.db.send(
@@ -67,7 +71,13 @@ export class ApiKeyStore {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME', kind: 'apikey-name', hash, createdAt: record.createdAt },
+                Item: {
+                  pk: `APIKEYNAME#${name}`,
+                  sk: '#APIKEYNAME',
+                  kind: 'apikey-name',
+                  hash,
+                  createdAt: record.createdAt,
+                },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -77,10 +87,14 @@ export class ApiKeyStore {
       );
     } catch (e) {
       if (e instanceof TransactionCanceledException) {
-        throw new ControlPlaneError('API_KEY_EXISTS', `an API key named "${name}" exists already; choose another name`, {
-          details: { name },
-          cause: e,
-        });
+        throw new ControlPlaneError(
+          'API_KEY_EXISTS',
+          `an API key named "${name}" exists already; choose another name`,
+          {
+            details: { name },
+            cause: e,
+          },
+        );
       }
       throw e;
     }
@@ -108,7 +122,11 @@ export class ApiKeyStore {
   async setAdminKey(key: string): Promise<void> {
     const hash = hashApiKey(key);
     const pointer = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: 'APIKEY-ADMIN', sk: '#CURRENT' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: 'APIKEY-ADMIN', sk: '#CURRENT' },
+        ConsistentRead: true,
+      }),
     );
     const previous = pointer.Item?.hash as string | undefined;
     const createdAt = this.clock().toISOString();
@@ -125,10 +143,15 @@ export class ApiKeyStore {
       }),
     );
     await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: 'APIKEY-ADMIN', sk: '#CURRENT', kind: 'apikey-admin', hash } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'APIKEY-ADMIN', sk: '#CURRENT', kind: 'apikey-admin', hash },
+      }),
     );
     if (previous && previous !== hash) {
-      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${previous}`, sk: KEY_SK } }));
+      await this.db.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${previous}`, sk: KEY_SK } }),
+      );
     }
   }
 

@@ -82,7 +82,10 @@ export class Authenticator {
   async authenticate(header: string | undefined): Promise<Principal> {
     const match = header ? /^Bearer\s+(\S{1,4096})\s*$/i.exec(header) : null;
     if (!match) {
-      throw new ControlPlaneError('UNAUTHENTICATED', 'send a credential as "Authorization: Bearer <api key or JWT>"');
+      throw new ControlPlaneError(
+        'UNAUTHENTICATED',
+        'send a credential as "Authorization: Bearer <api key or JWT>"',
+      );
     }
     const token = match[1]!;
     if (JWT_SHAPE.test(token)) return this.fromJwt(token);
@@ -93,14 +96,19 @@ export class Authenticator {
 
   private async fromJwt(token: string): Promise<Principal> {
     if (!this.options.jwt) {
-      throw new ControlPlaneError('UNAUTHENTICATED', 'JWTs are not accepted: no JWT issuer is configured (JWT_ISSUER)');
+      throw new ControlPlaneError(
+        'UNAUTHENTICATED',
+        'JWTs are not accepted: no JWT issuer is configured (JWT_ISSUER)',
+      );
     }
     let payload: JWTPayload;
     try {
       payload = await this.options.jwt(token);
     } catch (e) {
       // jose's reason (expired, bad signature, wrong issuer) helps the caller and reveals no secret.
-      throw new ControlPlaneError('UNAUTHENTICATED', `the JWT is not valid: ${(e as Error).message}`, { cause: e });
+      throw new ControlPlaneError('UNAUTHENTICATED', `the JWT is not valid: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     if (!payload.sub) throw new ControlPlaneError('UNAUTHENTICATED', 'the JWT has no sub claim');
     return { actor: `jwt:${payload.sub}`, scopes: scopesFromClaims(payload) };
@@ -112,9 +120,13 @@ export class Authenticator {
       const principal = await this.authenticate(request.headers.authorization);
       request.principal = principal;
       if (!hasScope(principal, scope)) {
-        throw new ControlPlaneError('FORBIDDEN', `this route needs the ${scope} scope; ${principal.actor} has ${[...principal.scopes].join(', ') || 'none'}`, {
-          details: { required: scope, granted: [...principal.scopes] },
-        });
+        throw new ControlPlaneError(
+          'FORBIDDEN',
+          `this route needs the ${scope} scope; ${principal.actor} has ${[...principal.scopes].join(', ') || 'none'}`,
+          {
+            details: { required: scope, granted: [...principal.scopes] },
+          },
+        );
       }
     };
   }

@@ -29,7 +29,11 @@ const FASTIFY_MESSAGES: Partial<Record<ErrorCode, string>> = {
   UNSUPPORTED_MEDIA_TYPE: 'send the request body as application/json',
 };
 
-export function toControlPlaneError(error: unknown, requestId: string, bodyLimit?: number): ControlPlaneError {
+export function toControlPlaneError(
+  error: unknown,
+  requestId: string,
+  bodyLimit?: number,
+): ControlPlaneError {
   if (error instanceof ControlPlaneError) return error;
   if (error instanceof ZodError) {
     return new ControlPlaneError('VALIDATION_FAILED', 'the request does not match its schema', {
@@ -37,7 +41,9 @@ export function toControlPlaneError(error: unknown, requestId: string, bodyLimit
     });
   }
   const e = error as Partial<FastifyError> & { $metadata?: unknown; name?: string };
-  const code = (e.code && FASTIFY_CODES[e.code]) || (e.statusCode && e.statusCode < 500 ? STATUS_CODES[e.statusCode] : undefined);
+  const code =
+    (e.code && FASTIFY_CODES[e.code]) ||
+    (e.statusCode && e.statusCode < 500 ? STATUS_CODES[e.statusCode] : undefined);
   if (code) {
     const message =
       code === 'BODY_TOO_LARGE' && bodyLimit
@@ -47,13 +53,21 @@ export function toControlPlaneError(error: unknown, requestId: string, bodyLimit
   }
   if (e.$metadata) {
     const throttled = /throttl|limitexceeded|toomanyrequests/i.test(e.name ?? '');
-    return new ControlPlaneError(throttled ? 'AWS_THROTTLED' : 'AWS_ERROR', `AWS call failed: ${describeError(error)}`, {
-      cause: error,
-    });
+    return new ControlPlaneError(
+      throttled ? 'AWS_THROTTLED' : 'AWS_ERROR',
+      `AWS call failed: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
-  return new ControlPlaneError('INTERNAL', `unexpected error; the control plane log has the details under request id ${requestId}`, {
-    cause: error,
-  });
+  return new ControlPlaneError(
+    'INTERNAL',
+    `unexpected error; the control plane log has the details under request id ${requestId}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 export function installErrorHandling(app: FastifyInstance, options: { bodyLimit?: number } = {}): void {
@@ -65,7 +79,10 @@ export function installErrorHandling(app: FastifyInstance, options: { bodyLimit?
   });
   app.setNotFoundHandler((request, reply) => {
     const url = request.url.length > 200 ? `${request.url.slice(0, 200)}…` : request.url;
-    const e = new ControlPlaneError('ROUTE_NOT_FOUND', `no route ${request.method} ${url}; see /openapi.json`);
+    const e = new ControlPlaneError(
+      'ROUTE_NOT_FOUND',
+      `no route ${request.method} ${url}; see /openapi.json`,
+    );
     return reply.code(e.status).send({ error: e.toJSON() });
   });
 }

@@ -14,7 +14,10 @@ export interface StoredResponse {
   readonly body: unknown;
 }
 
-export type IdempotencyStore = Pick<Registry, 'claimIdempotencyKey' | 'completeIdempotencyKey' | 'releaseIdempotencyKey'>;
+export type IdempotencyStore = Pick<
+  Registry,
+  'claimIdempotencyKey' | 'completeIdempotencyKey' | 'releaseIdempotencyKey'
+>;
 
 export interface IdempotencyOptions {
   /** How long a duplicate waits for the first request to finish. */

@@ -16,6 +16,7 @@ import { TierCatalogSchema } from '../tiers/catalog.js';
  * the registry's record schemas.
  */
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
 /** Trimmed, non-empty, bounded, no control characters: every free-text field. */
@@ -39,7 +40,10 @@ export const PrincipalArnSchema = z
   .string()
   .trim()
   .max(2048)
-  .regex(/^arn:aws[a-z-]*:iam::\d{12}:[A-Za-z0-9+=,.@_/-]+$/, 'an IAM principal ARN such as arn:aws:iam::123456789012:root');
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:[A-Za-z0-9+=,.@_/-]+$/,
+    'an IAM principal ARN such as arn:aws:iam::123456789012:root',
+  );
 
 /** A tier name as the caller gave it; the catalog decides whether it exists (UNKNOWN_TIER). */
 export const TierRefSchema = z
@@ -55,7 +59,10 @@ export const TenantNameSchema = text(100);
 export const SlugRefSchema = z
   .string()
   .trim()
-  .regex(SLUG_PATTERN, 'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -');
+  .regex(
+    SLUG_PATTERN,
+    'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -',
+  );
 
 export const CreateTenantSchema = z
   .object({
@@ -71,7 +78,10 @@ export const CreateTenantSchema = z
 export type CreateTenant = z.infer<typeof CreateTenantSchema>;
 
 export const ChangeTierSchema = z.object({ tier: TierRefSchema }).strict().meta({ id: 'ChangeTier' });
-export const SuspendSchema = z.object({ reason: text(500) }).strict().meta({ id: 'Suspend' });
+export const SuspendSchema = z
+  .object({ reason: text(500) })
+  .strict()
+  .meta({ id: 'Suspend' });
 /** Resume and offboard take no input; an empty object (or no body) is accepted. */
 export const EmptyBodySchema = z.object({}).strict().optional();
 
@@ -104,7 +114,9 @@ export const ListTenantsQuerySchema = z
     cursor: CursorSchema.optional(),
   })
   .strict();
-export const ListEventsQuerySchema = z.object({ limit: limit(500).optional(), cursor: CursorSchema.optional() }).strict();
+export const ListEventsQuerySchema = z
+  .object({ limit: limit(500).optional(), cursor: CursorSchema.optional() })
+  .strict();
 
 /** Printable ASCII, as Stripe and the IETF draft do; long enough for a UUID or an event id. */
 export const IdempotencyKeySchema = z
@@ -193,7 +205,10 @@ export const HealthSchema = z
   })
   .meta({ id: 'Health' });
 export const ReadinessSchema = z
-  .object({ status: z.enum(['ready', 'not-ready']), registry: z.object({ table: z.string(), status: z.string() }) })
+  .object({
+    status: z.enum(['ready', 'not-ready']),
+    registry: z.object({ table: z.string(), status: z.string() }),
+  })
   .meta({ id: 'Readiness' });
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as [ErrorCode, ...ErrorCode[]];

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
+import type { Config } from '../core/config.js';
+import { ControlPlaneError } from '../core/errors.js';
+import type { Registry } from '../core/registry/registry.js';
+import type { TierCatalog } from '../tiers/catalog.js';
+import type { LifecycleService } from '../workflows/service.js';
+import type { ApiKeyStore } from './api-keys.js';
+import { Authenticator, createJwtVerifier, type JwtVerifier } from './auth.js';
+import type { RouteContext } from './context.js';
+import { installErrorHandling } from './errors-handler.js';
+import { Idempotency } from './idempotency.js';
+import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { createRouter } from './route.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { type HealthInfo, metaRoutes } from './routes/meta.js';
+import { operationRoutes } from './routes/operations.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { tierRoutes } from './routes/tiers.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly registry: Registry;
+  readonly catalog: TierCatalog;
+  readonly lifecycle: LifecycleService;
+  /** API keys, in the registry table: `new ApiKeyStore({ documents, tableName: config.registryTable })`. */
+  readonly apiKeys: ApiKeyStore;
+  readonly health: () => Promise<HealthInfo>;
+  /** Pino options (merged over `{ level: config.logLevel }` and the redaction), `false`, or a logger instance. */
+  readonly logger?: boolean | PinoOptions | FastifyBaseLogger;
+  readonly clock?: () => Date;
+  /** Share one metrics object with the workflows (they report finished operations); made here if absent. */
+  readonly metrics?: ControlPlaneMetrics;
+  /** Overrides the Cognito verifier built from config.jwtIssuer (tests use a local JWKS). */
+  readonly jwtVerifier?: JwtVerifier;
+  /** How long a duplicate request waits for the first one with its idempotency key (default 5 s). */
+  readonly idempotencyWaitMs?: number;
+}
+
+type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's Prometheus metrics; workflows call `app.metrics.operationFinished(type, status, seconds)`. */
+    metrics: ControlPlaneMetrics;
+  }
+}
+
+/** Secrets never reach the log, whatever a logger serializer is configured to include. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["webhook-signature"]',
+  'headers.authorization',
+  'headers["webhook-signature"]',
+];
+
+const isLoggerInstance = (l: AppDeps['logger']): l is FastifyBaseLogger =>
+  typeof l === 'object' && l !== null && typeof (l as FastifyBaseLogger).child === 'function';
+
+/** A caller's X-Request-Id when it is sane, else a fresh one: it is echoed and logged. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+function createFastify(deps: AppDeps): FastifyInstance {
+  const options: FastifyServerOptions = {
+    bodyLimit: deps.config.bodyLimit,
+    genReqId: requestId,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // Requests arriving while closing get SHUTTING_DOWN in the catalogue's format (hook below).
+    return503OnClosing: false,
+  };
+  if (isLoggerInstance(deps.logger)) return Fastify({ ...options, loggerInstance: deps.logger });
+  const logger =
+    deps.logger === false
+      ? false
+      : {
+          level: deps.config.logLevel,
+          ...(typeof deps.logger === 'object' ? deps.logger : {}),
+          redact: REDACT,
+        };
+  return Fastify({ ...options, logger });
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = createFastify(deps);
+  const metrics = deps.metrics ?? createMetrics();
+  const clock = deps.clock ?? (() => new Date());
+  app.decorate('metrics', metrics);
+  app.decorateRequest('principal', null);
+
+  installErrorHandling(app, { bodyLimit: deps.config.bodyLimit });
+
+  // JSON only; an empty body is "no body" (resume, offboard), the route's schema decides.
+  app.removeAllContentTypeParsers();
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    json(request, body as string, done);
+  });
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (closing)
+      throw new ControlPlaneError(
+        'SHUTTING_DOWN',
+        'the control plane is shutting down; retry on another instance',
+      );
+  });
+  // Answers finished while closing end their keep-alive connection, so close() does not wait for
+  // idle clients to time out.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route template, not the URL: one series per route, whatever the ids.
+    metrics.observeRequest(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const jwt =
+    deps.jwtVerifier ??
+    (deps.config.jwtIssuer
+      ? createJwtVerifier({ issuer: deps.config.jwtIssuer, audience: deps.config.jwtAudience })
+      : undefined);
+  const auth = new Authenticator({ apiKeys: deps.apiKeys, jwt });
+  const idempotency = new Idempotency(deps.registry, {
+    waitMs: deps.idempotencyWaitMs ?? 5000,
+    onCompleteFailed: (e) =>
+      app.log.warn(
+        { err: e },
+        'could not record an idempotent response; retries with its key will see IDEMPOTENCY_IN_FLIGHT',
+      ),
+  });
+  const ctx: RouteContext = {
+    config: deps.config,
+    registry: deps.registry,
+    catalog: deps.catalog,
+    lifecycle: deps.lifecycle,
+    idempotency,
+    metrics,
+    clock,
+  };
+
+  const router = createRouter(app, auth);
+  let document: Record<string, unknown> | undefined;
+  const openapi = () => {
+    document ??= buildOpenApiDocument(router.docs, {
+      title: 'Tenant control plane',
+      version: '1',
+      description:
+        'Onboard, change the tier of, suspend, resume and offboard tenants. Errors: docs/errors.md.',
+    });
+    return document;
+  };
+  tenantRoutes(router, ctx);
+  operationRoutes(router, ctx);
+  tierRoutes(router, ctx);
+  apiKeyRoutes(router, deps.apiKeys);
+  metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
+  await webhookRoutes(app, router, ctx);
+
+  await app.register(swagger, { mode: 'static', specification: { document: openapi() as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  return app;
+}

@@ -1,0 +1,63 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../core/config.js';
+import type { Registry } from '../core/registry/registry.js';
+import type { TierCatalog } from '../tiers/catalog.js';
+import type { CallContext, LifecycleService, Started } from '../workflows/service.js';
+import type { Idempotency } from './idempotency.js';
+import type { ControlPlaneMetrics } from './metrics.js';
+
+/** What every route module gets: the injected services, nothing global. */
+export interface RouteContext {
+  readonly config: Config;
+  readonly registry: Registry;
+  readonly catalog: TierCatalog;
+  readonly lifecycle: LifecycleService;
+  readonly idempotency: Idempotency;
+  readonly metrics: ControlPlaneMetrics;
+  readonly clock: () => Date;
+}
+
+/** Adds tenant and operation ids to every later log line of the request, "request completed" included. */
+export function logContext(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  fields: { tenantId?: string; operationId?: string },
+): void {
+  const log = request.log.child(fields);
+  request.log = log;
+  reply.log = log;
+}
+
+/**
+ * Starts a lifecycle operation for a caller and answers 202 `{ tenant, operation }`. With an
+ * idempotency key the call runs at most once per key: a retry gets the first answer (and an
+ * `Idempotent-Replayed: true` header).
+ */
+export async function answerStarted(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  call: {
+    /** Idempotency scope; API callers are scoped by actor so two callers never share a key. */
+    readonly scope: string;
+    readonly actor: string;
+    readonly idempotencyKey: string | undefined;
+    /** What a retry must repeat exactly for the key to be honoured. */
+    readonly fingerprint: unknown;
+    readonly run: (callContext: CallContext) => Promise<Started>;
+  },
+): Promise<FastifyReply> {
+  const execute = async () => {
+    const started = await call.run({ actor: call.actor, idempotencyKey: call.idempotencyKey });
+    ctx.metrics.operationStarted(started.operation.type);
+    return { statusCode: 202, body: { tenant: started.tenant, operation: started.operation } };
+  };
+  const result = call.idempotencyKey
+    ? await ctx.idempotency.run(call.scope, call.idempotencyKey, call.fingerprint, execute)
+    : { ...(await execute()), replayed: false };
+  const body = result.body as Started;
+  logContext(request, reply, { tenantId: body.tenant.tenantId, operationId: body.operation.operationId });
+  request.log.info({ type: body.operation.type, replayed: result.replayed }, 'operation accepted');
+  if (result.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(result.statusCode).send(result.body);
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Operation, Tenant } from '../../core/registry/records.js';
+import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const errorOf = (res: { json(): unknown }) => (res.json() as { error: { code: string } }).error;
+
+async function onboard(slug: string): Promise<{ tenant: Tenant; operation: Operation }> {
+  return (await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody(slug) })).json();
+}
+
+describe('GET /v1/operations/:operationId', () => {
+  it('answers the operation with its steps', async () => {
+    const { operation } = await onboard('op-steps');
+    await t.registry.stepStarted(operation.operationId, 'createStack');
+    await t.registry.stepEnded(operation.operationId, 'createStack', 'SUCCEEDED');
+    await t.registry.stepStarted(operation.operationId, 'createUsers', 'waiting for Cognito');
+    const res = await t.call({ method: 'GET', url: `/v1/operations/${operation.operationId}` });
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as Operation;
+    expect(body).toMatchObject({ operationId: operation.operationId, type: 'onboard', status: 'RUNNING' });
+    expect(body.steps.map((s) => [s.name, s.status])).toEqual([
+      ['createStack', 'SUCCEEDED'],
+      ['createUsers', 'RUNNING'],
+    ]);
+  });
+
+  it('answers 404 OPERATION_NOT_FOUND and 400 for a malformed id', async () => {
+    const missing = await t.call({ method: 'GET', url: '/v1/operations/op_01ARZ3NDEKTSV4RRFFQ69G5FAV' });
+    expect(missing.statusCode).toBe(404);
+    expect(errorOf(missing).code).toBe('OPERATION_NOT_FOUND');
+    const malformed = await t.call({ method: 'GET', url: '/v1/operations/nope' });
+    expect(malformed.statusCode).toBe(400);
+    expect(errorOf(malformed).code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('POST /v1/operations/:operationId/callback', () => {
+  it('answers the step the operation waits on (scope operations:callback)', async () => {
+    const { operation } = await onboard('op-callback');
+    await t.registry.updateOperation(operation.operationId, () => ({
+      status: 'RUNNING',
+      waitingFor: 'migration',
+    }));
+    const appPlane = await t.keyWith(['operations:callback']);
+    const res = await t.call({
+      method: 'POST',
+      url: `/v1/operations/${operation.operationId}/callback`,
+      key: appPlane,
+      payload: { status: 'succeeded', reason: 'data copied' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as Operation).waitingFor).toBeUndefined();
+    // Nothing waits any more.
+    const again = await t.call({
+      method: 'POST',
+      url: `/v1/operations/${operation.operationId}/callback`,
+      key: appPlane,
+      payload: { status: 'succeeded' },
+    });
+    expect(again.statusCode).toBe(409);
+    expect(errorOf(again).code).toBe('NOT_WAITING_FOR_CALLBACK');
+  });
+
+  it('validates the answer and reports unknown operations', async () => {
+    const bad = await t.call({
+      method: 'POST',
+      url: '/v1/operations/op_01ARZ3NDEKTSV4RRFFQ69G5FAV/callback',
+      payload: { status: 'maybe' },
+    });
+    expect(bad.json()).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', details: [{ in: 'body', path: 'status' }] },
+    });
+    const missing = await t.call({
+      method: 'POST',
+      url: '/v1/operations/op_01ARZ3NDEKTSV4RRFFQ69G5FAV/callback',
+      payload: { status: 'failed' },
+    });
+    expect(errorOf(missing).code).toBe('OPERATION_NOT_FOUND');
+  });
+});

@@ -1,0 +1,18 @@
+import type { RouteContext } from '../context.js';
+import type { Router } from '../route.js';
+import { TiersResponseSchema } from '../schemas.js';
+
+export function tierRoutes(router: Router, ctx: RouteContext): void {
+  router.add({
+    method: 'GET',
+    url: '/v1/tiers',
+    operationId: 'listTiers',
+    summary: 'The tier catalog',
+    description:
+      'Each tier with its isolation model, limits, database, dedicated-account setting and allowed moves.',
+    tags: ['tiers'],
+    auth: 'tenants:read',
+    responses: { 200: { description: 'The tier catalog.', schema: TiersResponseSchema } },
+    handler: async () => ({ tiers: ctx.catalog.tiers }),
+  });
+}
