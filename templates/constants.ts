@@ -1,7 +1,7 @@
 /**
- * Bump whenever a stack's code changes what it synthesizes. It is part of the synthesis cache key,
- * so a disk cache written by older code is never reused. (The template version id itself is the
- * content hash of the template body.)
+ * Bump whenever the stacks (templates/stacks) or the emulator adaptation (templates/emulator.ts)
+ * change what they produce. It is part of the synthesis cache key, so a disk cache written by older
+ * code is never reused. (The template version id itself is the content hash of the body.)
  */
 export const TEMPLATE_CODE_VERSION = '2026-11-23.1';
 

@@ -6,7 +6,12 @@ import type { TemplateKind } from './types.js';
  * the builder accepts is one CloudFormation accepts.
  */
 export interface ParameterSpec {
-  readonly type: 'String' | 'Number' | 'CommaDelimitedList' | 'AWS::EC2::VPC::Id' | 'List<AWS::EC2::Subnet::Id>';
+  readonly type:
+    | 'String'
+    | 'Number'
+    | 'CommaDelimitedList'
+    | 'AWS::EC2::VPC::Id'
+    | 'List<AWS::EC2::Subnet::Id>';
   readonly description: string;
   /** A whole-value pattern (CloudFormation anchors AllowedPattern itself). */
   readonly pattern?: string;
@@ -29,7 +34,8 @@ export const PARAMETER_SPECS = {
     type: 'String',
     description: 'The tenant slug, for descriptions humans read.',
     pattern: '^[a-z](?!.*--)[a-z0-9-]{1,30}[a-z0-9]$',
-    accepted: '3 to 32 lowercase letters, digits or single hyphens, starting with a letter, not ending with -',
+    accepted:
+      '3 to 32 lowercase letters, digits or single hyphens, starting with a letter, not ending with -',
   },
   TierName: {
     type: 'String',
@@ -39,7 +45,8 @@ export const PARAMETER_SPECS = {
   },
   TemplateVersion: {
     type: 'String',
-    description: 'Version id of this template (first 12 hex digits of its sha256), for the TemplateVersion tag.',
+    description:
+      'Version id of this template (first 12 hex digits of its sha256), for the TemplateVersion tag.',
     pattern: '^[0-9a-f]{12}$',
     accepted: '12 lowercase hex digits',
   },
@@ -96,17 +103,29 @@ export const PARAMETER_SPECS = {
   AllowedPrincipals: {
     type: 'CommaDelimitedList',
     description: 'IAM principal ARNs allowed to connect to the PrivateLink endpoint service; empty for none.',
-    pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[\\w+=,.@/-]{1,512}|user/[\\w+=,.@/-]{1,512})$',
+    // IAM names may hold commas; these may not, as a comma would split the list.
+    pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[\\w+=.@/-]{1,512}|user/[\\w+=.@/-]{1,512})$',
     default: '',
-    accepted: 'IAM principal ARNs (arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>), no wildcards',
+    accepted:
+      'IAM principal ARNs (arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>), no wildcards or commas',
   },
 } as const satisfies Record<string, ParameterSpec>;
 
 export type ParameterName = keyof typeof PARAMETER_SPECS;
 
-const TENANT_COMMON = ['TenantId', 'TenantSlug', 'TierName', 'TemplateVersion'] as const satisfies readonly ParameterName[];
+const TENANT_COMMON = [
+  'TenantId',
+  'TenantSlug',
+  'TierName',
+  'TemplateVersion',
+] as const satisfies readonly ParameterName[];
 const POOLED_DATA = ['PooledTableArn', 'ArtifactBucketName'] as const satisfies readonly ParameterName[];
-const DATABASE = ['DbInstanceClass', 'DbAllocatedStorage', 'DbMultiAz', 'DbBackupRetentionDays'] as const satisfies readonly ParameterName[];
+const DATABASE = [
+  'DbInstanceClass',
+  'DbAllocatedStorage',
+  'DbMultiAz',
+  'DbBackupRetentionDays',
+] as const satisfies readonly ParameterName[];
 
 /** The parameters each template declares, in declaration order. */
 export const TEMPLATE_PARAMETERS: Record<TemplateKind, readonly ParameterName[]> = {

@@ -1,0 +1,344 @@
+import type { CloudFormationClient, StackEvent } from '@aws-sdk/client-cloudformation';
+import { describe, expect, it } from 'vitest';
+import { type StackDeployArgs, StackDeployer } from './deployer.js';
+import type { SynthesizedTemplate } from './types.js';
+
+/**
+ * StackDeployer against a scripted CloudFormation: the waiting, adoption, failure reporting and
+ * gating logic. Against moto it runs in the platform and tenant-stack integration tests.
+ */
+
+type Handler = (input: Record<string, unknown>) => unknown;
+
+/** What DescribeStacks answers for the scripted stack. */
+interface FakeStack {
+  StackStatus: string;
+  StackStatusReason?: string;
+  EnableTerminationProtection?: boolean;
+  Outputs?: { OutputKey: string; OutputValue: string }[];
+}
+
+const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+class ScriptedCloudFormation {
+  readonly calls: { name: string; input: Record<string, unknown> }[] = [];
+  private readonly statuses: (FakeStack | undefined)[];
+
+  constructor(
+    statuses: (FakeStack | undefined)[],
+    private readonly handlers: Record<string, Handler> = {},
+    private readonly events: StackEvent[] = [],
+  ) {
+    this.statuses = [...statuses];
+  }
+
+  /** The n-th DescribeStacks answer; the last one repeats. undefined = the stack does not exist. */
+  private nextStack(): FakeStack | undefined {
+    return this.statuses.length > 1 ? this.statuses.shift() : this.statuses[0];
+  }
+
+  async send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
+    const name = command.constructor.name.replace(/Command$/, '');
+    this.calls.push({ name, input: command.input });
+    const handler = this.handlers[name];
+    if (handler) return handler(command.input);
+    if (name === 'DescribeStacks') {
+      const stack = this.nextStack();
+      if (!stack)
+        throw awsError('ValidationError', `Stack with id ${String(command.input.StackName)} does not exist`);
+      return { Stacks: [{ StackName: 'acme', StackId: 'arn:stack/acme/1', ...stack }] };
+    }
+    if (name === 'DescribeStackEvents') return { StackEvents: this.events };
+    return {};
+  }
+
+  names(): string[] {
+    return this.calls.map((c) => c.name);
+  }
+
+  client(): CloudFormationClient {
+    return this as unknown as CloudFormationClient;
+  }
+}
+
+const template: SynthesizedTemplate = {
+  kind: 'pool',
+  target: 'aws',
+  versionId: '0123456789ab',
+  body: '{"Resources":{}}',
+  bytes: 16,
+  parameterNames: ['TenantId'],
+};
+const args: StackDeployArgs = {
+  stackName: 'acme',
+  template,
+  parameters: [{ ParameterKey: 'TenantId', ParameterValue: 't_1' }],
+  tags: [{ Key: 'TenantId', Value: 't_1' }],
+  token: 'op1-create',
+};
+
+function deployer(
+  cf: ScriptedCloudFormation,
+  extra: Partial<ConstructorParameters<typeof StackDeployer>[0]> = {},
+) {
+  const sleeps: number[] = [];
+  const d = new StackDeployer({
+    cloudformation: cf.client(),
+    pollMs: 100,
+    maxPollMs: 300,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...extra,
+  });
+  return { d, sleeps };
+}
+
+const inProgress = (status = 'CREATE_IN_PROGRESS') => ({ StackStatus: status });
+
+describe('StackDeployer.create', () => {
+  it('creates with the token, capabilities and tags, then polls with capped, jittered backoff', async () => {
+    const cf = new ScriptedCloudFormation([
+      inProgress(),
+      inProgress(),
+      inProgress(),
+      inProgress(),
+      { StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'TenantRoleArn', OutputValue: 'arn:role' }] },
+    ]);
+    const { d, sleeps } = deployer(cf);
+    const result = await d.create({ ...args, terminationProtection: true });
+    expect(result).toEqual({
+      stackId: 'arn:stack/acme/1',
+      stackName: 'acme',
+      status: 'CREATE_COMPLETE',
+      outputs: { TenantRoleArn: 'arn:role' },
+    });
+    expect(cf.calls[0]).toEqual({
+      name: 'CreateStack',
+      input: expect.objectContaining({
+        StackName: 'acme',
+        TemplateBody: template.body,
+        ClientRequestToken: 'op1-create',
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+        Tags: args.tags,
+        Parameters: args.parameters,
+        EnableTerminationProtection: true,
+      }),
+    });
+    // Ceilings 100, 200, 300 (capped), 300; equal jitter at random 0.5 gives three quarters of each.
+    expect(sleeps).toEqual([75, 150, 225, 225]);
+  });
+
+  it('keeps each wait between half and all of its ceiling', async () => {
+    for (const [random, expected] of [
+      [0, [50, 100, 150]],
+      [0.999, [100, 200, 300]],
+    ] as const) {
+      const cf = new ScriptedCloudFormation([
+        inProgress(),
+        inProgress(),
+        inProgress(),
+        { StackStatus: 'CREATE_COMPLETE' },
+      ]);
+      const { d, sleeps } = deployer(cf, { random: () => random });
+      await d.create(args);
+      expect(sleeps).toEqual(expected);
+    }
+  });
+
+  it('sends a TemplateURL instead of the body when the template has one', async () => {
+    const cf = new ScriptedCloudFormation([{ StackStatus: 'CREATE_COMPLETE' }]);
+    await deployer(cf).d.create({
+      ...args,
+      template: { ...template, templateUrl: 'https://b.s3.us-east-1.amazonaws.com/t.json' },
+    });
+    expect(cf.calls[0]?.input).toMatchObject({ TemplateURL: 'https://b.s3.us-east-1.amazonaws.com/t.json' });
+    expect(cf.calls[0]?.input).not.toHaveProperty('TemplateBody');
+  });
+
+  it('adopts a stack that already exists (a retried step) and waits for it', async () => {
+    const cf = new ScriptedCloudFormation([inProgress(), { StackStatus: 'CREATE_COMPLETE' }], {
+      CreateStack: () => {
+        throw awsError('AlreadyExistsException', 'Stack [acme] already exists');
+      },
+    });
+    await expect(deployer(cf).d.create(args)).resolves.toMatchObject({ status: 'CREATE_COMPLETE' });
+  });
+
+  it("reports the failing resource's reason from this operation's events", async () => {
+    const event = (id: string, type: string, status: string, reason?: string): StackEvent => ({
+      LogicalResourceId: id,
+      ResourceType: type,
+      ResourceStatus: status as StackEvent['ResourceStatus'],
+      ResourceStatusReason: reason,
+      StackId: 'arn:stack/acme/1',
+      StackName: 'acme',
+      EventId: `${id}-${status}`,
+      Timestamp: new Date(),
+    });
+    const events = [
+      event('acme', 'AWS::CloudFormation::Stack', 'ROLLBACK_COMPLETE'),
+      event('Db', 'AWS::RDS::DBInstance', 'CREATE_FAILED', 'Resource creation cancelled'),
+      event('Role', 'AWS::IAM::Role', 'CREATE_FAILED', 'Access denied for iam:CreateRole'),
+      event('acme', 'AWS::CloudFormation::Stack', 'CREATE_IN_PROGRESS', 'User Initiated'),
+      event('Old', 'AWS::S3::Bucket', 'CREATE_FAILED', 'an earlier operation'),
+    ];
+    const cf = new ScriptedCloudFormation([inProgress(), { StackStatus: 'ROLLBACK_COMPLETE' }], {}, events);
+    const failure = deployer(cf).d.create(args);
+    await expect(failure).rejects.toMatchObject({
+      code: 'STACK_FAILED',
+      message:
+        'stack acme create ended ROLLBACK_COMPLETE: Role (AWS::IAM::Role): Access denied for iam:CreateRole',
+      details: { resource: 'Role', resourceType: 'AWS::IAM::Role', status: 'ROLLBACK_COMPLETE' },
+    });
+  });
+
+  it('maps a rejected call to STACK_FAILED, and throttling to AWS_THROTTLED', async () => {
+    const rejecting = (error: Error) =>
+      new ScriptedCloudFormation([undefined], { CreateStack: () => Promise.reject(error) });
+    await expect(
+      deployer(rejecting(awsError('ValidationError', 'Template format error'))).d.create(args),
+    ).rejects.toMatchObject({
+      code: 'STACK_FAILED',
+      message: expect.stringContaining('Template format error'),
+    });
+    await expect(
+      deployer(rejecting(awsError('ThrottlingException', 'Rate exceeded'))).d.create(args),
+    ).rejects.toMatchObject({
+      code: 'AWS_THROTTLED',
+    });
+  });
+
+  it('gives up after maxWaitMs of polling', async () => {
+    const cf = new ScriptedCloudFormation([inProgress()]);
+    await expect(deployer(cf, { maxWaitMs: 1000 }).d.create(args)).rejects.toMatchObject({
+      code: 'STACK_FAILED',
+      message: expect.stringContaining('still CREATE_IN_PROGRESS'),
+    });
+  });
+});
+
+describe('StackDeployer.update', () => {
+  it('reports noChange when CloudFormation has nothing to do', async () => {
+    const cf = new ScriptedCloudFormation([{ StackStatus: 'UPDATE_COMPLETE' }], {
+      UpdateStack: () => Promise.reject(awsError('ValidationError', 'No updates are to be performed.')),
+    });
+    await expect(deployer(cf).d.update(args)).resolves.toMatchObject({
+      noChange: true,
+      status: 'UPDATE_COMPLETE',
+    });
+  });
+
+  it('waits out an operation in progress, then asks again', async () => {
+    let attempts = 0;
+    const cf = new ScriptedCloudFormation(
+      [inProgress('UPDATE_IN_PROGRESS'), { StackStatus: 'UPDATE_COMPLETE' }],
+      {
+        UpdateStack: () => {
+          attempts += 1;
+          return attempts === 1
+            ? Promise.reject(
+                awsError(
+                  'ValidationError',
+                  'Stack:acme is in UPDATE_IN_PROGRESS state and can not be updated.',
+                ),
+              )
+            : Promise.reject(awsError('ValidationError', 'No updates are to be performed.'));
+        },
+      },
+    );
+    await expect(deployer(cf).d.update(args)).resolves.toMatchObject({ noChange: true });
+    expect(attempts).toBe(2);
+  });
+
+  it('fails with STACK_FAILED when the update rolls back', async () => {
+    const cf = new ScriptedCloudFormation([
+      inProgress('UPDATE_IN_PROGRESS'),
+      { StackStatus: 'UPDATE_ROLLBACK_COMPLETE', StackStatusReason: 'boom' },
+    ]);
+    await expect(deployer(cf).d.update(args)).rejects.toMatchObject({
+      code: 'STACK_FAILED',
+      message: expect.stringContaining('UPDATE_ROLLBACK_COMPLETE'),
+    });
+  });
+
+  it('turns termination protection on when asked and it is off', async () => {
+    const cf = new ScriptedCloudFormation([
+      { StackStatus: 'UPDATE_COMPLETE', EnableTerminationProtection: false },
+    ]);
+    const result = await deployer(cf).d.update({ ...args, terminationProtection: true });
+    expect(result.noChange).toBe(false);
+    expect(cf.calls.find((c) => c.name === 'UpdateTerminationProtection')?.input).toEqual({
+      StackName: 'arn:stack/acme/1',
+      EnableTerminationProtection: true,
+    });
+  });
+});
+
+describe('StackDeployer.delete', () => {
+  it('succeeds without a call when the stack does not exist', async () => {
+    const cf = new ScriptedCloudFormation([undefined]);
+    await deployer(cf).d.delete({ stackName: 'acme', token: 'op1-delete' });
+    expect(cf.names()).toEqual(['DescribeStacks']);
+  });
+
+  it('turns termination protection off first, then deletes by stack id', async () => {
+    const cf = new ScriptedCloudFormation([
+      { StackStatus: 'CREATE_COMPLETE', EnableTerminationProtection: true },
+      inProgress('DELETE_IN_PROGRESS'),
+      undefined,
+    ]);
+    await deployer(cf).d.delete({ stackName: 'acme', token: 'op1-delete' });
+    expect(cf.names()).toEqual([
+      'DescribeStacks',
+      'UpdateTerminationProtection',
+      'DeleteStack',
+      'DescribeStacks',
+      'DescribeStacks',
+    ]);
+    expect(cf.calls[2]?.input).toEqual({ StackName: 'arn:stack/acme/1', ClientRequestToken: 'op1-delete' });
+  });
+
+  it('retries a failed delete with a fresh token, then reports STACK_DELETE_FAILED with the reason', async () => {
+    const failed = { StackStatus: 'DELETE_FAILED', StackStatusReason: 'ENI still attached' };
+    const cf = new ScriptedCloudFormation([{ StackStatus: 'CREATE_COMPLETE' }, failed]);
+    const failure = deployer(cf).d.delete({ stackName: 'acme', token: 'op1-delete' });
+    await expect(failure).rejects.toMatchObject({
+      code: 'STACK_DELETE_FAILED',
+      message: expect.stringContaining('ENI still attached'),
+    });
+    const tokens = cf.calls.filter((c) => c.name === 'DeleteStack').map((c) => c.input.ClientRequestToken);
+    expect(tokens).toEqual(['op1-delete', 'op1-delete-retry2', 'op1-delete-retry3']);
+  });
+
+  it('succeeds when a retry gets the stack deleted', async () => {
+    const cf = new ScriptedCloudFormation([
+      { StackStatus: 'CREATE_COMPLETE' },
+      { StackStatus: 'DELETE_FAILED' },
+      { StackStatus: 'DELETE_COMPLETE' },
+    ]);
+    await deployer(cf).d.delete({ stackName: 'acme', token: 'op1-delete' });
+    expect(cf.names().filter((n) => n === 'DeleteStack')).toHaveLength(2);
+  });
+});
+
+describe('StackDeployer gate', () => {
+  it('wraps every mutating call, and only those', async () => {
+    const gated: string[] = [];
+    const protectedStack = { StackStatus: 'CREATE_COMPLETE', EnableTerminationProtection: true };
+    const cf = new ScriptedCloudFormation([protectedStack, protectedStack, undefined]);
+    const gate = {
+      run: <T>(fn: () => Promise<T>) => {
+        gated.push(`call ${cf.calls.length}`);
+        return fn();
+      },
+    };
+    const { d } = deployer(cf, { gate });
+    await d.describe('acme');
+    await d.delete({ stackName: 'acme', token: 't' });
+    const mutating = cf.names().filter((n) => !n.startsWith('Describe'));
+    expect(mutating).toEqual(['UpdateTerminationProtection', 'DeleteStack']);
+    expect(gated).toHaveLength(mutating.length);
+  });
+});

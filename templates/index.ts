@@ -1,0 +1,62 @@
+/**
+ * Tier templates: CloudFormation per isolation model, synthesized once per (kind, target, version),
+ * parameterized per tenant, deployed by StackDeployer. See docs/templates.md.
+ *
+ * Stack outputs the workflows read (names are a contract):
+ * - pool, bridge, silo: `TenantRoleArn`, `TemplateVersion`
+ * - bridge, silo: `DbInstanceIdentifier`, `DbEndpointAddress`, `DbClientSecurityGroupId`, `KmsKeyArn`,
+ *   `DbSecretArn` (AWS only)
+ * - silo: `VpcId`, `IsolatedSubnetIds`, `LoadBalancerArn`, `TargetGroupArn`, `EndpointServiceName` (AWS only)
+ *
+ * Emulator contract: a stack deployed from a 'moto' template lacks the outputs marked "AWS only".
+ * `resolveEmulatorOutputs(template, outputs)` returns the outputs plus `absent`: each missing
+ * output's name with the reason. It never calls AWS (moto holds no value for them anywhere); for an
+ * AWS template `absent` is always empty, so callers can use it unconditionally.
+ */
+
+export {
+  POSTGRES_ENGINE_VERSION,
+  TAG_KEYS,
+  TEMPLATE_BODY_LIMIT,
+  TEMPLATE_CODE_VERSION,
+} from './constants.js';
+export {
+  type StackDeleteArgs,
+  type StackDeployArgs,
+  StackDeployer,
+  type StackDeployerOptions,
+  type StackGate,
+} from './deployer.js';
+export {
+  adaptTemplateForEmulator,
+  type EmulatorAdaptation,
+  emulatorAdaptationOf,
+  resolveEmulatorOutputs,
+} from './emulator.js';
+export { PARAMETER_SPECS, type ParameterName, TEMPLATE_PARAMETERS } from './parameter-specs.js';
+export {
+  buildTenantParameters,
+  platformStackName,
+  platformStackTags,
+  type TenantParameterInput,
+  tenantStackName,
+  tenantStackTags,
+} from './parameters.js';
+export {
+  type EnsurePlatformOptions,
+  ensurePlatform,
+  type ReadPlatformOptions,
+  readPlatform,
+} from './platform.js';
+export { runSynthCommand } from './synth-cli.js';
+export { SynthesisService, type SynthesisServiceOptions, templateVersionId } from './synthesis.js';
+export type {
+  CfnParameterValue,
+  CfnTag,
+  PlatformOutputs,
+  StackResult,
+  SynthesizedTemplate,
+  TemplateKind,
+  TemplateTarget,
+} from './types.js';
+export { TEMPLATE_KINDS, TEMPLATE_TARGETS } from './types.js';

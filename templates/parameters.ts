@@ -1,0 +1,199 @@
+import { ControlPlaneError } from '../core/errors.js';
+import { ISOLATION_MODELS, type Isolation, type Tier } from '../tiers/catalog.js';
+import { PLATFORM_TAG_VALUE } from './constants.js';
+import {
+  PARAMETER_SPECS,
+  type ParameterName,
+  type ParameterSpec,
+  TEMPLATE_PARAMETERS,
+} from './parameter-specs.js';
+import type { CfnParameterValue, CfnTag, PlatformOutputs } from './types.js';
+
+/**
+ * Tenant values reach a template only as CloudFormation Parameters. This module maps (tenant, tier,
+ * platform outputs) to them and rejects, before any AWS call, what CloudFormation would reject.
+ */
+
+/** CloudFormation's limit on one parameter value. */
+const PARAMETER_VALUE_MAX_BYTES = 4096;
+const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]*$/;
+/** Tenant stack names double as RDS-style identifiers in places, so they keep to RDS's 63 chars. */
+const STACK_NAME_MAX = 63;
+
+export interface TenantParameterInput {
+  readonly tenantId: string;
+  readonly slug: string;
+  readonly tier: Tier;
+  /** Silo only: principals allowed to connect to the endpoint service. Ignored by pool and bridge. */
+  readonly allowedPrincipals: readonly string[];
+  /** Version id of the template these parameters go with. */
+  readonly templateVersion: string;
+}
+
+function invalid(field: string, received: unknown, accepted: string): ControlPlaneError {
+  const shown = typeof received === 'string' ? JSON.stringify(received) : String(received);
+  return new ControlPlaneError('INVALID_PARAMETER', `${field}: got ${shown}; accepted: ${accepted}`, {
+    details: { field, received, accepted },
+  });
+}
+
+function matches(spec: ParameterSpec, value: string): boolean {
+  return spec.pattern === undefined || new RegExp(spec.pattern).test(value);
+}
+
+/** Checks one value against its parameter's spec; throws INVALID_PARAMETER naming `field`. */
+function checked(name: ParameterName, field: string, value: string | number | boolean): string {
+  const spec: ParameterSpec = PARAMETER_SPECS[name];
+  const text = String(value);
+  if (spec.type === 'Number') {
+    const n = typeof value === 'number' ? value : Number(text);
+    const inRange =
+      Number.isInteger(n) &&
+      (spec.minValue === undefined || n >= spec.minValue) &&
+      (spec.maxValue === undefined || n <= spec.maxValue);
+    if (!inRange) throw invalid(field, value, spec.accepted);
+    return String(n);
+  }
+  if (spec.allowedValues && !spec.allowedValues.includes(text)) throw invalid(field, value, spec.accepted);
+  if (!matches(spec, text)) throw invalid(field, value, spec.accepted);
+  return text;
+}
+
+function checkedList(name: ParameterName, field: string, values: readonly string[], min: number): string {
+  const spec: ParameterSpec = PARAMETER_SPECS[name];
+  if (values.length < min) throw invalid(field, `[${values.join(', ')}]`, spec.accepted);
+  const seen = new Set<string>();
+  values.forEach((v, i) => {
+    if (typeof v !== 'string' || !matches(spec, v)) throw invalid(`${field}[${i}]`, v, spec.accepted);
+    if (seen.has(v)) throw invalid(`${field}[${i}]`, v, 'each value once');
+    seen.add(v);
+  });
+  const joined = values.join(',');
+  if (Buffer.byteLength(joined) > PARAMETER_VALUE_MAX_BYTES) {
+    throw invalid(
+      field,
+      `${values.length} values, ${Buffer.byteLength(joined)} bytes`,
+      `at most ${PARAMETER_VALUE_MAX_BYTES} bytes joined`,
+    );
+  }
+  return joined;
+}
+
+/** Deterministic, valid CloudFormation stack name of a tenant's stack for one isolation model. */
+export function tenantStackName(prefix: string, slug: string, isolation: Isolation): string {
+  checked('TenantSlug', 'slug', slug);
+  const name = `${prefix}-${slug}-${isolation}`;
+  if (
+    !STACK_NAME_PATTERN.test(prefix) ||
+    prefix.endsWith('-') ||
+    name.length > STACK_NAME_MAX ||
+    name.includes('--')
+  ) {
+    throw invalid(
+      'prefix',
+      prefix,
+      `a prefix starting with a letter, of letters, digits and single hyphens, leaving the stack name (${name.length} chars) at most ${STACK_NAME_MAX} chars`,
+    );
+  }
+  return name;
+}
+
+/** The platform stack's name for a resource prefix. */
+export function platformStackName(prefix: string): string {
+  const name = `${prefix}-platform`;
+  if (!STACK_NAME_PATTERN.test(prefix) || prefix.endsWith('-') || name.length > STACK_NAME_MAX) {
+    throw invalid('prefix', prefix, 'a prefix starting with a letter, of letters, digits and single hyphens');
+  }
+  return name;
+}
+
+/** The four cost-allocation tags of a tenant stack (CloudFormation copies stack tags to resources). */
+export function tenantStackTags(input: {
+  tenantId: string;
+  tier: string;
+  isolation: Isolation;
+  templateVersion: string;
+}): CfnTag[] {
+  if (!ISOLATION_MODELS.includes(input.isolation))
+    throw invalid('isolation', input.isolation, ISOLATION_MODELS.join(', '));
+  return [
+    { Key: 'TenantId', Value: checked('TenantId', 'tenantId', input.tenantId) },
+    { Key: 'Tier', Value: checked('TierName', 'tier', input.tier) },
+    { Key: 'Isolation', Value: input.isolation },
+    { Key: 'TemplateVersion', Value: checked('TemplateVersion', 'templateVersion', input.templateVersion) },
+  ];
+}
+
+/** The same four tags for the platform stack, whose resources belong to no one tenant. */
+export function platformStackTags(templateVersion: string): CfnTag[] {
+  return [
+    { Key: 'TenantId', Value: PLATFORM_TAG_VALUE },
+    { Key: 'Tier', Value: PLATFORM_TAG_VALUE },
+    { Key: 'Isolation', Value: PLATFORM_TAG_VALUE },
+    { Key: 'TemplateVersion', Value: checked('TemplateVersion', 'templateVersion', templateVersion) },
+  ];
+}
+
+/**
+ * The CloudFormation Parameters of the tenant's template (the one for `tier.isolation`), exactly
+ * the names that template declares. Throws INVALID_PARAMETER naming the field and what is accepted.
+ */
+export function buildTenantParameters(
+  input: TenantParameterInput,
+  platform: PlatformOutputs,
+): CfnParameterValue[] {
+  const { tier } = input;
+  const values: Partial<Record<ParameterName, string>> = {
+    TenantId: checked('TenantId', 'tenantId', input.tenantId),
+    TenantSlug: checked('TenantSlug', 'slug', input.slug),
+    TierName: checked('TierName', 'tier.name', tier.name),
+    TemplateVersion: checked('TemplateVersion', 'templateVersion', input.templateVersion),
+  };
+  if (tier.isolation === 'pool' || tier.isolation === 'bridge') {
+    values.PooledTableArn = checked('PooledTableArn', 'platform.pooledTableArn', platform.pooledTableArn);
+    values.ArtifactBucketName = checked(
+      'ArtifactBucketName',
+      'platform.artifactBucketName',
+      platform.artifactBucketName,
+    );
+  }
+  if (tier.isolation === 'bridge') {
+    values.VpcId = checked('VpcId', 'platform.vpcId', platform.vpcId);
+    values.SubnetIds = checkedList('SubnetIds', 'platform.isolatedSubnetIds', platform.isolatedSubnetIds, 2);
+  }
+  if (tier.isolation === 'bridge' || tier.isolation === 'silo') {
+    const db = tier.database;
+    if (!db)
+      throw invalid(
+        'tier.database',
+        undefined,
+        `${tier.isolation} tiers need a database (instanceClass, allocatedStorageGb, multiAz, backupRetentionDays)`,
+      );
+    values.DbInstanceClass = checked('DbInstanceClass', 'tier.database.instanceClass', db.instanceClass);
+    values.DbAllocatedStorage = checked(
+      'DbAllocatedStorage',
+      'tier.database.allocatedStorageGb',
+      db.allocatedStorageGb,
+    );
+    values.DbMultiAz = checked('DbMultiAz', 'tier.database.multiAz', db.multiAz);
+    values.DbBackupRetentionDays = checked(
+      'DbBackupRetentionDays',
+      'tier.database.backupRetentionDays',
+      db.backupRetentionDays,
+    );
+  }
+  if (tier.isolation === 'silo') {
+    values.AllowedPrincipals = checkedList(
+      'AllowedPrincipals',
+      'allowedPrincipals',
+      input.allowedPrincipals,
+      0,
+    );
+  }
+  return TEMPLATE_PARAMETERS[tier.isolation].map((name) => {
+    const value = values[name];
+    if (value === undefined)
+      throw new ControlPlaneError('INTERNAL', `no value for template parameter ${name}`);
+    return { ParameterKey: name, ParameterValue: value };
+  });
+}

@@ -1,0 +1,207 @@
+import {
+  type APIGatewayClient,
+  CreateUsagePlanCommand,
+  GetUsagePlansCommand,
+  type PatchOperation,
+  UpdateUsagePlanCommand,
+  type UsagePlan,
+} from '@aws-sdk/client-api-gateway';
+import {
+  type CognitoIdentityProviderClient,
+  CreateUserPoolCommand,
+  ListUserPoolsCommand,
+  SetUserPoolMfaConfigCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { ControlPlaneError, describeError } from '../core/errors.js';
+import type { Tier, TierCatalog } from '../tiers/catalog.js';
+import { PLATFORM_TAG_VALUE } from './constants.js';
+
+/**
+ * The platform's identity and API-access resources, made through the SDKs (moto cannot model them
+ * in CloudFormation): the tenant user pool and one API Gateway usage plan per tier. Both are found
+ * by name on every run, so start-up is idempotent. Tenants' groups, users and API keys are the
+ * workflows' business.
+ */
+
+const MANAGED_BY = 'tenant-control-plane';
+
+function awsError(what: string, e: unknown): ControlPlaneError {
+  const throttled = /Throttl|TooManyRequests/.test((e as { name?: string })?.name ?? '');
+  return new ControlPlaneError(throttled ? 'AWS_THROTTLED' : 'AWS_ERROR', `${what}: ${describeError(e)}`, {
+    cause: e,
+  });
+}
+
+function platformTags(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    TenantId: PLATFORM_TAG_VALUE,
+    Tier: PLATFORM_TAG_VALUE,
+    Isolation: PLATFORM_TAG_VALUE,
+    ManagedBy: MANAGED_BY,
+    ResourcePrefix: prefix,
+    ...extra,
+  };
+}
+
+/** The id of the user pool called `name`, or undefined. */
+export async function findUserPool(
+  cognito: CognitoIdentityProviderClient,
+  name: string,
+): Promise<string | undefined> {
+  try {
+    let nextToken: string | undefined;
+    do {
+      const page = await cognito.send(new ListUserPoolsCommand({ MaxResults: 60, NextToken: nextToken }));
+      const found = page.UserPools?.find((p) => p.Name === name);
+      if (found?.Id) return found.Id;
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return undefined;
+  } catch (e) {
+    throw awsError(`looking up user pool ${name}`, e);
+  }
+}
+
+/** The id of the user pool called `name`, created (admin-created users only, TOTP MFA optional) when missing. */
+export async function ensureUserPool(
+  cognito: CognitoIdentityProviderClient,
+  name: string,
+  prefix: string,
+): Promise<string> {
+  const existing = await findUserPool(cognito, name);
+  if (existing) return existing;
+  try {
+    const created = await cognito.send(
+      new CreateUserPoolCommand({
+        PoolName: name,
+        UserPoolTags: platformTags(prefix),
+        DeletionProtection: 'ACTIVE',
+        // Tenants' users are created by the onboarding workflow, never by self sign-up.
+        AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+        Policies: {
+          PasswordPolicy: {
+            MinimumLength: 12,
+            RequireLowercase: true,
+            RequireUppercase: true,
+            RequireNumbers: true,
+            RequireSymbols: true,
+            TemporaryPasswordValidityDays: 7,
+          },
+        },
+        Schema: [
+          {
+            Name: 'tenantId',
+            AttributeDataType: 'String',
+            Mutable: false,
+            StringAttributeConstraints: { MaxLength: '64' },
+          },
+        ],
+      }),
+    );
+    const id = created.UserPool?.Id;
+    if (!id) throw new Error('CreateUserPool returned no id');
+    // TOTP needs no SMS role; it can only be switched on once the pool exists.
+    await cognito.send(
+      new SetUserPoolMfaConfigCommand({
+        UserPoolId: id,
+        SoftwareTokenMfaConfiguration: { Enabled: true },
+        MfaConfiguration: 'OPTIONAL',
+      }),
+    );
+    return id;
+  } catch (e) {
+    throw awsError(`creating user pool ${name}`, e);
+  }
+}
+
+const usagePlanName = (prefix: string, tier: Tier) => `${prefix}-${tier.name}`;
+
+/** Patch operations that bring a plan's throttle and quota to the tier's; empty when they match. */
+export function usagePlanDrift(plan: UsagePlan, tier: Tier): PatchOperation[] {
+  const want = [
+    ['/throttle/rateLimit', plan.throttle?.rateLimit, tier.throttle.rateLimit],
+    ['/throttle/burstLimit', plan.throttle?.burstLimit, tier.throttle.burstLimit],
+    ['/quota/limit', plan.quota?.limit, tier.throttle.dailyQuota],
+  ] as const;
+  // moto returns quota.limit as a string after an update, hence Number().
+  const ops: PatchOperation[] = want
+    .filter(([, have, wanted]) => Number(have) !== wanted)
+    .map(([path, , wanted]) => ({ op: 'replace', path, value: String(wanted) }));
+  if (plan.quota?.period !== 'DAY') ops.push({ op: 'replace', path: '/quota/period', value: 'DAY' });
+  return ops;
+}
+
+/** Usage plans by name (the first of each name). */
+async function listUsagePlans(apigateway: APIGatewayClient): Promise<Map<string, UsagePlan>> {
+  try {
+    const plans = new Map<string, UsagePlan>();
+    let position: string | undefined;
+    do {
+      const page = await apigateway.send(new GetUsagePlansCommand({ limit: 500, position }));
+      for (const plan of page.items ?? [])
+        if (plan.name && plan.id && !plans.has(plan.name)) plans.set(plan.name, plan);
+      position = page.position;
+    } while (position);
+    return plans;
+  } catch (e) {
+    throw awsError('listing usage plans', e);
+  }
+}
+
+/** The usage plan id of each catalog tier; throws when a tier has none (the platform is not ensured). */
+export async function findUsagePlans(
+  apigateway: APIGatewayClient,
+  catalog: TierCatalog,
+  prefix: string,
+): Promise<Record<string, string>> {
+  const plans = await listUsagePlans(apigateway);
+  const ids: Record<string, string> = {};
+  for (const tier of catalog.tiers) {
+    const id = plans.get(usagePlanName(prefix, tier))?.id;
+    if (!id)
+      throw new ControlPlaneError(
+        'AWS_ERROR',
+        `no usage plan ${usagePlanName(prefix, tier)} for tier ${tier.name}; ensurePlatform makes it`,
+      );
+    ids[tier.name] = id;
+  }
+  return ids;
+}
+
+/** One usage plan per tier, named `<prefix>-<tier>`, with the tier's throttle and daily quota. */
+export async function ensureUsagePlans(
+  apigateway: APIGatewayClient,
+  catalog: TierCatalog,
+  prefix: string,
+): Promise<Record<string, string>> {
+  const existing = await listUsagePlans(apigateway);
+  const ids: Record<string, string> = {};
+  for (const tier of catalog.tiers) {
+    const name = usagePlanName(prefix, tier);
+    const plan = existing.get(name);
+    try {
+      if (!plan?.id) {
+        const created = await apigateway.send(
+          new CreateUsagePlanCommand({
+            name,
+            description: `Tier ${tier.name} (${tier.isolation})`,
+            throttle: { rateLimit: tier.throttle.rateLimit, burstLimit: tier.throttle.burstLimit },
+            quota: { limit: tier.throttle.dailyQuota, period: 'DAY' },
+            tags: platformTags(prefix, { Tier: tier.name }),
+          }),
+        );
+        if (!created.id) throw new Error('CreateUsagePlan returned no id');
+        ids[tier.name] = created.id;
+        continue;
+      }
+      // A catalog change reaches existing plans here.
+      const drift = usagePlanDrift(plan, tier);
+      if (drift.length > 0)
+        await apigateway.send(new UpdateUsagePlanCommand({ usagePlanId: plan.id, patchOperations: drift }));
+      ids[tier.name] = plan.id;
+    } catch (e) {
+      throw awsError(`ensuring usage plan ${name}`, e);
+    }
+  }
+  return ids;
+}

@@ -1,0 +1,431 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CfnResource, type Stack, TagManager, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT, TAG_KEYS } from '../constants.js';
+import { referencedLogicalIds } from '../emulator.js';
+import { TEMPLATE_PARAMETERS } from '../parameter-specs.js';
+import type { CfnTemplate, TemplateKind } from '../types.js';
+import { UNTAGGED_RESOURCE_TYPES } from './common.js';
+import { buildTemplateStack, synthesizeStack } from './synthesize.js';
+
+/**
+ * The AWS templates themselves, as synthesized (each kind once for the whole file): resources and
+ * properties, tenant scoping of every data-touching statement, tags, cdk-nag AwsSolutions, cfn-lint.
+ */
+
+const KINDS: readonly TemplateKind[] = ['platform', 'pool', 'bridge', 'silo'];
+const outRoot = mkdtempSync(join(tmpdir(), 'tcp-stacks-test-'));
+const built = new Map<TemplateKind, { stack: Stack; json: CfnTemplate; template: Template }>();
+
+beforeAll(() => {
+  for (const kind of KINDS) {
+    const { app, stack } = buildTemplateStack(kind, join(outRoot, kind));
+    const json = synthesizeStack(app, stack);
+    built.set(kind, { stack, json, template: Template.fromJSON(json) });
+  }
+});
+afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
+const get = (kind: TemplateKind) => {
+  const entry = built.get(kind);
+  if (!entry) throw new Error(`${kind} not synthesized`);
+  return entry;
+};
+
+interface Statement {
+  Effect?: string;
+  Action?: unknown;
+  NotAction?: unknown;
+  Resource?: unknown;
+  Condition?: unknown;
+  Sid?: string;
+}
+
+/** Every policy statement anywhere in the template (IAM policies, trust policies, key and bucket policies). */
+function allStatements(json: CfnTemplate): { resource: string; statement: Statement }[] {
+  const found: { resource: string; statement: Statement }[] = [];
+  const visit = (resource: string, v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) visit(resource, x);
+    } else if (v && typeof v === 'object') {
+      const statements = (v as { Statement?: unknown }).Statement;
+      if (Array.isArray(statements))
+        for (const s of statements) found.push({ resource, statement: s as Statement });
+      for (const inner of Object.values(v)) visit(resource, inner);
+    }
+  };
+  for (const [id, r] of Object.entries(json.Resources)) visit(id, r.Properties);
+  return found;
+}
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+const resourcesOfType = (json: CfnTemplate, type: string) =>
+  Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+
+describe.each(KINDS)('%s template', (kind) => {
+  it('declares exactly the parameters the parameter builder fills', () => {
+    expect(Object.keys(get(kind).json.Parameters ?? {})).toEqual([...TEMPLATE_PARAMETERS[kind]]);
+  });
+
+  it('has no statement allowing every action, and none allowing * on *', () => {
+    const statements = allStatements(get(kind).json);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const { resource, statement } of statements) {
+      if (statement.Effect !== 'Allow') continue;
+      const actions = asList(statement.Action);
+      expect(actions, `${resource} ${statement.Sid ?? ''}`).not.toContain('*');
+      expect(statement.NotAction, `${resource} uses NotAction`).toBeUndefined();
+    }
+  });
+
+  it('carries the four cost-allocation tags on every taggable resource', () => {
+    const { stack, json } = get(kind);
+    const expected =
+      kind === 'platform'
+        ? {
+            TenantId: 'platform',
+            Tier: 'platform',
+            Isolation: 'platform',
+            TemplateVersion: { Ref: 'TemplateVersion' },
+          }
+        : {
+            TenantId: { Ref: 'TenantId' },
+            Tier: { Ref: 'TierName' },
+            Isolation: kind,
+            TemplateVersion: { Ref: 'TemplateVersion' },
+          };
+    const taggable = stack.node
+      .findAll()
+      .filter((c: IConstruct): c is CfnResource => CfnResource.isCfnResource(c))
+      .filter(
+        (r) =>
+          (TagManager.isTaggable(r) || TagManager.isTaggableV2(r)) &&
+          !UNTAGGED_RESOURCE_TYPES.includes(r.cfnResourceType),
+      );
+    expect(taggable.length).toBeGreaterThan(0);
+    for (const resource of taggable) {
+      const logicalId = stack.resolve(resource.logicalId) as string;
+      const tags = json.Resources[logicalId]?.Properties?.Tags;
+      const byKey = Array.isArray(tags)
+        ? Object.fromEntries((tags as { Key: string; Value: unknown }[]).map((t) => [t.Key, t.Value]))
+        : (tags as Record<string, unknown> | undefined);
+      for (const key of TAG_KEYS)
+        expect(byKey?.[key], `${logicalId} (${resource.cfnResourceType}) tag ${key}`).toEqual(expected[key]);
+    }
+  });
+
+  it('passes cdk-nag AwsSolutions, and every acknowledged rule has a written reason', () => {
+    const { stack } = get(kind);
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const unsuppressed = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+    );
+    expect(unsuppressed).toEqual([]);
+    const acknowledgments = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    for (const [rule, reason] of acknowledgments)
+      expect(reason.length, `reason for ${rule}`).toBeGreaterThan(40);
+  });
+});
+
+describe('tenant templates scope tenant data by TenantId', () => {
+  it.each(['pool', 'bridge', 'silo'] as const)(
+    '%s: every statement on pooled data names the TenantId; the rest name stack resources',
+    (kind) => {
+      const { json } = get(kind);
+      const [[roleId]] = resourcesOfType(json, 'AWS::IAM::Role').filter(([, r]) =>
+        JSON.stringify(r.Properties?.AssumeRolePolicyDocument).includes(':root'),
+      ) as [[string, unknown]];
+      const tenantPolicies = resourcesOfType(json, 'AWS::IAM::Policy').filter(([, r]) =>
+        referencedLogicalIds(r.Properties?.Roles).has(roleId),
+      );
+      const statements = tenantPolicies.flatMap(
+        ([, r]) => (r.Properties?.PolicyDocument as { Statement: Statement[] } | undefined)?.Statement ?? [],
+      );
+      expect(statements.length).toBeGreaterThan(0);
+      for (const statement of statements) {
+        const refs = referencedLogicalIds([statement.Resource, statement.Condition]);
+        const pooled = refs.has('PooledTableArn') || refs.has('ArtifactBucketName');
+        const ownResources = [...refs].filter((id) => json.Resources[id] !== undefined);
+        if (pooled) expect(refs.has('TenantId'), JSON.stringify(statement)).toBe(true);
+        else expect(ownResources.length, JSON.stringify(statement)).toBeGreaterThan(0);
+        expect(asList(statement.Resource)).not.toContain('*');
+      }
+    },
+  );
+
+  it.each(['pool', 'bridge'] as const)(
+    '%s: the pooled table only by leading key, the bucket only under tenants/<TenantId>/',
+    (kind) => {
+      const { template } = get(kind);
+      const tenantPrefix = { 'Fn::Join': ['', ['tenants/', { Ref: 'TenantId' }, '/*']] };
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'PooledTableOwnItems',
+              Resource: { Ref: 'PooledTableArn' },
+              Action: Match.not(Match.arrayWith(['dynamodb:Scan'])),
+              Condition: {
+                'ForAllValues:StringLike': {
+                  'dynamodb:LeadingKeys': [{ 'Fn::Join': ['', [{ Ref: 'TenantId' }, '#*']] }],
+                },
+                Null: { 'dynamodb:LeadingKeys': 'false' },
+              },
+            }),
+            Match.objectLike({
+              Sid: 'ArtifactBucketListOwnPrefix',
+              Action: 's3:ListBucket',
+              Condition: { StringLike: { 's3:prefix': [tenantPrefix] } },
+            }),
+            Match.objectLike({
+              Sid: 'ArtifactBucketOwnObjects',
+              Resource: {
+                'Fn::Join': [
+                  '',
+                  [
+                    'arn:',
+                    { Ref: 'AWS::Partition' },
+                    ':s3:::',
+                    { Ref: 'ArtifactBucketName' },
+                    '/tenants/',
+                    { Ref: 'TenantId' },
+                    '/*',
+                  ],
+                ],
+              },
+            }),
+          ]),
+        },
+      });
+    },
+  );
+
+  it('silo: the tenant role reaches no pooled resource', () => {
+    expect(JSON.stringify(get('silo').json)).not.toMatch(/PooledTableArn|ArtifactBucketName/);
+  });
+});
+
+describe('platform template', () => {
+  it('has a shared VPC with two isolated subnets, flow logs, and no route to the internet', () => {
+    const { template } = get('platform');
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
+    for (const type of [
+      'AWS::EC2::InternetGateway',
+      'AWS::EC2::NatGateway',
+      'AWS::EC2::EIP',
+      'AWS::EC2::Route',
+      'AWS::Lambda::Function',
+    ]) {
+      template.resourceCountIs(type, 0);
+    }
+    template.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
+  });
+
+  it('has the pooled table keyed by pk/sk, on demand, with point-in-time recovery, retained', () => {
+    get('platform').template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      },
+    });
+  });
+
+  it('has the lifecycle bus and an encrypted, versioned, private, logged artifact bucket', () => {
+    const { template } = get('platform');
+    template.hasResourceProperties('AWS::Events::EventBus', {
+      Name: { 'Fn::Join': ['-', [{ Ref: 'AWS::StackName' }, 'lifecycle']] },
+    });
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: Match.anyValue(),
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'artifacts/' }),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('outputs and exports what tenant stacks and ensurePlatform need', () => {
+    const { json } = get('platform');
+    const names = [
+      'VpcId',
+      'IsolatedSubnetIds',
+      'PooledTableName',
+      'PooledTableArn',
+      'EventBusName',
+      'EventBusArn',
+      'ArtifactBucketName',
+      'TemplateVersion',
+    ];
+    expect(Object.keys(json.Outputs ?? {})).toEqual(expect.arrayContaining(names));
+    for (const name of names.filter((n) => n !== 'TemplateVersion'))
+      expect(json.Outputs?.[name]?.Export, name).toBeDefined();
+  });
+});
+
+describe('bridge and silo databases', () => {
+  it.each(['bridge', 'silo'] as const)(
+    '%s: PostgreSQL from the tier parameters, encrypted with the tenant key, snapshot on delete',
+    (kind) => {
+      const { template, json } = get(kind);
+      const [[keyId]] = resourcesOfType(json, 'AWS::KMS::Key') as [[string, unknown]];
+      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      template.hasResource('AWS::RDS::DBInstance', {
+        DeletionPolicy: 'Snapshot',
+        UpdateReplacePolicy: 'Snapshot',
+        Properties: Match.objectLike({
+          Engine: 'postgres',
+          EngineVersion: POSTGRES_ENGINE_VERSION,
+          DBInstanceClass: { Ref: 'DbInstanceClass' },
+          AllocatedStorage: { Ref: 'DbAllocatedStorage' },
+          MultiAZ: { Ref: 'DbMultiAz' },
+          BackupRetentionPeriod: { Ref: 'DbBackupRetentionDays' },
+          StorageEncrypted: true,
+          KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          PubliclyAccessible: false,
+          EnableIAMDatabaseAuthentication: true,
+        }),
+      });
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password' }),
+      });
+      template.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', {
+        TargetType: 'AWS::RDS::DBInstance',
+      });
+      // Reachable on the PostgreSQL port from the tenant's client group only, never from an address range.
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        IpProtocol: 'tcp',
+        FromPort: POSTGRES_PORT,
+        ToPort: POSTGRES_PORT,
+        SourceSecurityGroupId: Match.objectLike({ 'Fn::GetAtt': Match.anyValue() }),
+      });
+      expect(JSON.stringify(json)).not.toContain('0.0.0.0/0');
+      for (const output of [
+        'TenantRoleArn',
+        'DbInstanceIdentifier',
+        'DbEndpointAddress',
+        'KmsKeyArn',
+        'DbSecretArn',
+        'TemplateVersion',
+      ]) {
+        expect(json.Outputs?.[output], output).toBeDefined();
+      }
+    },
+  );
+
+  it('bridge: the database sits in the shared VPC subnets given as parameters', () => {
+    const { template } = get('bridge');
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: { Ref: 'SubnetIds' } });
+    template.allResourcesProperties('AWS::EC2::SecurityGroup', { VpcId: { Ref: 'VpcId' } });
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+  });
+});
+
+describe('silo template', () => {
+  it('has its own isolated VPC with no internet path and no VPC endpoints', () => {
+    const { template } = get('silo');
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    for (const type of [
+      'AWS::EC2::InternetGateway',
+      'AWS::EC2::NatGateway',
+      'AWS::EC2::EIP',
+      'AWS::EC2::Route',
+      'AWS::EC2::VPCEndpoint',
+    ]) {
+      template.resourceCountIs(type, 0);
+    }
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
+      SubnetIds: Match.arrayWith([Match.objectLike({ Ref: Match.stringLikeRegexp('Subnet') })]),
+    });
+  });
+
+  it('exposes an internal NLB as an endpoint service that requires acceptance, open to the allowed principals', () => {
+    const { template, json } = get('silo');
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Type: 'network',
+      Scheme: 'internal',
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'TCP', Port: 443 });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Protocol: 'TCP',
+      TargetType: 'ip',
+    });
+    const [[nlbId]] = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::LoadBalancer') as [
+      [string, unknown],
+    ];
+    template.hasResourceProperties('AWS::EC2::VPCEndpointService', {
+      AcceptanceRequired: true,
+      NetworkLoadBalancerArns: [{ Ref: nlbId }],
+    });
+    const [[, permissions]] = resourcesOfType(json, 'AWS::EC2::VPCEndpointServicePermissions') as unknown as [
+      [string, { Condition: string; Properties: unknown }],
+    ];
+    expect(permissions.Properties).toMatchObject({ AllowedPrincipals: { Ref: 'AllowedPrincipals' } });
+    // An empty AllowedPrincipals list leaves the permissions resource out instead of failing.
+    expect(json.Conditions?.[permissions.Condition]).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Join': ['', { Ref: 'AllowedPrincipals' }] }, ''] }],
+    });
+    expect(json.Parameters?.AllowedPrincipals).toMatchObject({ Type: 'CommaDelimitedList', Default: '' });
+    for (const output of ['VpcId', 'EndpointServiceName', 'LoadBalancerArn', 'TargetGroupArn'])
+      expect(json.Outputs?.[output], output).toBeDefined();
+  });
+});
+
+const hasCfnLint = (() => {
+  try {
+    execFileSync('cfn-lint', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('cfn-lint', () => {
+  it.skipIf(!hasCfnLint)(
+    'finds nothing in any AWS template (skipped only when cfn-lint is not installed)',
+    async () => {
+      const files = KINDS.map((kind) => {
+        const file = join(outRoot, `${kind}.lint.json`);
+        writeFileSync(file, JSON.stringify(get(kind).json));
+        return file;
+      });
+      const findings = await promisify(execFile)('cfn-lint', ['--format', 'json', ...files]).then(
+        ({ stdout }) => stdout,
+        (e: { stdout?: string }) => e.stdout ?? String(e),
+      );
+      expect(JSON.parse(findings || '[]')).toEqual([]);
+    },
+  );
+});
