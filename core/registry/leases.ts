@@ -88,11 +88,22 @@ export class LeaseGate {
     const mine = slots.find((s) => s.owner === owner && (s.expiresAt ?? 0) >= now);
     if (mine) {
       const slot = Number(mine.sk.slice(5));
-      await this.takeSlot(slot, owner, now, true);
+      // Renew only past half the lease: a poll every few seconds must not write every time.
+      if ((mine.expiresAt ?? 0) - now < this.ttlSeconds / 2) await this.takeSlot(slot, owner, now, true);
+      this.known.set(owner, mine.sk);
       return { acquired: true, slot };
     }
     const waitSk = `WAIT#${ticket}#${owner}`;
     const waiters = items.filter((i) => i.sk.startsWith('WAIT#')).map((i) => i.sk);
+    const busy = new Set(
+      slots.filter((s) => s.owner && (s.expiresAt ?? 0) >= now).map((s) => Number(s.sk.slice(5))),
+    );
+    const free = Array.from({ length: this.capacity }, (_, i) => i).filter((i) => !busy.has(i));
+    // Fast path: nobody queued and a slot free: take it without queueing.
+    if (waiters.length === 0) {
+      for (const slot of free)
+        if (await this.takeSlot(slot, owner, now, false)) return this.took(owner, slot);
+    }
     if (!waiters.includes(waitSk)) {
       await this.db.send(
         new PutCommand({
@@ -104,18 +115,22 @@ export class LeaseGate {
     }
     waiters.sort();
     const position = waiters.indexOf(waitSk);
-    const busy = new Set(
-      slots.filter((s) => s.owner && (s.expiresAt ?? 0) >= now).map((s) => Number(s.sk.slice(5))),
-    );
-    const free = Array.from({ length: this.capacity }, (_, i) => i).filter((i) => !busy.has(i));
     if (position >= free.length) return { acquired: false, position: position - free.length + 1 };
     for (const slot of free) {
       if (await this.takeSlot(slot, owner, now, false)) {
         await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: this.pk, sk: waitSk } }));
-        return { acquired: true, slot };
+        return this.took(owner, slot);
       }
     }
     return { acquired: false, position: 1 };
+  }
+
+  /** Slots this process took, so a release needs no query. */
+  private readonly known = new Map<string, string>();
+
+  private took(owner: string, slot: number): AcquireResult {
+    this.known.set(owner, `SLOT#${slot}`);
+    return { acquired: true, slot };
   }
 
   private async takeSlot(slot: number, owner: string, now: number, renew: boolean): Promise<boolean> {
@@ -144,13 +159,17 @@ export class LeaseGate {
 
   /** Frees whatever `owner` holds or waits for. Safe to call twice. */
   async release(owner: string): Promise<void> {
-    const items = await this.items();
-    for (const item of items.filter((i) => i.owner === owner)) {
+    const knownSlot = this.known.get(owner);
+    this.known.delete(owner);
+    const targets = knownSlot
+      ? [knownSlot]
+      : (await this.items()).filter((i) => i.owner === owner).map((i) => i.sk);
+    for (const sk of targets) {
       await this.db
         .send(
           new DeleteCommand({
             TableName: this.table,
-            Key: { pk: this.pk, sk: item.sk },
+            Key: { pk: this.pk, sk },
             ConditionExpression: '#o = :o',
             ExpressionAttributeNames: { '#o': 'owner' },
             ExpressionAttributeValues: { ':o': owner },

@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -129,6 +130,34 @@ function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
     out[k] = v;
   }
   return out;
+}
+
+/**
+ * Operations keep their steps as a map by step name (`stepMap`), so a step is recorded with one
+ * UpdateItem and no read; readers get the ordered `steps` list.
+ */
+let stepSeq = 0;
+export function nextStepSeq(): number {
+  stepSeq = (stepSeq + 1) % 1000;
+  return Date.now() * 1000 + stepSeq;
+}
+
+function toOperationItem(op: Operation): Record<string, unknown> {
+  const { steps, ...rest } = op;
+  const stepMap: Record<string, unknown> = {};
+  steps.forEach((s, i) => {
+    stepMap[s.name] = { ...s, seq: i };
+  });
+  return { pk: opPk(op.operationId), sk: OP_SK, kind: 'operation', ...rest, stepMap };
+}
+
+function fromOperationItem(item: Record<string, unknown>): Operation {
+  const stepMap = (item.stepMap ?? {}) as Record<string, Step & { seq?: number }>;
+  const steps = Object.values(stepMap)
+    .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0) || a.startedAt.localeCompare(b.startedAt))
+    .map(({ seq: _seq, ...step }) => step);
+  const { stepMap: _m, ...rest } = stripKeys(item);
+  return OperationSchema.parse({ ...rest, steps });
 }
 
 /** Which item of a cancelled transaction failed its condition. */
@@ -341,22 +370,25 @@ export class Registry {
    * change. Conditioned on the operation still owning the tenant.
    */
   async patchTenant(
-    tenantId: string,
+    tenant: Tenant | string,
     operationId: string,
     patch: TenantPatch,
     actor = 'workflow',
   ): Promise<Tenant> {
-    const current = await this.requireTenant(tenantId);
+    // Callers that just read the tenant pass it, saving a read; the version condition keeps it safe.
+    const current = typeof tenant === 'string' ? await this.requireTenant(tenant) : tenant;
     if (current.currentOperationId !== operationId) {
       throw new ControlPlaneError(
         'OPERATION_IN_PROGRESS',
-        `tenant ${tenantId} is owned by operation ${current.currentOperationId ?? '(none)'}, not ${operationId}`,
+        `tenant ${current.tenantId} is owned by operation ${current.currentOperationId ?? '(none)'}, not ${operationId}`,
       );
     }
     const next: Tenant = { ...current, ...patch, version: current.version + 1, updatedAt: this.now() };
+    for (const [k, v] of Object.entries(patch))
+      if (v === undefined) delete (next as Record<string, unknown>)[k];
     await this.writeTenant(current, next, [
       this.eventPut({
-        tenantId,
+        tenantId: current.tenantId,
         actor,
         action: 'tenant.updated',
         operationId,
@@ -429,11 +461,8 @@ export class Registry {
       Put: {
         TableName: this.tableName,
         Item: {
-          pk: opPk(operation.operationId),
-          sk: OP_SK,
-          kind: 'operation',
+          ...toOperationItem(operation),
           rev: 0,
-          ...operation,
           [OPEN_OPERATIONS_INDEX.pk]: 'OPEN',
           [OPEN_OPERATIONS_INDEX.sk]: operation.operationId,
         },
@@ -523,11 +552,34 @@ export class Registry {
     return { tenant: next, operation };
   }
 
+  /** The tenant and one of its operations in one BatchGetItem (what every workflow step reads). */
+  async getScope(tenantId: string, operationId: string): Promise<{ tenant: Tenant; operation: Operation }> {
+    let keys: Record<string, unknown>[] = [
+      { pk: tenantPk(tenantId), sk: TENANT_SK },
+      { pk: opPk(operationId), sk: OP_SK },
+    ];
+    const items: Record<string, unknown>[] = [];
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      const out = await this.db.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      items.push(...((out.Responses?.[this.tableName] ?? []) as Record<string, unknown>[]));
+      keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      if (keys.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+    }
+    const tenantItem = items.find((i) => i.sk === TENANT_SK);
+    const opItem = items.find((i) => i.sk === OP_SK);
+    if (!tenantItem)
+      throw new ControlPlaneError('TENANT_NOT_FOUND', `no tenant with id or slug "${tenantId}"`);
+    if (!opItem) throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
+    return { tenant: TenantSchema.parse(stripKeys(tenantItem)), operation: fromOperationItem(opItem) };
+  }
+
   async getOperation(operationId: string): Promise<Operation | undefined> {
     const out = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: opPk(operationId), sk: OP_SK } }),
     );
-    return out.Item ? OperationSchema.parse(stripKeys(out.Item)) : undefined;
+    return out.Item ? fromOperationItem(out.Item) : undefined;
   }
 
   async requireOperation(operationId: string): Promise<Operation> {
@@ -544,7 +596,7 @@ export class Registry {
     operationId: string,
     change: (
       op: Operation,
-    ) => Partial<Pick<Operation, 'steps' | 'status' | 'waitingFor' | 'waitingSince' | 'callback'>>,
+    ) => Partial<Pick<Operation, 'status' | 'waitingFor' | 'waitingSince' | 'callback'>>,
   ): Promise<Operation> {
     for (let attempt = 0; ; attempt++) {
       const out = await this.db.send(
@@ -557,21 +609,36 @@ export class Registry {
       if (!out.Item)
         throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
       const rev = Number(out.Item.rev ?? 0);
-      const current = OperationSchema.parse(stripKeys(out.Item));
+      const current = fromOperationItem(out.Item);
       const patch = change(current);
       const next: Operation = { ...current, ...patch, updatedAt: this.now() };
       if ('waitingFor' in patch && patch.waitingFor === undefined) {
         delete next.waitingFor;
         delete next.waitingSince;
       }
+      const names: Record<string, string> = { '#u': 'updatedAt' };
+      const values: Record<string, unknown> = { ':u': next.updatedAt, ':rev': rev, ':next': rev + 1 };
+      const sets = ['#u = :u', 'rev = :next'];
+      const removes: string[] = [];
+      for (const key of ['status', 'waitingFor', 'waitingSince', 'callback'] as const) {
+        if (!(key in patch) && !(key === 'waitingSince' && 'waitingFor' in patch)) continue;
+        names[`#${key}`] = key;
+        if (next[key] === undefined) removes.push(`#${key}`);
+        else {
+          sets.push(`#${key} = :${key}`);
+          values[`:${key}`] = next[key];
+        }
+      }
       try {
+        // Only the changed attributes: step records written meanwhile are never overwritten.
         await this.db.send(
-          new PutCommand({
+          new UpdateCommand({
             TableName: this.tableName,
-            // undefined attributes are dropped by the marshaller, which is how waitingFor is cleared.
-            Item: { ...out.Item, waitingFor: undefined, waitingSince: undefined, ...next, rev: rev + 1 },
+            Key: { pk: opPk(operationId), sk: OP_SK },
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
             ConditionExpression: 'rev = :rev',
-            ExpressionAttributeValues: { ':rev': rev },
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
           }),
         );
         return next;
@@ -581,39 +648,92 @@ export class Registry {
     }
   }
 
-  /** Marks a step started (or restarted after a crash) on the operation. */
-  async stepStarted(operationId: string, name: string, detail?: string): Promise<void> {
-    await this.updateOperation(operationId, (op) => {
-      const steps = op.steps.filter((s) => !(s.name === name && s.status !== 'SUCCEEDED'));
-      steps.push({ name, status: 'RUNNING', startedAt: this.now(), ...(detail ? { detail } : {}) });
-      return { steps, status: 'RUNNING' };
-    });
+  /**
+   * Writes one step of an operation in a single UpdateItem (no read). `mode`:
+   * - `start`: the step begins (kept as is if already there, e.g. a poll's later calls);
+   * - `detail`: a running step's latest detail;
+   * - `put`: the whole step (a quick step written once when it ended, or a failure).
+   * Ignored once the operation has ended, so a late writer cannot reopen it.
+   */
+  async recordStep(operationId: string, step: Step, mode: 'start' | 'detail' | 'put'): Promise<void> {
+    const names: Record<string, string> = {
+      '#m': 'stepMap',
+      '#n': step.name,
+      '#st': 'status',
+      '#u': 'updatedAt',
+    };
+    const values: Record<string, unknown> = {
+      ':u': this.now(),
+      ':pending': 'PENDING',
+      ':running': 'RUNNING',
+    };
+    let set: string;
+    if (mode === 'detail') {
+      names['#d'] = 'detail';
+      values[':d'] = step.detail ?? '';
+      set = '#m.#n.#d = :d';
+    } else {
+      values[':s'] = { ...step, seq: nextStepSeq() };
+      set = '#m.#n = :s';
+    }
+    // `start` keeps a step already there (a poll's later calls, a resumed step): a condition rather
+    // than if_not_exists on the nested path, which moto ignores.
+    const exists =
+      mode === 'detail'
+        ? ' AND attribute_exists(#m.#n)'
+        : mode === 'start'
+          ? ' AND attribute_not_exists(#m.#n)'
+          : '';
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: opPk(operationId), sk: OP_SK },
+          UpdateExpression: `SET ${set}, #st = :running, #u = :u`,
+          ConditionExpression: `#st IN (:pending, :running)${exists}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (e) {
+      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+    }
   }
 
-  /** Marks the latest run of a step ended. */
+  /** Marks a step started (or restarted after a crash). */
+  async stepStarted(operationId: string, name: string, detail?: string): Promise<void> {
+    await this.recordStep(
+      operationId,
+      { name, status: 'RUNNING', startedAt: this.now(), ...(detail ? { detail } : {}) },
+      'put',
+    );
+  }
+
+  /** Marks a step ended, keeping its start time when it was recorded as started. */
   async stepEnded(
     operationId: string,
     name: string,
     status: Step['status'],
     error?: ErrorInfo,
     detail?: string,
+    startedAt?: string,
   ): Promise<void> {
-    await this.updateOperation(operationId, (op) => {
-      const steps = [...op.steps];
-      let i = steps.length - 1;
-      while (i >= 0 && steps[i]!.name !== name) i--;
-      const base: Step = i >= 0 ? steps[i]! : { name, status: 'RUNNING', startedAt: this.now() };
-      const ended: Step = {
-        ...base,
+    const started =
+      startedAt ??
+      (await this.getOperation(operationId))?.steps.find((s) => s.name === name)?.startedAt ??
+      this.now();
+    await this.recordStep(
+      operationId,
+      {
+        name,
         status,
+        startedAt: started,
         endedAt: this.now(),
         ...(error ? { error } : {}),
         ...(detail ? { detail } : {}),
-      };
-      if (i >= 0) steps[i] = ended;
-      else steps.push(ended);
-      return { steps };
-    });
+      },
+      'put',
+    );
   }
 
   /**
@@ -626,9 +746,13 @@ export class Registry {
     error?: ErrorInfo;
     patch?: TenantPatch;
     actor?: string;
+    /** What the caller read already (saves two reads). */
+    scope?: { tenant: Tenant; operation: Operation };
+    /** The step finishing the operation, recorded in the same write. */
+    step?: { name: string; startedAt: string };
   }): Promise<{ tenant: Tenant; operation: Operation }> {
-    const operation = await this.requireOperation(args.operationId);
-    const current = await this.requireTenant(operation.tenantId);
+    const operation = args.scope?.operation ?? (await this.requireOperation(args.operationId));
+    const current = args.scope?.tenant ?? (await this.requireTenant(operation.tenantId));
     if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED')
       return { tenant: current, operation };
     if (current.currentOperationId !== operation.operationId) {
@@ -652,11 +776,14 @@ export class Registry {
     if (args.error) next.lastError = args.error;
     else if (args.outcome === 'succeeded') delete next.lastError;
     const status = args.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED';
-    // The step that finishes the operation is closed here too, so no reader sees a finished
+    // Steps still open are closed here, with the finishing step, so no reader ever sees a finished
     // operation with a step still running.
-    const steps = operation.steps.map((s) =>
+    const steps: Step[] = operation.steps.map((s) =>
       s.status === 'RUNNING' ? { ...s, status: 'SUCCEEDED' as const, endedAt: at } : s,
     );
+    if (args.step && !steps.some((s) => s.name === args.step!.name)) {
+      steps.push({ name: args.step.name, status: 'SUCCEEDED', startedAt: args.step.startedAt, endedAt: at });
+    }
     const ended: Operation = {
       ...operation,
       steps,
@@ -674,15 +801,9 @@ export class Registry {
         {
           Put: {
             TableName: this.tableName,
-            // Dropping the open-index keys takes the operation out of the resume list.
-            // rev moves forward (never back to a value a concurrent step writer may hold).
-            Item: {
-              pk: opPk(operation.operationId),
-              sk: OP_SK,
-              kind: 'operation',
-              rev: Date.now(),
-              ...ended,
-            },
+            // Dropping the open-index keys takes the operation out of the resume list; rev moves
+            // forward, never back to a value a concurrent writer may hold.
+            Item: { ...toOperationItem(ended), rev: Date.now() },
           },
         },
         this.eventPut({
@@ -723,7 +844,7 @@ export class Registry {
           ...(after ? { ExclusiveStartKey: after } : {}),
         }),
       );
-      for (const item of out.Items ?? []) items.push(OperationSchema.parse(stripKeys(item)));
+      for (const item of out.Items ?? []) items.push(fromOperationItem(item));
       after = out.LastEvaluatedKey;
     } while (after);
     return items;

@@ -61,6 +61,7 @@ export class Flow {
     next: string | undefined,
     o: TaskOptions,
     resultPath: string | null,
+    poll = false,
   ): AslState {
     const state: AslState = {
       Type: 'Task',
@@ -71,6 +72,8 @@ export class Flow {
         'operationId.$': '$.operationId',
         'tenantId.$': '$.tenantId',
         args: o.args ?? {},
+        // Polled tasks record their step at the first call and on each new detail.
+        poll,
         // The whole state, not `$.error`: a path to a missing field fails the state on AWS.
         ...(o.withError ? { 'state.$': '$' } : {}),
       },
@@ -104,7 +107,7 @@ export class Flow {
   poll(step: string, next: string, o: TaskOptions = {}): this {
     const choice = `${step}: done?`;
     const wait = `${step}: wait`;
-    this.states[step] = this.taskState(step, choice, o, '$.poll');
+    this.states[step] = this.taskState(step, choice, o, '$.poll', true);
     this.states[choice] = {
       Type: 'Choice',
       Choices: [{ Variable: '$.poll.done', BooleanEquals: true, Next: next }],

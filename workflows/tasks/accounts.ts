@@ -108,7 +108,8 @@ async function findAccountByEmail(deps: TaskDeps, email: string): Promise<string
  */
 export const vendAccount: TaskHandler = async (input, deps): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
-  const { tenant, operation } = scope;
+  const { operation } = scope;
+  let tenant = scope.tenant;
   // A closed account (the tenant left a dedicated tier before) is never reused: vend a new one.
   const closed = Boolean(tenant.accountClosedAt);
   if (tenant.accountId && !closed) return { done: true, detail: `account ${tenant.accountId}` };
@@ -135,7 +136,7 @@ export const vendAccount: TaskHandler = async (input, deps): Promise<PollResult>
     requestId = out.CreateAccountStatus?.Id;
     if (!requestId)
       throw new ControlPlaneError('ACCOUNT_CREATION_FAILED', 'CreateAccount returned no request id');
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    tenant = await deps.registry.patchTenant(tenant, operation.operationId, {
       accountRequestId: requestId,
       accountId: undefined,
       accountClosedAt: undefined,
@@ -165,7 +166,7 @@ export const vendAccount: TaskHandler = async (input, deps): Promise<PollResult>
   }
   if (!accountId) return { done: false, detail: 'creating the tenant account' };
   await moveInto(deps, accountId, await ensureOuPath(deps, deps.accounts.ouPath));
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { accountId });
+  await deps.registry.patchTenant(tenant, operation.operationId, { accountId });
   await deps.accountGate.release(holder);
   return { done: true, detail: `account ${accountId}` };
 };
@@ -184,7 +185,7 @@ export const closeAccount: TaskHandler = async (input, deps) => {
     .catch((e) => {
       if (!/AccountAlreadyClosed/.test((e as Error).name)) throw e;
     });
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+  await deps.registry.patchTenant(tenant, operation.operationId, {
     accountClosedAt: deps.clock().toISOString(),
   });
   return { closed: tenant.accountId };

@@ -60,10 +60,6 @@ export const createApiKey: TaskHandler = async (input, deps) => {
       }),
     );
     keyId = out.id!;
-    // Recorded before joining the plan, so compensation finds the key even if the next call fails.
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
-      access: { ...tenant.access, apiKeyId: keyId },
-    });
   }
   const usagePlanId = usagePlanOf(deps, tier.name);
   await deps.clients.apigateway
@@ -71,9 +67,9 @@ export const createApiKey: TaskHandler = async (input, deps) => {
     .catch((e) => {
       if ((e as Error).name !== 'ConflictException') throw e;
     });
-  const fresh = await deps.registry.requireTenant(tenant.tenantId);
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
-    access: { ...fresh.access, apiKeyId: keyId, usagePlanId },
+  // Compensation also finds the key by its name, so one record at the end is enough.
+  await deps.registry.patchTenant(tenant, operation.operationId, {
+    access: { ...tenant.access, apiKeyId: keyId, usagePlanId },
   });
   return { apiKeyId: keyId, usagePlanId };
 };
@@ -98,7 +94,7 @@ export const moveApiKey: TaskHandler = async (input, deps) => {
       .send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan, keyId }))
       .catch(ignoreNotFound);
   }
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+  await deps.registry.patchTenant(tenant, operation.operationId, {
     access: { ...tenant.access, apiKeyId: keyId, usagePlanId },
   });
   return { usagePlanId };

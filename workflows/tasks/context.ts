@@ -40,6 +40,8 @@ export interface TaskInput {
   readonly operationId: string;
   readonly tenantId: string;
   readonly args: Record<string, unknown>;
+  /** True for a task called in a Task → Choice → Wait loop until it answers `done`. */
+  readonly poll?: boolean;
   /** The whole execution state, for handlers that read a caught error. */
   readonly state?: Record<string, unknown>;
 }

@@ -70,7 +70,7 @@ export const createIdentity: TaskHandler = async (input, deps) => {
   await deps.clients.cognito.send(
     new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: groupName }),
   );
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+  await deps.registry.patchTenant(tenant, operation.operationId, {
     access: { ...tenant.access, userPoolId, groupName, adminUsername: username },
   });
   return { groupName, username };

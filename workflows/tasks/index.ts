@@ -58,37 +58,65 @@ export type TaskRunner = (input: TaskInput) => Promise<TaskResult>;
 
 /**
  * The single entry point of every Task state, on both engines (a Lambda handler on AWS, the local
- * executor's override here). Records each step's start and end on the operation, keeps a polling
- * step RUNNING with its latest detail, and turns every failure into a TaskError named by its code.
+ * executor's override here). Records each step on the operation with as few writes as it can (one
+ * for a quick step, one at a polled step's start, one per new detail, one at its end), and turns
+ * every failure into a TaskError named by its code.
  */
 export function createTaskRunner(deps: TaskDeps, hooks: TaskRunnerHooks = {}): TaskRunner {
+  // Which polled steps this process has recorded as started, and their last detail written.
+  // Lost on restart or in a new Lambda container: then a step is written once more, harmlessly.
+  const polled = new Map<string, string | undefined>();
   return async (input) => {
     const handler = TASK_HANDLERS[input.task];
     if (!handler) throw new TaskError('WORKFLOW_FAILED', `no task handler named ${input.task}`);
     await hooks.beforeTask?.(input);
-    const op = await deps.registry.getOperation(input.operationId);
-    const last = op?.steps.filter((s) => s.name === input.step).pop();
-    const continuing = last?.status === 'RUNNING';
-    if (!continuing) await deps.registry.stepStarted(input.operationId, input.step);
+    const key = `${input.operationId}/${input.step}`;
+    const startedAt = deps.clock().toISOString();
+    if (input.poll && !polled.has(key)) {
+      await deps.registry.recordStep(
+        input.operationId,
+        { name: input.step, status: 'RUNNING', startedAt },
+        'start',
+      );
+      polled.set(key, undefined);
+    }
     try {
       const result = await handler(input, deps);
       const poll = result as { done?: boolean; detail?: string } | undefined;
-      if (poll && poll.done === false) {
-        if (poll.detail && poll.detail !== last?.detail) {
-          await deps.registry.updateOperation(input.operationId, (o) => ({
-            steps: o.steps.map((s, i) =>
-              i === o.steps.length - 1 && s.name === input.step ? { ...s, detail: poll.detail! } : s,
-            ),
-          }));
+      if (input.poll && poll?.done === false) {
+        if (poll.detail && poll.detail !== polled.get(key)) {
+          await deps.registry.recordStep(
+            input.operationId,
+            { name: input.step, status: 'RUNNING', startedAt, detail: poll.detail },
+            'detail',
+          );
+          polled.set(key, poll.detail);
         }
-      } else {
-        await deps.registry.stepEnded(input.operationId, input.step, 'SUCCEEDED', undefined, poll?.detail);
+        return result ?? {};
       }
+      polled.delete(key);
+      await deps.registry.stepEnded(
+        input.operationId,
+        input.step,
+        'SUCCEEDED',
+        undefined,
+        poll?.detail,
+        // A polled step keeps the start recorded at its first call; a quick step started just now.
+        input.poll ? undefined : startedAt,
+      );
       return result ?? {};
     } catch (e) {
+      polled.delete(key);
       const err = toTaskError(e);
       await deps.registry
-        .stepEnded(input.operationId, input.step, 'FAILED', { code: err.code, message: err.message })
+        .stepEnded(
+          input.operationId,
+          input.step,
+          'FAILED',
+          { code: err.code, message: err.message },
+          undefined,
+          input.poll ? undefined : startedAt,
+        )
         .catch((recordError) => {
           // The registry being down must not hide the original error.
           err.message = `${err.message} (step not recorded: ${describeError(recordError)})`;

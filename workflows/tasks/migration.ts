@@ -96,7 +96,7 @@ export const cutOver: TaskHandler = async (input, deps) => {
   const stacks: StackRef[] = tenant.stacks.map((s) =>
     s.name === 'target' ? { ...s, name: 'tenant' } : s.name === 'tenant' ? { ...s, name: 'retiring' } : s,
   );
-  await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+  await deps.registry.patchTenant(tenant, operation.operationId, {
     tier: target.name,
     isolation: target.isolation,
     stacks,

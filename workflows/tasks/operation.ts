@@ -77,6 +77,8 @@ export const finish: TaskHandler = async (input, deps) => {
     operationId: operation.operationId,
     outcome: 'succeeded',
     patch,
+    scope,
+    step: { name: input.step, startedAt: deps.clock().toISOString() },
   });
   deps.onFinished?.(ended.operation);
   return { state: 'done' };
@@ -105,7 +107,8 @@ function caughtError(
  * failing step and the AWS reason.
  */
 export const recordFailure: TaskHandler = async (input, deps) => {
-  const { tenant, operation } = await loadScope(deps, input);
+  const scope = await loadScope(deps, input);
+  const { tenant, operation } = scope;
   if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED') return { already: operation.status };
   const original = caughtError(input.state, 'error');
   const compensation = caughtError(input.state, 'compensationError');
@@ -124,7 +127,13 @@ export const recordFailure: TaskHandler = async (input, deps) => {
     operationId: operation.operationId,
     data: { operation: operation.type, step: stepName, error, compensated: outcome === 'rolled-back' },
   });
-  const ended = await deps.registry.finishOperation({ operationId: operation.operationId, outcome, error });
+  const ended = await deps.registry.finishOperation({
+    operationId: operation.operationId,
+    outcome,
+    error,
+    scope,
+    step: { name: input.step, startedAt: deps.clock().toISOString() },
+  });
   deps.onFinished?.(ended.operation);
   return { outcome };
 };

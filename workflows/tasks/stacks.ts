@@ -165,7 +165,7 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   const recorded = tenant.stacks.find((s) => s.stackName === stackName);
   if (IN_PROGRESS.test(status)) {
     if (!recorded)
-      await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+      await deps.registry.patchTenant(tenant, operation.operationId, {
         stacks: upsertStack(tenant.stacks, ref),
       });
     return { done: false, detail: status };
@@ -173,7 +173,7 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   await deps.stackGate.release(owner);
   if (status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE') {
     const outputs = stackOutputs(stack);
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    await deps.registry.patchTenant(tenant, operation.operationId, {
       stacks: upsertStack(tenant.stacks, ref),
       ...(role === 'tenant'
         ? { outputs: { ...tenant.outputs, ...outputs }, templateVersion: template.versionId }
@@ -183,7 +183,7 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   }
   // ROLLBACK_COMPLETE, CREATE_FAILED, …: record what is there so compensation removes it.
   if (!recorded)
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    await deps.registry.patchTenant(tenant, operation.operationId, {
       stacks: upsertStack(tenant.stacks, ref),
     });
   throw new ControlPlaneError(
@@ -214,7 +214,7 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
   const current = new Map((stack.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
   const matches = wanted.every((p) => current.get(p.ParameterKey) === p.ParameterValue);
   if (matches && /_COMPLETE$/.test(status) && !/ROLLBACK/.test(status)) {
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    await deps.registry.patchTenant(tenant, operation.operationId, {
       stacks: upsertStack(tenant.stacks, { ...ref, status, templateVersion: template.versionId }),
       outputs: { ...tenant.outputs, ...stackOutputs(stack) },
     });
@@ -246,7 +246,7 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
     );
   } catch (e) {
     if (!/No updates are to be performed/.test((e as Error).message)) throw e;
-    await deps.registry.patchTenant(tenant.tenantId, operation.operationId, {
+    await deps.registry.patchTenant(tenant, operation.operationId, {
       stacks: upsertStack(tenant.stacks, { ...ref, status, templateVersion: template.versionId }),
     });
     return { done: true, detail: 'no changes' };
@@ -319,7 +319,7 @@ export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult
     remaining = remaining.map((s) => (s.stackName === ref.stackName ? { ...s, ...next } : s));
   }
   const changed = JSON.stringify(remaining) !== JSON.stringify(tenant.stacks);
-  if (changed) await deps.registry.patchTenant(tenant.tenantId, operation.operationId, { stacks: remaining });
+  if (changed) await deps.registry.patchTenant(tenant, operation.operationId, { stacks: remaining });
   return pending.length === 0 ? { done: true } : { done: false, detail: pending.join(', ') };
 };
 
