@@ -53,6 +53,7 @@ export { SynthesisService, type SynthesisServiceOptions, templateVersionId } fro
 export type {
   CfnParameterValue,
   CfnTag,
+  CfnTemplate,
   PlatformOutputs,
   StackResult,
   SynthesizedTemplate,

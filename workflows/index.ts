@@ -81,7 +81,11 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clock,
     ...(options.onFinished ? { onFinished: options.onFinished } : {}),
   };
-  const runTask = createTaskRunner(deps, options.hooks);
+  const runTask = createTaskRunner(
+    deps,
+    options.hooks,
+    config.engine === 'local' ? { localBackoff: { baseMs: config.stackPollMs } } : {},
+  );
   const engine: WorkflowEngine =
     config.engine === 'stepfunctions'
       ? new StepFunctionsEngine({

@@ -71,6 +71,7 @@ export class Flow {
         step,
         'operationId.$': '$.operationId',
         'tenantId.$': '$.tenantId',
+        'pollSeconds.$': '$.pollSeconds',
         args: o.args ?? {},
         // Polled tasks record their step at the first call and on each new detail.
         poll,
@@ -101,7 +102,7 @@ export class Flow {
   }
 
   /**
-   * A task called until it answers `{ done: true }`, with a Wait of `$.pollSeconds` between calls:
+   * A task called until it answers `{ done: true }`, with a Wait of `$.poll.waitSeconds` between calls:
    *   <step> → <step>: done? → (yes) next | (no) <step>: wait → <step>
    */
   poll(step: string, next: string, o: TaskOptions = {}): this {
@@ -113,7 +114,8 @@ export class Flow {
       Choices: [{ Variable: '$.poll.done', BooleanEquals: true, Next: next }],
       Default: wait,
     };
-    this.states[wait] = { Type: 'Wait', SecondsPath: '$.pollSeconds', Next: step };
+    // The task says how long to wait (its backoff): seconds, as Step Functions requires.
+    this.states[wait] = { Type: 'Wait', SecondsPath: '$.poll.waitSeconds', Next: step };
     return this;
   }
 

@@ -42,6 +42,8 @@ export interface TaskInput {
   readonly args: Record<string, unknown>;
   /** True for a task called in a Task → Choice → Wait loop until it answers `done`. */
   readonly poll?: boolean;
+  /** The execution's base poll interval; pending answers back off from it. */
+  readonly pollSeconds?: number;
   /** The whole execution state, for handlers that read a caught error. */
   readonly state?: Record<string, unknown>;
 }

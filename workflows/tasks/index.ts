@@ -49,6 +49,11 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
   CloseAccount: closeAccount,
 };
 
+/** Wait before the next call of a pending polled task: doubling from the base, at most 20x. */
+export function backoffSeconds(baseSeconds: number, attempt: number): number {
+  return Math.max(1, Math.round(Math.min(baseSeconds * 2 ** Math.max(0, attempt - 1), baseSeconds * 20)));
+}
+
 export interface TaskRunnerHooks {
   /** Called before each task runs; tests use it to crash the engine at a chosen step. */
   readonly beforeTask?: (input: TaskInput) => void | Promise<void>;
@@ -62,10 +67,23 @@ export type TaskRunner = (input: TaskInput) => Promise<TaskResult>;
  * for a quick step, one at a polled step's start, one per new detail, one at its end), and turns
  * every failure into a TaskError named by its code.
  */
-export function createTaskRunner(deps: TaskDeps, hooks: TaskRunnerHooks = {}): TaskRunner {
-  // Which polled steps this process has recorded as started, and their last detail written.
-  // Lost on restart or in a new Lambda container: then a step is written once more, harmlessly.
-  const polled = new Map<string, string | undefined>();
+export interface TaskRunnerOptions {
+  /**
+   * Local engine: its Wait states run a fixed interval (`baseMs`), so the backoff is slept here,
+   * before a pending answer returns. On Step Functions the Wait itself backs off (`waitSeconds`).
+   */
+  readonly localBackoff?: { readonly baseMs: number };
+}
+
+export function createTaskRunner(
+  deps: TaskDeps,
+  hooks: TaskRunnerHooks = {},
+  options: TaskRunnerOptions = {},
+): TaskRunner {
+  // Which polled steps this process has recorded as started, their last detail written and how
+  // many pending answers in a row they gave. Lost on restart or in a new Lambda container: then a
+  // step is written once more and its backoff starts over, harmlessly.
+  const polled = new Map<string, { detail?: string | undefined; pending: number }>();
   return async (input) => {
     const handler = TASK_HANDLERS[input.task];
     if (!handler) throw new TaskError('WORKFLOW_FAILED', `no task handler named ${input.task}`);
@@ -78,21 +96,29 @@ export function createTaskRunner(deps: TaskDeps, hooks: TaskRunnerHooks = {}): T
         { name: input.step, status: 'RUNNING', startedAt },
         'start',
       );
-      polled.set(key, undefined);
+      polled.set(key, { pending: 0 });
     }
     try {
       const result = await handler(input, deps);
       const poll = result as { done?: boolean; detail?: string } | undefined;
       if (input.poll && poll?.done === false) {
-        if (poll.detail && poll.detail !== polled.get(key)) {
+        const memo = polled.get(key) ?? { pending: 0 };
+        memo.pending++;
+        if (poll.detail && poll.detail !== memo.detail) {
           await deps.registry.recordStep(
             input.operationId,
             { name: input.step, status: 'RUNNING', startedAt, detail: poll.detail },
             'detail',
           );
-          polled.set(key, poll.detail);
+          memo.detail = poll.detail;
         }
-        return result ?? {};
+        polled.set(key, memo);
+        const waitSeconds = backoffSeconds(input.pollSeconds ?? 1, memo.pending);
+        if (options.localBackoff) {
+          const extra = options.localBackoff.baseMs * (Math.min(2 ** (memo.pending - 1), 20) - 1);
+          if (extra > 0) await new Promise((r) => setTimeout(r, extra));
+        }
+        return { ...poll, waitSeconds };
       }
       polled.delete(key);
       await deps.registry.stepEnded(

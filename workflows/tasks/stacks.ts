@@ -121,6 +121,11 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
     );
   const accountId = tier.dedicatedAccount ? tenant.accountId : undefined;
   const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId });
+  if (!tenant.stacks.some((s) => s.stackName === stackName)) {
+    // No slot, no stack: a stack is only ever created by a slot holder, so a waiter need not look.
+    const slot = await deps.stackGate.acquire(owner, operation.createdAt);
+    if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
+  }
   let stack = await describeStack(aws, stackName);
 
   if (!stack) {
