@@ -42,17 +42,28 @@ export interface ApiKeyStoreOptions {
   readonly documents: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly clock?: () => Date;
+  /**
+   * How long a recognised key is remembered in this process (default 30 s), so a request costs
+   * no DynamoDB read for its credential. A revoked key stops working within this time.
+   */
+  readonly cacheTtlMs?: number;
 }
+
+const CACHE_MAX_KEYS = 1000;
 
 export class ApiKeyStore {
   private readonly db: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly clock: () => Date;
 
+  private readonly cacheTtlMs: number;
+  private readonly cache = new Map<string, { record: ApiKeyRecord; until: number }>();
+
   constructor(options: ApiKeyStoreOptions) {
     this.db = options.documents;
     this.tableName = options.tableName;
     this.clock = options.clock ?? (() => new Date());
+    this.cacheTtlMs = options.cacheTtlMs ?? 30_000;
   }
 
   /** Makes a key with a unique name; the key itself is returned here and never again. */
@@ -103,16 +114,27 @@ export class ApiKeyStore {
 
   /** The key's record, or undefined for a key that is unknown (or was revoked). */
   async find(key: string): Promise<ApiKeyRecord | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${hashApiKey(key)}`, sk: KEY_SK } }),
-    );
-    if (!out.Item) return undefined;
+    const hash = hashApiKey(key);
+    const now = Date.now();
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > now) return hit.record;
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${hash}`, sk: KEY_SK } }));
+    if (!out.Item) {
+      this.cache.delete(hash);
+      return undefined;
+    }
     const scopes = ScopeSchema.array().safeParse(out.Item.scopes);
-    return {
+    const record: ApiKeyRecord = {
       name: String(out.Item.name),
       scopes: scopes.success ? scopes.data : [],
       createdAt: String(out.Item.createdAt),
     };
+    // Only recognised keys are remembered: unknown ones cannot fill the cache.
+    if (this.cacheTtlMs > 0) {
+      if (this.cache.size >= CACHE_MAX_KEYS) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(hash, { record, until: now + this.cacheTtlMs });
+    }
+    return record;
   }
 
   /**
@@ -120,6 +142,7 @@ export class ApiKeyStore {
    * CONTROL_PLANE_ADMIN_KEY takes effect at the next start.
    */
   async setAdminKey(key: string): Promise<void> {
+    this.cache.clear();
     const hash = hashApiKey(key);
     const pointer = await this.db.send(
       new GetCommand({
