@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackResourcesCommand,
+  DescribeStacksCommand,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { DeleteTableCommand, DescribeTableCommand, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
+import { App } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AwsClients } from '../../core/aws/clients.js';
+import { OPERATION_TYPES } from '../../core/lifecycle.js';
+import { registryTableDefinition } from '../../core/registry/table.js';
+import type { CfnTemplate } from '../../templates/types.js';
+import { testClients, uniqueName } from '../../test/support/aws.js';
+import { definitionText, substitute } from '../../workflows/definitions/index.js';
+import {
+  adaptControlPlaneForEmulator,
+  adaptPlatformForEmulator,
+  type ControlPlaneEmulatorAdaptation,
+} from './emulator.js';
+import { buildInfra, synthesizeInfra } from './infra.js';
+import { settingsFromValues } from './settings.js';
+import { prepareTemplates } from './templates.js';
+
+/**
+ * Both stacks, synthesized with stub function code and adapted for moto (control-plane/infra/
+ * emulator.ts), deployed to the test moto with CreateStack, read back, and deleted. moto models the
+ * table, the functions, the state machines and the roles; the rest (user pools, HTTP API, alarms,
+ * secrets) are placeholders there and are asserted on the template in stack.test.ts.
+ */
+
+type Validate = (definition: unknown) => { isValid: boolean; errorsText(separator?: string): string };
+const aslValidator = createRequire(import.meta.url)('asl-validator') as Validate;
+
+const prefix = uniqueName('cp');
+const outdir = mkdtempSync(join(tmpdir(), 'tcp-infra-moto-'));
+let aws: AwsClients;
+let platformBody: string;
+let controlPlaneBody: string;
+let adaptation: ControlPlaneEmulatorAdaptation;
+const stackIds: Record<string, string> = {};
+const tables: string[] = [];
+
+beforeAll(async () => {
+  aws = testClients();
+  const settings = settingsFromValues({
+    prefix,
+    bundling: 'prebuilt-stub',
+    templateCacheDir: inject('templateCacheDir'),
+  });
+  const infra = buildInfra({
+    app: new App({ outdir, builtinCloudFormationValidation: false }),
+    settings,
+    templates: await prepareTemplates(settings.templateCacheDir, ['platform']),
+  });
+  const synthesized = synthesizeInfra(infra);
+  platformBody = JSON.stringify(adaptPlatformForEmulator(synthesized.platform));
+  const adapted = adaptControlPlaneForEmulator(synthesized.controlPlane);
+  controlPlaneBody = JSON.stringify(adapted.template);
+  adaptation = adapted.adaptation;
+});
+
+afterAll(async () => {
+  // Whatever a failed run left behind: stacks first, then the tables they retain.
+  for (const id of Object.values(stackIds).reverse())
+    await aws.cloudformation.send(new DeleteStackCommand({ StackName: id })).catch(() => undefined);
+  for (const table of tables) {
+    await aws.dynamodb
+      .send(new UpdateTableCommand({ TableName: table, DeletionProtectionEnabled: false }))
+      .catch(() => undefined);
+    await aws.dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+  }
+  aws.destroy();
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+async function settle(stackId: string): Promise<Stack> {
+  for (let i = 0; i < 100; i++) {
+    const stack = (await aws.cloudformation.send(new DescribeStacksCommand({ StackName: stackId })))
+      .Stacks?.[0];
+    if (stack && !stack.StackStatus?.endsWith('_IN_PROGRESS')) return stack;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${stackId} did not settle`);
+}
+
+async function create(name: string, body: string): Promise<Stack> {
+  const out = await aws.cloudformation.send(
+    new CreateStackCommand({
+      StackName: name,
+      TemplateBody: body,
+      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+    }),
+  );
+  stackIds[name] = out.StackId!;
+  return settle(out.StackId!);
+}
+
+const outputsOf = (stack: Stack) =>
+  Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+
+describe('the control plane deploys to moto', () => {
+  let outputs: Record<string, string>;
+
+  it('the emulator adaptation changes only what moto cannot take', () => {
+    const body = JSON.parse(controlPlaneBody) as CfnTemplate;
+    expect(body.Parameters?.BootstrapVersion).toBeUndefined();
+    expect(adaptation.substitutedDefinitions).toHaveLength(OPERATION_TYPES.length);
+    expect(Object.values(adaptation.placeholders)).toEqual(
+      expect.arrayContaining(['AWS::Cognito::UserPool', 'AWS::ApiGatewayV2::Api', 'AWS::CloudWatch::Alarm']),
+    );
+    expect(Object.values(adaptation.placeholders)).not.toContain('AWS::StepFunctions::StateMachine');
+    expect(adaptation.removedOutputs).toEqual(expect.arrayContaining(['ApiUrl', 'JwtIssuer']));
+  });
+
+  it('the platform stack reaches CREATE_COMPLETE', async () => {
+    const stack = await create(`${prefix}-platform`, platformBody);
+    expect(stack.StackStatus, stack.StackStatusReason).toBe('CREATE_COMPLETE');
+    const platform = outputsOf(stack);
+    expect(platform.EventBusName).toBe(`${prefix}-platform-lifecycle`);
+    tables.push(platform.PooledTableName!);
+  });
+
+  it('the control-plane stack reaches CREATE_COMPLETE, importing the platform’s bus', async () => {
+    const stack = await create(`${prefix}-control-plane`, controlPlaneBody);
+    expect(stack.StackStatus, stack.StackStatusReason).toBe('CREATE_COMPLETE');
+    outputs = outputsOf(stack);
+    tables.push(outputs.RegistryTableName!);
+    expect(outputs).toMatchObject({
+      RegistryTableName: `${prefix}-registry`,
+      StateMachineArnPrefix: `arn:aws:states:us-east-1:123456789012:stateMachine:${prefix}-`,
+      TaskFunctionArn: expect.stringMatching(/^arn:aws:lambda:us-east-1:123456789012:function:/),
+      TenantStackRoleArn: expect.stringMatching(/^arn:aws:iam::123456789012:role\//),
+    });
+    const resources =
+      (await aws.cloudformation.send(new DescribeStackResourcesCommand({ StackName: stack.StackId })))
+        .StackResources ?? [];
+    const created = (type: string) =>
+      resources.filter((r) => r.ResourceType === type && r.ResourceStatus === 'CREATE_COMPLETE').length;
+    expect(created('AWS::StepFunctions::StateMachine')).toBe(OPERATION_TYPES.length);
+    expect(created('AWS::Lambda::Function')).toBe(2);
+    expect(created('AWS::DynamoDB::Table')).toBe(1);
+    expect(created('AWS::IAM::Role')).toBe(4);
+  });
+
+  it('the registry table is the registry layout, with deletion protection', async () => {
+    const { Table } = await aws.dynamodb.send(
+      new DescribeTableCommand({ TableName: outputs.RegistryTableName }),
+    );
+    const definition = registryTableDefinition(outputs.RegistryTableName!);
+    expect(Table?.KeySchema).toEqual(definition.KeySchema);
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema]).sort()).toEqual(
+      definition.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema]).sort(),
+    );
+    expect(Table?.DeletionProtectionEnabled).toBe(true);
+  });
+
+  it('each state machine holds the local engine’s definition, byte for byte after substitution, and it is valid ASL', async () => {
+    for (const type of OPERATION_TYPES) {
+      const machine = await aws.sfn.send(
+        new DescribeStateMachineCommand({ stateMachineArn: `${outputs.StateMachineArnPrefix}${type}` }),
+      );
+      expect(machine.name).toBe(`${prefix}-${type}`);
+      expect(machine.type).toBe('STANDARD');
+      expect(machine.definition).toBe(substitute(definitionText(type), outputs.TaskFunctionArn!));
+      const validation = aslValidator(JSON.parse(machine.definition!));
+      expect(validation.isValid, validation.errorsText()).toBe(true);
+    }
+  });
+
+  it('both stacks delete (DELETE_COMPLETE); the registry table outlives its stack', async () => {
+    for (const name of [`${prefix}-control-plane`, `${prefix}-platform`]) {
+      await aws.cloudformation.send(new DeleteStackCommand({ StackName: stackIds[name] }));
+      const stack = await settle(stackIds[name]!);
+      expect(stack.StackStatus, stack.StackStatusReason).toBe('DELETE_COMPLETE');
+      delete stackIds[name];
+    }
+    const { Table } = await aws.dynamodb.send(
+      new DescribeTableCommand({ TableName: outputs.RegistryTableName }),
+    );
+    expect(Table?.TableStatus).toBe('ACTIVE');
+  });
+});

@@ -1,0 +1,44 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
+import type { Construct } from 'constructs';
+import { platformStackName, platformStackTags } from '../../templates/index.js';
+import type { PreparedTemplates } from './templates.js';
+
+export interface PlatformDeploymentStackProps extends StackProps {
+  readonly prefix: string;
+  readonly templates: PreparedTemplates;
+  /** The platform template written to a file (see writePlatformTemplate). */
+  readonly templateFile: string;
+}
+
+/**
+ * `<prefix>-platform`: the platform template (shared VPC, pooled table, artifact bucket, lifecycle
+ * event bus) exactly as `ensurePlatform` deploys it locally, with its TemplateVersion parameter
+ * fixed to the template's version id. So `readPlatform` in the functions finds the same stack and
+ * outputs on AWS as locally, and a later `ensurePlatform` against this account sees it up to date.
+ */
+export class PlatformDeploymentStack extends Stack {
+  readonly template: CfnInclude;
+  readonly versionId: string;
+
+  constructor(scope: Construct, id: string, props: PlatformDeploymentStackProps) {
+    const versionId = props.templates.platform.versionId;
+    super(scope, id, {
+      ...props,
+      stackName: platformStackName(props.prefix),
+      description: `Tenant control plane: platform (template ${versionId})`,
+      terminationProtection: props.terminationProtection ?? true,
+      tags: Object.fromEntries(platformStackTags(versionId).map((t) => [t.Key, t.Value])),
+    });
+    this.versionId = versionId;
+    this.template = new CfnInclude(this, 'Platform', {
+      templateFile: props.templateFile,
+      parameters: { TemplateVersion: versionId },
+    });
+  }
+
+  /** The platform's exports (`<stack>-<output>`), for the control-plane stack. */
+  exportName(output: string): string {
+    return `${this.stackName}-${output}`;
+  }
+}

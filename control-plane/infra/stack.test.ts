@@ -1,0 +1,506 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import { OPERATION_TYPES } from '../../core/lifecycle.js';
+import { registryTableDefinition } from '../../core/registry/table.js';
+import type { CfnTemplate } from '../../templates/types.js';
+import { TierCatalog } from '../../tiers/catalog.js';
+import { definitionText } from '../../workflows/definitions/index.js';
+import {
+  CLOUDFORMATION_ROLE_ARN_VARIABLE,
+  SECRET_ARN_VARIABLES,
+  TASK_TEMPLATE_CACHE_DIR,
+} from './contract.js';
+import { OPERATOR_GROUPS } from './control-plane-stack.js';
+import { STUB_CODE } from './functions.js';
+import { buildInfra, type ControlPlaneInfra, synthesizeInfra } from './infra.js';
+import {
+  actionCovers,
+  actionsOf,
+  boundaryViolations,
+  type FoundStatement,
+  policyStatements,
+  renderValue,
+  resourcesOf,
+} from './policy-walk.js';
+import { settingsFromValues } from './settings.js';
+import { BUNDLED_TEMPLATE_CACHE, prepareTemplates } from './templates.js';
+
+/**
+ * The synthesized control-plane and platform stacks (stub function code: no bundling), asserted
+ * resource by resource, then every IAM statement against the boundaries of docs/deploy.md, then
+ * cdk-nag AwsSolutions.
+ */
+
+const PREFIX = 'acme';
+const outdir = mkdtempSync(join(tmpdir(), 'tcp-infra-stack-'));
+let infra: ControlPlaneInfra;
+let cp: Template;
+let cpJson: CfnTemplate;
+let platformJson: CfnTemplate;
+let platform: Template;
+
+beforeAll(async () => {
+  const settings = settingsFromValues({
+    prefix: PREFIX,
+    bundling: 'prebuilt-stub',
+    templateCacheDir: inject('templateCacheDir'),
+  });
+  const templates = await prepareTemplates(settings.templateCacheDir, ['platform']);
+  infra = buildInfra({
+    app: new App({ outdir, builtinCloudFormationValidation: false }),
+    settings,
+    templates,
+  });
+  const synthesized = synthesizeInfra(infra);
+  cpJson = synthesized.controlPlane;
+  platformJson = synthesized.platform;
+  cp = Template.fromJSON(cpJson);
+  platform = Template.fromJSON(platformJson);
+});
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+const ofType = (json: CfnTemplate, type: string) =>
+  Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+const logicalId = (json: CfnTemplate, type: string, match: (props: Record<string, unknown>) => boolean) => {
+  const hits = ofType(json, type).filter(([, r]) => match(r.Properties ?? {}));
+  expect(hits, `exactly one ${type}`).toHaveLength(1);
+  return hits[0]![0];
+};
+const fnEnv = (json: CfnTemplate, id: string) =>
+  (json.Resources[id]?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)
+    ?.Variables ?? {};
+const taskFunctionId = () =>
+  logicalId(cpJson, 'AWS::Lambda::Function', (p) => String(p.Description).includes('task handlers'));
+const apiFunctionId = () =>
+  logicalId(cpJson, 'AWS::Lambda::Function', (p) => String(p.Description).endsWith('control plane: API'));
+const execRoleId = () =>
+  logicalId(cpJson, 'AWS::IAM::Role', (p) =>
+    JSON.stringify(p.AssumeRolePolicyDocument).includes('cloudformation.amazonaws.com'),
+  );
+
+describe('registry table', () => {
+  it('has the keys and indexes of registryTableDefinition, PITR, deletion protection, and is retained', () => {
+    const definition = registryTableDefinition(`${PREFIX}-registry`);
+    const tables = ofType(cpJson, 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(1);
+    const table = tables[0]![1] as { Properties: Record<string, unknown> };
+    expect(table.Properties.TableName).toBe(definition.TableName);
+    expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.Properties.KeySchema).toEqual(definition.KeySchema);
+    const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(xs: T[]) =>
+      [...xs].sort((a, b) =>
+        String(a.AttributeName ?? a.IndexName).localeCompare(String(b.AttributeName ?? b.IndexName)),
+      );
+    expect(sortByName(table.Properties.AttributeDefinitions as never[])).toEqual(
+      sortByName(definition.AttributeDefinitions ?? []),
+    );
+    expect(sortByName(table.Properties.GlobalSecondaryIndexes as never[])).toEqual(
+      sortByName(definition.GlobalSecondaryIndexes ?? []),
+    );
+    cp.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});
+
+describe('workflows', () => {
+  it('one Standard state machine per operation, named <prefix>-<type>, running the local engine’s text', () => {
+    cp.resourceCountIs('AWS::StepFunctions::StateMachine', OPERATION_TYPES.length);
+    const task = taskFunctionId();
+    for (const type of OPERATION_TYPES) {
+      const id = logicalId(
+        cpJson,
+        'AWS::StepFunctions::StateMachine',
+        (p) => p.StateMachineName === `${PREFIX}-${type}`,
+      );
+      const props = cpJson.Resources[id]!.Properties!;
+      expect(props.StateMachineType).toBe('STANDARD');
+      // Byte for byte what the local engine runs before substitution; CloudFormation substitutes.
+      expect(props.DefinitionString).toBe(definitionText(type));
+      expect(props.DefinitionSubstitutions).toEqual({ TaskFunctionArn: { 'Fn::GetAtt': [task, 'Arn'] } });
+      expect(props.TracingConfiguration).toEqual({ Enabled: true });
+      expect(props.LoggingConfiguration).toMatchObject({
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [
+          { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } },
+        ],
+      });
+    }
+  });
+
+  it('an alarm per state machine on ExecutionsFailed, notifying the alarm topic', () => {
+    for (const type of OPERATION_TYPES) {
+      const machine = logicalId(
+        cpJson,
+        'AWS::StepFunctions::StateMachine',
+        (p) => p.StateMachineName === `${PREFIX}-${type}`,
+      );
+      cp.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+      });
+    }
+  });
+
+  it('the state machines invoke the task function and nothing else', () => {
+    const roles = new Set(
+      ofType(cpJson, 'AWS::StepFunctions::StateMachine').map(([, r]) => renderValue(r.Properties?.RoleArn)),
+    );
+    expect(roles.size).toBe(1);
+    const roleId = [...roles][0]!.replace(/^\$\{|\.Arn\}$/g, '');
+    const invokes = policyStatements(cpJson).filter(
+      (s) => s.roles.includes(roleId) && actionsOf(s.statement).some((a) => a.startsWith('lambda:')),
+    );
+    expect(invokes.map((s) => [actionsOf(s.statement), resourcesOf(s.statement)])).toEqual([
+      [['lambda:InvokeFunction'], [`\${${taskFunctionId()}.Arn}`]],
+    ]);
+  });
+});
+
+describe('functions', () => {
+  it('both run Node.js 22 with X-Ray tracing, each under its own role', () => {
+    for (const id of [taskFunctionId(), apiFunctionId()]) {
+      expect(cpJson.Resources[id]?.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        TracingConfig: { Mode: 'Active' },
+        Code: { ZipFile: STUB_CODE },
+      });
+    }
+    expect(cpJson.Resources[taskFunctionId()]?.Properties?.Role).not.toEqual(
+      cpJson.Resources[apiFunctionId()]?.Properties?.Role,
+    );
+  });
+
+  it('the task function finds its templates in the bundle and the CloudFormation role in its environment', () => {
+    const env = fnEnv(cpJson, taskFunctionId());
+    expect(env.TEMPLATE_CACHE_DIR).toBe(TASK_TEMPLATE_CACHE_DIR);
+    expect(TASK_TEMPLATE_CACHE_DIR).toBe(`/var/task/${BUNDLED_TEMPLATE_CACHE}`);
+    expect(env[CLOUDFORMATION_ROLE_ARN_VARIABLE]).toEqual({ 'Fn::GetAtt': [execRoleId(), 'Arn'] });
+    expect(env).toMatchObject({
+      RESOURCE_PREFIX: PREFIX,
+      WORKFLOW_ENGINE: 'stepfunctions',
+      CONTROL_PLANE_TARGET: 'aws',
+    });
+  });
+
+  it('the API starts workflows on the deployed state machines: prefix + operation type = state machine ARN', () => {
+    const env = fnEnv(cpJson, apiFunctionId());
+    const prefix = renderValue(env.STATE_MACHINE_ARN_PREFIX);
+    expect(prefix).toBe(
+      `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${PREFIX}-`,
+    );
+    // The configuration the API loads from this environment (tokens given sample values).
+    const sample = (v: unknown) =>
+      renderValue(v)
+        .replaceAll(`\${AWS::Partition}`, 'aws')
+        .replaceAll(`\${AWS::Region}`, 'eu-west-1')
+        .replaceAll(`\${AWS::AccountId}`, '111122223333')
+        .replaceAll(`\${AWS::URLSuffix}`, 'amazonaws.com')
+        .replace(/\$\{[^}]+\}/g, 'resolved');
+    const config = loadConfig({
+      env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, sample(v)])),
+    });
+    expect(config).toMatchObject({
+      target: 'aws',
+      engine: 'stepfunctions',
+      resourcePrefix: PREFIX,
+      jwtIssuer: 'https://cognito-idp.eu-west-1.amazonaws.com/resolved',
+    });
+    for (const type of OPERATION_TYPES) {
+      // What StepFunctionsEngine is given by the API (control-plane/lambda.ts) and createWorkflows.
+      expect(`${config.stateMachineArnPrefix}${type}`).toBe(
+        `arn:aws:states:eu-west-1:111122223333:stateMachine:${PREFIX}-${type}`,
+      );
+    }
+    const table = logicalId(cpJson, 'AWS::DynamoDB::Table', (p) => p.TableName === `${PREFIX}-registry`);
+    expect(env.REGISTRY_TABLE).toEqual({ Ref: table });
+    const operators = logicalId(
+      cpJson,
+      'AWS::Cognito::UserPool',
+      (p) => p.UserPoolName === `${PREFIX}-operators`,
+    );
+    expect(renderValue(env.JWT_ISSUER)).toBe(
+      `https://cognito-idp.\${AWS::Region}.\${AWS::URLSuffix}/\${${operators}}`,
+    );
+    expect(renderValue(env.JWT_AUDIENCE)).toMatch(/^\$\{OperatorsCli/);
+    for (const variable of Object.values(SECRET_ARN_VARIABLES))
+      expect(renderValue(env[variable])).toMatch(/^\$\{/);
+  });
+
+  it('the API is an HTTP API whose default route is the API function, with access logs', () => {
+    cp.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [apiFunctionId(), 'Arn'] },
+    });
+    cp.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+    cp.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiAccessLogs'), 'Arn'] },
+      },
+    });
+  });
+});
+
+describe('identity and access', () => {
+  it('operators sign in to a pool with MFA required; their groups are the API scopes', () => {
+    cp.hasResource('AWS::Cognito::UserPool', {
+      Properties: Match.objectLike({
+        UserPoolName: `${PREFIX}-operators`,
+        MfaConfiguration: 'ON',
+        DeletionProtection: 'ACTIVE',
+        AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    for (const group of OPERATOR_GROUPS)
+      cp.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: group });
+  });
+
+  it("the tenants' user pool and one usage plan per catalog tier, named as ensurePlatform names them", () => {
+    cp.hasResource('AWS::Cognito::UserPool', {
+      Properties: Match.objectLike({
+        UserPoolName: `${PREFIX}-tenants`,
+        DeletionProtection: 'ACTIVE',
+        Schema: [Match.objectLike({ Name: 'tenantId', Mutable: false })],
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    const tiers = TierCatalog.load().tiers;
+    cp.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);
+    for (const tier of tiers) {
+      cp.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+        UsagePlanName: `${PREFIX}-${tier.name}`,
+        Throttle: { RateLimit: tier.throttle.rateLimit, BurstLimit: tier.throttle.burstLimit },
+        Quota: { Limit: tier.throttle.dailyQuota, Period: 'DAY' },
+      });
+    }
+  });
+});
+
+describe('platform stack', () => {
+  it('is the platform template, named <prefix>-platform, its version fixed', () => {
+    expect(infra.platform.stackName).toBe(`${PREFIX}-platform`);
+    expect(Object.keys(platformJson.Parameters ?? {})).toEqual(['BootstrapVersion']);
+    expect(platformJson.Outputs?.TemplateVersion?.Value).toBe(infra.platform.versionId);
+    for (const name of [
+      'VpcId',
+      'IsolatedSubnetIds',
+      'PooledTableName',
+      'PooledTableArn',
+      'EventBusName',
+      'EventBusArn',
+      'ArtifactBucketName',
+    ])
+      expect(platformJson.Outputs?.[name]?.Export, name).toBeDefined();
+  });
+
+  it('holds the artifact bucket (encrypted, no public access, TLS only) and the lifecycle event bus', () => {
+    const bucket = logicalId(platformJson, 'AWS::S3::Bucket', (p) => 'VersioningConfiguration' in p);
+    platform.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+    platform.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    platform.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+
+  it('the control-plane stack depends on it and publishes events only to its bus', () => {
+    expect(infra.controlPlane.dependencies.map((s) => s.stackName)).toEqual([`${PREFIX}-platform`]);
+    const events = policyStatements(cpJson).filter((s) =>
+      actionsOf(s.statement).includes('events:PutEvents'),
+    );
+    expect(events.map((s) => resourcesOf(s.statement))).toEqual([
+      [`\${import:${PREFIX}-platform-EventBusArn}`],
+    ]);
+  });
+});
+
+describe('IAM boundaries (every statement of both stacks)', () => {
+  const all = (): FoundStatement[] => [...policyStatements(cpJson), ...policyStatements(platformJson)];
+  const allows = () =>
+    all().filter((s) => s.statement.Effect === 'Allow' && s.statement.Resource !== undefined);
+
+  it('walks a realistic number of statements', () => {
+    expect(allows().length).toBeGreaterThan(40);
+  });
+
+  it('no * action, no * on *, PassRole of the execution role only, CloudFormation on tenant stacks only', () => {
+    expect(boundaryViolations(all(), { prefix: PREFIX, executionRole: execRoleId() })).toEqual([]);
+    // The task role's explicit Deny keeps it off the control plane's own stacks.
+    const denied = all().filter(
+      (s) =>
+        s.statement.Effect === 'Deny' && actionsOf(s.statement).some((a) => a.startsWith('cloudformation:')),
+    );
+    expect(denied.map((s) => resourcesOf(s.statement).sort())).toEqual([
+      [`${PREFIX}-control-plane`, `${PREFIX}-platform`].map(
+        (n) => `arn:\${AWS::Partition}:cloudformation:\${AWS::Region}:\${AWS::AccountId}:stack/${n}/*`,
+      ),
+    ]);
+  });
+
+  it.each([
+    ['* on *', { Effect: 'Allow', Action: '*', Resource: '*' }, 'allows every action'],
+    ['s3:* on *', { Effect: 'Allow', Action: 's3:*', Resource: '*' }, 's3:* on *'],
+    ['PassRole of any role', { Effect: 'Allow', Action: 'iam:PassRole', Resource: '*' }, 'iam:PassRole of *'],
+    [
+      'iam:Pass* of a tenant role',
+      { Effect: 'Allow', Action: 'iam:Pass*', Resource: `arn:aws:iam::1:role/${PREFIX}-x` },
+      'iam:PassRole of',
+    ],
+    [
+      'CloudFormation beyond the prefix',
+      {
+        Effect: 'Allow',
+        Action: 'cloudformation:DeleteStack',
+        Resource: 'arn:aws:cloudformation:*:*:stack/*',
+      },
+      'CloudFormation on',
+    ],
+    [
+      'CreateStack without the role',
+      {
+        Effect: 'Allow',
+        Action: 'cloudformation:CreateStack',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':cloudformation:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              `:stack/${PREFIX}-*/*`,
+            ],
+          ],
+        },
+      },
+      'without cloudformation:RoleArn',
+    ],
+    ['NotAction', { Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }, 'NotAction'],
+  ])('the boundary check catches %s', (_name, statement, message) => {
+    const tampered = structuredClone(cpJson);
+    const [id] = ofType(tampered, 'AWS::IAM::Policy')[0]!;
+    const doc = tampered.Resources[id]!.Properties!.PolicyDocument as { Statement: unknown[] };
+    doc.Statement.push(statement);
+    const violations = boundaryViolations(policyStatements(tampered), {
+      prefix: PREFIX,
+      executionRole: execRoleId(),
+    });
+    expect(violations).toContainEqual(expect.stringContaining(message));
+  });
+
+  it('iam:PassRole is granted, only of the execution role to CloudFormation (and tenant flow-log roles by that role)', () => {
+    const exec = execRoleId();
+    const passing = allows().filter((s) =>
+      actionsOf(s.statement).some((a) => actionCovers(a, 'iam:PassRole')),
+    );
+    expect(passing.map((s) => [s.roles.includes(exec), resourcesOf(s.statement)]).sort()).toEqual([
+      [false, [`\${${exec}.Arn}`]],
+      [true, [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${PREFIX}-*`]],
+    ]);
+  });
+
+  it('the execution role creates roles only under the tenant permissions boundary', () => {
+    const exec = execRoleId();
+    const boundary = logicalId(
+      cpJson,
+      'AWS::IAM::ManagedPolicy',
+      (p) => p.ManagedPolicyName === `${PREFIX}-tenant-role-boundary`,
+    );
+    const creating = allows().filter((s) =>
+      actionsOf(s.statement).some((a) =>
+        ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy'].some((x) => actionCovers(a, x)),
+      ),
+    );
+    expect(creating.map((s) => s.holder)).toEqual([exec]);
+    for (const { statement } of creating) {
+      expect(actionsOf(statement)).not.toContain('iam:AttachRolePolicy');
+      expect(statement.Condition?.StringEquals?.['iam:PermissionsBoundary']).toEqual({ Ref: boundary });
+    }
+  });
+
+  it('the workflow roles reach only the registry (and its indexes), the tenant user pool and their own scope', () => {
+    const table = logicalId(cpJson, 'AWS::DynamoDB::Table', () => true);
+    const dynamo = allows().filter(
+      (s) =>
+        actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')) &&
+        s.holderType !== 'AWS::IAM::ManagedPolicy',
+    );
+    expect(dynamo.length).toBe(2);
+    for (const { statement } of dynamo) {
+      for (const r of resourcesOf(statement))
+        expect(r).toMatch(new RegExp(`^\\$\\{${table}\\.Arn\\}(/index/[A-Za-z0-9]+)?$`));
+    }
+    const pool = logicalId(cpJson, 'AWS::Cognito::UserPool', (p) => p.UserPoolName === `${PREFIX}-tenants`);
+    const cognito = allows().filter((s) => actionsOf(s.statement).some((a) => a.startsWith('cognito-idp:')));
+    for (const { statement } of cognito) {
+      const list = actionsOf(statement).every((a) => a === 'cognito-idp:ListUserPools');
+      expect(resourcesOf(statement)).toEqual(list ? ['*'] : [`\${${pool}.Arn}`]);
+    }
+    const assume = allows().filter(
+      (s) => actionsOf(s.statement).includes('sts:AssumeRole') && s.statement.Resource,
+    );
+    expect(assume.map((s) => resourcesOf(s.statement))).toEqual([
+      [`arn:\${AWS::Partition}:iam::*:role/OrganizationAccountAccessRole`],
+    ]);
+  });
+});
+
+describe('cdk-nag', () => {
+  const check = (stack: Stack) => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    return report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+    );
+  };
+
+  it('AwsSolutions passes on both stacks; each acknowledged rule says why', () => {
+    expect(check(infra.controlPlane)).toEqual([]);
+    expect(check(infra.platform)).toEqual([]);
+    const acknowledgments = infra.controlPlane.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acknowledgments.length).toBeGreaterThan(10);
+    for (const [rule, reason] of acknowledgments)
+      expect(reason.length, `reason for ${rule}`).toBeGreaterThan(40);
+    const rules = acknowledgments.map(([rule]) => rule.replace(/^Annotation::/, ''));
+    expect(rules.filter((r) => !r.startsWith('AwsSolutions-'))).toEqual([]);
+  });
+});

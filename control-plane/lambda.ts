@@ -1,0 +1,172 @@
+import '../core/polyfills.js';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { type Config, loadConfig } from '../core/config.js';
+import { ControlPlaneError } from '../core/errors.js';
+import { startAwsRuntime } from '../core/runtime.js';
+import { TierCatalog } from '../tiers/catalog.js';
+import { StepFunctionsEngine } from '../workflows/engine/stepfunctions.js';
+import type { WorkflowEngine } from '../workflows/engine/types.js';
+import { createLifecycleService } from '../workflows/lifecycle.js';
+import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
+import { buildApp } from './app.js';
+import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from './infra/contract.js';
+
+/**
+ * The API on AWS Lambda, behind an API Gateway HTTP API (payload format 2.0): each request is
+ * handed to the same Fastify app `npm start` serves, through `inject` (no socket). Workflows run on
+ * Step Functions (WORKFLOW_ENGINE=stepfunctions, STATE_MACHINE_ARN_PREFIX), so nothing runs in
+ * this process between requests. Built once per container; see control-plane/infra.
+ */
+
+/** The part of an HTTP API (payload 2.0) event the adapter reads. */
+export interface HttpApiEvent {
+  readonly rawPath: string;
+  readonly rawQueryString?: string;
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly cookies?: readonly string[];
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+  readonly requestContext: {
+    readonly http: { readonly method: string; readonly sourceIp?: string };
+  };
+}
+
+export interface HttpApiResult {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly cookies?: string[];
+  readonly body: string;
+  readonly isBase64Encoded: boolean;
+}
+
+export type ResumeOpenEvent = typeof RESUME_OPEN_EVENT;
+
+export interface ApiRuntime {
+  readonly app: FastifyInstance;
+  readonly engine: Pick<WorkflowEngine, 'resumeOpen'>;
+}
+
+export function toInjectOptions(event: HttpApiEvent): InjectOptions {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {}))
+    if (value !== undefined) headers[name] = value;
+  if (event.cookies?.length) headers.cookie = event.cookies.join('; ');
+  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  return {
+    method: event.requestContext.http.method as InjectOptions['method'],
+    url: `${event.rawPath}${query}`,
+    headers,
+    ...(event.body !== undefined
+      ? { payload: event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body }
+      : {}),
+    ...(event.requestContext.http.sourceIp ? { remoteAddress: event.requestContext.http.sourceIp } : {}),
+  };
+}
+
+const TEXTUAL =
+  /^(text\/|application\/(json|[\w.+-]+\+json|javascript|xml|yaml|x-www-form-urlencoded)|image\/svg\+xml)/;
+
+export function toHttpApiResult(response: {
+  statusCode: number;
+  headers: Record<string, string | number | string[] | undefined>;
+  rawPayload: Buffer;
+}): HttpApiResult {
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value === undefined) continue;
+    if (name.toLowerCase() === 'set-cookie') cookies = Array.isArray(value) ? value : [String(value)];
+    else headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  const type = String(response.headers['content-type'] ?? '');
+  const textual = response.rawPayload.length === 0 || TEXTUAL.test(type);
+  return {
+    statusCode: response.statusCode,
+    headers,
+    ...(cookies ? { cookies } : {}),
+    body: response.rawPayload.toString(textual ? 'utf8' : 'base64'),
+    isBase64Encoded: !textual,
+  };
+}
+
+const isResumeEvent = (event: unknown): event is ResumeOpenEvent =>
+  typeof event === 'object' &&
+  event !== null &&
+  (event as { action?: unknown }).action === RESUME_OPEN_EVENT.action;
+
+/** The Lambda handler over a runtime built on first use (and rebuilt after a failed build). */
+export function createHandler(init: () => Promise<ApiRuntime>) {
+  let ready: Promise<ApiRuntime> | undefined;
+  return async (event: HttpApiEvent | ResumeOpenEvent): Promise<HttpApiResult | { resumed: number }> => {
+    ready ??= init();
+    const runtime = await ready.catch((e) => {
+      ready = undefined;
+      throw e;
+    });
+    if (isResumeEvent(event)) return { resumed: await runtime.engine.resumeOpen() };
+    return toHttpApiResult(await runtime.app.inject(toInjectOptions(event)));
+  };
+}
+
+/** Settings held in Secrets Manager (ARNs in SECRET_ARN_VARIABLES), read once per container. */
+export async function readSecretSettings(
+  env: NodeJS.ProcessEnv,
+  client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({}),
+): Promise<Partial<Pick<Config, keyof typeof SECRET_ARN_VARIABLES>>> {
+  const entries = await Promise.all(
+    Object.entries(SECRET_ARN_VARIABLES).map(async ([setting, variable]) => {
+      const arn = env[variable];
+      if (!arn) return [setting, undefined] as const;
+      const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+      if (!out.SecretString)
+        throw new ControlPlaneError('CONFIG_INVALID', `secret ${arn} (${variable}) holds no string value`);
+      return [setting, out.SecretString] as const;
+    }),
+  );
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
+}
+
+/** The API as the control-plane stack configures it (environment + secrets). */
+export async function initFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<ApiRuntime> {
+  const secrets = await readSecretSettings(env);
+  const config = loadConfig({ env, overrides: { target: 'aws', ...secrets } });
+  if (config.engine !== 'stepfunctions' || !config.stateMachineArnPrefix) {
+    throw new ControlPlaneError(
+      'CONFIG_INVALID',
+      'the API function runs workflows on Step Functions: set WORKFLOW_ENGINE=stepfunctions and STATE_MACHINE_ARN_PREFIX',
+    );
+  }
+  const arnPrefix = config.stateMachineArnPrefix;
+  const aws = await startAwsRuntime(config);
+  const catalog = TierCatalog.load(config.tierCatalogFile);
+  const engine = new StepFunctionsEngine({
+    sfn: aws.clients.sfn,
+    registry: aws.registry,
+    stateMachineArn: (type) => `${arnPrefix}${type}`,
+    pollSeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
+  });
+  const lifecycle = createLifecycleService({
+    registry: aws.registry,
+    catalog,
+    engine,
+    defaultRegion: config.region,
+  });
+  const apiKeys = new ApiKeyStore({ documents: aws.clients.documents, tableName: config.registryTable });
+  const app = await buildApp({
+    config,
+    registry: aws.registry,
+    catalog,
+    lifecycle,
+    apiKeys,
+    health: async () => ({
+      awsEndpoint: aws.awsEndpoint,
+      registry: { table: config.registryTable, status: await aws.registryStatus() },
+    }),
+  });
+  await ensureAdminKey(config, apiKeys);
+  await app.ready();
+  return { app, engine };
+}
+
+export const handler = createHandler(() => initFromEnvironment());
