@@ -47,6 +47,16 @@ export const ConfigSchema = z
     /** ARN prefix of the deployed state machines, for the stepfunctions engine. */
     stateMachineArnPrefix: z.string().optional(),
     tierCatalogFile: z.string().optional(),
+    /** Role CloudFormation assumes for tenant stacks (RoleARN); set by the control-plane stack on AWS. */
+    cloudFormationRoleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN')
+      .optional(),
+    /** Permissions boundary every role of a tenant stack must carry on AWS. */
+    tenantRoleBoundaryArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:policy\/.+$/, 'an IAM policy ARN')
+      .optional(),
     /** Stack create/update/delete calls in flight at once, across all workflows. */
     maxStackOperations: positiveInt.default(10),
     /** Cognito user-creating calls per second, across all workflows (AWS allows 50). */
@@ -92,6 +102,8 @@ export const ENV_VARS: Record<keyof Config, string> = {
   engine: 'WORKFLOW_ENGINE',
   stateMachineArnPrefix: 'STATE_MACHINE_ARN_PREFIX',
   tierCatalogFile: 'TIER_CATALOG_FILE',
+  cloudFormationRoleArn: 'CLOUDFORMATION_ROLE_ARN',
+  tenantRoleBoundaryArn: 'TENANT_ROLE_BOUNDARY_ARN',
   maxStackOperations: 'MAX_STACK_OPERATIONS',
   cognitoUsersPerSecond: 'COGNITO_USERS_PER_SECOND',
   stackPollMs: 'STACK_POLL_MS',

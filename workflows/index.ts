@@ -80,6 +80,8 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
     clock,
     ...(options.onFinished ? { onFinished: options.onFinished } : {}),
+    cloudFormationRoleArn: config.cloudFormationRoleArn,
+    tenantRoleBoundaryArn: config.tenantRoleBoundaryArn,
   };
   const runTask = createTaskRunner(
     deps,

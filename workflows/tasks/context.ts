@@ -29,6 +29,10 @@ export interface TaskDeps {
   readonly accounts: { readonly emailPattern: string; readonly ouPath: string; readonly roleName: string };
   readonly migrationTimeoutSeconds: number;
   readonly clock: () => Date;
+  /** CloudFormation's execution role for stacks in the control plane's own account (AWS). */
+  readonly cloudFormationRoleArn?: string | undefined;
+  /** Permissions boundary passed to tenant templates for their roles (AWS). */
+  readonly tenantRoleBoundaryArn?: string | undefined;
   /** Told about every operation that ended (metrics). */
   readonly onFinished?: (operation: Operation) => void;
 }

@@ -140,6 +140,8 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
           ...templateSource(template),
           Parameters: parameters,
           Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+          // Own-account stacks run as the scoped execution role; a tenant account's stacks use its credentials.
+          ...(deps.cloudFormationRoleArn && !accountId ? { RoleARN: deps.cloudFormationRoleArn } : {}),
           Tags: tenantStackTags({
             tenantId: tenant.tenantId,
             tier: tier.name,
@@ -240,6 +242,7 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
         ...templateSource(template),
         Parameters: wanted,
         Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+        ...(deps.cloudFormationRoleArn && !ref.accountId ? { RoleARN: deps.cloudFormationRoleArn } : {}),
         Tags: tenantStackTags({
           tenantId: tenant.tenantId,
           tier: tier.name,
