@@ -109,6 +109,15 @@ export const PARAMETER_SPECS = {
     accepted:
       'IAM principal ARNs (arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>), no wildcards or commas',
   },
+  PermissionsBoundaryArn: {
+    type: 'String',
+    description:
+      'ARN of the managed policy set as permissions boundary on every IAM role of the stack; empty for none.',
+    // Empty, or a customer-managed policy ARN; AWS managed ones (account "aws") never match.
+    pattern: '^$|^arn:aws[a-z-]*:iam::[0-9]{12}:policy/[A-Za-z0-9+=,.@_/-]{1,128}$',
+    default: '',
+    accepted: 'empty, or an IAM policy ARN (arn:aws:iam::<12-digit account>:policy/<name>)',
+  },
 } as const satisfies Record<string, ParameterSpec>;
 
 export type ParameterName = keyof typeof PARAMETER_SPECS;
@@ -127,10 +136,16 @@ const DATABASE = [
   'DbBackupRetentionDays',
 ] as const satisfies readonly ParameterName[];
 
+/**
+ * Every tenant template sets it on each IAM role it creates: on AWS the stacks' CloudFormation role
+ * may create roles only under the tenant permissions boundary (docs/deploy.md); locally it is empty.
+ */
+const BOUNDARY = ['PermissionsBoundaryArn'] as const satisfies readonly ParameterName[];
+
 /** The parameters each template declares, in declaration order. */
 export const TEMPLATE_PARAMETERS: Record<TemplateKind, readonly ParameterName[]> = {
   platform: ['TemplateVersion'],
-  pool: [...TENANT_COMMON, ...POOLED_DATA],
-  bridge: [...TENANT_COMMON, ...POOLED_DATA, 'VpcId', 'SubnetIds', ...DATABASE],
-  silo: [...TENANT_COMMON, ...DATABASE, 'AllowedPrincipals'],
+  pool: [...TENANT_COMMON, ...POOLED_DATA, ...BOUNDARY],
+  bridge: [...TENANT_COMMON, ...POOLED_DATA, 'VpcId', 'SubnetIds', ...DATABASE, ...BOUNDARY],
+  silo: [...TENANT_COMMON, ...DATABASE, 'AllowedPrincipals', ...BOUNDARY],
 };

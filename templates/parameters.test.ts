@@ -63,6 +63,41 @@ describe('buildTenantParameters', () => {
       TemplateVersion: 'abcdef012345',
       PooledTableArn: platform.pooledTableArn,
       ArtifactBucketName: platform.artifactBucketName,
+      PermissionsBoundaryArn: '',
+    });
+  });
+
+  const boundaryArn = 'arn:aws:iam::123456789012:policy/tcp-tenant-role-boundary';
+
+  it.each([
+    ['basic', 'pool'],
+    ['premium', 'bridge'],
+    ['enterprise', 'silo'],
+  ] as const)('passes the permissions boundary to the %s (%s) template', (tierName, isolation) => {
+    const params = buildTenantParameters(
+      input({ tier: tier(tierName), permissionsBoundaryArn: boundaryArn }),
+      platform,
+    );
+    expect(params.map((p) => p.ParameterKey)).toEqual(TEMPLATE_PARAMETERS[isolation]);
+    expect(asRecord(params).PermissionsBoundaryArn).toBe(boundaryArn);
+  });
+
+  it('leaves the permissions boundary empty when none is given (local mode)', () => {
+    for (const permissionsBoundaryArn of [undefined, '']) {
+      expect(
+        asRecord(buildTenantParameters(input({ tier: tier('enterprise'), permissionsBoundaryArn }), platform))
+          .PermissionsBoundaryArn,
+      ).toBe('');
+    }
+  });
+
+  it.each([
+    'arn:aws-us-gov:iam::123456789012:policy/tcp-tenant-role-boundary',
+    'arn:aws-cn:iam::123456789012:policy/path/to/boundary',
+    'arn:aws:iam::123456789012:policy/a+b=c,d.e@f_g-h',
+  ])('accepts the policy ARN %s as permissions boundary', (arn) => {
+    expect(asRecord(buildTenantParameters(input({ permissionsBoundaryArn: arn }), platform))).toMatchObject({
+      PermissionsBoundaryArn: arn,
     });
   });
 
@@ -157,6 +192,31 @@ describe('buildTenantParameters', () => {
       'db.t4g.micro',
     ],
     ['tier.database', input({ tier: { ...enterprise, database: undefined } }), 'need a database'],
+    [
+      'permissionsBoundaryArn',
+      input({ permissionsBoundaryArn: 'tcp-tenant-role-boundary' }),
+      'an IAM policy ARN',
+    ],
+    [
+      'permissionsBoundaryArn',
+      input({ permissionsBoundaryArn: 'arn:aws:iam::123456789012:role/tcp-tenant-role-boundary' }),
+      'an IAM policy ARN',
+    ],
+    [
+      'permissionsBoundaryArn',
+      input({ permissionsBoundaryArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }),
+      'an IAM policy ARN',
+    ],
+    [
+      'permissionsBoundaryArn',
+      input({ tier: enterprise, permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/*' }),
+      'an IAM policy ARN',
+    ],
+    [
+      'permissionsBoundaryArn',
+      input({ permissionsBoundaryArn: ' arn:aws:iam::123456789012:policy/tcp-tenant-role-boundary' }),
+      'an IAM policy ARN',
+    ],
   ])('rejects a bad %s, saying what is accepted', (field, bad, accepted) => {
     const error = rejection(() => buildTenantParameters(bad, platform));
     expect(error.code).toBe('INVALID_PARAMETER');

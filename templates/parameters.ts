@@ -28,6 +28,12 @@ export interface TenantParameterInput {
   readonly allowedPrincipals: readonly string[];
   /** Version id of the template these parameters go with. */
   readonly templateVersion: string;
+  /**
+   * ARN of the managed policy every IAM role of the tenant stack gets as permissions boundary (on
+   * AWS, the control plane's `<prefix>-tenant-role-boundary`, env TENANT_ROLE_BOUNDARY_ARN). Absent
+   * or empty: no boundary (local mode).
+   */
+  readonly permissionsBoundaryArn?: string;
 }
 
 function invalid(field: string, received: unknown, accepted: string): ControlPlaneError {
@@ -148,6 +154,11 @@ export function buildTenantParameters(
     TenantSlug: checked('TenantSlug', 'slug', input.slug),
     TierName: checked('TierName', 'tier.name', tier.name),
     TemplateVersion: checked('TemplateVersion', 'templateVersion', input.templateVersion),
+    PermissionsBoundaryArn: checked(
+      'PermissionsBoundaryArn',
+      'permissionsBoundaryArn',
+      input.permissionsBoundaryArn ?? '',
+    ),
   };
   if (tier.isolation === 'pool' || tier.isolation === 'bridge') {
     values.PooledTableArn = checked('PooledTableArn', 'platform.pooledTableArn', platform.pooledTableArn);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import {
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -72,6 +72,7 @@ interface Tenant {
   readonly tenantId: string;
   readonly slug: string;
   readonly allowedPrincipals: string[];
+  readonly permissionsBoundaryArn?: string;
 }
 
 function deployArgs(tenant: Tenant, tier: Tier, template: SynthesizedTemplate, step: string) {
@@ -90,11 +91,14 @@ function deployArgs(tenant: Tenant, tier: Tier, template: SynthesizedTemplate, s
   };
 }
 
-const newTenant = (allowedPrincipals: string[] = []): Tenant => ({
+const newTenant = (allowedPrincipals: string[] = [], permissionsBoundaryArn?: string): Tenant => ({
   tenantId: newTenantId(),
   slug: uniqueName('acme'),
   allowedPrincipals,
+  ...(permissionsBoundaryArn === undefined ? {} : { permissionsBoundaryArn }),
 });
+/** As the control plane's boundary is named on AWS; moto checks only that it is a policy ARN. */
+const boundaryArn = `arn:aws:iam::123456789012:policy/${prefix}-tenant-role-boundary`;
 const roleName = (arn: string | undefined) => arn?.split('/').pop() ?? '';
 const stackParameters = async (stackName: string) => {
   const stack = (await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName })))
@@ -121,6 +125,8 @@ describe('pool tenant stack', () => {
     expect(created.outputs.TemplateVersion).toBe(template.versionId);
     const role = roleName(created.outputs.TenantRoleArn);
     const { Role } = await iam.send(new GetRoleCommand({ RoleName: role }));
+    // No PermissionsBoundaryArn (the local default): the role has no boundary.
+    expect(Role?.PermissionsBoundary).toBeUndefined();
     expect(Role?.Tags).toEqual(
       expect.arrayContaining([
         { Key: 'TenantId', Value: tenant.tenantId },
@@ -232,7 +238,7 @@ describe('bridge tenant stack', () => {
 });
 
 describe('silo tenant stack', () => {
-  const tenant = newTenant(['arn:aws:iam::111122223333:root']);
+  const tenant = newTenant(['arn:aws:iam::111122223333:root'], boundaryArn);
 
   it('creates its own VPC, database and internal load balancer, updates, deletes under termination protection', async () => {
     const template = await synth.resolve('silo', 'moto');
@@ -275,9 +281,18 @@ describe('silo tenant stack', () => {
         )
       ).LoadBalancers ?? [];
     expect(lb).toMatchObject({ Scheme: 'internal', VpcId: outputs.VpcId });
-    await expect(
-      iam.send(new GetRoleCommand({ RoleName: roleName(outputs.TenantRoleArn) })),
-    ).resolves.toBeDefined();
+    // Every role of the stack (the tenant role, the flow-log role) under the given boundary.
+    const { Role } = await iam.send(new GetRoleCommand({ RoleName: roleName(outputs.TenantRoleArn) }));
+    expect(Role?.PermissionsBoundary).toMatchObject({ PermissionsBoundaryArn: boundaryArn });
+    const resources = await clients.cloudformation.send(
+      new ListStackResourcesCommand({ StackName: created.stackName }),
+    );
+    const roles = (resources.StackResourceSummaries ?? []).filter((r) => r.ResourceType === 'AWS::IAM::Role');
+    expect(roles).toHaveLength(2);
+    for (const r of roles) {
+      const got = await iam.send(new GetRoleCommand({ RoleName: r.PhysicalResourceId ?? '' }));
+      expect(got.Role?.PermissionsBoundary?.PermissionsBoundaryArn, r.LogicalResourceId).toBe(boundaryArn);
+    }
     expect(Object.keys(resolveEmulatorOutputs(template, outputs).absent).sort()).toEqual([
       'DbSecretArn',
       'EndpointServiceName',

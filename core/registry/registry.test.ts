@@ -202,7 +202,7 @@ describe('registry pagination over 1,000 tenants', () => {
         .map((c) => c.id)
         .sort(),
     );
-  });
+  }, 180_000);
 
   it('rejects a forged cursor and a cursor from another filter', async () => {
     expect(await codeOf(registry.listTenants({ cursor: 'not-a-cursor' }))).toBe('VALIDATION_FAILED');

@@ -1,6 +1,7 @@
 import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
+import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantDatabase } from './tenant-database.js';
 import { TenantRole } from './tenant-role.js';
@@ -16,6 +17,7 @@ export class BridgeTenantStack extends Stack {
       ),
     );
     const p = declareParameters(this, 'bridge');
+    applyTenantPermissionsBoundary(this, p);
     const tenantId = p('TenantId').valueAsString;
     applyCostTags(this, {
       tenantId,

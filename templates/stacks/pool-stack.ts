@@ -1,6 +1,7 @@
 import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
+import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantRole } from './tenant-role.js';
 
@@ -15,6 +16,7 @@ export class PoolTenantStack extends Stack {
       ),
     );
     const p = declareParameters(this, 'pool');
+    applyTenantPermissionsBoundary(this, p);
     const tenantId = p('TenantId').valueAsString;
     applyCostTags(this, {
       tenantId,

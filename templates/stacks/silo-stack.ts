@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { addDatabaseOutputs } from './bridge-stack.js';
 import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
 import { IsolatedVpc } from './isolated-vpc.js';
+import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
 import { PrivateLinkService } from './private-link.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantDatabase } from './tenant-database.js';
@@ -24,6 +25,7 @@ export class SiloTenantStack extends Stack {
       ),
     );
     const p = declareParameters(this, 'silo');
+    applyTenantPermissionsBoundary(this, p);
     const tenantId = p('TenantId').valueAsString;
     applyCostTags(this, {
       tenantId,

@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CfnResource, type Stack, TagManager, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT, TAG_KEYS } from '../constants.js';
 import { referencedLogicalIds } from '../emulator.js';
-import { TEMPLATE_PARAMETERS } from '../parameter-specs.js';
+import { PARAMETER_SPECS, TEMPLATE_PARAMETERS } from '../parameter-specs.js';
 import type { CfnTemplate, TemplateKind } from '../types.js';
 import { UNTAGGED_RESOURCE_TYPES } from './common.js';
+import { HAS_PERMISSIONS_BOUNDARY } from './permissions-boundary.js';
 import { buildTemplateStack, synthesizeStack } from './synthesize.js';
 
 /**
@@ -134,6 +136,55 @@ describe.each(KINDS)('%s template', (kind) => {
       .flatMap((m) => Object.entries(m.data as Record<string, string>));
     for (const [rule, reason] of acknowledgments)
       expect(reason.length, `reason for ${rule}`).toBeGreaterThan(40);
+  });
+});
+
+describe('tenant templates put every IAM role under the PermissionsBoundaryArn parameter', () => {
+  const boundary = {
+    'Fn::If': [HAS_PERMISSIONS_BOUNDARY, { Ref: 'PermissionsBoundaryArn' }, { Ref: 'AWS::NoValue' }],
+  };
+
+  it.each(['pool', 'bridge', 'silo'] as const)(
+    '%s: the parameter (empty by default), its condition, and the boundary on every role',
+    (kind) => {
+      const { json } = get(kind);
+      expect(json.Parameters?.PermissionsBoundaryArn).toEqual({
+        Type: 'String',
+        Default: '',
+        AllowedPattern: PARAMETER_SPECS.PermissionsBoundaryArn.pattern,
+        ConstraintDescription: PARAMETER_SPECS.PermissionsBoundaryArn.accepted,
+        Description: PARAMETER_SPECS.PermissionsBoundaryArn.description,
+      });
+      expect(json.Conditions?.[HAS_PERMISSIONS_BOUNDARY]).toEqual({
+        'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PermissionsBoundaryArn' }, ''] }],
+      });
+      const roles = resourcesOfType(json, 'AWS::IAM::Role');
+      // pool and bridge: the tenant role; silo: the tenant role and the VPC flow-log role.
+      expect(roles.length).toBe(kind === 'silo' ? 2 : 1);
+      for (const [id, role] of roles) expect(role.Properties?.PermissionsBoundary, id).toEqual(boundary);
+      // No IAM user or group a boundary would also have to cover.
+      expect(resourcesOfType(json, 'AWS::IAM::User')).toEqual([]);
+      expect(resourcesOfType(json, 'AWS::IAM::Group')).toEqual([]);
+    },
+  );
+
+  it('the platform template (deployed by the operator, not the tenant-stack role) has none', () => {
+    const { json } = get('platform');
+    expect(json.Parameters?.PermissionsBoundaryArn).toBeUndefined();
+    expect(JSON.stringify(json)).not.toContain('PermissionsBoundary');
+  });
+
+  it('reaches roles added later, whether L2, L1 or a generic CfnResource', () => {
+    const { app, stack } = buildTemplateStack('pool', join(outRoot, 'pool-extra-roles'));
+    new iam.Role(stack, 'ExtraL2', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    new iam.CfnRole(stack, 'ExtraL1', { assumeRolePolicyDocument: { Statement: [] } });
+    new CfnResource(stack, 'ExtraRaw', {
+      type: 'AWS::IAM::Role',
+      properties: { AssumeRolePolicyDocument: { Statement: [] } },
+    });
+    const roles = resourcesOfType(synthesizeStack(app, stack), 'AWS::IAM::Role');
+    expect(roles.length).toBe(4);
+    for (const [id, role] of roles) expect(role.Properties?.PermissionsBoundary, id).toEqual(boundary);
   });
 });
 

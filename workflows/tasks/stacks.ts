@@ -80,7 +80,13 @@ function templateSource(t: {
   return t.templateUrl ? { TemplateURL: t.templateUrl } : { TemplateBody: t.body };
 }
 
-async function stackParameters(deps: TaskDeps, tenant: Tenant, tier: Tier, templateVersion: string) {
+async function stackParameters(
+  deps: TaskDeps,
+  tenant: Tenant,
+  tier: Tier,
+  templateVersion: string,
+  accountId: string | undefined,
+) {
   return buildTenantParameters(
     {
       tenantId: tenant.tenantId,
@@ -88,6 +94,10 @@ async function stackParameters(deps: TaskDeps, tenant: Tenant, tier: Tier, templ
       tier,
       allowedPrincipals: tenant.allowedPrincipals,
       templateVersion,
+      // The boundary the execution role demands exists in the control plane's account only.
+      ...(deps.tenantRoleBoundaryArn && !accountId
+        ? { permissionsBoundaryArn: deps.tenantRoleBoundaryArn }
+        : {}),
     },
     deps.platform(),
   );
@@ -132,7 +142,7 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
     const slot = await deps.stackGate.acquire(owner, operation.createdAt);
     // No queue position in the detail: it would rewrite the operation on every poll.
     if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
-    const parameters = await stackParameters(deps, tenant, tier, template.versionId);
+    const parameters = await stackParameters(deps, tenant, tier, template.versionId, accountId);
     try {
       await aws.cloudformation.send(
         new CreateStackCommand({
@@ -217,7 +227,7 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
   if (IN_PROGRESS.test(status)) return { done: false, detail: status };
 
   const template = await deps.synth.resolve(tier.isolation, deps.target);
-  const wanted = await stackParameters(deps, tenant, tier, template.versionId);
+  const wanted = await stackParameters(deps, tenant, tier, template.versionId, ref.accountId);
   const current = new Map((stack.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
   const matches = wanted.every((p) => current.get(p.ParameterKey) === p.ParameterValue);
   if (matches && /_COMPLETE$/.test(status) && !/ROLLBACK/.test(status)) {
