@@ -40,6 +40,12 @@ interface Result {
 const results: Record<string, Result> = {};
 const log = (line: string) => console.log(line);
 
+/** Written after every benchmark, so a run cut short keeps what it measured. */
+function saveResults(): void {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+}
+
 async function api(cp: ControlPlane, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${cp.url}${path}`, {
     method,
@@ -237,17 +243,22 @@ async function main(): Promise<void> {
   });
   const cp = await startControlPlane(config, { progress: () => undefined });
   try {
-    if (want('templates')) await benchTemplates();
-    if (want('onboarding')) await benchOnboarding(cp);
-    if (want('api')) await benchApi(cp);
-    if (want('scale')) await benchRegistryScale(cp);
-    if (want('burst')) await benchBurst(cp, aws.pid);
+    const steps: [string, () => Promise<void>][] = [
+      ['templates', benchTemplates],
+      ['onboarding', () => benchOnboarding(cp)],
+      ['api', () => benchApi(cp)],
+      ['scale', () => benchRegistryScale(cp)],
+      ['burst', () => benchBurst(cp, aws.pid)],
+    ];
+    for (const [name, run] of steps) {
+      if (!want(name)) continue;
+      await run();
+      saveResults();
+    }
   } finally {
     await cp.close();
     await stopLocalAws(dataDir);
   }
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   log('\nsummary:');
   for (const [name, r] of Object.entries(results)) log(`  ${name.padEnd(20)} ratio ${String(r.ratio).padEnd(8)} target ${r.target}  ${r.met ? 'met' : 'MISSED'}`);
   log('written to bench/results/latest.json');
