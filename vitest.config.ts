@@ -6,8 +6,8 @@ export default defineConfig({
     exclude: ['node_modules/**', 'cdk.out/**', '.data/**'],
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/setup-file.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     // Two cores: more workers only queue up on moto, which is single-threaded.
     maxWorkers: 2,
   },

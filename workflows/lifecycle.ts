@@ -27,7 +27,9 @@ export function slugify(name: string): string {
     .slice(0, 32)
     .replace(/-+$/, '');
   const lettered = /^[a-z]/.test(base) ? base : `t-${base}`;
-  return lettered.length >= 3 ? lettered.slice(0, 32).replace(/-+$/, '') : `${lettered}-tenant`.slice(0, 32);
+  return lettered.length >= 3
+    ? lettered.slice(0, 32).replace(/-+$/, '')
+    : `${lettered.replace(/-+$/, '')}-tenant`.slice(0, 32);
 }
 
 /**

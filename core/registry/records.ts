@@ -6,12 +6,13 @@ import { OPERATION_STATUSES, OPERATION_TYPES, TENANT_STATES } from '../lifecycle
  * back, and describe the API's responses in OpenAPI.
  */
 
-export const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
+// No `--`: slugs name stacks and RDS resources, which refuse consecutive hyphens.
+export const SLUG_PATTERN = /^[a-z](?!.*--)[a-z0-9-]{1,30}[a-z0-9]$/;
 export const SlugSchema = z
   .string()
   .regex(
     SLUG_PATTERN,
-    'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -',
+    'a DNS-safe slug: 3 to 32 lowercase letters, digits or single hyphens, starting with a letter, not ending with -',
   );
 
 export const TenantIdSchema = z.string().regex(/^t_[0-9A-HJKMNP-TV-Z]{26}$/, 't_ followed by a ULID');

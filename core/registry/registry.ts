@@ -275,6 +275,15 @@ export class Registry {
       ]);
     } catch (e) {
       if (cancelledAt(e).includes(0)) {
+        // The SDK retried a transaction whose first answer was lost: the slug names our own tenant.
+        const claim = await this.db.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: { pk: slugPk(tenant.slug), sk: '#SLUG' },
+            ConsistentRead: true,
+          }),
+        );
+        if (claim.Item?.tenantId === tenantId) return { tenant, operation };
         throw new ControlPlaneError(
           'TENANT_EXISTS',
           `a tenant with slug "${tenant.slug}" exists already; choose another slug`,
@@ -331,7 +340,10 @@ export class Registry {
       const partition = `${base}#${shard}`;
       if (
         after &&
-        (after[pk] !== partition || typeof after[sk] !== 'string' || typeof after.pk !== 'string')
+        (after[pk] !== partition ||
+          typeof after[sk] !== 'string' ||
+          typeof after.pk !== 'string' ||
+          typeof after.sk !== 'string')
       ) {
         throw new ControlPlaneError(
           'VALIDATION_FAILED',
@@ -482,12 +494,6 @@ export class Registry {
     op: OperationRequest,
   ): Promise<{ tenant: Tenant; operation: Operation }> {
     const current = await this.requireTenant(tenantIdOrSlug);
-    if (op.expectedVersion !== undefined && op.expectedVersion !== current.version) {
-      throw new ControlPlaneError(
-        'VERSION_CONFLICT',
-        `tenant ${current.tenantId} is at version ${current.version}, not ${op.expectedVersion}`,
-      );
-    }
     if (current.currentOperationId) {
       throw new ControlPlaneError(
         'OPERATION_IN_PROGRESS',
@@ -495,6 +501,14 @@ export class Registry {
         {
           details: { operationId: current.currentOperationId },
         },
+      );
+    }
+    // The lifecycle's refusal and an operation in flight say more than a stale version, so they go first.
+    startState(type, current.state);
+    if (op.expectedVersion !== undefined && op.expectedVersion !== current.version) {
+      throw new ControlPlaneError(
+        'VERSION_CONFLICT',
+        `tenant ${current.tenantId} is at version ${current.version}, not ${op.expectedVersion}`,
       );
     }
     const during = startState(type, current.state);

@@ -60,6 +60,22 @@ export const createApiKey: TaskHandler = async (input, deps) => {
       }),
     );
     keyId = out.id!;
+    // CreateApiKey is not idempotent: an SDK retry after a lost answer makes a second key with the
+    // same name. Keep ours, delete the rest.
+    const same = await deps.clients.apigateway.send(
+      new GetApiKeysCommand({
+        nameQuery: names.apiKey(deps.prefix, tenant),
+        includeValues: false,
+        limit: 500,
+      }),
+    );
+    for (const extra of same.items ?? []) {
+      if (extra.id && extra.id !== keyId && extra.name === names.apiKey(deps.prefix, tenant)) {
+        await deps.clients.apigateway
+          .send(new DeleteApiKeyCommand({ apiKey: extra.id }))
+          .catch(ignoreNotFound);
+      }
+    }
   }
   const usagePlanId = usagePlanOf(deps, tier.name);
   await deps.clients.apigateway
