@@ -4,17 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateApiKeyCommand, CreateUsagePlanKeyCommand } from '@aws-sdk/client-api-gateway';
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { AdminAddUserToGroupCommand, AdminCreateUserCommand, CreateGroupCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  CreateGroupCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import Fastify from 'fastify';
+import { type ControlPlane, startControlPlane } from '../control-plane/server.js';
 import { loadConfig } from '../core/config.js';
 import { newTenantId } from '../core/ids.js';
 import { ensureLocalAws, stopLocalAws } from '../core/local-aws/sidecar.js';
 import { Registry } from '../core/registry/registry.js';
 import { ensureRegistryTable } from '../core/registry/table.js';
-import { type ControlPlane, startControlPlane } from '../control-plane/server.js';
-import { buildTenantParameters, SynthesisService, tenantStackName, tenantStackTags } from '../templates/index.js';
+import {
+  buildTenantParameters,
+  SynthesisService,
+  tenantStackName,
+  tenantStackTags,
+} from '../templates/index.js';
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
 import { fmt, loadTest, processCpuSeconds, round3, sideBySide, summarize } from './support.js';
@@ -46,10 +55,18 @@ function saveResults(): void {
   writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 }
 
-async function api(cp: ControlPlane, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+async function api(
+  cp: ControlPlane,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${cp.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const json = (await res.json()) as Record<string, unknown>;
@@ -64,11 +81,18 @@ async function onboardViaApi(cp: ControlPlane, count: number): Promise<{ ms: num
   const outcomes = await Promise.all(
     Array.from({ length: count }, async () => {
       const n = seq++;
-      const started = (await api(cp, 'POST', '/v1/tenants', { name: `Bench ${n}`, slug: `cp-${n}`, tier: 'basic', adminEmail: `a${n}@bench.example.com` })) as {
+      const started = (await api(cp, 'POST', '/v1/tenants', {
+        name: `Bench ${n}`,
+        slug: `cp-${n}`,
+        tier: 'basic',
+        adminEmail: `a${n}@bench.example.com`,
+      })) as {
         operation: { operationId: string };
       };
       for (;;) {
-        const op = (await api(cp, 'GET', `/v1/operations/${started.operation.operationId}`)) as { status: string };
+        const op = (await api(cp, 'GET', `/v1/operations/${started.operation.operationId}`)) as {
+          status: string;
+        };
         if (op.status === 'SUCCEEDED') return true;
         if (op.status === 'FAILED') return false;
         // A watcher's pace (the CLI polls every 500 ms): faster polling only loads the registry.
@@ -91,31 +115,81 @@ async function onboardStraightLine(cp: ControlPlane, table: string, count: numbe
       const n = seq++;
       const tenantId = newTenantId();
       const slug = `sl-${n}`;
-      await clients.documents.send(new PutCommand({ TableName: table, Item: { pk: tenantId, sk: '#T', slug, state: 'PROVISIONING' } }));
+      await clients.documents.send(
+        new PutCommand({ TableName: table, Item: { pk: tenantId, sk: '#T', slug, state: 'PROVISIONING' } }),
+      );
       const stackName = tenantStackName('bench', slug, 'pool');
       await clients.cloudformation.send(
         new CreateStackCommand({
           StackName: stackName,
           TemplateBody: template.body,
-          Parameters: buildTenantParameters({ tenantId, slug, tier, allowedPrincipals: [], templateVersion: template.versionId }, platform),
+          Parameters: buildTenantParameters(
+            { tenantId, slug, tier, allowedPrincipals: [], templateVersion: template.versionId },
+            platform,
+          ),
           Capabilities: ['CAPABILITY_NAMED_IAM'],
-          Tags: tenantStackTags({ tenantId, tier: 'basic', isolation: 'pool', templateVersion: template.versionId }),
+          Tags: tenantStackTags({
+            tenantId,
+            tier: 'basic',
+            isolation: 'pool',
+            templateVersion: template.versionId,
+          }),
         }),
       );
       for (;;) {
-        const s = (await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+        const s = (await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName })))
+          .Stacks?.[0];
         if (s?.StackStatus === 'CREATE_COMPLETE') break;
         await new Promise((r) => setTimeout(r, cp.config.stackPollMs));
       }
       const group = `tenant-${tenantId}`;
-      await clients.cognito.send(new CreateGroupCommand({ UserPoolId: platform.userPoolId, GroupName: group }));
-      await clients.cognito.send(new AdminCreateUserCommand({ UserPoolId: platform.userPoolId, Username: `${slug}-admin`, UserAttributes: [{ Name: 'email', Value: `a${n}@bench.example.com` }] }));
-      await clients.cognito.send(new AdminAddUserToGroupCommand({ UserPoolId: platform.userPoolId, Username: `${slug}-admin`, GroupName: group }));
-      const key = await clients.apigateway.send(new CreateApiKeyCommand({ name: `bench-${tenantId}`, enabled: true }));
-      await clients.apigateway.send(new CreateUsagePlanKeyCommand({ usagePlanId: platform.usagePlanIds.basic!, keyId: key.id!, keyType: 'API_KEY' }));
-      await clients.eventbridge.send(new PutEventsCommand({ Entries: [{ EventBusName: platform.eventBusName, Source: 'bench', DetailType: 'tenant.onboarded', Detail: '{}' }] }));
+      await clients.cognito.send(
+        new CreateGroupCommand({ UserPoolId: platform.userPoolId, GroupName: group }),
+      );
+      await clients.cognito.send(
+        new AdminCreateUserCommand({
+          UserPoolId: platform.userPoolId,
+          Username: `${slug}-admin`,
+          UserAttributes: [{ Name: 'email', Value: `a${n}@bench.example.com` }],
+        }),
+      );
+      await clients.cognito.send(
+        new AdminAddUserToGroupCommand({
+          UserPoolId: platform.userPoolId,
+          Username: `${slug}-admin`,
+          GroupName: group,
+        }),
+      );
+      const key = await clients.apigateway.send(
+        new CreateApiKeyCommand({ name: `bench-${tenantId}`, enabled: true }),
+      );
+      await clients.apigateway.send(
+        new CreateUsagePlanKeyCommand({
+          usagePlanId: platform.usagePlanIds.basic!,
+          keyId: key.id!,
+          keyType: 'API_KEY',
+        }),
+      );
+      await clients.eventbridge.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: platform.eventBusName,
+              Source: 'bench',
+              DetailType: 'tenant.onboarded',
+              Detail: '{}',
+            },
+          ],
+        }),
+      );
       await clients.documents.send(
-        new UpdateCommand({ TableName: table, Key: { pk: tenantId, sk: '#T' }, UpdateExpression: 'SET #s = :a', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':a': 'ACTIVE' } }),
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: tenantId, sk: '#T' },
+          UpdateExpression: 'SET #s = :a',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':a': 'ACTIVE' },
+        }),
       );
     }),
   );
@@ -123,7 +197,9 @@ async function onboardStraightLine(cp: ControlPlane, table: string, count: numbe
 }
 
 async function benchOnboarding(cp: ControlPlane): Promise<void> {
-  log(`\n[1] onboarding overhead: ${N} concurrent pool onboardings via the API vs the same AWS calls straight-line, ${ROUNDS} rounds`);
+  log(
+    `\n[1] onboarding overhead: ${N} concurrent pool onboardings via the API vs the same AWS calls straight-line, ${ROUNDS} rounds`,
+  );
   const table = 'bench-baseline';
   await ensureRegistryTable(cp.aws.clients.dynamodb, table);
   const failures: number[] = [];
@@ -137,8 +213,18 @@ async function benchOnboarding(cp: ControlPlane): Promise<void> {
     () => onboardStraightLine(cp, table, N),
   );
   const ratio = a.median / b.median;
-  log(`  control plane: ${fmt(a, 'ms')}\n  baseline:      ${fmt(b, 'ms')}\n  ratio ${round3(ratio)} (target <= 1.25)`);
-  results.onboardingOverhead = { ratio: round3(ratio), target: 1.25, met: ratio <= 1.25, controlPlaneMs: a, baselineMs: b, tenantsPerRound: N, failures: failures.reduce((x, y) => x + y, 0) };
+  log(
+    `  control plane: ${fmt(a, 'ms')}\n  baseline:      ${fmt(b, 'ms')}\n  ratio ${round3(ratio)} (target <= 1.25)`,
+  );
+  results.onboardingOverhead = {
+    ratio: round3(ratio),
+    target: 1.25,
+    met: ratio <= 1.25,
+    controlPlaneMs: a,
+    baselineMs: b,
+    tenantsPerRound: N,
+    failures: failures.reduce((x, y) => x + y, 0),
+  };
 }
 
 async function benchTemplates(): Promise<void> {
@@ -164,8 +250,17 @@ async function benchTemplates(): Promise<void> {
   const f = summarize(fresh);
   const c = summarize(cached);
   const ratio = f.median / c.median;
-  log(`  fresh synth: ${fmt(f, 'ms')}\n  cached:      ${fmt(c, 'ms per resolve')}\n  ratio ${Math.round(ratio)}x cheaper (target >= 50); synths for 1,000 onboardings over 3 models: ${counted.synthCount} (target 3)`);
-  results.templateCost = { ratio: Math.round(ratio), target: 50, met: ratio >= 50 && counted.synthCount === 3, freshSynthMs: f, cachedResolveMs: c, synthsFor1000Onboardings: counted.synthCount };
+  log(
+    `  fresh synth: ${fmt(f, 'ms')}\n  cached:      ${fmt(c, 'ms per resolve')}\n  ratio ${Math.round(ratio)}x cheaper (target >= 50); synths for 1,000 onboardings over 3 models: ${counted.synthCount} (target 3)`,
+  );
+  results.templateCost = {
+    ratio: Math.round(ratio),
+    target: 50,
+    met: ratio >= 50 && counted.synthCount === 3,
+    freshSynthMs: f,
+    cachedResolveMs: c,
+    synthsFor1000Onboardings: counted.synthCount,
+  };
 }
 
 async function benchBurst(cp: ControlPlane, motoPid: number | undefined): Promise<void> {
@@ -183,11 +278,24 @@ async function benchBurst(cp: ControlPlane, motoPid: number | undefined): Promis
   log(
     `  failures ${r.failed} (target 0), wall ${round3(wall)} s, ${round3(BURST / wall)} tenants/s; CPU: control plane ${round3(cpSeconds)} s, moto ${motoSeconds === undefined ? 'n/a' : round3(motoSeconds)} s → control plane share ${share === undefined ? 'n/a' : `${Math.round(share * 100)}%`}`,
   );
-  results.burst = { ratio: round3(ratio), target: 1, met: r.failed === 0, tenants: BURST, failures: r.failed, wallSeconds: round3(wall), tenantsPerSecond: round3(BURST / wall), controlPlaneCpuSeconds: round3(cpSeconds), motoCpuSeconds: motoSeconds === undefined ? null : round3(motoSeconds), controlPlaneCpuShare: share === undefined ? null : round3(share) };
+  results.burst = {
+    ratio: round3(ratio),
+    target: 1,
+    met: r.failed === 0,
+    tenants: BURST,
+    failures: r.failed,
+    wallSeconds: round3(wall),
+    tenantsPerSecond: round3(BURST / wall),
+    controlPlaneCpuSeconds: round3(cpSeconds),
+    motoCpuSeconds: motoSeconds === undefined ? null : round3(motoSeconds),
+    controlPlaneCpuShare: share === undefined ? null : round3(share),
+  };
 }
 
 async function benchRegistryScale(cp: ControlPlane): Promise<void> {
-  log(`\n[4] registry scale: one page (tier+state filter, 50 items) at 1,000 vs ${SCALE.toLocaleString('en')} tenants`);
+  log(
+    `\n[4] registry scale: one page (tier+state filter, 50 items) at 1,000 vs ${SCALE.toLocaleString('en')} tenants`,
+  );
   const { clients } = cp.aws;
   const timePage = async (registry: Registry): Promise<number> => {
     const t0 = performance.now();
@@ -199,16 +307,33 @@ async function benchRegistryScale(cp: ControlPlane): Promise<void> {
     const tableName = `bench-scale-${count}`;
     await ensureRegistryTable(clients.dynamodb, tableName);
     const t0 = performance.now();
-    await seedTenants(clients.documents, tableName, count, (i) => ({ tier: ['basic', 'standard'][i % 2]!, state: i % 4 === 0 ? 'SUSPENDED' : 'ACTIVE' }));
+    await seedTenants(clients.documents, tableName, count, (i) => ({
+      tier: ['basic', 'standard'][i % 2]!,
+      state: i % 4 === 0 ? 'SUSPENDED' : 'ACTIVE',
+    }));
     log(`  seeded ${count.toLocaleString('en')} tenants in ${round3((performance.now() - t0) / 1000)} s`);
     return new Registry({ documents: clients.documents, tableName });
   };
   const small = await make(1000);
   const large = await make(SCALE);
-  const { a, b } = await sideBySide(5, () => timePage(large), () => timePage(small));
+  const { a, b } = await sideBySide(
+    5,
+    () => timePage(large),
+    () => timePage(small),
+  );
   const ratio = a.median / b.median;
-  log(`  ${SCALE.toLocaleString('en')}: ${fmt(a, 'ms')}\n  1,000:   ${fmt(b, 'ms')}\n  ratio ${round3(ratio)} (target <= 1.5); items read per page: at most 4 shards x 50 at both sizes`);
-  results.registryScale = { ratio: round3(ratio), target: 1.5, met: ratio <= 1.5, largeTenants: SCALE, largeMs: a, smallMs: b, itemsReadPerPage: 200 };
+  log(
+    `  ${SCALE.toLocaleString('en')}: ${fmt(a, 'ms')}\n  1,000:   ${fmt(b, 'ms')}\n  ratio ${round3(ratio)} (target <= 1.5); items read per page: at most 4 shards x 50 at both sizes`,
+  );
+  results.registryScale = {
+    ratio: round3(ratio),
+    target: 1.5,
+    met: ratio <= 1.5,
+    largeTenants: SCALE,
+    largeMs: a,
+    smallMs: b,
+    itemsReadPerPage: 200,
+  };
 }
 
 async function benchApi(cp: ControlPlane): Promise<void> {
@@ -216,19 +341,40 @@ async function benchApi(cp: ControlPlane): Promise<void> {
   const tenant = (await cp.aws.registry.listTenants({ limit: 1 })).items[0]!;
   const bare = Fastify({ logger: false });
   bare.get<{ Params: { id: string } }>('/tenants/:id', async (req) => {
-    const out = await cp.aws.clients.documents.send(new GetCommand({ TableName: cp.config.registryTable, Key: { pk: `TENANT#${req.params.id}`, sk: '#TENANT' } }));
+    const out = await cp.aws.clients.documents.send(
+      new GetCommand({
+        TableName: cp.config.registryTable,
+        Key: { pk: `TENANT#${req.params.id}`, sk: '#TENANT' },
+      }),
+    );
     return out.Item;
   });
   const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
   const { a, b } = await sideBySide(
     ROUNDS,
-    async () => (await loadTest(`${cp.url}/v1/tenants/${tenant.tenantId}`, { authorization: `Bearer ${ADMIN_KEY}` }, 16, 5)).rps,
+    async () =>
+      (
+        await loadTest(
+          `${cp.url}/v1/tenants/${tenant.tenantId}`,
+          { authorization: `Bearer ${ADMIN_KEY}` },
+          16,
+          5,
+        )
+      ).rps,
     async () => (await loadTest(`${bareUrl}/tenants/${tenant.tenantId}`, {}, 16, 5)).rps,
   );
   await bare.close();
   const ratio = a.median / b.median;
-  log(`  control plane: ${fmt(a, 'req/s')}\n  bare Fastify:  ${fmt(b, 'req/s')}\n  ratio ${round3(ratio)} (target >= 0.5)`);
-  results.api = { ratio: round3(ratio), target: 0.5, met: ratio >= 0.5, controlPlaneRps: a, bareFastifyRps: b };
+  log(
+    `  control plane: ${fmt(a, 'req/s')}\n  bare Fastify:  ${fmt(b, 'req/s')}\n  ratio ${round3(ratio)} (target >= 0.5)`,
+  );
+  results.api = {
+    ratio: round3(ratio),
+    target: 0.5,
+    met: ratio >= 0.5,
+    controlPlaneRps: a,
+    bareFastifyRps: b,
+  };
 }
 
 async function main(): Promise<void> {
@@ -239,7 +385,16 @@ async function main(): Promise<void> {
   log(`local AWS (moto) at ${aws.endpoint}; node ${process.version}; ${new Date().toISOString()}`);
   const config = loadConfig({
     env: {},
-    overrides: { awsEndpoint: aws.endpoint, dataDir, port: 0, adminKey: ADMIN_KEY, resourcePrefix: 'bench', stackPollMs: 100, logLevel: 'warn', maxStackOperations: 20 },
+    overrides: {
+      awsEndpoint: aws.endpoint,
+      dataDir,
+      port: 0,
+      adminKey: ADMIN_KEY,
+      resourcePrefix: 'bench',
+      stackPollMs: 100,
+      logLevel: 'warn',
+      maxStackOperations: 20,
+    },
   });
   const cp = await startControlPlane(config, { progress: () => undefined });
   try {
@@ -260,7 +415,10 @@ async function main(): Promise<void> {
     await stopLocalAws(dataDir);
   }
   log('\nsummary:');
-  for (const [name, r] of Object.entries(results)) log(`  ${name.padEnd(20)} ratio ${String(r.ratio).padEnd(8)} target ${r.target}  ${r.met ? 'met' : 'MISSED'}`);
+  for (const [name, r] of Object.entries(results))
+    log(
+      `  ${name.padEnd(20)} ratio ${String(r.ratio).padEnd(8)} target ${r.target}  ${r.met ? 'met' : 'MISSED'}`,
+    );
   log('written to bench/results/latest.json');
 }
 

@@ -24,7 +24,11 @@ export function fmt(s: Summary, unit: string): string {
  * Runs both sides of a comparison in alternating order for `rounds` rounds, so drift in the
  * machine's load falls on both sides alike.
  */
-export async function sideBySide(rounds: number, a: () => Promise<number>, b: () => Promise<number>): Promise<{ a: Summary; b: Summary }> {
+export async function sideBySide(
+  rounds: number,
+  a: () => Promise<number>,
+  b: () => Promise<number>,
+): Promise<{ a: Summary; b: Summary }> {
   const as: number[] = [];
   const bs: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -40,7 +44,12 @@ export async function sideBySide(rounds: number, a: () => Promise<number>, b: ()
 }
 
 /** Requests per second against `url` with `concurrency` loops for `seconds`. */
-export async function loadTest(url: string, headers: Record<string, string>, concurrency: number, seconds: number): Promise<{ rps: number; errors: number }> {
+export async function loadTest(
+  url: string,
+  headers: Record<string, string>,
+  concurrency: number,
+  seconds: number,
+): Promise<{ rps: number; errors: number }> {
   const deadline = performance.now() + seconds * 1000;
   let ok = 0;
   let errors = 0;

@@ -118,7 +118,9 @@ export class ApiKeyStore {
     const now = Date.now();
     const hit = this.cache.get(hash);
     if (hit && hit.until > now) return hit.record;
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${hash}`, sk: KEY_SK } }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${hash}`, sk: KEY_SK } }),
+    );
     if (!out.Item) {
       this.cache.delete(hash);
       return undefined;

@@ -198,7 +198,6 @@ describe('under 12% throttling, 5xx and timeouts', () => {
   });
 });
 
-
 describe('a call that reached AWS but whose answer was lost (read timeout), then retried by the SDK', () => {
   const once = (match: (command: string, input: Record<string, unknown>) => boolean) => {
     let spent = false;
