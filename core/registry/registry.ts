@@ -19,7 +19,7 @@ import {
   startState,
   type TenantState,
 } from '../lifecycle.js';
-import { type Key, mergeShards } from './list-merge.js';
+import { decodeCursor, type Key, mergeShards } from './list-merge.js';
 import {
   type AuditEvent,
   AuditEventSchema,
@@ -336,7 +336,9 @@ export class Registry {
     ]!;
     const base = prefix.slice(0, prefix.lastIndexOf('#'));
     const { pk, sk } = LIST_INDEXES[index];
-    const page = await mergeShards<Tenant>(LIST_SHARDS, limit, query.cursor, async (shard, after, max) => {
+    // Every shard position is checked, finished shards included: a cursor from another query
+    // (or a forged one) is refused whatever its shards say.
+    const checkPosition = (shard: number, after: Key | undefined) => {
       const partition = `${base}#${shard}`;
       if (
         after &&
@@ -355,6 +357,11 @@ export class Registry {
           },
         );
       }
+    };
+    if (query.cursor)
+      decodeCursor(query.cursor, LIST_SHARDS).forEach((s, shard) => checkPosition(shard, s.after));
+    const page = await mergeShards<Tenant>(LIST_SHARDS, limit, query.cursor, async (shard, after, max) => {
+      const partition = `${base}#${shard}`;
       const out = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
