@@ -358,8 +358,10 @@ export class Registry {
         );
       }
     };
-    if (query.cursor)
-      decodeCursor(query.cursor, LIST_SHARDS).forEach((s, shard) => checkPosition(shard, s.after));
+    if (query.cursor) {
+      for (const [shard, position] of decodeCursor(query.cursor, LIST_SHARDS).entries())
+        checkPosition(shard, position.after);
+    }
     const page = await mergeShards<Tenant>(LIST_SHARDS, limit, query.cursor, async (shard, after, max) => {
       const partition = `${base}#${shard}`;
       const out = await this.db.send(
