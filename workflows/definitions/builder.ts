@@ -128,6 +128,25 @@ export class Flow {
     return this;
   }
 
+  /**
+   * The ending every machine shares: RecordRollback (compensation undid everything; only when the
+   * machine compensates), RecordFailure, then the Fail state, so the execution's status is truthful.
+   */
+  failureEnding(options: { rollback: boolean }): this {
+    if (options.rollback) {
+      this.task('RecordRollback', 'Failed', {
+        task: 'RecordFailure',
+        args: { outcome: 'rolled-back' },
+        withError: true,
+      });
+    }
+    return this.task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true }).fail(
+      'Failed',
+      'OperationFailed',
+      'see the operation record for the failing step and reason',
+    );
+  }
+
   fail(name: string, error: string, cause: string): this {
     this.states[name] = { Type: 'Fail', Error: error, Cause: cause };
     return this;

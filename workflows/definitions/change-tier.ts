@@ -86,13 +86,7 @@ export function changeTierDefinition(): AslDefinition {
       })
       // end
       .task('Finish', undefined, { catchTo: 'RecordFailure' })
-      .task('RecordRollback', 'Failed', {
-        task: 'RecordFailure',
-        args: { outcome: 'rolled-back' },
-        withError: true,
-      })
-      .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
-      .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
+      .failureEnding({ rollback: true })
       .build(
         "Move a tenant to another tier, migrating it to another isolation model when the tiers' models differ.",
         'Begin',

@@ -16,8 +16,7 @@ export function offboardDefinition(): AslDefinition {
     .choice('DedicatedAccount?', '$.plan.dedicatedAccount', 'CloseAccount', 'Finish')
     .task('CloseAccount', 'Finish', onFail)
     .task('Finish', undefined, onFail)
-    .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
-    .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
+    .failureEnding({ rollback: false })
     .build(
       'Offboard a tenant: snapshot, delete its identity, API key and stacks; keep its record and audit trail.',
       'Begin',

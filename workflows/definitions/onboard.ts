@@ -28,12 +28,6 @@ export function onboardDefinition(): AslDefinition {
       catchTo: 'RecordFailure',
       errorPath: '$.compensationError',
     })
-    .task('RecordRollback', 'Failed', {
-      task: 'RecordFailure',
-      args: { outcome: 'rolled-back' },
-      withError: true,
-    })
-    .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
-    .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
+    .failureEnding({ rollback: true })
     .build('Onboard a tenant: create its stack, identity and API access.', 'Begin');
 }

@@ -17,13 +17,7 @@ export function suspendDefinition(): AslDefinition {
     })
     .task('UndoApiKey', 'UndoUsers', { task: 'SetApiKeyEnabled', args: { enabled: true }, ...undoFailed })
     .task('UndoUsers', 'RecordRollback', { task: 'SetUsersEnabled', args: { enabled: true }, ...undoFailed })
-    .task('RecordRollback', 'Failed', {
-      task: 'RecordFailure',
-      args: { outcome: 'rolled-back' },
-      withError: true,
-    })
-    .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
-    .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
+    .failureEnding({ rollback: true })
     .build('Suspend a tenant: block sign-in and API access, stop its dedicated database.', 'Begin');
 }
 
@@ -44,12 +38,6 @@ export function resumeDefinition(): AslDefinition {
       args: { running: false },
       ...undoFailed,
     })
-    .task('RecordRollback', 'Failed', {
-      task: 'RecordFailure',
-      args: { outcome: 'rolled-back' },
-      withError: true,
-    })
-    .task('RecordFailure', 'Failed', { args: { outcome: 'failed' }, withError: true })
-    .fail('Failed', 'OperationFailed', 'see the operation record for the failing step and reason')
+    .failureEnding({ rollback: true })
     .build('Resume a suspended tenant.', 'Begin');
 }
