@@ -26,7 +26,15 @@ import {
 } from '../templates/index.js';
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
-import { fmt, loadTest, processCpuSeconds, round3, sideBySide, summarize } from './support.js';
+import {
+  fmt,
+  loadTest,
+  processCpuSeconds,
+  RequestCounter,
+  round3,
+  sideBySide,
+  summarize,
+} from './support.js';
 
 /**
  * `npm run bench`: five comparisons, each side measured in this one process against the same
@@ -47,6 +55,8 @@ interface Result {
   [k: string]: unknown;
 }
 const results: Record<string, Result> = {};
+/** Every AWS request the control plane's clients make (the baseline uses the same clients). */
+const counter = new RequestCounter();
 const log = (line: string) => console.log(line);
 
 /** Written after every benchmark, so a run cut short keeps what it measured. */
@@ -89,14 +99,15 @@ async function onboardViaApi(cp: ControlPlane, count: number): Promise<{ ms: num
       })) as {
         operation: { operationId: string };
       };
+      // Long polling, as tenantctl does: the answer comes when the operation ends.
       for (;;) {
-        const op = (await api(cp, 'GET', `/v1/operations/${started.operation.operationId}`)) as {
-          status: string;
-        };
+        const op = (await api(
+          cp,
+          'GET',
+          `/v1/operations/${started.operation.operationId}?waitSeconds=20`,
+        )) as { status: string };
         if (op.status === 'SUCCEEDED') return true;
         if (op.status === 'FAILED') return false;
-        // A watcher's pace (the CLI polls every 500 ms): faster polling only loads the registry.
-        await new Promise((r) => setTimeout(r, 500));
       }
     }),
   );
@@ -203,18 +214,28 @@ async function benchOnboarding(cp: ControlPlane): Promise<void> {
   const table = 'bench-baseline';
   await ensureRegistryTable(cp.aws.clients.dynamodb, table);
   const failures: number[] = [];
+  const requests = { controlPlane: [] as number[], baseline: [] as number[] };
   const { a, b } = await sideBySide(
     ROUNDS,
     async () => {
-      const r = await onboardViaApi(cp, N);
-      failures.push(r.failed);
-      return r.ms;
+      const r = await counter.during(() => onboardViaApi(cp, N));
+      failures.push(r.value.failed);
+      requests.controlPlane.push(r.requests / N);
+      return r.value.ms;
     },
-    () => onboardStraightLine(cp, table, N),
+    async () => {
+      const r = await counter.during(() => onboardStraightLine(cp, table, N));
+      requests.baseline.push(r.requests / N);
+      return r.value;
+    },
   );
   const ratio = a.median / b.median;
+  const perTenant = {
+    controlPlane: round3(summarize(requests.controlPlane).median),
+    baseline: round3(summarize(requests.baseline).median),
+  };
   log(
-    `  control plane: ${fmt(a, 'ms')}\n  baseline:      ${fmt(b, 'ms')}\n  ratio ${round3(ratio)} (target <= 1.25)`,
+    `  control plane: ${fmt(a, 'ms')}, ${perTenant.controlPlane} AWS requests per tenant\n  baseline:      ${fmt(b, 'ms')}, ${perTenant.baseline} AWS requests per tenant\n  ratio ${round3(ratio)} (target <= 1.25); request ratio ${round3(perTenant.controlPlane / perTenant.baseline)}`,
   );
   results.onboardingOverhead = {
     ratio: round3(ratio),
@@ -223,6 +244,7 @@ async function benchOnboarding(cp: ControlPlane): Promise<void> {
     controlPlaneMs: a,
     baselineMs: b,
     tenantsPerRound: N,
+    awsRequestsPerTenant: perTenant,
     failures: failures.reduce((x, y) => x + y, 0),
   };
 }
@@ -396,7 +418,7 @@ async function main(): Promise<void> {
       maxStackOperations: 20,
     },
   });
-  const cp = await startControlPlane(config, { progress: () => undefined });
+  const cp = await startControlPlane(config, { progress: () => undefined, instrument: counter.instrument });
   try {
     const steps: [string, () => Promise<void>][] = [
       ['templates', benchTemplates],

@@ -77,3 +77,53 @@ export async function processCpuSeconds(pid: number): Promise<number | undefined
     return undefined;
   }
 }
+
+type Middleware = (
+  next: (args: unknown) => Promise<unknown>,
+  context: { clientName?: string; commandName?: string },
+) => (args: unknown) => Promise<unknown>;
+
+/**
+ * Counts AWS requests by `Service.Operation`, through the SDK middleware hook every client takes
+ * (`AwsTarget.instrument`). What an onboarding costs the emulator is mostly how many requests it makes.
+ */
+export class RequestCounter {
+  readonly counts = new Map<string, number>();
+  /** Milliseconds spent waiting on each operation's answers, summed. */
+  readonly millis = new Map<string, number>();
+  onRequest: ((name: string, input: Record<string, unknown>) => void) | undefined;
+
+  readonly instrument = (client: { middlewareStack: unknown }): void => {
+    const middleware: Middleware = (next, context) => async (args) => {
+      const name = `${(context.clientName ?? '').replace(/Client$/, '')}.${(context.commandName ?? '').replace(/Command$/, '')}`;
+      this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+      this.onRequest?.(
+        name,
+        ((args as { input?: Record<string, unknown> }).input ?? {}) as Record<string, unknown>,
+      );
+      const t0 = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        this.millis.set(name, (this.millis.get(name) ?? 0) + performance.now() - t0);
+      }
+    };
+    (client.middlewareStack as { add(m: Middleware, o: { step: string; name: string }): void }).add(
+      middleware,
+      { step: 'initialize', name: 'benchRequestCounter' },
+    );
+  };
+
+  total(): number {
+    let n = 0;
+    for (const c of this.counts.values()) n += c;
+    return n;
+  }
+
+  /** Requests made while `run` ran (nothing else may run meanwhile). */
+  async during<T>(run: () => Promise<T>): Promise<{ value: T; requests: number }> {
+    const before = this.total();
+    const value = await run();
+    return { value, requests: this.total() - before };
+  }
+}

@@ -8,6 +8,7 @@ import { TierCatalog } from '../tiers/catalog.js';
 import { StepFunctionsEngine } from '../workflows/engine/stepfunctions.js';
 import type { WorkflowEngine } from '../workflows/engine/types.js';
 import { createLifecycleService } from '../workflows/lifecycle.js';
+import { OperationWatch } from '../workflows/watch.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import { buildApp } from './app.js';
 import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from './infra/contract.js';
@@ -150,6 +151,12 @@ export async function initFromEnvironment(env: NodeJS.ProcessEnv = process.env):
     registry: aws.registry,
     catalog,
     engine,
+    // Executions run on Step Functions: a long poll re-reads the registry.
+    watch: new OperationWatch({
+      registry: aws.registry,
+      runsHere: () => false,
+      pollMs: config.operationWatchPollMs,
+    }),
     defaultRegion: config.region,
   });
   const apiKeys = new ApiKeyStore({ documents: aws.clients.documents, tableName: config.registryTable });

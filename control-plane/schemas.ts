@@ -114,6 +114,19 @@ export const ListTenantsQuerySchema = z
     cursor: CursorSchema.optional(),
   })
   .strict();
+/** Long polling: API Gateway's HTTP APIs end a request at 30 s, so at most 20. */
+export const MAX_OPERATION_WAIT_SECONDS = 20;
+export const GetOperationQuerySchema = z
+  .object({
+    waitSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_OPERATION_WAIT_SECONDS)
+      .optional()
+      .describe('Answer once the operation has ended, or after this many seconds with it as it stands.'),
+  })
+  .strict();
 export const ListEventsQuerySchema = z
   .object({ limit: limit(500).optional(), cursor: CursorSchema.optional() })
   .strict();

@@ -120,6 +120,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     generatedAdminKey: admin.generated ? (admin.key ?? undefined) : undefined,
     url,
     async close() {
+      workflows.watch.close();
       await theApp.close();
       await workflows.engine.close();
       aws.clients.destroy();

@@ -63,6 +63,8 @@ export const ConfigSchema = z
     cognitoUsersPerSecond: positiveInt.max(50).default(50),
     /** First poll interval while waiting on CloudFormation; doubles up to 10x with jitter. */
     stackPollMs: positiveInt.default(2000),
+    /** Registry re-read interval of a long poll on an operation this process does not run. */
+    operationWatchPollMs: positiveInt.default(1000),
     /** How long a migration hand-off waits for the application plane. */
     migrationCallbackTimeoutSeconds: positiveInt.default(24 * 3600),
     accountEmailPattern: z
@@ -107,6 +109,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   maxStackOperations: 'MAX_STACK_OPERATIONS',
   cognitoUsersPerSecond: 'COGNITO_USERS_PER_SECOND',
   stackPollMs: 'STACK_POLL_MS',
+  operationWatchPollMs: 'OPERATION_WATCH_POLL_MS',
   migrationCallbackTimeoutSeconds: 'MIGRATION_CALLBACK_TIMEOUT_SECONDS',
   accountEmailPattern: 'ACCOUNT_EMAIL_PATTERN',
   accountOuPath: 'ACCOUNT_OU_PATH',

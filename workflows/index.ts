@@ -14,6 +14,7 @@ import { createLifecycleService } from './lifecycle.js';
 import type { LifecycleService } from './service.js';
 import { ACCOUNT_GATE } from './tasks/accounts.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
+import { OperationWatch } from './watch.js';
 
 export { definitionText, substitute, workflowDefinitions } from './definitions/index.js';
 export { LocalEngine } from './engine/local.js';
@@ -22,9 +23,12 @@ export type { WorkflowEngine } from './engine/types.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
 export type { LifecycleService } from './service.js';
 export { createTaskRunner, TASK_HANDLERS } from './tasks/index.js';
+export { OperationWatch } from './watch.js';
 
 export interface Workflows {
   readonly engine: WorkflowEngine;
+  /** Long polling on operations; close it before the API so waiting requests answer at once. */
+  readonly watch: OperationWatch;
   readonly lifecycle: LifecycleService;
   readonly runTask: TaskRunner;
   readonly deps: TaskDeps;
@@ -50,6 +54,13 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
   const clock = options.clock ?? (() => new Date());
   const target: TemplateTarget = aws.emulator ? 'moto' : 'aws';
   const registry = aws.registry;
+  // The engine is made after the task deps; the watch asks it lazily.
+  let engineRef: WorkflowEngine | undefined;
+  const watch = new OperationWatch({
+    registry,
+    runsHere: (operationId) => engineRef?.runsHere(operationId) ?? false,
+    pollMs: config.operationWatchPollMs,
+  });
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
@@ -79,7 +90,10 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     },
     migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
     clock,
-    ...(options.onFinished ? { onFinished: options.onFinished } : {}),
+    onFinished: (operation) => {
+      options.onFinished?.(operation);
+      watch.ended(operation);
+    },
     cloudFormationRoleArn: config.cloudFormationRoleArn,
     tenantRoleBoundaryArn: config.tenantRoleBoundaryArn,
   };
@@ -102,13 +116,15 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
           pollMs: config.stackPollMs,
           ...(options.log ? { log: options.log } : {}),
         });
+  engineRef = engine;
   const lifecycle = createLifecycleService({
     registry,
+    watch,
     catalog,
     engine,
     defaultRegion: config.region,
     clock,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });
-  return { engine, lifecycle, runTask, deps };
+  return { engine, watch, lifecycle, runTask, deps };
 }

@@ -4,6 +4,7 @@ import type { Registry } from '../core/registry/registry.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { WorkflowEngine } from './engine/types.js';
 import type { CallbackAnswer, CallContext, LifecycleService, OnboardRequest, Started } from './service.js';
+import type { OperationWatch } from './watch.js';
 
 export interface LifecycleDeps {
   readonly registry: Registry;
@@ -14,6 +15,8 @@ export interface LifecycleDeps {
   readonly clock?: () => Date;
   /** Told about every operation started (metrics). */
   readonly onStarted?: (operation: Operation) => void;
+  /** Where awaitOperation waits for an operation's end. */
+  readonly watch: OperationWatch;
 }
 
 /** A DNS-safe slug from a display name: "ACME Corp." → "acme-corp". */
@@ -108,6 +111,10 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
           ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
         }),
       );
+    },
+
+    awaitOperation(operationId: string, timeoutMs: number) {
+      return deps.watch.wait(operationId, timeoutMs);
     },
 
     async callback(operationId: string, answer: CallbackAnswer, ctx: CallContext) {

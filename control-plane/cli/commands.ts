@@ -38,17 +38,23 @@ const printJson = (out: Output, value: unknown) => out.write(`${JSON.stringify(v
 const path = (tenant: string) => `/v1/tenants/${encodeURIComponent(tenant)}`;
 const isDone = (op: Operation) => op.status === 'SUCCEEDED' || op.status === 'FAILED';
 
-/** Polls the operation until it ends, drawing its steps (text mode). */
+/**
+ * Follows the operation until it ends, drawing its steps (text mode). Each request is a long poll
+ * (`waitSeconds`): it answers at the end at once, or after the poll interval with progress to draw.
+ */
 export async function watchOperation(env: CommandEnv, operationId: string): Promise<Operation> {
   const view = env.json ? undefined : new ProgressView(env.stdout, env.now);
+  const waitSeconds = Math.min(20, Math.max(1, Math.round(env.pollMs / 1000)));
   for (;;) {
+    const sent = env.now();
     const op = await env.client.request<Operation>(
       'GET',
-      `/v1/operations/${encodeURIComponent(operationId)}`,
+      `/v1/operations/${encodeURIComponent(operationId)}?waitSeconds=${waitSeconds}`,
     );
     view?.update(op);
     if (isDone(op)) return op;
-    await env.sleep(env.pollMs);
+    // A server that answers at once (an older one, a proxy) must not turn this into a busy loop.
+    await env.sleep(Math.max(0, env.pollMs - (env.now() - sent)));
   }
 }
 

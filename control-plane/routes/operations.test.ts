@@ -43,6 +43,36 @@ describe('GET /v1/operations/:operationId', () => {
   });
 });
 
+describe('GET /v1/operations/:operationId?waitSeconds=N (long polling)', () => {
+  it('answers once the operation has ended', async () => {
+    const { operation } = await onboard('op-long-poll');
+    const waiting = t.call({ method: 'GET', url: `/v1/operations/${operation.operationId}?waitSeconds=10` });
+    await new Promise((r) => setTimeout(r, 150));
+    await t.registry.updateOperation(operation.operationId, () => ({ status: 'SUCCEEDED' }));
+    const res = await waiting;
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as Operation).status).toBe('SUCCEEDED');
+  });
+
+  it('answers the operation as it stands when it has not ended in time', async () => {
+    const { operation } = await onboard('op-long-poll-open');
+    const res = await t.call({ method: 'GET', url: `/v1/operations/${operation.operationId}?waitSeconds=1` });
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as Operation).status).toBe('PENDING');
+  });
+
+  it.each(['21', '-1', 'soon', '1.5'])('refuses waitSeconds=%s with VALIDATION_FAILED', async (value) => {
+    const { operation } = await onboard(`op-wait-${value.replace(/[^a-z0-9]/g, 'x')}`);
+    const res = await t.call({
+      method: 'GET',
+      url: `/v1/operations/${operation.operationId}?waitSeconds=${value}`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).code).toBe('VALIDATION_FAILED');
+    expect(JSON.stringify(res.json())).toContain('waitSeconds');
+  });
+});
+
 describe('POST /v1/operations/:operationId/callback', () => {
   it('answers the step the operation waits on (scope operations:callback)', async () => {
     const { operation } = await onboard('op-callback');

@@ -1,6 +1,11 @@
 import { logContext, type RouteContext } from '../context.js';
 import type { Router } from '../route.js';
-import { CallbackSchema, OperationParamsSchema, OperationResponseSchema } from '../schemas.js';
+import {
+  CallbackSchema,
+  GetOperationQuerySchema,
+  OperationParamsSchema,
+  OperationResponseSchema,
+} from '../schemas.js';
 
 const tags = ['operations'];
 
@@ -10,14 +15,18 @@ export function operationRoutes(router: Router, ctx: RouteContext): void {
     url: '/v1/operations/:operationId',
     operationId: 'getOperation',
     summary: 'Get an operation with its steps',
-    description: 'Poll this to follow a workflow; status ends in SUCCEEDED or FAILED.',
+    description:
+      'Follow a workflow: status ends in SUCCEEDED or FAILED. With `waitSeconds`, the answer comes as soon as the operation has ended, or after that many seconds with the operation as it stands (long polling: one request instead of a poll loop).',
     tags,
     auth: 'tenants:read',
     params: OperationParamsSchema,
+    query: GetOperationQuerySchema,
     responses: { 200: { description: 'The operation.', schema: OperationResponseSchema } },
     errors: ['OPERATION_NOT_FOUND'],
-    handler: async ({ params }, request, reply) => {
-      const operation = await ctx.registry.requireOperation(params.operationId);
+    handler: async ({ params, query }, request, reply) => {
+      const operation = query.waitSeconds
+        ? await ctx.lifecycle.awaitOperation(params.operationId, query.waitSeconds * 1000)
+        : await ctx.registry.requireOperation(params.operationId);
       logContext(request, reply, { tenantId: operation.tenantId, operationId: operation.operationId });
       return operation;
     },

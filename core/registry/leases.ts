@@ -98,7 +98,12 @@ export class LeaseGate {
     const busy = new Set(
       slots.filter((s) => s.owner && (s.expiresAt ?? 0) >= now).map((s) => Number(s.sk.slice(5))),
     );
-    const free = Array.from({ length: this.capacity }, (_, i) => i).filter((i) => !busy.has(i));
+    // Free slots from a random one on: concurrent takers that all tried the lowest free slot first
+    // would collide on it, each losing a conditional write per taker ahead of it.
+    const offset = Math.floor(Math.random() * this.capacity);
+    const free = Array.from({ length: this.capacity }, (_, i) => (i + offset) % this.capacity).filter(
+      (i) => !busy.has(i),
+    );
     // Fast path: nobody queued and a slot free: take it without queueing.
     if (waiters.length === 0) {
       for (const slot of free)

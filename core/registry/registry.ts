@@ -76,6 +76,13 @@ export type TenantPatch = Partial<
   >
 >;
 
+/** A step that a tenant patch completes (see patchTenant): written whole, with its start. */
+export interface StepEnd {
+  readonly name: string;
+  readonly startedAt: string;
+  readonly detail?: string | undefined;
+}
+
 export type IdempotencyClaim =
   | { readonly status: 'claimed' }
   | { readonly status: 'completed'; readonly response: unknown }
@@ -394,8 +401,13 @@ export class Registry {
     tenant: Tenant | string,
     operationId: string,
     patch: TenantPatch,
-    actor = 'workflow',
+    options: {
+      readonly actor?: string;
+      /** The step this patch completes, recorded as SUCCEEDED in the same transaction. */
+      readonly endsStep?: StepEnd | undefined;
+    } = {},
   ): Promise<Tenant> {
+    const actor = options.actor ?? 'workflow';
     // Callers that just read the tenant pass it, saving a read; the version condition keeps it safe.
     const current = typeof tenant === 'string' ? await this.requireTenant(tenant) : tenant;
     if (current.currentOperationId !== operationId) {
@@ -415,6 +427,23 @@ export class Registry {
         operationId,
         detail: { fields: Object.keys(patch) },
       }),
+      ...(options.endsStep
+        ? [
+            {
+              Update: this.stepUpdate(
+                operationId,
+                {
+                  name: options.endsStep.name,
+                  status: 'SUCCEEDED',
+                  startedAt: options.endsStep.startedAt,
+                  endedAt: next.updatedAt,
+                  ...(options.endsStep.detail ? { detail: options.endsStep.detail } : {}),
+                },
+                'put',
+              ),
+            },
+          ]
+        : []),
     ]);
     return next;
   }
@@ -672,13 +701,14 @@ export class Registry {
   }
 
   /**
-   * Writes one step of an operation in a single UpdateItem (no read). `mode`:
+   * The UpdateItem that writes one step of an operation (no read). `mode`:
    * - `start`: the step begins (kept as is if already there, e.g. a poll's later calls);
    * - `detail`: a running step's latest detail;
+   * - `end`: a recorded step's status, end time, detail and error, keeping its start and order;
    * - `put`: the whole step (a quick step written once when it ended, or a failure).
-   * Ignored once the operation has ended, so a late writer cannot reopen it.
+   * Conditioned on the operation still being open, so a late writer cannot reopen it.
    */
-  async recordStep(operationId: string, step: Step, mode: 'start' | 'detail' | 'put'): Promise<void> {
+  private stepUpdate(operationId: string, step: Step, mode: 'start' | 'detail' | 'end' | 'put') {
     const names: Record<string, string> = {
       '#m': 'stepMap',
       '#n': step.name,
@@ -690,36 +720,52 @@ export class Registry {
       ':pending': 'PENDING',
       ':running': 'RUNNING',
     };
-    let set: string;
-    if (mode === 'detail') {
-      names['#d'] = 'detail';
-      values[':d'] = step.detail ?? '';
-      set = '#m.#n.#d = :d';
+    const sets: string[] = [];
+    const setField = (field: keyof Step, value: unknown) => {
+      names[`#f_${field}`] = field;
+      values[`:f_${field}`] = value;
+      sets.push(`#m.#n.#f_${field} = :f_${field}`);
+    };
+    if (mode === 'detail') setField('detail', step.detail ?? '');
+    else if (mode === 'end') {
+      setField('status', step.status);
+      if (step.endedAt) setField('endedAt', step.endedAt);
+      if (step.detail) setField('detail', step.detail);
+      if (step.error) setField('error', step.error);
     } else {
       values[':s'] = { ...step, seq: nextStepSeq() };
-      set = '#m.#n = :s';
+      sets.push('#m.#n = :s');
     }
     // `start` keeps a step already there (a poll's later calls, a resumed step): a condition rather
     // than if_not_exists on the nested path, which moto ignores.
     const exists =
-      mode === 'detail'
+      mode === 'detail' || mode === 'end'
         ? ' AND attribute_exists(#m.#n)'
         : mode === 'start'
           ? ' AND attribute_not_exists(#m.#n)'
           : '';
+    return {
+      TableName: this.tableName,
+      Key: { pk: opPk(operationId), sk: OP_SK },
+      UpdateExpression: `SET ${sets.join(', ')}, #st = :running, #u = :u`,
+      ConditionExpression: `#st IN (:pending, :running)${exists}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /** Writes one step in a single UpdateItem (see stepUpdate); false when its condition did not hold. */
+  async recordStep(
+    operationId: string,
+    step: Step,
+    mode: 'start' | 'detail' | 'end' | 'put',
+  ): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: opPk(operationId), sk: OP_SK },
-          UpdateExpression: `SET ${set}, #st = :running, #u = :u`,
-          ConditionExpression: `#st IN (:pending, :running)${exists}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.db.send(new UpdateCommand(this.stepUpdate(operationId, step, mode)));
+      return true;
     } catch (e) {
       if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      return false;
     }
   }
 
@@ -732,7 +778,10 @@ export class Registry {
     );
   }
 
-  /** Marks a step ended, keeping its start time when it was recorded as started. */
+  /**
+   * Marks a step ended. With `startedAt` (a quick step) the whole step is written; without, the
+   * recorded step is closed in place, keeping its start (one write, no read).
+   */
   async stepEnded(
     operationId: string,
     name: string,
@@ -741,22 +790,21 @@ export class Registry {
     detail?: string,
     startedAt?: string,
   ): Promise<void> {
-    const started =
-      startedAt ??
-      (await this.getOperation(operationId))?.steps.find((s) => s.name === name)?.startedAt ??
-      this.now();
-    await this.recordStep(
-      operationId,
-      {
-        name,
-        status,
-        startedAt: started,
-        endedAt: this.now(),
-        ...(error ? { error } : {}),
-        ...(detail ? { detail } : {}),
-      },
-      'put',
-    );
+    const at = this.now();
+    const step: Step = {
+      name,
+      status,
+      startedAt: startedAt ?? at,
+      endedAt: at,
+      ...(error ? { error } : {}),
+      ...(detail ? { detail } : {}),
+    };
+    if (startedAt) {
+      await this.recordStep(operationId, step, 'put');
+      return;
+    }
+    // Not recorded as started (only if its start write was lost): written whole, started now.
+    if (!(await this.recordStep(operationId, step, 'end'))) await this.recordStep(operationId, step, 'put');
   }
 
   /**

@@ -9,6 +9,7 @@ import type {
   OnboardRequest,
   Started,
 } from '../../workflows/service.js';
+import { OperationWatch } from '../../workflows/watch.js';
 
 /** `Acme Corp!` → `acme-corp`: what the lifecycle does when no slug is given. */
 export function slugFrom(name: string): string {
@@ -31,6 +32,12 @@ export class RegistryOnlyLifecycle implements LifecycleService {
     private readonly registry: Registry,
     private readonly catalog: TierCatalog,
   ) {}
+
+  /** Nothing runs here: a long poll re-reads the registry, as on Step Functions. */
+  awaitOperation(operationId: string, timeoutMs: number): Promise<Operation> {
+    const watch = new OperationWatch({ registry: this.registry, runsHere: () => false, pollMs: 50 });
+    return watch.wait(operationId, timeoutMs);
+  }
 
   async onboard(request: OnboardRequest, ctx: CallContext): Promise<Started> {
     const tier = this.catalog.get(request.tier);

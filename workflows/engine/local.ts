@@ -111,6 +111,10 @@ export class LocalEngine implements WorkflowEngine {
     return open.length;
   }
 
+  runsHere(operationId: string): boolean {
+    return this.running.has(operationId);
+  }
+
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
   }

@@ -63,6 +63,10 @@ export class StepFunctionsEngine implements WorkflowEngine {
     return out.status;
   }
 
+  runsHere(): boolean {
+    return false;
+  }
+
   async idle(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -18,6 +18,8 @@ export interface WorkflowEngine {
   start(operation: Operation): Promise<void>;
   /** Restarts every operation the registry holds as PENDING or RUNNING (after a crash or restart). */
   resumeOpen(): Promise<number>;
+  /** True while this process runs the operation (the local engine); Step Functions runs none here. */
+  runsHere(operationId: string): boolean;
   /** Resolves when nothing runs in this process (tests, graceful shutdown). */
   idle(): Promise<void>;
   /** Stops running executions where they are; their records stay open and resume on next start. */

@@ -45,7 +45,7 @@ function usagePlanOf(deps: TaskDeps, tierName: string): string {
 }
 
 /** CreateApiKey: the tenant's key (found by name on a re-run) in its tier's usage plan. */
-export const createApiKey: TaskHandler = async (input, deps) => {
+export const createApiKey: TaskHandler = async (input, deps, step) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
@@ -84,9 +84,12 @@ export const createApiKey: TaskHandler = async (input, deps) => {
       if ((e as Error).name !== 'ConflictException') throw e;
     });
   // Compensation also finds the key by its name, so one record at the end is enough.
-  await deps.registry.patchTenant(tenant, operation.operationId, {
-    access: { ...tenant.access, apiKeyId: keyId, usagePlanId },
-  });
+  await deps.registry.patchTenant(
+    tenant,
+    operation.operationId,
+    { access: { ...tenant.access, apiKeyId: keyId, usagePlanId } },
+    { endsStep: step?.end() },
+  );
   return { apiKeyId: keyId, usagePlanId };
 };
 

@@ -2,7 +2,7 @@ import type { AwsClients } from '../../core/aws/clients.js';
 import { ControlPlaneError, describeError, ERROR_CATALOGUE, type ErrorCode } from '../../core/errors.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
-import type { Registry } from '../../core/registry/registry.js';
+import type { Registry, StepEnd } from '../../core/registry/registry.js';
 import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../templates/index.js';
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
@@ -59,19 +59,27 @@ export interface PollResult {
 }
 
 export type TaskResult = PollResult | Record<string, unknown> | undefined;
-export type TaskHandler = (input: TaskInput, deps: TaskDeps) => Promise<TaskResult>;
+
+/** What the task runner lets a handler do about the step's own record. */
+export interface StepCall {
+  /**
+   * The step's successful end, for the handler's last registry write (`patchTenant`'s `endsStep`),
+   * so it lands in the same transaction and the runner writes nothing more. Undefined when this
+   * process does not know when the step started (a step resumed from another process).
+   */
+  end(detail?: string): StepEnd | undefined;
+}
+
+export type TaskHandler = (input: TaskInput, deps: TaskDeps, step?: StepCall) => Promise<TaskResult>;
 
 export interface TaskScope {
   readonly tenant: Tenant;
   readonly operation: Operation;
 }
 
-export async function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskScope> {
-  const [tenant, operation] = await Promise.all([
-    deps.registry.requireTenant(input.tenantId),
-    deps.registry.requireOperation(input.operationId),
-  ]);
-  return { tenant, operation };
+/** The tenant and the operation a step works on, in one BatchGetItem. */
+export function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskScope> {
+  return deps.registry.getScope(input.tenantId, input.operationId);
 }
 
 /** The tier a step works on: the tenant's current one, or the operation's target. */

@@ -34,7 +34,7 @@ async function usersInGroup(deps: TaskDeps, tenant: Tenant): Promise<string[]> {
 }
 
 /** CreateIdentity: the tenant's group and admin user; an existing group or user is accepted. */
-export const createIdentity: TaskHandler = async (input, deps) => {
+export const createIdentity: TaskHandler = async (input, deps, step) => {
   const { tenant, operation } = await loadScope(deps, input);
   const userPoolId = deps.platform().userPoolId;
   const groupName = names.group(tenant);
@@ -70,9 +70,12 @@ export const createIdentity: TaskHandler = async (input, deps) => {
   await deps.clients.cognito.send(
     new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: groupName }),
   );
-  await deps.registry.patchTenant(tenant, operation.operationId, {
-    access: { ...tenant.access, userPoolId, groupName, adminUsername: username },
-  });
+  await deps.registry.patchTenant(
+    tenant,
+    operation.operationId,
+    { access: { ...tenant.access, userPoolId, groupName, adminUsername: username } },
+    { endsStep: step?.end() },
+  );
   return { groupName, username };
 };
 

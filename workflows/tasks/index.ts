@@ -2,6 +2,7 @@ import { describeError } from '../../core/errors.js';
 import { closeAccount, vendAccount } from './accounts.js';
 import { createApiKey, deleteApiKey, moveApiKey, setApiKeyEnabled } from './api-access.js';
 import {
+  type StepCall,
   type TaskDeps,
   TaskError,
   type TaskHandler,
@@ -83,7 +84,10 @@ export function createTaskRunner(
   // Which polled steps this process has recorded as started, their last detail written and how
   // many pending answers in a row they gave. Lost on restart or in a new Lambda container: then a
   // step is written once more and its backoff starts over, harmlessly.
-  const polled = new Map<string, { detail?: string | undefined; pending: number }>();
+  const polled = new Map<
+    string,
+    { detail?: string | undefined; pending: number; startedAt?: string | undefined }
+  >();
   return async (input) => {
     const handler = TASK_HANDLERS[input.task];
     if (!handler) throw new TaskError('WORKFLOW_FAILED', `no task handler named ${input.task}`);
@@ -91,15 +95,26 @@ export function createTaskRunner(
     const key = `${input.operationId}/${input.step}`;
     const startedAt = deps.clock().toISOString();
     if (input.poll && !polled.has(key)) {
-      await deps.registry.recordStep(
+      const wrote = await deps.registry.recordStep(
         input.operationId,
         { name: input.step, status: 'RUNNING', startedAt },
         'start',
       );
-      polled.set(key, { pending: 0 });
+      // Not written: the step was started by an earlier process, whose start time stays.
+      polled.set(key, { pending: 0, startedAt: wrote ? startedAt : undefined });
     }
+    // The start this process knows: a quick step's is now, a polled step's its first call's.
+    const knownStart = input.poll ? polled.get(key)?.startedAt : startedAt;
+    let endedByHandler = false;
+    const step: StepCall = {
+      end(detail) {
+        if (!knownStart) return undefined;
+        endedByHandler = true;
+        return { name: input.step, startedAt: knownStart, detail };
+      },
+    };
     try {
-      const result = await handler(input, deps);
+      const result = await handler(input, deps, step);
       const poll = result as { done?: boolean; detail?: string } | undefined;
       if (input.poll && poll?.done === false) {
         const memo = polled.get(key) ?? { pending: 0 };
@@ -121,15 +136,17 @@ export function createTaskRunner(
         return { ...poll, waitSeconds };
       }
       polled.delete(key);
-      await deps.registry.stepEnded(
-        input.operationId,
-        input.step,
-        'SUCCEEDED',
-        undefined,
-        poll?.detail,
-        // A polled step keeps the start recorded at its first call; a quick step started just now.
-        input.poll ? undefined : startedAt,
-      );
+      // A handler that returned after writing its end with its last patch needs no second write.
+      if (!endedByHandler)
+        await deps.registry.stepEnded(
+          input.operationId,
+          input.step,
+          'SUCCEEDED',
+          undefined,
+          poll?.detail,
+          // A polled step keeps the start recorded at its first call; a quick step started just now.
+          input.poll ? undefined : startedAt,
+        );
       return result ?? {};
     } catch (e) {
       polled.delete(key);

@@ -116,7 +116,7 @@ export const resolveTemplate: TaskHandler = async (input, deps) => {
 };
 
 /** EnsureStack: create the tier's stack for the tenant, or adopt it, and wait for it to settle. */
-export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult> => {
+export const ensureStack: TaskHandler = async (input, deps, step): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.which);
@@ -131,16 +131,15 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
     );
   const accountId = tier.dedicatedAccount ? tenant.accountId : undefined;
   const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId });
-  if (!tenant.stacks.some((s) => s.stackName === stackName)) {
-    // No slot, no stack: a stack is only ever created by a slot holder, so a waiter need not look.
-    const slot = await deps.stackGate.acquire(owner, operation.createdAt);
-    if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
-  }
-  let stack = await describeStack(aws, stackName);
+  // A stack the tenant records is looked at first; an unrecorded one is created (under a slot) and
+  // a stack left by a crash before it was recorded is adopted through AlreadyExistsException.
+  let stack = tenant.stacks.some((s) => s.stackName === stackName)
+    ? await describeStack(aws, stackName)
+    : undefined;
 
   if (!stack) {
+    // No slot, no stack. No queue position in the detail: it would rewrite the operation on every poll.
     const slot = await deps.stackGate.acquire(owner, operation.createdAt);
-    // No queue position in the detail: it would rewrite the operation on every poll.
     if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
     const parameters = await stackParameters(deps, tenant, tier, template.versionId, accountId);
     try {
@@ -190,12 +189,17 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
   await deps.stackGate.release(owner);
   if (status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE') {
     const outputs = stackOutputs(stack);
-    await deps.registry.patchTenant(tenant, operation.operationId, {
-      stacks: upsertStack(tenant.stacks, ref),
-      ...(role === 'tenant'
-        ? { outputs: { ...tenant.outputs, ...outputs }, templateVersion: template.versionId }
-        : {}),
-    });
+    await deps.registry.patchTenant(
+      tenant,
+      operation.operationId,
+      {
+        stacks: upsertStack(tenant.stacks, ref),
+        ...(role === 'tenant'
+          ? { outputs: { ...tenant.outputs, ...outputs }, templateVersion: template.versionId }
+          : {}),
+      },
+      { endsStep: step?.end(status) },
+    );
     return { done: true, detail: status };
   }
   // ROLLBACK_COMPLETE, CREATE_FAILED, …: record what is there so compensation removes it.
@@ -213,7 +217,7 @@ export const ensureStack: TaskHandler = async (input, deps): Promise<PollResult>
  * EnsureStackUpdated: bring the tenant's stack to the parameters of a tier (the target tier for a
  * change, the tenant's own to undo one). Settled when the stack runs with exactly those parameters.
  */
-export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<PollResult> => {
+export const ensureStackUpdated: TaskHandler = async (input, deps, step): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
@@ -231,10 +235,15 @@ export const ensureStackUpdated: TaskHandler = async (input, deps): Promise<Poll
   const current = new Map((stack.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
   const matches = wanted.every((p) => current.get(p.ParameterKey) === p.ParameterValue);
   if (matches && /_COMPLETE$/.test(status) && !/ROLLBACK/.test(status)) {
-    await deps.registry.patchTenant(tenant, operation.operationId, {
-      stacks: upsertStack(tenant.stacks, { ...ref, status, templateVersion: template.versionId }),
-      outputs: { ...tenant.outputs, ...stackOutputs(stack) },
-    });
+    await deps.registry.patchTenant(
+      tenant,
+      operation.operationId,
+      {
+        stacks: upsertStack(tenant.stacks, { ...ref, status, templateVersion: template.versionId }),
+        outputs: { ...tenant.outputs, ...stackOutputs(stack) },
+      },
+      { endsStep: step?.end(status) },
+    );
     return { done: true, detail: status };
   }
   const updatedSinceStart =
