@@ -63,6 +63,11 @@ export const ConfigSchema = z
     cognitoUsersPerSecond: positiveInt.max(50).default(50),
     /** First poll interval while waiting on CloudFormation; doubles up to 10x with jitter. */
     stackPollMs: positiveInt.default(2000),
+    /**
+     * A control plane whose heartbeat is older than this is presumed dead, and the operations it ran
+     * are taken over by another (a restart on the same host takes over at once).
+     */
+    operationClaimSeconds: positiveInt.min(3).default(30),
     /** Registry re-read interval of a long poll on an operation this process does not run. */
     operationWatchPollMs: positiveInt.default(1000),
     /** How long a migration hand-off waits for the application plane. */
@@ -110,6 +115,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   cognitoUsersPerSecond: 'COGNITO_USERS_PER_SECOND',
   stackPollMs: 'STACK_POLL_MS',
   operationWatchPollMs: 'OPERATION_WATCH_POLL_MS',
+  operationClaimSeconds: 'OPERATION_CLAIM_SECONDS',
   migrationCallbackTimeoutSeconds: 'MIGRATION_CALLBACK_TIMEOUT_SECONDS',
   accountEmailPattern: 'ACCOUNT_EMAIL_PATTERN',
   accountOuPath: 'ACCOUNT_OU_PATH',

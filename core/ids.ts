@@ -26,3 +26,4 @@ export function canonicalJson(value: unknown): string {
 
 /** A random secret, base64url, e.g. for generated API keys. */
 export const randomSecret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
+export const newRunnerId = (): string => `run_${ulid()}`;

@@ -52,6 +52,37 @@ describe('crash and resume', () => {
   );
 });
 
+describe('two control planes on one registry', () => {
+  let cp: TestControlPlane;
+  afterAll(async () => cp?.close());
+
+  it('a live one takes over, at its next heartbeat, an onboarding whose control plane died', async () => {
+    cp = await startTestControlPlane({ overrides: { operationClaimSeconds: 3 } });
+    const survivor = cp.restart();
+    await survivor.engine.resumeOpen(); // as at startup: heartbeats and sweeps from now on
+    let doomedEngine: { close(): Promise<void> } | undefined;
+    const doomed = cp.restart({
+      async beforeTask(input: TaskInput) {
+        if (input.step !== 'CreateIdentity') return;
+        void doomedEngine!.close();
+        await new Promise(() => undefined);
+      },
+    });
+    doomedEngine = doomed.engine;
+    const started = await doomed.lifecycle.onboard(
+      { name: 'Orphan', slug: 'orphan', tier: 'basic', adminEmail: 'a@orphan.example.com' },
+      actor,
+    );
+    expect(started.operation.runner).toBe(doomed.engine.runnerId);
+    // Nobody calls resumeOpen(): the survivor's sweep finds the operation.
+    const op = await cp.waitForOperation(started.operation.operationId, 60_000);
+    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    expect(op.runner).not.toBe(doomed.engine.runnerId);
+    const tenant = await cp.aws.registry.requireTenant('orphan');
+    expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toHaveLength(1);
+  });
+});
+
 describe('a burst of onboardings', () => {
   let cp: TestControlPlane;
   beforeAll(async () => {

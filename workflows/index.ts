@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
+import { OperationClaims } from '../core/registry/claims.js';
 import { LeaseGate } from '../core/registry/leases.js';
 import type { Operation } from '../core/registry/records.js';
 import type { AwsRuntime } from '../core/runtime.js';
@@ -114,6 +115,12 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
           registry,
           runTask,
           pollMs: config.stackPollMs,
+          claims: new OperationClaims({
+            documents: aws.clients.documents,
+            tableName: registry.tableName,
+            ttlSeconds: config.operationClaimSeconds,
+            clock,
+          }),
           ...(options.log ? { log: options.log } : {}),
         });
   engineRef = engine;

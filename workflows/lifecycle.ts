@@ -1,6 +1,6 @@
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
-import type { Registry } from '../core/registry/registry.js';
+import type { OperationRequest, Registry } from '../core/registry/registry.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { WorkflowEngine } from './engine/types.js';
 import type { CallbackAnswer, CallContext, LifecycleService, OnboardRequest, Started } from './service.js';
@@ -43,6 +43,14 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   const { registry, catalog, engine } = deps;
   const clock = deps.clock ?? (() => new Date());
 
+  const opRequest = (ctx: CallContext, extra: Partial<OperationRequest> = {}): OperationRequest => ({
+    actor: ctx.actor,
+    ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+    // The local engine runs what this process records: the claim is written with the record.
+    ...(engine.runnerId ? { runner: engine.runnerId } : {}),
+    ...extra,
+  });
+
   async function launch(started: Started): Promise<Started> {
     deps.onStarted?.(started.operation);
     // A crash between the record and the start is repaired by resumeOpen() at the next start.
@@ -63,11 +71,7 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
           region: request.region ?? deps.defaultRegion,
           allowedPrincipals: request.allowedPrincipals ?? [],
         },
-        {
-          actor: ctx.actor,
-          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
-          input: { tier: tier.name },
-        },
+        opRequest(ctx, { input: { tier: tier.name } }),
       );
       return launch(started);
     },
@@ -76,41 +80,29 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
       const tenant = await registry.requireTenant(tenantIdOrSlug);
       catalog.assertTransition(tenant.tier, tierName);
       return launch(
-        await registry.startOperation(tenant.tenantId, 'change-tier', {
-          actor: ctx.actor,
-          expectedVersion: tenant.version,
-          input: { tier: tierName, fromTier: tenant.tier },
-          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
-        }),
+        await registry.startOperation(
+          tenant.tenantId,
+          'change-tier',
+          opRequest(ctx, {
+            expectedVersion: tenant.version,
+            input: { tier: tierName, fromTier: tenant.tier },
+          }),
+        ),
       );
     },
 
     async suspend(tenantIdOrSlug, reason, ctx) {
       return launch(
-        await registry.startOperation(tenantIdOrSlug, 'suspend', {
-          actor: ctx.actor,
-          input: { reason },
-          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
-        }),
+        await registry.startOperation(tenantIdOrSlug, 'suspend', opRequest(ctx, { input: { reason } })),
       );
     },
 
     async resume(tenantIdOrSlug, ctx) {
-      return launch(
-        await registry.startOperation(tenantIdOrSlug, 'resume', {
-          actor: ctx.actor,
-          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
-        }),
-      );
+      return launch(await registry.startOperation(tenantIdOrSlug, 'resume', opRequest(ctx)));
     },
 
     async offboard(tenantIdOrSlug, ctx) {
-      return launch(
-        await registry.startOperation(tenantIdOrSlug, 'offboard', {
-          actor: ctx.actor,
-          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
-        }),
-      );
+      return launch(await registry.startOperation(tenantIdOrSlug, 'offboard', opRequest(ctx)));
     },
 
     awaitOperation(operationId: string, timeoutMs: number) {

@@ -100,6 +100,8 @@ export const OperationSchema = z.object({
   idempotencyKey: z.string().optional(),
   /** Operation-specific input, e.g. `{ tier }` for change-tier or `{ reason }` for suspend. */
   input: z.record(z.string(), z.unknown()).default({}),
+  /** The control-plane process (local engine) running it; absent on Step Functions. */
+  runner: z.string().optional(),
   /** Set while the operation waits on the application plane (migration hand-off). */
   waitingFor: z.string().optional(),
   waitingSince: z.string().optional(),

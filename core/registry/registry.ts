@@ -57,6 +57,8 @@ export interface OperationRequest {
   readonly idempotencyKey?: string;
   /** Reject the start when the tenant changed since this version was read. */
   readonly expectedVersion?: number;
+  /** The runner (local engine process) that will run it: its claim, written with the record. */
+  readonly runner?: string;
 }
 
 /** Fields of a tenant that workflows record as they go. */
@@ -500,6 +502,7 @@ export class Registry {
       steps: [],
       actor: op.actor,
       ...(op.idempotencyKey ? { idempotencyKey: op.idempotencyKey } : {}),
+      ...(op.runner ? { runner: op.runner } : {}),
       input: op.input ?? {},
       createdAt: at,
       updatedAt: at,

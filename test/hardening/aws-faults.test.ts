@@ -208,10 +208,9 @@ describe('a call that reached AWS but whose answer was lost (read timeout), then
     };
   };
 
-  // Known bug: Registry.createTenant's TransactWriteItems succeeded; the SDK's retry then fails the
-  // slug condition and the caller is told TENANT_EXISTS about its own tenant, whose operation
-  // stays PENDING until the next restart (engine.start is never called). A retry with the same
-  // Idempotency-Key gets TENANT_EXISTS again (the key was released on the error).
+  // Regression (docs/hardening.md): Registry.createTenant's TransactWriteItems succeeded, the SDK's
+  // retry then failed the slug condition, and the caller was told TENANT_EXISTS about its own
+  // tenant, whose operation stayed PENDING until the next restart.
   it('an onboarding whose registry write answer was lost is still accepted and runs', async () => {
     faults.enabled = false;
     const slug = 'lost-registry';
@@ -231,7 +230,7 @@ describe('a call that reached AWS but whose answer was lost (read timeout), then
     expect((await h.waitForOperation(answer.json().operation.operationId)).status).toBe('SUCCEEDED');
   });
 
-  // Known bug: CreateApiKey is not idempotent; after a lost answer the SDK's retry creates a second
+  // Regression (docs/hardening.md): CreateApiKey is not idempotent; after a lost answer the SDK's retry creates a second
   // key with the same name, which nothing ever deletes (compensation and offboarding delete one).
   it('an API key whose creation answer was lost is not created twice', async () => {
     faults.enabled = false;

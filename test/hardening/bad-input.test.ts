@@ -755,8 +755,8 @@ describe('generated bad input is refused with a catalogued 4xx and writes nothin
 
 const CFN_SLUG = new RegExp(PARAMETER_SPECS.TenantSlug.pattern);
 
-describe('known bugs (docs/hardening.md): bad values refused before anything is recorded', () => {
-  // Known bug (see docs/hardening.md): the API's slug rule allows "--", the template's does not, so
+describe('regressions (docs/hardening.md): bad values refused before anything is recorded', () => {
+  // Regression (docs/hardening.md): the API's slug rule allows "--", the template's does not, so
   // the tenant is recorded (202) and its onboarding fails at CreateStack with INVALID_PARAMETER.
   it('a slug with a double hyphen is refused with a 400', async () => {
     const before = await h.countItems();
@@ -765,7 +765,7 @@ describe('known bugs (docs/hardening.md): bad values refused before anything is 
     expect(await h.countItems()).toBe(before);
   });
 
-  // Known bug (see docs/hardening.md): the cursor check in Registry.listTenants checks the index keys
+  // Regression (docs/hardening.md): the cursor check in Registry.listTenants checks the index keys
   // and the table's pk but not its sk, so a cursor whose sk is missing or not a string reaches
   // DynamoDB as ExclusiveStartKey and the answer is 502 AWS_ERROR instead of 400.
   it.each(['missing', 'a number'])(
@@ -794,7 +794,7 @@ describe('known bugs (docs/hardening.md): bad values refused before anything is 
     },
   );
 
-  // Known bug (see docs/hardening.md): slugify('日本') is "t--tenant".
+  // Regression (docs/hardening.md): slugify('日本') is "t--tenant".
   it('a slug derived from any tenant name is one CloudFormation accepts', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 100, unit: 'grapheme' }), (name) => {

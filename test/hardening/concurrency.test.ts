@@ -18,9 +18,9 @@ import { footprint } from './support/moto.js';
 let h: HardenedControlPlane;
 let tenant: Tenant;
 const REFUSALS = ['OPERATION_IN_PROGRESS', 'INVALID_STATE_TRANSITION'];
-// Known bug (docs/hardening.md): a change-tier that read the tenant just before the other operation
-// started is refused with VERSION_CONFLICT; tolerated in the races (the timing decides), pinned
-// down deterministically by the last test of this file.
+// A change-tier whose read is stale because the winner already finished is told VERSION_CONFLICT
+// (read again); tolerated in the races, where the timing decides. The regression it was
+// (docs/hardening.md: VERSION_CONFLICT while the winner was in flight) is pinned by the last test.
 const TOLERATED = [...REFUSALS, 'VERSION_CONFLICT'];
 const DURING: Record<string, string> = {
   suspend: 'SUSPENDING',
@@ -148,7 +148,7 @@ describe('conflicting operations on one tenant at once', () => {
   });
 });
 
-describe('known bug (docs/hardening.md): the loser of a race learns why', () => {
+describe('regression (docs/hardening.md): the loser of a race learns why', () => {
   // lifecycle.changeTier reads the tenant, then registry.startOperation checks expectedVersion
   // before currentOperationId: when another operation started in between, the answer is
   // VERSION_CONFLICT ("read it again and retry") instead of OPERATION_IN_PROGRESS naming it.

@@ -180,37 +180,31 @@ describe('a retried operation start', () => {
   });
 });
 
-/** Tests that document a known, unfixed bug (docs/hardening.md); run with HARDENING_KNOWN_BUGS=1. */
-const knownBug = it.skipIf(!process.env.HARDENING_KNOWN_BUGS);
-
-describe('a second control plane on the same registry resumes what the first one runs', () => {
-  // Known bug (docs/hardening.md): two replicas, or a restart overlapping the old process, both
-  // run resumeOpen(); the local engine has no cross-process claim on an operation, so both run it,
-  // their registry writes conflict (VERSION_CONFLICT) and the onboarding is rolled back to FAILED.
-  knownBug(
-    'an onboarding run by two engines at once ends ACTIVE with one stack, one user, one API key',
-    async () => {
-      const second = createWorkflows({
-        config: h.config,
-        aws: h.cp.aws,
-        catalog: TierCatalog.load(),
-        platform: h.cp.platform,
+describe('a second control plane on the same registry', () => {
+  // Two replicas, or a restart overlapping the old process, both run resumeOpen(): the operation's
+  // claim keeps it in the process that runs it (before the claims, both ran it, their registry
+  // writes conflicted and the onboarding was rolled back to FAILED).
+  it('leaves an onboarding the first one runs alone: ACTIVE with one stack, one user, one API key', async () => {
+    const second = createWorkflows({
+      config: h.config,
+      aws: h.cp.aws,
+      catalog: TierCatalog.load(),
+      platform: h.cp.platform,
+    });
+    try {
+      const answer = await h.call({
+        method: 'POST',
+        url: '/v1/tenants',
+        payload: onboardBody('idem-replica'),
       });
-      try {
-        const answer = await h.call({
-          method: 'POST',
-          url: '/v1/tenants',
-          payload: onboardBody('idem-replica'),
-        });
-        const { operation, tenant } = answer.json();
-        expect(await second.engine.resumeOpen()).toBeGreaterThanOrEqual(1);
-        const op = await h.waitForOperation(operation.operationId);
-        await Promise.all([h.cp.workflows.engine.idle(), second.engine.idle()]);
-        expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
-        await expectOneActiveTenant(tenant);
-      } finally {
-        await second.engine.close();
-      }
-    },
-  );
+      const { operation, tenant } = answer.json();
+      expect(await second.engine.resumeOpen()).toBe(0);
+      const op = await h.waitForOperation(operation.operationId);
+      await Promise.all([h.cp.workflows.engine.idle(), second.engine.idle()]);
+      expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+      await expectOneActiveTenant(tenant);
+    } finally {
+      await second.engine.close();
+    }
+  });
 });

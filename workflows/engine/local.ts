@@ -1,5 +1,6 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { OperationType } from '../../core/lifecycle.js';
+import type { OperationClaims } from '../../core/registry/claims.js';
 import type { Operation } from '../../core/registry/records.js';
 import type { Registry } from '../../core/registry/registry.js';
 import { type AslDefinition, substitute, workflowDefinitions } from '../definitions/index.js';
@@ -17,6 +18,11 @@ export interface LocalEngineOptions {
   /** Pause before an ASL Retry; the definitions' own intervals are seconds, far too slow for moto. */
   readonly retryMs?: number;
   readonly log?: { error(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void };
+  /**
+   * Cross-process claims on operations. With them, an operation runs in one process only, and
+   * every ttl/3 this engine renews its heartbeat and takes over open operations whose runner died.
+   */
+  readonly claims?: OperationClaims;
 }
 
 interface Running {
@@ -35,6 +41,8 @@ export class LocalEngine implements WorkflowEngine {
   private readonly running = new Map<string, Running>();
   private readonly machines: Record<OperationType, { machine: StateMachine; definition: AslDefinition }>;
   private closed = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private ready: Promise<void> | undefined;
 
   constructor(private readonly options: LocalEngineOptions) {
     const definitions = workflowDefinitions();
@@ -54,8 +62,40 @@ export class LocalEngine implements WorkflowEngine {
     ) as LocalEngine['machines'];
   }
 
-  async start(operation: Operation): Promise<void> {
-    if (this.closed || this.running.has(operation.operationId)) return;
+  get runnerId(): string | undefined {
+    return this.options.claims?.runnerId;
+  }
+
+  /** First heartbeat, then one every ttl/3 with a sweep for operations whose runner died. */
+  private begin(): Promise<void> {
+    const claims = this.options.claims;
+    if (!claims) return Promise.resolve();
+    this.ready ??= claims.heartbeat().then(() => {
+      if (this.closed) return;
+      const everyMs = Math.max(1000, (claims.options.ttlSeconds * 1000) / 3);
+      this.heartbeat = setInterval(() => {
+        void claims
+          .heartbeat()
+          .then(() => this.resumeOpen())
+          .catch((e: unknown) => this.options.log?.error({ err: e }, 'operation claim heartbeat failed'));
+      }, everyMs);
+      this.heartbeat.unref();
+    });
+    return this.ready;
+  }
+
+  /**
+   * Runs the operation here unless it runs already, here or (with claims) in another live
+   * process. True when this call started it.
+   */
+  async start(operation: Operation, sweep?: Map<string, boolean>): Promise<boolean> {
+    if (this.closed || this.running.has(operation.operationId)) return false;
+    const claims = this.options.claims;
+    if (claims) {
+      await this.begin();
+      if (!(await claims.claim(operation.operationId, operation.runner, sweep))) return false;
+      if (this.closed || this.running.has(operation.operationId)) return false;
+    }
     const { machine, definition } = this.machines[operation.type];
     const taskStates = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
     const waitStates = Object.entries(definition.States).filter(([, s]) => s.Type === 'Wait');
@@ -88,6 +128,7 @@ export class LocalEngine implements WorkflowEngine {
     );
     this.running.set(operation.operationId, { abort: () => execution.abort(), done });
     void done.finally(() => this.running.delete(operation.operationId));
+    return true;
   }
 
   /**
@@ -105,10 +146,16 @@ export class LocalEngine implements WorkflowEngine {
     );
   }
 
+  /** Starts the open operations no live process runs; answers how many it started. */
   async resumeOpen(): Promise<number> {
+    if (this.closed) return 0;
+    await this.begin();
     const open = await this.options.registry.listOpenOperations();
-    for (const op of open) await this.start(op);
-    return open.length;
+    // One liveness read per other runner per sweep, however many operations it holds.
+    const sweep = new Map<string, boolean>();
+    let started = 0;
+    for (const op of open) if (await this.start(op, sweep)) started++;
+    return started;
   }
 
   runsHere(operationId: string): boolean {
@@ -126,7 +173,13 @@ export class LocalEngine implements WorkflowEngine {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.heartbeat);
     for (const r of this.running.values()) r.abort();
     await Promise.all([...this.running.values()].map((r) => r.done));
+    // What this process held can be taken over at once, not after the heartbeat lapses.
+    if (this.ready)
+      await this.options.claims
+        ?.retire()
+        .catch((e: unknown) => this.options.log?.error({ err: e }, 'could not retire the runner'));
   }
 }

@@ -29,7 +29,8 @@ export class StepFunctionsEngine implements WorkflowEngine {
 
   constructor(private readonly options: StepFunctionsEngineOptions) {}
 
-  async start(operation: Operation): Promise<void> {
+  /** Starts the execution named after the operation; Step Functions keeps names unique. */
+  async start(operation: Operation): Promise<boolean> {
     const input: ExecutionInput = {
       operationId: operation.operationId,
       tenantId: operation.tenantId,
@@ -47,6 +48,7 @@ export class StepFunctionsEngine implements WorkflowEngine {
       // Same name and input: Step Functions answers with the running execution; a different input is this error.
       if ((e as Error).name !== 'ExecutionAlreadyExists') throw e;
     }
+    return true;
   }
 
   async resumeOpen(): Promise<number> {

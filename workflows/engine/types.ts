@@ -14,9 +14,14 @@ export interface ExecutionInput {
  */
 export interface WorkflowEngine {
   readonly kind: 'local' | 'stepfunctions';
-  /** Starts the operation's state machine, unless it already runs. */
-  start(operation: Operation): Promise<void>;
-  /** Restarts every operation the registry holds as PENDING or RUNNING (after a crash or restart). */
+  /** This process's runner id when it runs operations itself (local engine), else undefined. */
+  readonly runnerId?: string | undefined;
+  /** Starts the operation's state machine, unless it already runs. True when this call started it. */
+  start(operation: Operation): Promise<boolean>;
+  /**
+   * Restarts the operations the registry holds as PENDING or RUNNING that nothing runs (after a
+   * crash or restart); answers how many.
+   */
   resumeOpen(): Promise<number>;
   /** True while this process runs the operation (the local engine); Step Functions runs none here. */
   runsHere(operationId: string): boolean;
