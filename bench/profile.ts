@@ -3,9 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane } from '../control-plane/server.js';
-import { loadConfig } from '../core/config.js';
 import { ensureLocalAws, stopLocalAws } from '../core/local-aws/sidecar.js';
-import { RequestCounter } from './support.js';
+import { benchConfig, RequestCounter } from './support.js';
 
 /**
  * `npm run bench:profile`: the AWS requests behind PROFILE_N (1) pool onboardings through the API,
@@ -24,19 +23,7 @@ if (process.env.PROFILE_TRACE)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tcp-profile-'));
 const aws = await ensureLocalAws({ dataDir });
-const config = loadConfig({
-  env: {},
-  overrides: {
-    awsEndpoint: aws.endpoint,
-    dataDir,
-    port: 0,
-    adminKey: ADMIN_KEY,
-    resourcePrefix: 'prof',
-    stackPollMs: 100,
-    logLevel: 'warn',
-    maxStackOperations: 20,
-  },
-});
+const config = benchConfig(aws.endpoint, dataDir, ADMIN_KEY, 'prof');
 const cp = await startControlPlane(config, { instrument: counter.instrument });
 const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 counter.counts.clear();

@@ -13,7 +13,6 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import Fastify from 'fastify';
 import { type ControlPlane, startControlPlane } from '../control-plane/server.js';
-import { loadConfig } from '../core/config.js';
 import { newTenantId } from '../core/ids.js';
 import { ensureLocalAws, stopLocalAws } from '../core/local-aws/sidecar.js';
 import { Registry } from '../core/registry/registry.js';
@@ -27,6 +26,7 @@ import {
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
 import {
+  benchConfig,
   fmt,
   loadTest,
   processCpuSeconds,
@@ -86,8 +86,19 @@ async function api(
 
 let seq = 0;
 /** Onboards `count` pool tenants through the HTTP API, concurrently, until each is ACTIVE. Returns ms and failures. */
-async function onboardViaApi(cp: ControlPlane, count: number): Promise<{ ms: number; failed: number }> {
+async function onboardViaApi(
+  cp: ControlPlane,
+  count: number,
+  progress = false,
+): Promise<{ ms: number; failed: number }> {
   const t0 = performance.now();
+  let ended = 0;
+  const ticker = progress
+    ? setInterval(
+        () => log(`  … ${ended}/${count} ended after ${Math.round((performance.now() - t0) / 1000)} s`),
+        10_000,
+      )
+    : undefined;
   const outcomes = await Promise.all(
     Array.from({ length: count }, async () => {
       const n = seq++;
@@ -106,11 +117,13 @@ async function onboardViaApi(cp: ControlPlane, count: number): Promise<{ ms: num
           'GET',
           `/v1/operations/${started.operation.operationId}?waitSeconds=20`,
         )) as { status: string };
-        if (op.status === 'SUCCEEDED') return true;
-        if (op.status === 'FAILED') return false;
+        if (op.status === 'SUCCEEDED' || op.status === 'FAILED') {
+          ended++;
+          return op.status === 'SUCCEEDED';
+        }
       }
     }),
-  );
+  ).finally(() => clearInterval(ticker));
   return { ms: performance.now() - t0, failed: outcomes.filter((ok) => !ok).length };
 }
 
@@ -289,7 +302,7 @@ async function benchBurst(cp: ControlPlane, motoPid: number | undefined): Promis
   log(`\n[3] burst: ${BURST} concurrent pool onboardings through the API`);
   const cpu0 = process.cpuUsage();
   const moto0 = motoPid ? await processCpuSeconds(motoPid) : undefined;
-  const r = await onboardViaApi(cp, BURST);
+  const r = await onboardViaApi(cp, BURST, true);
   const cpu = process.cpuUsage(cpu0);
   const moto1 = motoPid ? await processCpuSeconds(motoPid) : undefined;
   const cpSeconds = (cpu.user + cpu.system) / 1e6;
@@ -405,19 +418,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tcp-bench-'));
   const aws = await ensureLocalAws({ dataDir });
   log(`local AWS (moto) at ${aws.endpoint}; node ${process.version}; ${new Date().toISOString()}`);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      awsEndpoint: aws.endpoint,
-      dataDir,
-      port: 0,
-      adminKey: ADMIN_KEY,
-      resourcePrefix: 'bench',
-      stackPollMs: 100,
-      logLevel: 'warn',
-      maxStackOperations: 20,
-    },
-  });
+  const config = benchConfig(aws.endpoint, dataDir, ADMIN_KEY, 'bench');
   const cp = await startControlPlane(config, { progress: () => undefined, instrument: counter.instrument });
   try {
     const steps: [string, () => Promise<void>][] = [

@@ -1,3 +1,5 @@
+import { type Config, loadConfig } from '../core/config.js';
+
 /** Small helpers for the benchmarks: medians, rounds, a loopback load generator. */
 
 export interface Summary {
@@ -126,4 +128,26 @@ export class RequestCounter {
     const value = await run();
     return { value, requests: this.total() - before };
   }
+}
+
+/** The control plane's configuration for a benchmark run on the local AWS at `endpoint`. */
+export function benchConfig(
+  endpoint: string,
+  dataDir: string,
+  adminKey: string,
+  resourcePrefix: string,
+): Config {
+  return loadConfig({
+    env: {},
+    overrides: {
+      awsEndpoint: endpoint,
+      dataDir,
+      port: 0,
+      adminKey,
+      resourcePrefix,
+      stackPollMs: 100,
+      logLevel: 'warn',
+      maxStackOperations: 20,
+    },
+  });
 }

@@ -90,6 +90,18 @@ function toResult(stack: Stack): StackResult {
 const settled = (status: string | undefined) =>
   !status?.endsWith('_IN_PROGRESS') || status === 'REVIEW_IN_PROGRESS';
 
+/** What CreateStack and UpdateStack both take. */
+function stackInput(args: StackDeployArgs) {
+  return {
+    StackName: args.stackName,
+    ...templateSource(args.template),
+    Parameters: [...args.parameters],
+    Tags: [...args.tags],
+    Capabilities: [...CAPABILITIES],
+    ClientRequestToken: args.token,
+  };
+}
+
 /**
  * Creates, updates and deletes stacks and waits until they settle. Idempotent for crash-resume:
  * creating a stack that exists adopts it, deleting a missing stack succeeds, an update with
@@ -121,12 +133,7 @@ export class StackDeployer {
       await this.gate.run(() =>
         this.cf.send(
           new CreateStackCommand({
-            StackName: args.stackName,
-            ...templateSource(args.template),
-            Parameters: [...args.parameters],
-            Tags: [...args.tags],
-            Capabilities: [...CAPABILITIES],
-            ClientRequestToken: args.token,
+            ...stackInput(args),
             EnableTerminationProtection: args.terminationProtection ?? false,
           }),
         ),
@@ -146,19 +153,7 @@ export class StackDeployer {
   }
 
   async update(args: StackDeployArgs): Promise<StackResult & { noChange: boolean }> {
-    const send = () =>
-      this.gate.run(() =>
-        this.cf.send(
-          new UpdateStackCommand({
-            StackName: args.stackName,
-            ...templateSource(args.template),
-            Parameters: [...args.parameters],
-            Tags: [...args.tags],
-            Capabilities: [...CAPABILITIES],
-            ClientRequestToken: args.token,
-          }),
-        ),
-      );
+    const send = () => this.gate.run(() => this.cf.send(new UpdateStackCommand(stackInput(args))));
     let noChange = false;
     try {
       await send();

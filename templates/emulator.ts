@@ -131,8 +131,15 @@ export function standInArn(logicalId: string): unknown {
   };
 }
 
-/** A copy of `value` with each Ref/GetAtt of a logical id in `targets` replaced by its stand-in ARN. */
-function replaceReferences(value: unknown, targets: ReadonlySet<string>, replaced: Set<string>): unknown {
+/**
+ * A copy of `value` with each Ref/GetAtt of a logical id in `targets` replaced by its stand-in ARN;
+ * the ids replaced are added to `replaced`.
+ */
+export function replaceReferences(
+  value: unknown,
+  targets: ReadonlySet<string>,
+  replaced: Set<string> = new Set(),
+): unknown {
   if (Array.isArray(value)) return value.map((v) => replaceReferences(v, targets, replaced));
   if (!value || typeof value !== 'object') return value;
   const entries = Object.entries(value);

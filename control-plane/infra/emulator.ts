@@ -1,4 +1,8 @@
-import { adaptTemplateForEmulator, referencedLogicalIds, standInArn } from '../../templates/emulator.js';
+import {
+  adaptTemplateForEmulator,
+  referencedLogicalIds,
+  replaceReferences,
+} from '../../templates/emulator.js';
 import type { CfnTemplate } from '../../templates/types.js';
 import { STUB_CODE } from './functions.js';
 
@@ -48,20 +52,6 @@ export interface ControlPlaneEmulatorAdaptation {
   readonly substitutedDefinitions: string[];
   /** Functions whose asset code became the inline stub. */
   readonly stubbedFunctions: string[];
-}
-
-function replaceReferences(value: unknown, targets: ReadonlySet<string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => replaceReferences(v, targets));
-  if (!value || typeof value !== 'object') return value;
-  const entries = Object.entries(value);
-  const [only] = entries;
-  if (entries.length === 1 && only) {
-    const [key, inner] = only;
-    const target =
-      key === 'Ref' ? inner : key === 'Fn::GetAtt' && Array.isArray(inner) ? inner[0] : undefined;
-    if (typeof target === 'string' && targets.has(target)) return standInArn(target);
-  }
-  return Object.fromEntries(entries.map(([k, v]) => [k, replaceReferences(v, targets)]));
 }
 
 /** A copy without the CDK bootstrap-version parameter and rule (moto has no SSM bootstrap parameter). */

@@ -1,6 +1,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { ITEM_ACTIONS } from '../../templates/stacks/tenant-role.js';
 
 /**
  * The IAM boundaries of the deployed control plane (docs/deploy.md, "IAM boundaries").
@@ -208,20 +209,7 @@ export class TenantStackRole extends Construct {
       managedPolicyName: `${prefix}-tenant-role-boundary`,
       description: 'Permissions boundary of every role a tenant stack creates: tenant data access only.',
       statements: [
-        statement(
-          'PooledTableItems',
-          [
-            'dynamodb:GetItem',
-            'dynamodb:BatchGetItem',
-            'dynamodb:Query',
-            'dynamodb:PutItem',
-            'dynamodb:UpdateItem',
-            'dynamodb:DeleteItem',
-            'dynamodb:BatchWriteItem',
-            'dynamodb:ConditionCheckItem',
-          ],
-          [arn('dynamodb', `table/${prefix}-platform-*`)],
-        ),
+        statement('PooledTableItems', [...ITEM_ACTIONS], [arn('dynamodb', `table/${prefix}-platform-*`)]),
         statement(
           'ArtifactBucketList',
           ['s3:ListBucket'],

@@ -1,44 +1,23 @@
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  TransactWriteItemsCommand,
-} from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { EMULATOR_CREDENTIALS } from '../aws/clients.js';
+import { GetItemCommand, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testClients, uniqueName } from '../../test/support/aws.js';
+import { ensureRegistryTable } from '../registry/table.js';
 
 /**
  * moto_launcher.py replaces moto's whole-table rollback copy with saved items: a cancelled
  * transaction must still leave every item as it was (DynamoDB's all-or-nothing).
  */
-const db = new DynamoDBClient({
-  endpoint: inject('awsEndpoint'),
-  region: 'us-east-1',
-  credentials: EMULATOR_CREDENTIALS,
-});
-const TableName = `launcher-rollback-${Date.now()}`;
+const clients = testClients();
+const db = clients.dynamodb;
+const TableName = uniqueName('launcher-rollback');
 const get = async (pk: string) =>
   (await db.send(new GetItemCommand({ TableName, Key: { pk: { S: pk }, sk: { S: 'x' } } }))).Item;
 
-afterAll(() => db.destroy());
+afterAll(() => clients.destroy());
 
 describe('moto launcher: transactions roll back item by item', () => {
   it('a cancelled transaction leaves new, updated and deleted items as they were', async () => {
-    await db.send(
-      new CreateTableCommand({
-        TableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await ensureRegistryTable(db, TableName);
     for (const pk of ['updated', 'deleted', 'guard'])
       await db.send(
         new PutItemCommand({ TableName, Item: { pk: { S: pk }, sk: { S: 'x' }, v: { N: '1' } } }),

@@ -18,8 +18,11 @@ export interface TenantRoleProps {
   readonly pooled?: PooledData;
 }
 
-/** Item actions that always carry a partition key, so dynamodb:LeadingKeys is always present. */
-const ITEM_ACTIONS = [
+/**
+ * Item actions that always carry a partition key, so dynamodb:LeadingKeys is always present. Also
+ * the ceiling of the tenant roles' permissions boundary (control-plane/infra/iam.ts).
+ */
+export const ITEM_ACTIONS: readonly string[] = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
   'dynamodb:Query',
@@ -56,7 +59,7 @@ export class TenantRole extends Construct {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PooledTableOwnItems',
-        actions: ITEM_ACTIONS,
+        actions: [...ITEM_ACTIONS],
         resources: [pooled.tableArn],
         conditions: {
           // Every key in the request must start with "<TenantId>#"; Null=false rejects requests
