@@ -1,5 +1,5 @@
 import '../core/polyfills.js';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateApiKeyCommand, CreateUsagePlanKeyCommand } from '@aws-sdk/client-api-gateway';
@@ -25,6 +25,7 @@ import {
 } from '../templates/index.js';
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
+import { type BenchResult, saveResults } from './report.js';
 import {
   benchConfig,
   fmt,
@@ -48,22 +49,15 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
-interface Result {
-  ratio: number;
-  target: number;
-  met: boolean;
-  [k: string]: unknown;
-}
-const results: Record<string, Result> = {};
+const results: Record<string, BenchResult> = {};
+/** What reproduces this run: the sizes that differ from the defaults, then the command. */
+const COMMAND = `${['BENCH_ONLY', 'BENCH_N', 'BENCH_BURST', 'BENCH_SCALE', 'BENCH_ROUNDS']
+  .filter((v) => process.env[v])
+  .map((v) => `${v}=${process.env[v]}`)
+  .join(' ')} npm run bench`.trim();
 /** Every AWS request the control plane's clients make (the baseline uses the same clients). */
 const counter = new RequestCounter();
 const log = (line: string) => console.log(line);
-
-/** Written after every benchmark, so a run cut short keeps what it measured. */
-function saveResults(): void {
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-}
 
 async function api(
   cp: ControlPlane,
@@ -332,20 +326,28 @@ async function benchRegistryScale(cp: ControlPlane): Promise<void> {
     `\n[4] registry scale: one page (tier+state filter, 50 items) at 1,000 vs ${SCALE.toLocaleString('en')} tenants`,
   );
   const { clients } = cp.aws;
+  // Items DynamoDB read per page, by size: what a page costs on DynamoDB, whatever moto's speed.
+  const scanned = new Map<Registry, number>();
   const timePage = async (registry: Registry): Promise<number> => {
     const t0 = performance.now();
+    const before = counter.itemsScanned;
     const page = await registry.listTenants({ tier: 'basic', state: 'ACTIVE', limit: 50 });
+    const ms = performance.now() - t0;
     if (page.items.length !== 50) throw new Error(`expected a full page, got ${page.items.length}`);
-    return performance.now() - t0;
+    scanned.set(registry, counter.itemsScanned - before);
+    return ms;
   };
   const make = async (count: number) => {
     const tableName = `bench-scale-${count}`;
     await ensureRegistryTable(clients.dynamodb, tableName);
     const t0 = performance.now();
-    await seedTenants(clients.documents, tableName, count, (i) => ({
-      tier: ['basic', 'standard'][i % 2]!,
-      state: i % 4 === 0 ? 'SUSPENDED' : 'ACTIVE',
-    }));
+    await seedTenants(
+      clients.documents,
+      tableName,
+      count,
+      (i) => ({ tier: ['basic', 'standard'][i % 2]!, state: i % 4 === 0 ? 'SUSPENDED' : 'ACTIVE' }),
+      (written) => log(`  … seeded ${written.toLocaleString('en')} of ${count.toLocaleString('en')} tenants`),
+    );
     log(`  seeded ${count.toLocaleString('en')} tenants in ${round3((performance.now() - t0) / 1000)} s`);
     return new Registry({ documents: clients.documents, tableName });
   };
@@ -358,7 +360,7 @@ async function benchRegistryScale(cp: ControlPlane): Promise<void> {
   );
   const ratio = a.median / b.median;
   log(
-    `  ${SCALE.toLocaleString('en')}: ${fmt(a, 'ms')}\n  1,000:   ${fmt(b, 'ms')}\n  ratio ${round3(ratio)} (target <= 1.5); items read per page: at most 4 shards x 50 at both sizes`,
+    `  ${SCALE.toLocaleString('en')}: ${fmt(a, 'ms')}\n  1,000:   ${fmt(b, 'ms')}\n  ratio ${round3(ratio)} (target <= 1.5); items DynamoDB read per page: ${scanned.get(large)} at ${SCALE.toLocaleString('en')}, ${scanned.get(small)} at 1,000`,
   );
   results.registryScale = {
     ratio: round3(ratio),
@@ -367,7 +369,7 @@ async function benchRegistryScale(cp: ControlPlane): Promise<void> {
     largeTenants: SCALE,
     largeMs: a,
     smallMs: b,
-    itemsReadPerPage: 200,
+    itemsReadPerPage: { large: scanned.get(large), small: scanned.get(small) },
   };
 }
 
@@ -431,7 +433,15 @@ async function main(): Promise<void> {
     for (const [name, run] of steps) {
       if (!want(name)) continue;
       await run();
-      saveResults();
+      // Written after every benchmark, so a run cut short keeps what it measured.
+      const key = Object.keys(results).find((k) => !results[k]!.measuredAt);
+      if (key)
+        results[key] = {
+          ...results[key]!,
+          measuredAt: new Date().toISOString().slice(0, 16),
+          command: COMMAND,
+        };
+      saveResults(results);
     }
   } finally {
     await cp.close();
@@ -442,7 +452,7 @@ async function main(): Promise<void> {
     log(
       `  ${name.padEnd(20)} ratio ${String(r.ratio).padEnd(8)} target ${r.target}  ${r.met ? 'met' : 'MISSED'}`,
     );
-  log('written to bench/results/latest.json');
+  log('written to bench/results/latest.json and the figures table of docs/performance.md');
 }
 
 await main();

@@ -91,6 +91,8 @@ type Middleware = (
  */
 export class RequestCounter {
   readonly counts = new Map<string, number>();
+  /** Items DynamoDB reports it read (ScannedCount) for Query and Scan answers, summed. */
+  itemsScanned = 0;
   /** Milliseconds spent waiting on each operation's answers, summed. */
   readonly millis = new Map<string, number>();
   onRequest: ((name: string, input: Record<string, unknown>) => void) | undefined;
@@ -105,7 +107,10 @@ export class RequestCounter {
       );
       const t0 = performance.now();
       try {
-        return await next(args);
+        const result = (await next(args)) as { output?: { ScannedCount?: unknown } };
+        const scanned = result.output?.ScannedCount;
+        if (typeof scanned === 'number') this.itemsScanned += scanned;
+        return result;
       } finally {
         this.millis.set(name, (this.millis.get(name) ?? 0) + performance.now() - t0);
       }

@@ -1,11 +1,18 @@
-import { GetItemCommand, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it } from 'vitest';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testClients, uniqueName } from '../../test/support/aws.js';
-import { ensureRegistryTable } from '../registry/table.js';
+import { ensureRegistryTable, OPEN_OPERATIONS_INDEX } from '../registry/table.js';
 
 /**
- * moto_launcher.py replaces moto's whole-table rollback copy with saved items: a cancelled
- * transaction must still leave every item as it was (DynamoDB's all-or-nothing).
+ * moto_launcher.py changes what moto's transactions and queries cost, never what they answer: a
+ * cancelled transaction leaves every item as it was, a Query sees every write before it.
  */
 const clients = testClients();
 const db = clients.dynamodb;
@@ -13,11 +20,11 @@ const TableName = uniqueName('launcher-rollback');
 const get = async (pk: string) =>
   (await db.send(new GetItemCommand({ TableName, Key: { pk: { S: pk }, sk: { S: 'x' } } }))).Item;
 
+beforeAll(() => ensureRegistryTable(db, TableName));
 afterAll(() => clients.destroy());
 
 describe('moto launcher: transactions roll back item by item', () => {
   it('a cancelled transaction leaves new, updated and deleted items as they were', async () => {
-    await ensureRegistryTable(db, TableName);
     for (const pk of ['updated', 'deleted', 'guard'])
       await db.send(
         new PutItemCommand({ TableName, Item: { pk: { S: pk }, sk: { S: 'x' }, v: { N: '1' } } }),
@@ -65,5 +72,68 @@ describe('moto launcher: transactions roll back item by item', () => {
     );
     expect((await get('new'))?.v).toEqual({ N: '2' });
     expect(await get('deleted')).toBeUndefined();
+  });
+});
+
+describe('moto launcher: a Query reads only the partition asked for', () => {
+  const open = OPEN_OPERATIONS_INDEX;
+  const onIndex = async (value: string) =>
+    (
+      await db.send(
+        new QueryCommand({
+          TableName,
+          IndexName: open.name,
+          KeyConditionExpression: '#p = :v',
+          ExpressionAttributeNames: { '#p': open.pk },
+          ExpressionAttributeValues: { ':v': { S: value } },
+        }),
+      )
+    ).Items?.map((i) => i.pk?.S);
+  const onTable = async (pk: string) =>
+    (
+      await db.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: pk } },
+        }),
+      )
+    ).Items?.map((i) => i.sk?.S);
+  const put = (pk: string, sk: string, partition?: string) =>
+    db.send(
+      new PutItemCommand({
+        TableName,
+        Item: {
+          pk: { S: pk },
+          sk: { S: sk },
+          ...(partition ? { [open.pk]: { S: partition }, [open.sk]: { S: pk } } : {}),
+        },
+      }),
+    );
+
+  it('answers as moto does, and sees every write since the last Query', async () => {
+    await put('q-a', '1', 'P');
+    await put('q-b', '1', 'P');
+    await put('q-c', '1', 'Q');
+    await put('q-a', '2');
+    expect(await onIndex('P')).toEqual(['q-a', 'q-b']);
+    expect(await onTable('q-a')).toEqual(['1', '2']);
+
+    await put('q-d', '1', 'P');
+    expect(await onIndex('P')).toEqual(['q-a', 'q-b', 'q-d']);
+    await db.send(
+      new UpdateItemCommand({
+        TableName,
+        Key: { pk: { S: 'q-b' }, sk: { S: '1' } },
+        UpdateExpression: 'SET #p = :q',
+        ExpressionAttributeNames: { '#p': open.pk },
+        ExpressionAttributeValues: { ':q': { S: 'Q' } },
+      }),
+    );
+    expect(await onIndex('P')).toEqual(['q-a', 'q-d']);
+    expect(await onIndex('Q')).toEqual(['q-b', 'q-c']);
+    await db.send(new DeleteItemCommand({ TableName, Key: { pk: { S: 'q-a' }, sk: { S: '2' } } }));
+    expect(await onTable('q-a')).toEqual(['1']);
+    expect(await onIndex('nothing')).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-"""Runs moto's own server (moto.server.main, what `moto_server` runs) with two fixes.
+"""Runs moto's own server (moto.server.main, what `moto_server` runs) with three fixes.
 
 1. moto's DynamoDB TransactWriteItems deep-copies each table for its rollback while other request
    threads may be writing to it ("dictionary changed size during iteration", a 500). Real DynamoDB
@@ -7,11 +7,19 @@
    O(table size), which made every registry transaction slower as tenants were added (a cost real
    DynamoDB does not have). Here the items a transaction targets are saved instead, and put back
    when it is cancelled: the same all-or-nothing outcome, at a cost that does not grow with the
-   table. Set TCP_MOTO_TABLE_COPY=1 to run moto's own rollback.
+   table.
+3. moto answers every Query by sorting and filtering every item of the table, so a Query costs
+   O(table size) where DynamoDB's costs O(items read). Here a Query looks only at the items whose
+   partition key (of the table or the index queried) has the value asked for, from a lookup built
+   on first use and dropped at any write; moto's own query code then runs unchanged on them, so
+   answers, order and paging are moto's.
+Fixes 2 and 3 only change what a request costs, not what it answers; TCP_MOTO_UNPATCHED=1 turns them
+off, to measure moto as it ships.
 
 Exit code 3 when moto is not importable by this interpreter, so the caller can fall back.
 """
 import copy
+import inspect
 import os
 import sys
 import threading
@@ -27,10 +35,17 @@ except ImportError:
 
 _lock = threading.Lock()
 _call_action = DynamoHandler.call_action
+_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
+          "DescribeTimeToLive", "DescribeContinuousBackups", "ListTagsOfResource", "DescribeEndpoints"}
+# (id(table), attribute) -> {value: [items in all_items() order]}, for fix 3.
+_partitions = {}
 
 
 def _serialized_call_action(self):
     with _lock:
+        action = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
+        if action not in _READS:
+            _partitions.clear()
         return _call_action(self)
 
 
@@ -89,9 +104,48 @@ def _transact_with_item_rollback(self, transact_items):
         dynamodb_models.copy = copy
 
 
-if os.environ.get("TCP_MOTO_TABLE_COPY") != "1":
+_query = Table.query
+_query_signature = inspect.signature(_query)
+
+
+def _value_key(value):
+    return (value.type, repr(value.value))
+
+
+def _query_on_partition(self, hash_key, *args, **kwargs):
+    named = _query_signature.bind(self, hash_key, *args, **kwargs).arguments
+    conditions = named.get("hash_key_conditions") or []
+    index_name = named.get("index_name")
+    if index_name:
+        index = next((i for i in self.all_indexes() if i.name == index_name), None)
+        keys = {k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"} if index else set()
+        attr, value = conditions[0] if conditions else (None, None)
+    else:
+        keys = {self.hash_key_attr}
+        attr, value = self.hash_key_attr, hash_key
+    if attr not in keys or value is None:
+        return _query(self, hash_key, *args, **kwargs)
+    lookup = _partitions.get((id(self), attr))
+    if lookup is None:
+        lookup = {}
+        for item in self.all_items():
+            found = item.attrs.get(attr)
+            if found is not None:
+                lookup.setdefault(_value_key(found), []).append(item)
+        _partitions[(id(self), attr)] = lookup
+    candidates = lookup.get(_value_key(value), [])
+    # moto's query reads self.all_items(): shadowed by the candidates for this call only.
+    self.all_items = lambda: list(candidates)
+    try:
+        return _query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+if os.environ.get("TCP_MOTO_UNPATCHED") != "1":
     # Safe to swap the module's `copy` during a call: DynamoDB requests are serialized above.
     DynamoDBBackend.transact_write_items = _transact_with_item_rollback
+    Table.query = _query_on_partition
 
 if __name__ == "__main__":
     main(sys.argv[1:])
