@@ -37,7 +37,7 @@ _lock = threading.Lock()
 _call_action = DynamoHandler.call_action
 _READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
           "DescribeTimeToLive", "DescribeContinuousBackups", "ListTagsOfResource", "DescribeEndpoints"}
-# (id(table), attribute) -> {value: [items in all_items() order]}, for fix 3.
+# (id(table), index, attribute) -> {value: {items (all_items() order), sorted: {order: items}}}, fix 3.
 _partitions = {}
 
 
@@ -125,21 +125,35 @@ def _query_on_partition(self, hash_key, *args, **kwargs):
         attr, value = self.hash_key_attr, hash_key
     if attr not in keys or value is None:
         return _query(self, hash_key, *args, **kwargs)
-    lookup = _partitions.get((id(self), attr))
+    lookup = _partitions.get((id(self), index_name, attr))
     if lookup is None:
         lookup = {}
         for item in self.all_items():
             found = item.attrs.get(attr)
             if found is not None:
-                lookup.setdefault(_value_key(found), []).append(item)
-        _partitions[(id(self), attr)] = lookup
-    candidates = lookup.get(_value_key(value), [])
-    # moto's query reads self.all_items(): shadowed by the candidates for this call only.
-    self.all_items = lambda: list(candidates)
+                lookup.setdefault(_value_key(found), {"items": [], "sorted": {}})["items"].append(item)
+        _partitions[(id(self), index_name, attr)] = lookup
+    partition = lookup.get(_value_key(value), {"items": [], "sorted": {}})
+    sorted_items = self.sorted_items
+
+    def sorted_once(hash_attrs, range_attrs, items):
+        # Every item of the partition passed moto's key checks: its order is the same every time.
+        if len(items) != len(partition["items"]):
+            return sorted_items(hash_attrs, range_attrs, items)
+        order = (tuple(hash_attrs), tuple(range_attrs))
+        if order not in partition["sorted"]:
+            partition["sorted"][order] = sorted_items(hash_attrs, range_attrs, list(items))
+        return list(partition["sorted"][order])
+
+    # moto's query reads self.all_items() and sorts with self.sorted_items(): both shadowed by
+    # the partition's items, for this call only.
+    self.all_items = lambda: list(partition["items"])
+    self.sorted_items = sorted_once
     try:
         return _query(self, hash_key, *args, **kwargs)
     finally:
         del self.all_items
+        del self.sorted_items
 
 
 if os.environ.get("TCP_MOTO_UNPATCHED") != "1":

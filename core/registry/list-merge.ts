@@ -1,10 +1,12 @@
 import { ControlPlaneError } from '../errors.js';
 
 /**
- * Cursor pagination over several sorted partitions (the shards of a list index). Each page asks
- * every unfinished shard for at most `limit` items after its own position, merges them newest
- * first, keeps `limit`, and advances each shard only past what it contributed. The cost of a page
- * is bounded by shards × limit, whatever the number of tenants.
+ * Cursor pagination over several sorted partitions (the shards of a list index). A page asks each
+ * unfinished shard for its share of `limit` (plus a little) after its own position, merges them
+ * newest first and keeps `limit`; a shard whose last fetched item is still newer than the page's
+ * last is asked for more (its unseen items could belong on the page), with a doubling batch. Each
+ * shard advances only past what it contributed. On evenly spread shards a page reads about
+ * `limit` + 2 × shards items, never more than shards × `limit`, whatever the number of tenants.
  */
 
 export type Key = Record<string, unknown>;
@@ -66,22 +68,45 @@ export async function mergeShards<T>(
   const state: ShardCursor[] = cursor
     ? decodeCursor(cursor, shardCount)
     : Array.from({ length: shardCount }, () => ({ done: false }));
-  const pages = await Promise.all(
-    state.map((s, shard) => (s.done ? Promise.resolve(undefined) : query(shard, s.after, limit))),
-  );
-  const candidates = pages.flatMap((page, shard) =>
-    page ? page.items.map((entry, index) => ({ ...entry, shard, index })) : [],
-  );
-  // Newest first; ties (impossible with ULIDs, but cheap to make deterministic) by shard.
-  candidates.sort((a, b) => (a.sortKey < b.sortKey ? 1 : a.sortKey > b.sortKey ? -1 : a.shard - b.shard));
+  type Entry = ShardPage<T>['items'][number] & { shard: number };
+  const fetched: Entry[][] = state.map(() => []);
+  const exhausted = state.map((s) => s.done);
+  const position = state.map((s) => s.after);
+  const open = state.filter((s) => !s.done).length;
+  let batch = Math.min(limit, Math.ceil(limit / Math.max(open, 1)) + 2);
+  let wanted = state.flatMap((s, shard) => (s.done ? [] : [shard]));
+  let candidates: Entry[] = [];
+  while (wanted.length > 0) {
+    const pages = await Promise.all(wanted.map((shard) => query(shard, position[shard], batch)));
+    const stalled = new Set<number>();
+    pages.forEach((page, i) => {
+      const shard = wanted[i]!;
+      fetched[shard]!.push(...page.items.map((entry) => ({ ...entry, shard })));
+      exhausted[shard] = page.exhausted;
+      if (page.items.length > 0) position[shard] = page.items[page.items.length - 1]!.key;
+      // An empty answer that is not the end: ask again on the next page, not in a loop here.
+      else stalled.add(shard);
+    });
+    candidates = fetched.flat();
+    // Newest first; ties (impossible with ULIDs, but cheap to make deterministic) by shard.
+    candidates.sort((a, b) => (a.sortKey < b.sortKey ? 1 : a.sortKey > b.sortKey ? -1 : a.shard - b.shard));
+    const boundary = candidates.length >= limit ? candidates[limit - 1]!.sortKey : undefined;
+    // A shard's unseen items are older than its last fetched one: only a shard whose last fetched
+    // item is newer than the page's last (or any, while the page is short) can change the page.
+    wanted = fetched.flatMap((items, shard) => {
+      if (exhausted[shard] || state[shard]!.done || stalled.has(shard)) return [];
+      const last = items[items.length - 1]?.sortKey;
+      return boundary === undefined || last === undefined || last > boundary ? [shard] : [];
+    });
+    batch = Math.min(limit, batch * 2);
+  }
   const taken = candidates.slice(0, limit);
   const next: ShardCursor[] = state.map((s, shard) => {
-    const page = pages[shard];
-    if (!page) return s;
+    if (s.done) return s;
     const mine = taken.filter((c) => c.shard === shard);
-    const consumedAll = mine.length === page.items.length;
+    const consumedAll = mine.length === fetched[shard]!.length;
     const after = mine.length > 0 ? mine[mine.length - 1]!.key : s.after;
-    return { after, done: consumedAll && page.exhausted };
+    return { after, done: consumedAll && exhausted[shard]! };
   });
   const more = next.some((s) => !s.done);
   return { items: taken.map((c) => c.item), nextCursor: more ? encodeCursor(next) : undefined };

@@ -70,17 +70,38 @@ export class LocalEngine implements WorkflowEngine {
   private begin(): Promise<void> {
     const claims = this.options.claims;
     if (!claims) return Promise.resolve();
-    this.ready ??= claims.heartbeat().then(() => {
-      if (this.closed) return;
-      const everyMs = Math.max(1000, (claims.options.ttlSeconds * 1000) / 3);
-      this.heartbeat = setInterval(() => {
-        void claims
-          .heartbeat()
-          .then(() => this.resumeOpen())
-          .catch((e: unknown) => this.options.log?.error({ err: e }, 'operation claim heartbeat failed'));
-      }, everyMs);
-      this.heartbeat.unref();
-    });
+    // Nothing runs here before this runner's heartbeat is recorded: without it, another process
+    // would count this one dead and run the same operations. A failed first heartbeat is retried.
+    if (!this.ready) {
+      const ready = claims.heartbeat().then(() => {
+        if (this.closed) return;
+        const ttlMs = claims.options.ttlSeconds * 1000;
+        let lastBeat = Date.now();
+        this.heartbeat = setInterval(
+          () => {
+            void claims
+              .heartbeat()
+              .then(() => {
+                lastBeat = Date.now();
+                return this.resumeOpen();
+              })
+              .catch((e: unknown) => {
+                this.options.log?.error({ err: e }, 'operation claim heartbeat failed');
+                // Unable to prove it is alive, this runner will soon count as dead to the others,
+                // which then take its operations over: stop them here first (they resume there).
+                if (Date.now() - lastBeat >= (ttlMs * 2) / 3)
+                  for (const r of this.running.values()) r.abort();
+              });
+          },
+          Math.max(1000, ttlMs / 3),
+        );
+        this.heartbeat.unref();
+      });
+      ready.catch(() => {
+        if (this.ready === ready) this.ready = undefined;
+      });
+      this.ready = ready;
+    }
     return this.ready;
   }
 

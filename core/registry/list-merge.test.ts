@@ -1,0 +1,66 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Key, mergeShards, type QueryShard } from './list-merge.js';
+
+/** In-memory shards, each sorted newest first, answering like a DynamoDB Query with Limit. */
+function shards(sortKeys: string[], shardOf: (i: number) => number, count: number) {
+  const parts: string[][] = Array.from({ length: count }, () => []);
+  sortKeys.forEach((k, i) => parts[shardOf(i)]!.push(k));
+  for (const p of parts) p.sort().reverse();
+  let read = 0;
+  const query: QueryShard<string> = async (shard, after, limit) => {
+    const part = parts[shard]!;
+    const start = after ? part.indexOf(after.sk as string) + 1 : 0;
+    const items = part.slice(start, start + limit);
+    read += items.length;
+    return {
+      items: items.map((k) => ({ item: k, key: { sk: k } as Key, sortKey: k })),
+      exhausted: start + items.length >= part.length,
+    };
+  };
+  return { query, reads: () => read };
+}
+
+async function pageThrough(query: QueryShard<string>, count: number, limit: number) {
+  const pages: string[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await mergeShards(count, limit, cursor, query);
+    pages.push(page.items);
+    cursor = page.nextCursor;
+  } while (cursor && pages.length < 10_000);
+  return pages;
+}
+
+const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${String(i).padStart(6, '0')}`);
+
+describe('mergeShards', () => {
+  it('pages through any spread of items over the shards: every item once, newest first', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 300 }),
+        fc.integer({ min: 1, max: 60 }),
+        async (spread, limit) => {
+          const all = keys(spread.length);
+          const { query } = shards(all, (i) => spread[i]!, 4);
+          const pages = await pageThrough(query, 4, limit);
+          expect(pages.flat()).toEqual([...all].reverse());
+          expect(pages.slice(0, -1).every((p) => p.length === limit)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads about a page of items per page when the shards are even, and at most shards × limit', async () => {
+    const all = keys(10_000);
+    const even = shards(all, (i) => (i * 7919) % 4, 4);
+    await mergeShards(4, 50, undefined, even.query);
+    expect(even.reads()).toBeLessThanOrEqual(80); // 4 × 15 here; it was 4 × 50
+    expect(even.reads()).toBeGreaterThanOrEqual(50);
+
+    const skewed = shards(all, () => 2, 4);
+    await mergeShards(4, 50, undefined, skewed.query);
+    expect(skewed.reads()).toBeLessThanOrEqual(4 * 50);
+  });
+});
