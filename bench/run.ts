@@ -51,7 +51,14 @@ const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
 const results: Record<string, BenchResult> = {};
 /** What reproduces this run: the sizes that differ from the defaults, then the command. */
-const COMMAND = `${['TCP_MOTO_UNPATCHED', 'BENCH_ONLY', 'BENCH_N', 'BENCH_BURST', 'BENCH_SCALE', 'BENCH_ROUNDS']
+const COMMAND = `${[
+  'TCP_MOTO_UNPATCHED',
+  'BENCH_ONLY',
+  'BENCH_N',
+  'BENCH_BURST',
+  'BENCH_SCALE',
+  'BENCH_ROUNDS',
+]
   .filter((v) => process.env[v])
   .map((v) => `${v}=${process.env[v]}`)
   .join(' ')} npm run bench`.trim();

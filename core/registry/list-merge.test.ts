@@ -5,7 +5,9 @@ import { type Key, mergeShards, type QueryShard } from './list-merge.js';
 /** In-memory shards, each sorted newest first, answering like a DynamoDB Query with Limit. */
 function shards(sortKeys: string[], shardOf: (i: number) => number, count: number) {
   const parts: string[][] = Array.from({ length: count }, () => []);
-  sortKeys.forEach((k, i) => parts[shardOf(i)]!.push(k));
+  sortKeys.forEach((k, i) => {
+    parts[shardOf(i)]!.push(k);
+  });
   for (const p of parts) p.sort().reverse();
   let read = 0;
   const query: QueryShard<string> = async (shard, after, limit) => {
