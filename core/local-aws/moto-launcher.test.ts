@@ -1,4 +1,5 @@
 import {
+  BatchWriteItemCommand,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -134,6 +135,26 @@ describe('moto launcher: a Query reads only the partition asked for', () => {
     expect(await onIndex('Q')).toEqual(['q-b', 'q-c']);
     await db.send(new DeleteItemCommand({ TableName, Key: { pk: { S: 'q-a' }, sk: { S: '2' } } }));
     expect(await onTable('q-a')).toEqual(['1']);
+    // Writes through a transaction and a batch are seen too.
+    await db.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName,
+              Item: { pk: { S: 'q-e' }, sk: { S: '1' }, [open.pk]: { S: 'P' }, [open.sk]: { S: 'q-e' } },
+            },
+          },
+        ],
+      }),
+    );
+    expect(await onIndex('P')).toEqual(['q-a', 'q-d', 'q-e']);
+    await db.send(
+      new BatchWriteItemCommand({
+        RequestItems: { [TableName]: [{ DeleteRequest: { Key: { pk: { S: 'q-d' }, sk: { S: '1' } } } }] },
+      }),
+    );
+    expect(await onIndex('P')).toEqual(['q-a', 'q-e']);
     expect(await onIndex('nothing')).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@
 3. moto answers every Query by sorting and filtering every item of the table, so a Query costs
    O(table size) where DynamoDB's costs O(items read). Here a Query looks only at the items whose
    partition key (of the table or the index queried) has the value asked for, from a lookup built
-   on first use and dropped at any write; moto's own query code then runs unchanged on them, so
+   on first use and dropped at any write to that table; moto's own query code then runs unchanged on them, so
    answers, order and paging are moto's.
 Fixes 2 and 3 only change what a request costs, not what it answers; TCP_MOTO_UNPATCHED=1 turns them
 off, to measure moto as it ships.
@@ -20,6 +20,7 @@ Exit code 3 when moto is not importable by this interpreter, so the caller can f
 """
 import copy
 import inspect
+import json
 import os
 import sys
 import threading
@@ -37,15 +38,35 @@ _lock = threading.Lock()
 _call_action = DynamoHandler.call_action
 _READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
           "DescribeTimeToLive", "DescribeContinuousBackups", "ListTagsOfResource", "DescribeEndpoints"}
-# (id(table), index, attribute) -> {value: {items (all_items() order), sorted: {order: items}}}, fix 3.
+# (table name, id(table), index, attribute) -> {value: {items, sorted: {order: items}}}, for fix 3.
 _partitions = {}
+
+
+def _written_tables(handler):
+    """The tables a write request names; None when it cannot tell (then every lookup is dropped)."""
+    params = getattr(handler, "params", None)
+    if not isinstance(params, dict):
+        try:
+            params = json.loads(handler.body or "{}")
+        except (TypeError, ValueError):
+            return None
+    names = set(params.get("RequestItems") or {})
+    if params.get("TableName"):
+        names.add(params["TableName"])
+    for entry in params.get("TransactItems") or []:
+        for op in entry.values():
+            if isinstance(op, dict) and op.get("TableName"):
+                names.add(op["TableName"])
+    return names or None
 
 
 def _serialized_call_action(self):
     with _lock:
         action = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
         if action not in _READS:
-            _partitions.clear()
+            tables = _written_tables(self)
+            for key in [k for k in _partitions if tables is None or k[0] in tables]:
+                del _partitions[key]
         return _call_action(self)
 
 
@@ -125,14 +146,14 @@ def _query_on_partition(self, hash_key, *args, **kwargs):
         attr, value = self.hash_key_attr, hash_key
     if attr not in keys or value is None:
         return _query(self, hash_key, *args, **kwargs)
-    lookup = _partitions.get((id(self), index_name, attr))
+    lookup = _partitions.get((self.name, id(self), index_name, attr))
     if lookup is None:
         lookup = {}
         for item in self.all_items():
             found = item.attrs.get(attr)
             if found is not None:
                 lookup.setdefault(_value_key(found), {"items": [], "sorted": {}})["items"].append(item)
-        _partitions[(id(self), index_name, attr)] = lookup
+        _partitions[(self.name, id(self), index_name, attr)] = lookup
     partition = lookup.get(_value_key(value), {"items": [], "sorted": {}})
     sorted_items = self.sorted_items
 
