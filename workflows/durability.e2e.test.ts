@@ -40,14 +40,20 @@ describe('crash and resume', () => {
       expect(stuck.status).not.toBe('SUCCEEDED');
 
       const second = cp.restart();
-      expect(await second.engine.resumeOpen()).toBeGreaterThanOrEqual(1);
-      const op = await cp.waitForOperation(started.operation.operationId);
-      expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
-      const tenant = await cp.aws.registry.requireTenant(slug);
-      expect(tenant.state).toBe('ACTIVE');
-      expect(await liveStacks(cp.aws.clients, `${cp.config.resourcePrefix}-${slug}-`)).toHaveLength(1);
-      expect(tenant.stacks).toHaveLength(1);
-      expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toHaveLength(1);
+      try {
+        expect(await second.engine.resumeOpen()).toBeGreaterThanOrEqual(1);
+        const op = await cp.waitForOperation(started.operation.operationId);
+        expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+        const tenant = await cp.aws.registry.requireTenant(slug);
+        expect(tenant.state).toBe('ACTIVE');
+        expect(await liveStacks(cp.aws.clients, `${cp.config.resourcePrefix}-${slug}-`)).toHaveLength(1);
+        expect(tenant.stacks).toHaveLength(1);
+        expect(await groupUsers(cp.aws.clients, cp.platform.userPoolId, tenant)).toHaveLength(1);
+      } finally {
+        // The restarted process goes away with its test: left running, its heartbeat sweep would
+        // take over the next test's crashed operation before that test's own restart does.
+        await second.engine.close();
+      }
     },
   );
 });
