@@ -1,4 +1,5 @@
 import { type Config, loadConfig } from '../core/config.js';
+import { aroundCalls } from '../test/support/sdk-middleware.js';
 
 /** Small helpers for the benchmarks: medians, rounds, a loopback load generator. */
 
@@ -80,11 +81,6 @@ export async function processCpuSeconds(pid: number): Promise<number | undefined
   }
 }
 
-type Middleware = (
-  next: (args: unknown) => Promise<unknown>,
-  context: { clientName?: string; commandName?: string },
-) => (args: unknown) => Promise<unknown>;
-
 /**
  * Counts AWS requests by `Service.Operation`, through the SDK middleware hook every client takes
  * (`AwsTarget.instrument`). What an onboarding costs the emulator is mostly how many requests it makes.
@@ -97,29 +93,20 @@ export class RequestCounter {
   readonly millis = new Map<string, number>();
   onRequest: ((name: string, input: Record<string, unknown>) => void) | undefined;
 
-  readonly instrument = (client: { middlewareStack: unknown }): void => {
-    const middleware: Middleware = (next, context) => async (args) => {
-      const name = `${(context.clientName ?? '').replace(/Client$/, '')}.${(context.commandName ?? '').replace(/Command$/, '')}`;
-      this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-      this.onRequest?.(
-        name,
-        ((args as { input?: Record<string, unknown> }).input ?? {}) as Record<string, unknown>,
-      );
-      const t0 = performance.now();
-      try {
-        const result = (await next(args)) as { output?: { ScannedCount?: unknown } };
-        const scanned = result.output?.ScannedCount;
-        if (typeof scanned === 'number') this.itemsScanned += scanned;
-        return result;
-      } finally {
-        this.millis.set(name, (this.millis.get(name) ?? 0) + performance.now() - t0);
-      }
-    };
-    (client.middlewareStack as { add(m: Middleware, o: { step: string; name: string }): void }).add(
-      middleware,
-      { step: 'initialize', name: 'benchRequestCounter' },
-    );
-  };
+  readonly instrument = aroundCalls('benchRequestCounter', async (call, send) => {
+    const name = `${call.service}.${call.operation}`;
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    this.onRequest?.(name, call.input);
+    const t0 = performance.now();
+    try {
+      const result = await send();
+      const scanned = (result.output as { ScannedCount?: unknown } | undefined)?.ScannedCount;
+      if (typeof scanned === 'number') this.itemsScanned += scanned;
+      return result;
+    } finally {
+      this.millis.set(name, (this.millis.get(name) ?? 0) + performance.now() - t0);
+    }
+  });
 
   total(): number {
     let n = 0;

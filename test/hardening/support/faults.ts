@@ -9,6 +9,8 @@
  *   cannot tell whether the call happened, the hardest case for idempotency.
  */
 
+import { aroundCalls } from '../../support/sdk-middleware.js';
+
 export type FaultKind = 'throttle' | 'server' | 'timeout' | 'lost';
 
 export interface FaultOptions {
@@ -87,16 +89,6 @@ function faultError(kind: FaultKind, commandName: string): Error {
   }
 }
 
-interface Stack {
-  add(
-    mw: (
-      next: (args: unknown) => Promise<{ output: unknown }>,
-      context: { commandName?: string },
-    ) => (args: unknown) => Promise<{ output: unknown }>,
-    opts: { step: string; name: string; priority?: string },
-  ): void;
-}
-
 export function faultInjector(options: FaultOptions): FaultInjector {
   const random = seededRandom(options.seed);
   const weights = { throttle: 3, server: 4, timeout: 3, lost: 0, ...options.weights };
@@ -110,54 +102,48 @@ export function faultInjector(options: FaultOptions): FaultInjector {
     failWhen: (rule) => void rules.push(rule),
     onAnswer: (listener) => void listeners.push(listener),
     loseWhen: (rule) => void losers.push(rule),
-    instrument(client) {
-      (client.middlewareStack as Stack).add(
-        (next, context) => async (args) => {
-          const commandName = context.commandName ?? '';
-          const input = ((args as { input?: Record<string, unknown> }).input ?? {}) as Record<
-            string,
-            unknown
-          >;
-          for (const rule of rules) {
-            const error = rule(commandName, input);
-            if (error) throw error;
-          }
-          let kind: FaultKind | undefined;
-          if (injector.enabled && (options.only?.(commandName) ?? true)) {
-            injector.stats.calls += 1;
-            if (random() < options.rate) {
-              let pick = random() * total;
-              for (const k of Object.keys(weights) as FaultKind[]) {
-                pick -= weights[k];
-                if (pick < 0) {
-                  kind = k;
-                  break;
-                }
+    // Inside the SDK's retry middleware (finalizeRequest, high), outside deserialization.
+    instrument: aroundCalls(
+      'hardeningFaults',
+      async ({ commandName, input }, send) => {
+        for (const rule of rules) {
+          const error = rule(commandName, input);
+          if (error) throw error;
+        }
+        let kind: FaultKind | undefined;
+        if (injector.enabled && (options.only?.(commandName) ?? true)) {
+          injector.stats.calls += 1;
+          if (random() < options.rate) {
+            let pick = random() * total;
+            for (const k of Object.keys(weights) as FaultKind[]) {
+              pick -= weights[k];
+              if (pick < 0) {
+                kind = k;
+                break;
               }
-              kind ??= 'server';
             }
+            kind ??= 'server';
           }
-          if (losers.some((lose) => lose(commandName, input))) kind = 'lost';
-          if (kind && kind !== 'lost') {
-            injector.stats.injected[kind] += 1;
-            injector.stats.byCommand[commandName] = (injector.stats.byCommand[commandName] ?? 0) + 1;
-            if (kind === 'timeout') await new Promise((r) => setTimeout(r, 20));
-            throw faultError(kind, commandName);
-          }
-          const result = await next(args);
-          if (kind === 'lost') {
-            injector.stats.injected.lost += 1;
-            injector.stats.byCommand[commandName] = (injector.stats.byCommand[commandName] ?? 0) + 1;
-            throw faultError('lost', commandName);
-          }
-          for (const listener of listeners)
-            listener(commandName, input, result.output as Record<string, unknown>);
-          return result;
-        },
-        // Inside the SDK's retry middleware (finalizeRequest, high), outside deserialization.
-        { step: 'finalizeRequest', name: 'hardeningFaults', priority: 'low' },
-      );
-    },
+        }
+        if (losers.some((lose) => lose(commandName, input))) kind = 'lost';
+        if (kind && kind !== 'lost') {
+          injector.stats.injected[kind] += 1;
+          injector.stats.byCommand[commandName] = (injector.stats.byCommand[commandName] ?? 0) + 1;
+          if (kind === 'timeout') await new Promise((r) => setTimeout(r, 20));
+          throw faultError(kind, commandName);
+        }
+        const result = await send();
+        if (kind === 'lost') {
+          injector.stats.injected.lost += 1;
+          injector.stats.byCommand[commandName] = (injector.stats.byCommand[commandName] ?? 0) + 1;
+          throw faultError('lost', commandName);
+        }
+        for (const listener of listeners)
+          listener(commandName, input, result.output as Record<string, unknown>);
+        return result;
+      },
+      { step: 'finalizeRequest', priority: 'low' },
+    ),
   };
   return injector;
 }
