@@ -53,11 +53,16 @@ export class OperationClaims {
   private readonly clock: () => Date;
   private readonly isProcessAlive: (pid: number) => boolean;
 
-  constructor(readonly options: OperationClaimsOptions) {
+  constructor(private readonly options: OperationClaimsOptions) {
     this.host = options.host ?? hostname();
     this.pid = options.pid ?? process.pid;
     this.clock = options.clock ?? (() => new Date());
     this.isProcessAlive = options.isProcessAlive ?? processAlive;
+  }
+
+  /** A runner whose heartbeat is older than this is presumed dead. */
+  get ttlSeconds(): number {
+    return this.options.ttlSeconds;
   }
 
   private nowSeconds(): number {

@@ -98,7 +98,8 @@ export async function mergeShards<T>(
     // A shard's unseen items are older than its last fetched one: only a shard whose last fetched
     // item is newer than the page's last (or any, while the page is short) can change the page.
     wanted = fetched.flatMap((items, shard) => {
-      if (exhausted[shard] || state[shard]!.done || stalled.has(shard)) return [];
+      // A finished shard starts out exhausted.
+      if (exhausted[shard] || stalled.has(shard)) return [];
       const last = items[items.length - 1]?.sortKey;
       return boundary === undefined || last === undefined || last > boundary ? [shard] : [];
     });

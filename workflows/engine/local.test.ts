@@ -20,7 +20,7 @@ const operation = {
 function fakeClaims() {
   const fake = {
     runnerId: 'run_test',
-    options: { ttlSeconds: 3 },
+    ttlSeconds: 3,
     alive: true,
     beats: 0,
     async heartbeat() {

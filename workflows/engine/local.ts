@@ -75,7 +75,7 @@ export class LocalEngine implements WorkflowEngine {
     if (!this.ready) {
       const ready = claims.heartbeat().then(() => {
         if (this.closed) return;
-        const ttlMs = claims.options.ttlSeconds * 1000;
+        const ttlMs = claims.ttlSeconds * 1000;
         let lastBeat = Date.now();
         this.heartbeat = setInterval(
           () => {
