@@ -67,6 +67,10 @@ export const ERROR_CATALOGUE = {
     description: 'The local AWS emulator (moto) could not be started or reached.',
   },
   AWS_THROTTLED: { status: 503, description: 'AWS throttled the call after retries.' },
+  AWS_TRANSIENT: {
+    status: 503,
+    description: 'AWS answered with a server fault or the connection dropped, after retries; retry later.',
+  },
   AWS_ERROR: { status: 502, description: 'An AWS call failed; the message carries the AWS reason.' },
   STACK_FAILED: {
     status: 502,

@@ -4,8 +4,10 @@ import {
   assertTransition,
   canTransition,
   endState,
+  isOperationEnded,
   isTerminal,
   OPERATION_RULES,
+  OPERATION_STATUSES,
   OPERATION_TYPES,
   startState,
   TENANT_STATES,
@@ -89,5 +91,14 @@ describe('operation rules', () => {
     expect(endState('onboard', 'rolled-back')).toBe('FAILED');
     expect(endState('resume', 'succeeded')).toBe('ACTIVE');
     expect(endState('suspend', 'failed')).toBe('FAILED');
+  });
+});
+
+describe('operation ended', () => {
+  it('is true for SUCCEEDED and FAILED only', () => {
+    expect(OPERATION_STATUSES.filter((status) => isOperationEnded({ status }))).toEqual([
+      'SUCCEEDED',
+      'FAILED',
+    ]);
   });
 });

@@ -25,6 +25,14 @@ export type OperationType = (typeof OPERATION_TYPES)[number];
 export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
+/** Statuses an operation never leaves. */
+export const ENDED_OPERATION_STATUSES: readonly OperationStatus[] = ['SUCCEEDED', 'FAILED'];
+
+/** The one "operation ended" rule: it succeeded or failed, and nothing will write to it again. */
+export function isOperationEnded(operation: { readonly status: OperationStatus }): boolean {
+  return ENDED_OPERATION_STATUSES.includes(operation.status);
+}
+
 /** Allowed `from → to` moves. Everything not listed is refused. */
 export const TRANSITIONS: Readonly<Record<TenantState, readonly TenantState[]>> = {
   PROVISIONING: ['ACTIVE', 'FAILED'],
