@@ -72,6 +72,8 @@ export const ConfigSchema = z
     operationWatchPollMs: positiveInt.default(1000),
     /** How long a migration hand-off waits for the application plane. */
     migrationCallbackTimeoutSeconds: positiveInt.default(24 * 3600),
+    /** Days an offboarded tenant's data export is kept (its manifest's expiry). */
+    tenantExportRetentionDays: positiveInt.max(3650).default(90),
     accountEmailPattern: z
       .string()
       .refine((s) => s.includes('{slug}') && s.includes('@'), 'an email address containing {slug}')
@@ -117,6 +119,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   operationWatchPollMs: 'OPERATION_WATCH_POLL_MS',
   operationClaimSeconds: 'OPERATION_CLAIM_SECONDS',
   migrationCallbackTimeoutSeconds: 'MIGRATION_CALLBACK_TIMEOUT_SECONDS',
+  tenantExportRetentionDays: 'TENANT_EXPORT_RETENTION_DAYS',
   accountEmailPattern: 'ACCOUNT_EMAIL_PATTERN',
   accountOuPath: 'ACCOUNT_OU_PATH',
   accountRoleName: 'ACCOUNT_ROLE_NAME',

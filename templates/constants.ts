@@ -3,7 +3,7 @@
  * change what they produce. It is part of the synthesis cache key, so a disk cache written by older
  * code is never reused. (The template version id itself is the content hash of the body.)
  */
-export const TEMPLATE_CODE_VERSION = '2026-11-23.2';
+export const TEMPLATE_CODE_VERSION = '2026-11-24.data';
 
 /**
  * A full minor version, so the template says exactly what runs and cfn-lint's W3691 (deprecated

@@ -90,6 +90,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
       roleName: config.accountRoleName,
     },
     migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
+    exportRetentionDays: config.tenantExportRetentionDays,
     clock,
     onFinished: (operation) => {
       options.onFinished?.(operation);

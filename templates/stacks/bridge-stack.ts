@@ -4,6 +4,7 @@ import { applyCostTags, declareParameters, outputTemplateVersion } from './commo
 import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantDatabase } from './tenant-database.js';
+import { TenantDataStores } from './tenant-data-stores.js';
 import { TenantRole } from './tenant-role.js';
 
 /** A bridge tenant: pool access plus a dedicated PostgreSQL instance in the shared VPC. */
@@ -45,6 +46,9 @@ export class BridgeTenantStack extends Stack {
     database.grantCredentialsRead(tenant.role);
     outputTemplateVersion(this, p);
     addDatabaseOutputs(this, tenant, database);
+    const data = new TenantDataStores(this, 'Data', { key: database.key });
+    data.grantReadWrite(tenant.role);
+    data.addOutputs(this);
   }
 }
 

@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { EXPORT_OBJECT_PREFIX, EXPORT_RETENTION_DAYS_DEFAULT } from '../../core/tenant-data/layout.js';
 import { PLATFORM_TAG_VALUE } from '../constants.js';
 import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
 import { IsolatedVpc } from './isolated-vpc.js';
@@ -65,7 +66,16 @@ export class PlatformStack extends Stack {
       versioned: true,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'artifacts/',
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(30) },
+        // Offboarded tenants' data exports (exports/<tenantId>/<operationId>/) expire after the
+        // retention their manifests record (TENANT_EXPORT_RETENTION_DAYS, at most this).
+        {
+          id: 'TenantExportsExpire',
+          prefix: `${EXPORT_OBJECT_PREFIX}/`,
+          expiration: Duration.days(EXPORT_RETENTION_DAYS_DEFAULT),
+        },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 

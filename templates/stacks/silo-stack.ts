@@ -7,6 +7,7 @@ import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
 import { PrivateLinkService } from './private-link.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantDatabase } from './tenant-database.js';
+import { TenantDataStores } from './tenant-data-stores.js';
 import { TenantRole } from './tenant-role.js';
 
 /**
@@ -55,6 +56,9 @@ export class SiloTenantStack extends Stack {
 
     outputTemplateVersion(this, p);
     addDatabaseOutputs(this, tenant, database);
+    const data = new TenantDataStores(this, 'Data', { key: database.key });
+    data.grantReadWrite(tenant.role);
+    data.addOutputs(this);
     new CfnOutput(this, 'VpcId', { value: network.vpc.vpcId, description: "The tenant's own VPC" });
     new CfnOutput(this, 'IsolatedSubnetIds', {
       value: Fn.join(',', network.isolatedSubnetIds),

@@ -53,11 +53,20 @@ export function changeTierDefinition(): AslDefinition {
         ...undoMigration,
       })
       .task('RequestMigration', 'AwaitMigration', undoMigration)
-      .poll('AwaitMigration', 'CutOver', undoMigration)
+      .poll('AwaitMigration', 'CopyPooledData', undoMigration)
+      // Leaving the pool: the platform copies the pooled items and objects it can see into the
+      // dedicated table and bucket before the cut-over (a no-op when the target has none), and
+      // erases the pooled copies after it.
+      .poll('CopyPooledData', 'CutOver', { task: 'CopyTenantData', ...undoMigration })
       .task('CutOver', 'MoveApiKeyToTarget', undoMigration)
-      .task('MoveApiKeyToTarget', 'SnapshotOldDatabase', {
+      .task('MoveApiKeyToTarget', 'ErasePooledData', {
         task: 'MoveApiKey',
         args: { tier: 'target' },
+        catchTo: 'RecordFailure',
+      })
+      .poll('ErasePooledData', 'SnapshotOldDatabase', {
+        task: 'EraseTenantData',
+        args: { after: 'copy' },
         catchTo: 'RecordFailure',
       })
       .task('SnapshotOldDatabase', 'RetireOldStack', {

@@ -2,7 +2,8 @@ import { type AslDefinition, Flow } from './builder.js';
 
 /**
  * offboard: final snapshot → users, group, API key → stacks (DELETE_FAILED retried, then reported,
- * never marked gone) → dedicated account closed → OFFBOARDED. Nothing to compensate: a failure leaves the tenant FAILED with
+ * never marked gone) → pooled data exported (manifest) then erased → dedicated account closed →
+ * OFFBOARDED. Nothing to compensate: a failure leaves the tenant FAILED with
  * the reason, and offboarding can be started again from FAILED.
  */
 export function offboardDefinition(): AslDefinition {
@@ -12,7 +13,10 @@ export function offboardDefinition(): AslDefinition {
     .task('SnapshotDatabase', 'DeleteIdentity', { args: { role: 'all' }, ...onFail })
     .task('DeleteIdentity', 'DeleteApiKey', onFail)
     .task('DeleteApiKey', 'DeleteStacks', onFail)
-    .poll('DeleteStacks', 'DedicatedAccount?', { task: 'RetireStacks', args: { role: 'all' }, ...onFail })
+    .poll('DeleteStacks', 'ExportData', { task: 'RetireStacks', args: { role: 'all' }, ...onFail })
+    // With its role gone the tenant writes no more pooled data: export it, then erase it.
+    .poll('ExportData', 'EraseData', { task: 'ExportTenantData', ...onFail })
+    .poll('EraseData', 'DedicatedAccount?', { task: 'EraseTenantData', args: { after: 'export' }, ...onFail })
     .choice('DedicatedAccount?', '$.plan.dedicatedAccount', 'CloseAccount', 'Finish')
     .task('CloseAccount', 'Finish', onFail)
     .task('Finish', undefined, onFail)

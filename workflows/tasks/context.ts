@@ -28,6 +28,8 @@ export interface TaskDeps {
   readonly accountGate: LeaseGate;
   readonly accounts: { readonly emailPattern: string; readonly ouPath: string; readonly roleName: string };
   readonly migrationTimeoutSeconds: number;
+  /** Days a tenant's data export is kept (recorded in its manifest). @default 90 */
+  readonly exportRetentionDays?: number;
   readonly clock: () => Date;
   /** CloudFormation's execution role for stacks in the control plane's own account (AWS). */
   readonly cloudFormationRoleArn?: string | undefined;

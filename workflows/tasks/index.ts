@@ -21,6 +21,7 @@ import {
   retireStacks,
   snapshotDatabase,
 } from './stacks.js';
+import { copyTenantData, eraseTenantData, exportTenantData } from './tenant-data.js';
 
 export type { TaskDeps, TaskInput, TaskResult } from './context.js';
 
@@ -48,6 +49,9 @@ export const TASK_HANDLERS: Readonly<Record<string, TaskHandler>> = {
   CompensateOnboard: compensateOnboard,
   VendAccount: vendAccount,
   CloseAccount: closeAccount,
+  ExportTenantData: exportTenantData,
+  CopyTenantData: copyTenantData,
+  EraseTenantData: eraseTenantData,
 };
 
 /** Wait before the next call of a pending polled task: doubling from the base, at most 20x. */
