@@ -3,8 +3,8 @@ import type { Construct } from 'constructs';
 import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
 import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
 import { templateStackProps } from './stack-props.js';
-import { TenantDatabase } from './tenant-database.js';
 import { TenantDataStores } from './tenant-data-stores.js';
+import { TenantDatabase } from './tenant-database.js';
 import { TenantRole } from './tenant-role.js';
 
 /** A bridge tenant: pool access plus a dedicated PostgreSQL instance in the shared VPC. */

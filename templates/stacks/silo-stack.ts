@@ -6,8 +6,8 @@ import { IsolatedVpc } from './isolated-vpc.js';
 import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
 import { PrivateLinkService } from './private-link.js';
 import { templateStackProps } from './stack-props.js';
-import { TenantDatabase } from './tenant-database.js';
 import { TenantDataStores } from './tenant-data-stores.js';
+import { TenantDatabase } from './tenant-database.js';
 import { TenantRole } from './tenant-role.js';
 
 /**

@@ -27,8 +27,8 @@ import {
   exportLayout,
   partTotals,
 } from '../../core/tenant-data/layout.js';
-import { describeStack, stackOutputs } from './stacks.js';
 import { loadScope, type PollResult, type TaskDeps, type TaskHandler, type TaskInput } from './context.js';
+import { describeStack, stackOutputs } from './stacks.js';
 
 /**
  * The data lifecycle of the pooled stores: a pool or bridge tenant's items in the pooled table
@@ -171,9 +171,7 @@ async function batchWrite(aws: AwsClients, table: string, requests: WriteRequest
           `${pending.length} writes to ${table} stayed unprocessed after ${UNPROCESSED_RETRIES} retries`,
         );
       if (attempt > 0) await sleep(backoffDelay(UNPROCESSED_BACKOFF, attempt - 1));
-      const out = await aws.dynamodb.send(
-        new BatchWriteItemCommand({ RequestItems: { [table]: pending } }),
-      );
+      const out = await aws.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
       pending = out.UnprocessedItems?.[table] ?? [];
     }
   }
