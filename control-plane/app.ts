@@ -11,6 +11,7 @@ import Fastify, {
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { Registry } from '../core/registry/registry.js';
+import type { TenantExports } from '../core/tenant-data/exports.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { LifecycleService } from '../workflows/service.js';
 import type { ApiKeyStore } from './api-keys.js';
@@ -22,6 +23,7 @@ import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { createRouter } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { exportRoutes } from './routes/exports.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
 import { tenantRoutes } from './routes/tenants.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   readonly jwtVerifier?: JwtVerifier;
   /** How long a duplicate request waits for the first one with its idempotency key (default 5 s). */
   readonly idempotencyWaitMs?: number;
+  /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
+  readonly exports?: TenantExports;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -175,6 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   tenantRoutes(router, ctx);
   operationRoutes(router, ctx);
+  exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
   apiKeyRoutes(router, deps.apiKeys);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });

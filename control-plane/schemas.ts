@@ -167,7 +167,13 @@ export const SignupHeadersSchema = z.object({
     .meta({ description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' }),
 });
 
-export const SCOPES = ['tenants:read', 'tenants:write', 'operations:callback', 'admin'] as const;
+export const SCOPES = [
+  'tenants:read',
+  'tenants:write',
+  'tenants:export',
+  'operations:callback',
+  'admin',
+] as const;
 export const ScopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof ScopeSchema>;
 

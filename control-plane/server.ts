@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../core/config.js';
 import type { Operation } from '../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../core/runtime.js';
+import { s3TenantExports } from '../core/tenant-data/exports.js';
 import { ensurePlatform, type PlatformOutputs, StackDeployer, SynthesisService } from '../templates/index.js';
 import { TierCatalog } from '../tiers/catalog.js';
 import { createWorkflows, type Workflows } from '../workflows/index.js';
@@ -91,6 +92,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     lifecycle: workflows.lifecycle,
     apiKeys,
     metrics,
+    exports: s3TenantExports(aws.clients.s3, () => workflows.deps.platform().artifactBucketName),
     health: async () => ({
       awsEndpoint: aws.awsEndpoint,
       registry: { table: config.registryTable, status: await aws.registryStatus() },

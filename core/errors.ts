@@ -36,6 +36,14 @@ export const ERROR_CATALOGUE = {
   },
   TENANT_NOT_FOUND: { status: 404, description: 'No tenant with that id or slug.' },
   OPERATION_NOT_FOUND: { status: 404, description: 'No operation with that id.' },
+  EXPORT_NOT_FOUND: {
+    status: 404,
+    description: 'The tenant has no complete data export (or no such file in it).',
+  },
+  EXPORTS_UNAVAILABLE: {
+    status: 503,
+    description: 'This instance of the API cannot read tenant exports (no artifact bucket wired).',
+  },
   ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
   TENANT_EXISTS: { status: 409, description: 'A tenant with that slug exists already.' },
   OPERATION_IN_PROGRESS: {

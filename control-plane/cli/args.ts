@@ -42,6 +42,7 @@ const COMMAND_OPTIONS = {
     type: 'string',
     help: 'send this Idempotency-Key: a retry with it never repeats the change',
   },
+  out: { type: 'string', help: 'write the export (manifest, parts, objects) into this directory' },
 } as const satisfies Record<string, OptionSpec>;
 
 type CommandOption = keyof typeof COMMAND_OPTIONS;
@@ -82,6 +83,11 @@ export const COMMANDS = {
     options: MUTATING,
   },
   events: { summary: "show a tenant's audit trail", positionals: ['tenant'], options: ['limit', 'cursor'] },
+  export: {
+    summary: "show a tenant's data export (written by offboarding); --out DIR downloads it",
+    positionals: ['tenant'],
+    options: ['out'],
+  },
   watch: {
     summary: 'follow an operation until it ends',
     positionals: ['operationId'],

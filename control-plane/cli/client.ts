@@ -37,6 +37,32 @@ export class ApiClient {
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
+  /** A GET whose answer is a file: its bytes, or the API's error as an ApiError. */
+  async download(path: string, query: Record<string, string> = {}): Promise<Uint8Array> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const headers: Record<string, string> = this.options.key
+      ? { authorization: `Bearer ${this.options.key}` }
+      : {};
+    const res = await this.fetch(url, { method: 'GET', headers });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (!res.ok) {
+      const text = Buffer.from(bytes).toString('utf8');
+      let error: { code?: string; message?: string } | undefined;
+      try {
+        error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        error = undefined;
+      }
+      throw new ApiError(
+        error?.code ?? `HTTP_${res.status}`,
+        error?.message ?? text.slice(0, 200),
+        res.status,
+      );
+    }
+    return bytes;
+  }
+
   async request<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,

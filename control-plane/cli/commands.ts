@@ -2,6 +2,7 @@ import type { AuditEvent, Operation, Tenant } from '../../core/registry/records.
 import type { Tier } from '../../tiers/catalog.js';
 import { type CommandName, intOption, type ParsedCommand } from './args.js';
 import type { ApiClient } from './client.js';
+import { exportCommand } from './export.js';
 import {
   type Output,
   ProgressView,
@@ -165,6 +166,8 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
     else env.stdout.write(renderEvents(page.items, page.nextCursor));
     return EXIT_OK;
   },
+
+  export: exportCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

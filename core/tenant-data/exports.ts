@@ -6,8 +6,11 @@ import { type ExportManifest, ExportManifestSchema, exportLayout } from './layou
 export interface TenantExports {
   /** The newest complete export of the tenant (operation ids sort by time), if any. */
   latest(tenantId: string): Promise<ExportManifest | undefined>;
-  /** One part of an export, by the name its manifest lists; undefined when absent. */
-  part(manifest: ExportManifest, name: string): Promise<Uint8Array | undefined>;
+  /**
+   * One file of an export: a part the manifest lists, the manifest, or a copied object
+   * (`objects/<key>`); undefined when absent. Never reads outside the export's own prefix.
+   */
+  file(manifest: ExportManifest, path: string): Promise<Uint8Array | undefined>;
 }
 
 export async function getObjectBytes(
@@ -65,9 +68,13 @@ export function s3TenantExports(s3: S3Client, bucket: () => string): TenantExpor
       }
       return undefined;
     },
-    async part(manifest, name) {
-      if (!manifest.parts.some((p) => p.name === name)) return undefined;
-      return getObjectBytes(s3, manifest.location.bucket, manifest.location.prefix + name);
+    async file(manifest, path) {
+      const listed =
+        path === exportLayout.manifest ||
+        manifest.parts.some((p) => p.name === path) ||
+        (path.startsWith(exportLayout.objectCopy('')) && !path.split('/').includes('..'));
+      if (!listed) return undefined;
+      return getObjectBytes(s3, manifest.location.bucket, manifest.location.prefix + path);
     },
   };
 }
