@@ -110,12 +110,12 @@ describe('GET /v1/tenants/:tenantId/export', () => {
       url: '/v1/tenants/exported/export/file?path=items-0009.jsonl',
     });
     expect(missing.json().error.code).toBe('EXPORT_NOT_FOUND');
-    const escape = await t.call({
+    const outside = await t.call({
       method: 'GET',
       url: `/v1/tenants/exported/export/file?path=${encodeURIComponent('objects/../../other/manifest.json')}`,
     });
-    expect(escape.statusCode).toBe(400);
-    expect(escape.json().error.code).toBe('VALIDATION_FAILED');
+    expect(outside.statusCode).toBe(400);
+    expect(outside.json().error.code).toBe('VALIDATION_FAILED');
   });
 });
 
