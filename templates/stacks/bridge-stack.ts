@@ -47,7 +47,7 @@ export class BridgeTenantStack extends Stack {
     outputTemplateVersion(this, p);
     addDatabaseOutputs(this, tenant, database);
     const data = new TenantDataStores(this, 'Data', { key: database.key });
-    data.grantReadWrite(tenant.role);
+    data.grantReadWrite(tenant.role, database.key);
     data.addOutputs(this);
   }
 }

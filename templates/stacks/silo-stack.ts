@@ -57,7 +57,7 @@ export class SiloTenantStack extends Stack {
     outputTemplateVersion(this, p);
     addDatabaseOutputs(this, tenant, database);
     const data = new TenantDataStores(this, 'Data', { key: database.key });
-    data.grantReadWrite(tenant.role);
+    data.grantReadWrite(tenant.role, database.key);
     data.addOutputs(this);
     new CfnOutput(this, 'VpcId', { value: network.vpc.vpcId, description: "The tenant's own VPC" });
     new CfnOutput(this, 'IsolatedSubnetIds', {

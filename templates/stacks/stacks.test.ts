@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPORT_RETENTION_DAYS_DEFAULT } from '../../core/tenant-data/layout.js';
 import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT, TAG_KEYS } from '../constants.js';
 import { referencedLogicalIds } from '../emulator.js';
 import { PARAMETER_SPECS, TEMPLATE_PARAMETERS } from '../parameter-specs.js';
@@ -284,6 +285,21 @@ describe('platform template', () => {
     template.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
   });
 
+  it('expires tenant data exports under exports/ by an S3 lifecycle rule', () => {
+    get('platform').template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: 'TenantExportsExpire',
+            Prefix: 'exports/',
+            ExpirationInDays: EXPORT_RETENTION_DAYS_DEFAULT,
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
+  });
+
   it('has the pooled table keyed by pk/sk, on demand, with point-in-time recovery, retained', () => {
     get('platform').template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
@@ -392,6 +408,50 @@ describe('bridge and silo databases', () => {
       ]) {
         expect(json.Outputs?.[output], output).toBeDefined();
       }
+    },
+  );
+
+  it.each(['bridge', 'silo'] as const)(
+    '%s: a dedicated table (pooled key schema) and bucket, encrypted with the tenant key, retained, output by name',
+    (kind) => {
+      const { template, json } = get(kind);
+      const [[keyId]] = resourcesOfType(json, 'AWS::KMS::Key') as [[string, unknown]];
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          SSESpecification: Match.objectLike({
+            SSEEnabled: true,
+            SSEType: 'KMS',
+            KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          }),
+        }),
+      });
+      template.hasResource('AWS::S3::Bucket', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              Match.objectLike({
+                ServerSideEncryptionByDefault: {
+                  SSEAlgorithm: 'aws:kms',
+                  KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+                },
+              }),
+            ],
+          },
+        }),
+      });
+      for (const type of ['AWS::DynamoDB::Table', 'AWS::S3::Bucket'])
+        for (const [id, r] of resourcesOfType(json, type) as [string, { Properties: { Tags?: unknown } }][])
+          expect(r.Properties.Tags, id).toEqual(
+            expect.arrayContaining([{ Key: 'TenantId', Value: { Ref: 'TenantId' } }]),
+          );
+      expect(json.Outputs?.DataTableName?.Value).toEqual({ Ref: expect.stringMatching(/^DataTable/) });
+      expect(json.Outputs?.DataBucketName?.Value).toEqual({ Ref: expect.stringMatching(/^DataBucket/) });
     },
   );
 

@@ -1,9 +1,10 @@
-import { CfnOutput, RemovalPolicy, type Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ITEM_ACTIONS } from './tenant-role.js';
 
 export interface TenantDataStoresProps {
   /** The tenant's own key: both stores are encrypted with it. */
@@ -46,10 +47,43 @@ export class TenantDataStores extends Construct {
     });
   }
 
-  /** Lets the tenant role read and write its own stores (and use the key for them). */
-  grantReadWrite(role: iam.IRole): void {
-    this.table.grantReadWriteData(role);
-    this.bucket.grantReadWrite(role);
+  /**
+   * Lets the tenant role read and write its own stores and use the key for them: explicit actions,
+   * no service-wide wildcards (the grant helpers add s3:List*, kms:ReEncrypt* and the like).
+   */
+  grantReadWrite(role: iam.Role, key: kms.IKey): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnTableItems',
+        actions: [...ITEM_ACTIONS],
+        resources: [this.table.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnBucketList',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnBucketObjects',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnDataKey',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [key.keyArn],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
+      reason: "Object keys are per object; the wildcard is inside the tenant's own bucket.",
+    });
   }
 
   /** Outputs DataTableName and DataBucketName: a contract with workflows/tasks/tenant-data.ts. */
