@@ -31,6 +31,8 @@ const ROUTES = [
   'delete /v1/tenants/{tenantId}',
   'get /v1/tenants/{tenantId}',
   'get /v1/tenants/{tenantId}/events',
+  'get /v1/tenants/{tenantId}/export',
+  'get /v1/tenants/{tenantId}/export/file',
   'post /v1/tenants/{tenantId}/resume',
   'post /v1/tenants/{tenantId}/suspend',
   'post /v1/tenants/{tenantId}/tier',
