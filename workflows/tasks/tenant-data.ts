@@ -161,7 +161,12 @@ async function readProgress(s3: S3Client, bucket: string, key: string): Promise<
 }
 
 /** Writes BatchWriteItem requests, retrying UnprocessedItems with the one backoff. */
-async function batchWrite(aws: AwsClients, table: string, requests: WriteRequest[]): Promise<void> {
+export async function batchWrite(
+  aws: AwsClients,
+  table: string,
+  requests: WriteRequest[],
+  wait: (ms: number) => Promise<void> = sleep,
+): Promise<void> {
   for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
     let pending: WriteRequest[] = requests.slice(i, i + BATCH_WRITE_MAX);
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -170,7 +175,7 @@ async function batchWrite(aws: AwsClients, table: string, requests: WriteRequest
           'AWS_THROTTLED',
           `${pending.length} writes to ${table} stayed unprocessed after ${UNPROCESSED_RETRIES} retries`,
         );
-      if (attempt > 0) await sleep(backoffDelay(UNPROCESSED_BACKOFF, attempt - 1));
+      if (attempt > 0) await wait(backoffDelay(UNPROCESSED_BACKOFF, attempt - 1));
       const out = await aws.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
       pending = out.UnprocessedItems?.[table] ?? [];
     }
