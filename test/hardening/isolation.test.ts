@@ -56,7 +56,8 @@ const PLATFORM: PlatformOutputs = {
 };
 
 const isOwnReference = (template: CfnTemplate, rendered: string): boolean => {
-  const own = /^\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}$/.exec(rendered)?.[1];
+  // A resource of the stack itself, or a path inside it (objects of the tenant's own bucket).
+  const own = /^\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}(\/.*)?$/.exec(rendered)?.[1];
   if (own && own in template.Resources) return true;
   // moto templates point at resources moto does not model with a placeholder ARN per logical id.
   const placeholder = /:emulator-placeholder\/([A-Za-z0-9]+)$/.exec(rendered)?.[1];
