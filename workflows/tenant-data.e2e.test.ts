@@ -200,6 +200,15 @@ describe('pool → bridge moves the pooled data into the dedicated stores', () =
   it('copies items and objects before the cut-over and erases the pooled copies after it', async () => {
     const tenantId = await onboard('data-mover');
     await seed(tenantId);
+    // Small pages, so the copy takes more than one call of its polled step (8 pages a call).
+    let copyCalls = 0;
+    cp.restart({
+      beforeTask: (task) => {
+        if (task.task !== 'CopyTenantData') return;
+        copyCalls++;
+        Object.assign(task.args, { partItems: 3, partObjects: 1 });
+      },
+    });
     const started = await cp.workflows.lifecycle.changeTier('data-mover', 'premium', actor);
     await cp.answerMigration(started.operation.operationId);
     const op = await cp.waitForOperation(started.operation.operationId, 120_000);
@@ -207,6 +216,10 @@ describe('pool → bridge moves the pooled data into the dedicated stores', () =
     const steps = op.steps.map((s) => s.name);
     expect(steps.indexOf('CopyPooledData')).toBeLessThan(steps.indexOf('CutOver'));
     expect(steps.indexOf('ErasePooledData')).toBeGreaterThan(steps.indexOf('CutOver'));
+    expect(copyCalls).toBeGreaterThan(1);
+    expect(op.steps.find((s) => s.name === 'CopyPooledData')?.detail).toMatch(
+      /^copied 23 items to .+, 4 objects to /,
+    );
 
     const tenant = await cp.aws.registry.requireTenant('data-mover');
     const table = tenant.outputs.DataTableName!;

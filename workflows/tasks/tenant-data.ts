@@ -13,6 +13,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { z } from 'zod';
 import type { AwsClients } from '../../core/aws/clients.js';
 import { backoffDelay, sleep } from '../../core/backoff.js';
 import { ControlPlaneError } from '../../core/errors.js';
@@ -371,42 +372,72 @@ export const copyTenantData: TaskHandler = async (input, deps): Promise<PollResu
     return { done: true, detail };
   }
   const partItems = positiveArg(input.args.partItems, PART_ITEMS);
+  const partObjects = positiveArg(input.args.partObjects, PART_OBJECTS);
 
-  let items = 0;
-  let startKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await nextItemsPart(deps.clients, source.table, tenantId, partItems, startKey);
-    await batchWrite(
-      deps.clients,
-      target.table,
-      page.items.map((Item) => ({ PutRequest: { Item } })),
-    );
-    items += page.items.length;
-    startKey = page.next;
-  } while (startKey);
-
-  let objects = 0;
-  let startAfter: string | undefined;
+  // The cursor between calls, beside the marker: puts and copies are idempotent, so a crash after
+  // a page and before its cursor only copies that page again.
+  const cursorKey = `${exportLayout.prefix(tenantId, operationId)}copy-progress.json`;
+  const saved = await getObjectBytes(s3, source.bucket, cursorKey);
+  const cursor = CopyCursorSchema.parse(
+    saved ? JSON.parse(Buffer.from(saved).toString('utf8')) : { items: 0, objects: 0, itemsDone: false },
+  );
   const base = exportLayout.pooledObjects(tenantId);
-  for (;;) {
-    const page = await listTenantObjects(s3, source.bucket, tenantId, PART_OBJECTS, startAfter);
-    for (const o of page.objects) {
-      await s3.send(
-        new CopyObjectCommand({
-          Bucket: target.bucket,
-          Key: (o.Key ?? '').slice(base.length),
-          CopySource: copySource(source.bucket, o.Key ?? ''),
-        }),
+  for (let n = 0; n < PARTS_PER_CALL && !cursor.objectsDone; n++) {
+    if (!cursor.itemsDone) {
+      const page = await nextItemsPart(
+        deps.clients,
+        source.table,
+        tenantId,
+        partItems,
+        cursor.startKey as Record<string, AttributeValue> | undefined,
       );
-      objects++;
+      await batchWrite(
+        deps.clients,
+        target.table,
+        page.items.map((Item) => ({ PutRequest: { Item } })),
+      );
+      cursor.items += page.items.length;
+      cursor.startKey = page.next;
+      cursor.itemsDone = page.next === undefined;
+    } else {
+      const page = await listTenantObjects(s3, source.bucket, tenantId, partObjects, cursor.startAfter);
+      for (const o of page.objects) {
+        await s3.send(
+          new CopyObjectCommand({
+            Bucket: target.bucket,
+            Key: (o.Key ?? '').slice(base.length),
+            CopySource: copySource(source.bucket, o.Key ?? ''),
+          }),
+        );
+        cursor.objects++;
+      }
+      cursor.startAfter = page.objects.at(-1)?.Key ?? cursor.startAfter;
+      cursor.objectsDone = !page.more || page.objects.length === 0;
     }
-    startAfter = page.objects.at(-1)?.Key;
-    if (!page.more || !startAfter) break;
+    await putJson(s3, source.bucket, cursorKey, cursor);
   }
-  const detail = `copied ${fmt(items)} items to ${target.table}, ${fmt(objects)} objects to ${target.bucket}`;
-  await putJson(s3, source.bucket, markerKey, { tenantId, operationId, items, objects, target, detail });
+  if (!cursor.objectsDone)
+    return { done: false, detail: `copied ${fmt(cursor.items)} items, ${fmt(cursor.objects)} objects` };
+  const detail = `copied ${fmt(cursor.items)} items to ${target.table}, ${fmt(cursor.objects)} objects to ${target.bucket}`;
+  await putJson(s3, source.bucket, markerKey, {
+    tenantId,
+    operationId,
+    items: cursor.items,
+    objects: cursor.objects,
+    target,
+    detail,
+  });
   return { done: true, detail };
 };
+
+const CopyCursorSchema = z.object({
+  items: z.number().int().nonnegative(),
+  objects: z.number().int().nonnegative(),
+  itemsDone: z.boolean(),
+  objectsDone: z.boolean().default(false),
+  startKey: z.record(z.string(), z.unknown()).optional(),
+  startAfter: z.string().optional(),
+});
 
 /**
  * EraseTenantData: deletes the tenant's items from the pooled table and every version of its
