@@ -51,10 +51,18 @@ import { describeStack, stackOutputs } from './stacks.js';
 
 /** Items per part (and per Scan page); args.partItems overrides it (tests). */
 const PART_ITEMS = 1000;
-/** Objects per listing page and objects part. */
-const PART_OBJECTS = 1000;
-/** Parts written (or delete batches run) per call, so each call stays well inside its Task timeout. */
+/** Objects per listing page and objects part (each copied one by one: a part stays well under a minute). */
+const PART_OBJECTS = 250;
+/**
+ * Parts written (or delete rounds run) per call, and a time budget after which a call stops at the
+ * next part boundary: each call stays well inside its Task's 120 s timeout whatever the part sizes.
+ * Parts are defined by the cursor, not by the call, so neither limit changes what is written.
+ */
 const PARTS_PER_CALL = 8;
+const CALL_BUDGET_MS = 45_000;
+/** True while a call that started at `started` may begin another part. */
+const withinBudget = (deps: TaskDeps, started: number, n: number) =>
+  n < PARTS_PER_CALL && deps.clock().getTime() - started < CALL_BUDGET_MS;
 const BATCH_WRITE_MAX = 25;
 const UNPROCESSED_RETRIES = 8;
 const UNPROCESSED_BACKOFF = { baseMs: 50, maxMs: 2000 };
@@ -212,7 +220,8 @@ export const exportTenantData: TaskHandler = async (input, deps): Promise<PollRe
   };
   const countOf = (kind: ExportPart['kind']) => progress.parts.filter((p) => p.kind === kind).length;
 
-  for (let n = 0; n < PARTS_PER_CALL && !(progress.items.done && progress.objects.done); n++) {
+  const started = deps.clock().getTime();
+  for (let n = 0; withinBudget(deps, started, n) && !(progress.items.done && progress.objects.done); n++) {
     if (!progress.items.done) {
       const { items, next } = await nextItemsPart(
         deps.clients,
@@ -382,7 +391,8 @@ export const copyTenantData: TaskHandler = async (input, deps): Promise<PollResu
     saved ? JSON.parse(Buffer.from(saved).toString('utf8')) : { items: 0, objects: 0, itemsDone: false },
   );
   const base = exportLayout.pooledObjects(tenantId);
-  for (let n = 0; n < PARTS_PER_CALL && !cursor.objectsDone; n++) {
+  const started = deps.clock().getTime();
+  for (let n = 0; withinBudget(deps, started, n) && !cursor.objectsDone; n++) {
     if (!cursor.itemsDone) {
       const page = await nextItemsPart(
         deps.clients,
@@ -468,7 +478,8 @@ export const eraseTenantData: TaskHandler = async (input, deps): Promise<PollRes
   let rounds = 0;
   let startKey: Record<string, AttributeValue> | undefined;
   let more = true;
-  while (more && rounds < PARTS_PER_CALL) {
+  const started = deps.clock().getTime();
+  while (more && withinBudget(deps, started, rounds)) {
     rounds++;
     const page = await scanTenantItems(deps.clients, source.table, tenantId, partItems, startKey);
     await batchWrite(
@@ -483,7 +494,7 @@ export const eraseTenantData: TaskHandler = async (input, deps): Promise<PollRes
   let objectsMore = false;
   if (!more) {
     objectsMore = true;
-    while (objectsMore && rounds < PARTS_PER_CALL) {
+    while (objectsMore && withinBudget(deps, started, rounds)) {
       rounds++;
       const out = await s3.send(
         new ListObjectVersionsCommand({
