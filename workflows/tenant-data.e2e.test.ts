@@ -193,6 +193,32 @@ describe('the export step is crash-safe', () => {
     const rerun = await exportTenantData(input(tenantId, 'op_CRASH', args), deps);
     expect(rerun).toMatchObject({ done: true });
     expect(await readManifest(cp.aws.clients.s3, bucket, tenantId, 'op_CRASH')).toEqual(crashed);
+
+    // Erasing in pages of 2 evaluated items (8 a call) through a table that holds other tenants'
+    // items too: each call goes on from where the last stopped, so it ends.
+    const others = (
+      await cp.aws.clients.dynamodb.send(new ScanCommand({ TableName: cp.platform.pooledTableName }))
+    ).Items!.filter((i) => !i.pk?.S?.startsWith(`${tenantId}#`));
+    expect(others.length).toBeGreaterThan(16);
+    const erase = () =>
+      eraseTenantData(
+        { ...input(tenantId, 'op_CRASH', { after: 'export', partItems: 2 }), task: 'EraseTenantData' },
+        deps,
+      );
+    let erased = await erase();
+    let eraseCalls = 1;
+    while (!(erased as { done: boolean }).done && eraseCalls < 40) {
+      erased = await erase();
+      eraseCalls++;
+    }
+    expect(erased).toMatchObject({ done: true });
+    expect(eraseCalls).toBeGreaterThan(1);
+    expect(await pooledItems(tenantId)).toEqual([]);
+    expect(await keysUnder(bucket, `tenants/${tenantId}/`)).toEqual([]);
+    const stillThere = (
+      await cp.aws.clients.dynamodb.send(new ScanCommand({ TableName: cp.platform.pooledTableName }))
+    ).Items!.filter((i) => !i.pk?.S?.startsWith(`${tenantId}#`));
+    expect(stillThere).toHaveLength(others.length);
   }, 120_000);
 });
 

@@ -440,6 +440,11 @@ export const copyTenantData: TaskHandler = async (input, deps): Promise<PollResu
   return { done: true, detail };
 };
 
+const EraseCursorSchema = z.object({
+  itemsDone: z.boolean(),
+  startKey: z.record(z.string(), z.unknown()).optional(),
+});
+
 const CopyCursorSchema = z.object({
   items: z.number().int().nonnegative(),
   objects: z.number().int().nonnegative(),
@@ -473,23 +478,37 @@ export const eraseTenantData: TaskHandler = async (input, deps): Promise<PollRes
     );
   const partItems = positiveArg(input.args.partItems, PART_ITEMS);
 
+  // The Scan's cursor between calls, beside the proof: without it every call would re-read the
+  // table from its start and a tenant whose items sit past the first pages would never finish.
+  const cursorKey = `${exportLayout.prefix(tenantId, operationId)}erase-progress.json`;
+  const saved = await getObjectBytes(s3, source.bucket, cursorKey);
+  const cursor = EraseCursorSchema.parse(
+    saved ? JSON.parse(Buffer.from(saved).toString('utf8')) : { itemsDone: false },
+  );
   let items = 0;
   let objects = 0;
   let rounds = 0;
-  let startKey: Record<string, AttributeValue> | undefined;
-  let more = true;
+  let more = !cursor.itemsDone;
   const started = deps.clock().getTime();
   while (more && withinBudget(deps, started, rounds)) {
     rounds++;
-    const page = await scanTenantItems(deps.clients, source.table, tenantId, partItems, startKey);
+    const page = await scanTenantItems(
+      deps.clients,
+      source.table,
+      tenantId,
+      partItems,
+      cursor.startKey as Record<string, AttributeValue> | undefined,
+    );
     await batchWrite(
       deps.clients,
       source.table,
       page.items.map((item) => ({ DeleteRequest: { Key: keyOf(item) } })),
     );
     items += page.items.length;
-    startKey = page.next;
-    more = startKey !== undefined;
+    cursor.startKey = page.next;
+    cursor.itemsDone = page.next === undefined;
+    more = !cursor.itemsDone;
+    await putJson(s3, source.bucket, cursorKey, cursor);
   }
   let objectsMore = false;
   if (!more) {
