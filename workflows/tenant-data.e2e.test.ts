@@ -149,6 +149,8 @@ describe('the export step is crash-safe', () => {
   it('pages, resumes after a crash with the same part names and content, and never erases without a manifest', async () => {
     const tenantId = 't_01CRASHEXPORT00000000000000';
     await seed(tenantId);
+    // Another tenant's items in the same table, whatever else this file ran.
+    await seed('t_01NEIGHBOUR0000000000000000');
     const deps = cp.workflows.deps;
     const bucket = cp.platform.artifactBucketName;
     const args = { partItems: 2, partObjects: 1 };
