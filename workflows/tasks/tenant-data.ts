@@ -350,11 +350,8 @@ async function dedicatedStores(deps: TaskDeps, input: TaskInput): Promise<Stores
   if (tenant.isolation === 'silo') return undefined;
   const ref = tenant.stacks.find((s) => s.name === 'target');
   if (!ref) return undefined;
-  if (ref.accountId)
-    throw new ControlPlaneError(
-      'WORKFLOW_FAILED',
-      `tenant ${tenant.tenantId}'s new stack is in account ${ref.accountId}; copying pooled data across accounts is left to the application plane's migration`,
-    );
+  // Another account's stores are not writable from here: the application plane moves that data.
+  if (ref.accountId) return undefined;
   const stack = await describeStack(deps.clients, ref.stackName);
   const outputs = stack ? stackOutputs(stack) : {};
   const table = outputs.DataTableName;
