@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffCeiling, backoffDelay } from './backoff.js';
+import { backoffCeiling, backoffDelay, backoffSeconds } from './backoff.js';
 
 describe('backoff', () => {
   it('doubles from the base up to the maximum', () => {
@@ -22,5 +22,15 @@ describe('backoff', () => {
       expect(d).toBeGreaterThanOrEqual(400);
       expect(d).toBeLessThanOrEqual(800);
     }
+  });
+
+  it('in whole seconds, never under one (a Step Functions Wait)', () => {
+    const policy = { baseMs: 2000 };
+    expect([0, 1, 2, 3, 4, 5, 9].map((a) => backoffSeconds(policy, a, () => 0.999999))).toEqual([
+      2, 4, 8, 16, 32, 40, 40,
+    ]);
+    expect(backoffSeconds(policy, 3, () => 0)).toBe(8);
+    expect(backoffSeconds({ baseMs: 1000 }, 0, () => 0)).toBe(1);
+    expect(backoffSeconds({ baseMs: 100 }, 0, () => 0)).toBe(1);
   });
 });

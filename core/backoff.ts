@@ -27,4 +27,16 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
+/**
+ * `backoffDelay` in whole seconds, at least 1: what a Step Functions Wait state takes
+ * (`SecondsPath`), e.g. between the calls of a polled workflow step.
+ */
+export function backoffSeconds(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  return Math.max(1, Math.round(backoffDelay(policy, attempt, random) / 1000));
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

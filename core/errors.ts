@@ -95,6 +95,11 @@ export const ERROR_CATALOGUE = {
   },
   MIGRATION_REJECTED: { status: 409, description: 'The application plane reported the migration as failed.' },
   WORKFLOW_FAILED: { status: 500, description: 'A workflow step failed in a way no other code describes.' },
+  TASK_ARGS_INVALID: {
+    status: 500,
+    description:
+      "A Task state passed args its task's schema rejects (workflows/tasks/contract.ts); nothing ran.",
+  },
   SHUTTING_DOWN: {
     status: 503,
     description: 'The control plane is shutting down; retry on another instance.',

@@ -9,6 +9,8 @@
  * sleeping task: a Lambda may run 15 minutes, an RDS instance takes longer.
  */
 
+import type { TaskArgsInput, TaskName } from '../tasks/contract.js';
+
 export const TASK_FUNCTION_PLACEHOLDER = '${TaskFunctionArn}';
 
 export type AslState = Record<string, unknown>;
@@ -41,10 +43,8 @@ export const RETRY = [
   },
 ];
 
-export interface TaskOptions {
-  /** Handler name; defaults to the state name. */
-  readonly task?: string;
-  readonly args?: Record<string, unknown>;
+/** Where a Task state's failure goes and what it sees of the execution state. */
+export interface StateOptions {
   /** Where a failure goes (Catch States.ALL); none = the execution fails. */
   readonly catchTo?: string;
   /** Catch ResultPath; `$.error` by default. */
@@ -53,13 +53,32 @@ export interface TaskOptions {
   readonly withError?: boolean;
 }
 
+/** The args of task `K`, required when its schema requires any (workflows/tasks/contract.ts). */
+type ArgsOption<K extends TaskName> =
+  Record<string, never> extends TaskArgsInput<K>
+    ? { readonly args?: TaskArgsInput<K> }
+    : { readonly args: TaskArgsInput<K> };
+
+/** A Task state running task `K` (a handler of the contract) under another state name. */
+export type TaskOptions<K extends TaskName> = StateOptions & { readonly task: K } & ArgsOption<K>;
+
+/** A Task state named after its task. */
+export type SameNameOptions<K extends TaskName> = StateOptions & {
+  readonly task?: undefined;
+} & ArgsOption<K>;
+
+interface AnyTaskOptions extends StateOptions {
+  readonly task?: TaskName;
+  readonly args?: object;
+}
+
 export class Flow {
   readonly states: Record<string, AslState> = {};
 
   private taskState(
     step: string,
     next: string | undefined,
-    o: TaskOptions,
+    o: AnyTaskOptions,
     resultPath: string | null,
     poll = false,
   ): AslState {
@@ -89,14 +108,21 @@ export class Flow {
     return state;
   }
 
-  /** A task that runs once; its result is discarded (handlers record what they did in the registry). */
-  task(step: string, next: string | undefined, o: TaskOptions = {}): this {
+  /**
+   * A task that runs once; its result is discarded (handlers record what they did in the registry).
+   * The task is `o.task`, or the state's own name, and either must be a TaskName.
+   */
+  task<K extends TaskName>(step: string, next: string | undefined, o: TaskOptions<K>): this;
+  task<K extends TaskName>(step: K, next: string | undefined, o?: SameNameOptions<K>): this;
+  task(step: string, next: string | undefined, o: AnyTaskOptions = {}): this {
     this.states[step] = this.taskState(step, next, o, null);
     return this;
   }
 
   /** A task whose result lands at `resultPath` for a following Choice. */
-  taskWithResult(step: string, resultPath: string, next: string, o: TaskOptions = {}): this {
+  taskWithResult<K extends TaskName>(step: string, resultPath: string, next: string, o: TaskOptions<K>): this;
+  taskWithResult<K extends TaskName>(step: K, resultPath: string, next: string, o?: SameNameOptions<K>): this;
+  taskWithResult(step: string, resultPath: string, next: string, o: AnyTaskOptions = {}): this {
     this.states[step] = this.taskState(step, next, o, resultPath);
     return this;
   }
@@ -105,7 +131,9 @@ export class Flow {
    * A task called until it answers `{ done: true }`, with a Wait of `$.poll.waitSeconds` between calls:
    *   <step> → <step>: done? → (yes) next | (no) <step>: wait → <step>
    */
-  poll(step: string, next: string, o: TaskOptions = {}): this {
+  poll<K extends TaskName>(step: string, next: string, o: TaskOptions<K>): this;
+  poll<K extends TaskName>(step: K, next: string, o?: SameNameOptions<K>): this;
+  poll(step: string, next: string, o: AnyTaskOptions = {}): this {
     const choice = `${step}: done?`;
     const wait = `${step}: wait`;
     this.states[step] = this.taskState(step, choice, o, '$.poll', true);

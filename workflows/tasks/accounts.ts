@@ -14,7 +14,7 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../../core/aws/clients.js';
 import { ControlPlaneError } from '../../core/errors.js';
 import type { Tenant } from '../../core/registry/records.js';
-import { loadScope, type PollResult, type TaskDeps, type TaskHandler, tierFor } from './context.js';
+import { type HandlerOf, loadScope, type PollResult, type TaskDeps, tierFor } from './context.js';
 
 /**
  * Dedicated AWS accounts for tenants whose tier asks for one, vended through Organizations.
@@ -106,7 +106,7 @@ async function findAccountByEmail(deps: TaskDeps, email: string): Promise<string
  * for one of the 5 account slots first ("waiting for account slot"). Idempotent: the request id is
  * recorded before waiting, and an account created by a crashed attempt is found by its email.
  */
-export const vendAccount: TaskHandler = async (input, deps): Promise<PollResult> => {
+export const vendAccount: HandlerOf<'VendAccount'> = async (input, deps): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
   const { operation } = scope;
   let tenant = scope.tenant;
@@ -175,7 +175,7 @@ export const vendAccount: TaskHandler = async (input, deps): Promise<PollResult>
  * CloseAccount: close the tenant's dedicated account (offboarding, or compensation of an onboarding
  * that created it) and park it in the `closed` OU. The record keeps the account id for audit.
  */
-export const closeAccount: TaskHandler = async (input, deps) => {
+export const closeAccount: HandlerOf<'CloseAccount'> = async (input, deps) => {
   const { tenant, operation } = await loadScope(deps, input);
   await deps.accountGate.release(operation.operationId);
   if (!tenant.accountId || tenant.accountClosedAt) return { closed: tenant.accountId ?? null };

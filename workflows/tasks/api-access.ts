@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { ControlPlaneError } from '../../core/errors.js';
 import type { Tenant } from '../../core/registry/records.js';
-import { ignoreNotFound, loadScope, names, type TaskDeps, type TaskHandler, tierFor } from './context.js';
+import { type HandlerOf, ignoreNotFound, loadScope, names, type TaskDeps, tierFor } from './context.js';
 
 /** The tenant's API key and its membership in its tier's usage plan, managed through API Gateway. */
 
@@ -45,7 +45,7 @@ function usagePlanOf(deps: TaskDeps, tierName: string): string {
 }
 
 /** CreateApiKey: the tenant's key (found by name on a re-run) in its tier's usage plan. */
-export const createApiKey: TaskHandler = async (input, deps, step) => {
+export const createApiKey: HandlerOf<'CreateApiKey'> = async (input, deps, step) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
@@ -94,7 +94,7 @@ export const createApiKey: TaskHandler = async (input, deps, step) => {
 };
 
 /** MoveApiKey: put the key in the usage plan of a tier (target, or the tenant's own to undo) and take it out of the others. */
-export const moveApiKey: TaskHandler = async (input, deps) => {
+export const moveApiKey: HandlerOf<'MoveApiKey'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
@@ -120,7 +120,7 @@ export const moveApiKey: TaskHandler = async (input, deps) => {
 };
 
 /** SetApiKeyEnabled: block (suspend) or restore (resume) the tenant's API access. */
-export const setApiKeyEnabled: TaskHandler = async (input, deps) => {
+export const setApiKeyEnabled: HandlerOf<'SetApiKeyEnabled'> = async (input, deps) => {
   const { tenant } = await loadScope(deps, input);
   const keyId = await findApiKey(deps, tenant);
   if (!keyId) return { apiKey: 'none' };
@@ -141,7 +141,7 @@ export async function deleteApiKeyOf(deps: TaskDeps, tenant: Tenant): Promise<bo
 }
 
 /** DeleteApiKey: offboarding's removal of the key (and so its usage plan membership). */
-export const deleteApiKey: TaskHandler = async (input, deps) => {
+export const deleteApiKey: HandlerOf<'DeleteApiKey'> = async (input, deps) => {
   const { tenant } = await loadScope(deps, input);
   return { deleted: await deleteApiKeyOf(deps, tenant) };
 };

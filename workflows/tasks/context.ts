@@ -1,5 +1,6 @@
 import type { AwsClients } from '../../core/aws/clients.js';
-import { ControlPlaneError, describeError, ERROR_CATALOGUE, type ErrorCode } from '../../core/errors.js';
+import { isNotFound as isAwsNotFound, toControlPlaneError } from '../../core/aws/errors.js';
+import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd } from '../../core/registry/registry.js';
@@ -7,6 +8,7 @@ import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../te
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
 import type { RateLimiter } from '../gates.js';
+import type { TaskArgs, TaskName } from './contract.js';
 
 /** Everything the task handlers touch, injected (Temporal's `createActivities(deps)` shape). */
 export interface TaskDeps {
@@ -39,13 +41,16 @@ export interface TaskDeps {
   readonly onFinished?: (operation: Operation) => void;
 }
 
-/** What every Task state passes (see definitions/builder.ts). */
-export interface TaskInput {
+/**
+ * What every Task state passes (see definitions/builder.ts). `A` is the task's args as its
+ * handler receives them, validated by the runner against the task's schema (./contract.ts).
+ */
+export interface TaskInput<A extends object = Record<string, unknown>> {
   readonly task: string;
   readonly step: string;
   readonly operationId: string;
   readonly tenantId: string;
-  readonly args: Record<string, unknown>;
+  readonly args: A;
   /** True for a task called in a Task → Choice → Wait loop until it answers `done`. */
   readonly poll?: boolean;
   /** The execution's base poll interval; pending answers back off from it. */
@@ -72,7 +77,14 @@ export interface StepCall {
   end(detail?: string): StepEnd | undefined;
 }
 
-export type TaskHandler = (input: TaskInput, deps: TaskDeps, step?: StepCall) => Promise<TaskResult>;
+export type TaskHandler<A extends object = Record<string, unknown>> = (
+  input: TaskInput<A>,
+  deps: TaskDeps,
+  step?: StepCall,
+) => Promise<TaskResult>;
+
+/** The handler of task `K`: it receives `K`'s validated args. */
+export type HandlerOf<K extends TaskName> = TaskHandler<TaskArgs<K>>;
 
 export interface TaskScope {
   readonly tenant: Tenant;
@@ -101,7 +113,7 @@ export function tierFor(deps: TaskDeps, scope: TaskScope, which: unknown): Tier 
 /** Task errors carry the catalogue code as their name: that is what ASL Retry/Catch match on. */
 export class TaskError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -109,63 +121,20 @@ export class TaskError extends Error {
   }
 }
 
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'LimitExceededException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalServerError',
-  'InternalErrorException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'TransactionConflictException',
-]);
-
-/** Maps anything a handler throws to a TaskError whose name is a catalogue code. */
+/**
+ * Maps anything a handler throws to a TaskError whose name is a catalogue code, through the one
+ * AWS error classifier (core/aws/errors.ts): ours keep their code, throttling and transient faults
+ * become AWS_THROTTLED / AWS_TRANSIENT (which the definitions' Retry matches), the rest AWS_ERROR
+ * with the AWS reason.
+ */
 export function toTaskError(e: unknown): TaskError {
   if (e instanceof TaskError) return e;
-  if (e instanceof ControlPlaneError) return new TaskError(e.code, e.message);
-  const err = e as {
-    name?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-    message?: string;
-  };
-  const status = err.$metadata?.httpStatusCode ?? 0;
-  const name = err.name ?? err.code ?? 'Error';
-  if (name in ERROR_CATALOGUE) return new TaskError(name as ErrorCode, err.message ?? name);
-  if (
-    TRANSIENT_NAMES.has(name) ||
-    TRANSIENT_NAMES.has(err.code ?? '') ||
-    err.$retryable ||
-    status >= 500 ||
-    /deserialization error|socket hang up|timed out/i.test(err.message ?? '')
-  ) {
-    return new TaskError(
-      /thrott|limit|toomany/i.test(name) ? 'AWS_THROTTLED' : 'AWS_TRANSIENT',
-      describeError(e),
-    );
-  }
-  return new TaskError('AWS_ERROR', describeError(e));
+  const err = toControlPlaneError(e, 'AWS');
+  return new TaskError(err.code, err.message);
 }
 
-/** True for AWS "not found" answers, whatever the service calls them. */
-export function isNotFound(e: unknown): boolean {
-  const name = (e as { name?: string }).name ?? '';
-  const message = (e as { message?: string }).message ?? '';
-  return /NotFound|NoSuch|DoesNotExist/i.test(name) || /does not exist|not found/i.test(message);
-}
+/** True for AWS "not found" answers, whatever the service calls them (core/aws/errors.ts). */
+export const isNotFound = isAwsNotFound;
 
 export function ignoreNotFound(e: unknown): undefined {
   if (isNotFound(e)) return undefined;

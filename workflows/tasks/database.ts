@@ -4,7 +4,7 @@ import {
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
 import { clientsFor } from './accounts.js';
-import { loadScope, type PollResult, type TaskHandler } from './context.js';
+import { type HandlerOf, loadScope, type PollResult } from './context.js';
 import { databaseOf } from './stacks.js';
 
 /**
@@ -12,7 +12,10 @@ import { databaseOf } from './stacks.js';
  * until it is `stopped` / `available`. Pool tenants have none: nothing to do. AWS starts a stopped
  * instance again after 7 days; docs/operations.md says how to keep long suspensions stopped.
  */
-export const setDatabaseRunning: TaskHandler = async (input, deps): Promise<PollResult> => {
+export const setDatabaseRunning: HandlerOf<'SetDatabaseRunning'> = async (
+  input,
+  deps,
+): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
   const ref = scope.tenant.stacks.find((s) => s.name === 'tenant');
   if (!ref) return { done: true, detail: 'no stack' };

@@ -9,7 +9,7 @@ import {
   ListUsersInGroupCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { Tenant } from '../../core/registry/records.js';
-import { ignoreNotFound, loadScope, names, type TaskDeps, type TaskHandler } from './context.js';
+import { type HandlerOf, ignoreNotFound, loadScope, names, type TaskDeps } from './context.js';
 
 /** The tenant's users in the platform user pool: its group and an admin user, managed through Cognito. */
 
@@ -34,7 +34,7 @@ async function usersInGroup(deps: TaskDeps, tenant: Tenant): Promise<string[]> {
 }
 
 /** CreateIdentity: the tenant's group and admin user; an existing group or user is accepted. */
-export const createIdentity: TaskHandler = async (input, deps, step) => {
+export const createIdentity: HandlerOf<'CreateIdentity'> = async (input, deps, step) => {
   const { tenant, operation } = await loadScope(deps, input);
   const userPoolId = deps.platform().userPoolId;
   const groupName = names.group(tenant);
@@ -80,7 +80,7 @@ export const createIdentity: TaskHandler = async (input, deps, step) => {
 };
 
 /** SetUsersEnabled: disable (suspend) or enable (resume) every user of the tenant's group. */
-export const setUsersEnabled: TaskHandler = async (input, deps) => {
+export const setUsersEnabled: HandlerOf<'SetUsersEnabled'> = async (input, deps) => {
   const { tenant } = await loadScope(deps, input);
   const enabled = input.args.enabled === true;
   const userPoolId = deps.platform().userPoolId;
@@ -115,7 +115,7 @@ export async function deleteIdentityOf(deps: TaskDeps, tenant: Tenant): Promise<
 }
 
 /** DeleteIdentity: offboarding's removal of users and group. */
-export const deleteIdentity: TaskHandler = async (input, deps) => {
+export const deleteIdentity: HandlerOf<'DeleteIdentity'> = async (input, deps) => {
   const { tenant } = await loadScope(deps, input);
   return { deletedUsers: await deleteIdentityOf(deps, tenant) };
 };

@@ -1,7 +1,7 @@
 import { ControlPlaneError } from '../../core/errors.js';
 import type { StackRef } from '../../core/registry/records.js';
 import { clientsFor } from './accounts.js';
-import { loadScope, type PollResult, type TaskHandler, tierFor } from './context.js';
+import { type HandlerOf, loadScope, type PollResult, tierFor } from './context.js';
 import { describeStack, stackOutputs } from './stacks.js';
 
 /**
@@ -13,7 +13,7 @@ import { describeStack, stackOutputs } from './stacks.js';
  */
 
 /** RequestMigration: tell the application plane what to move where, and start waiting. */
-export const requestMigration: TaskHandler = async (input, deps) => {
+export const requestMigration: HandlerOf<'RequestMigration'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const target = tierFor(deps, scope, 'target');
@@ -49,7 +49,7 @@ export const requestMigration: TaskHandler = async (input, deps) => {
 };
 
 /** AwaitMigration: settled when the application plane answered; a `failed` answer or the timeout fails the step. */
-export const awaitMigration: TaskHandler = async (input, deps): Promise<PollResult> => {
+export const awaitMigration: HandlerOf<'AwaitMigration'> = async (input, deps): Promise<PollResult> => {
   const { operation } = await loadScope(deps, input);
   const answer = operation.callback;
   if (answer?.status === 'succeeded') {
@@ -76,7 +76,7 @@ export const awaitMigration: TaskHandler = async (input, deps): Promise<PollResu
 };
 
 /** CutOver: the registry now points at the target stack and its outputs; the old one is marked for retirement. */
-export const cutOver: TaskHandler = async (input, deps) => {
+export const cutOver: HandlerOf<'CutOver'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const target = tierFor(deps, scope, 'target');

@@ -5,14 +5,14 @@ import type { TenantPatch } from '../../core/registry/registry.js';
 import type { EventType } from '../events.js';
 import { closeAccount } from './accounts.js';
 import { deleteApiKeyOf } from './api-access.js';
-import { loadScope, type PollResult, type TaskHandler, tierFor } from './context.js';
+import { type HandlerOf, loadScope, type PollResult, tierFor } from './context.js';
 import { deleteIdentityOf } from './identity.js';
 import { retireStacks } from './stacks.js';
 
 /** The start and the end of every operation: registry status, final state, lifecycle event. */
 
 /** BeginOperation: marks the operation RUNNING and tells the state machine which path to take. */
-export const beginOperation: TaskHandler = async (input, deps) => {
+export const beginOperation: HandlerOf<'BeginOperation'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   // Every flag is always present: a Choice on a missing path fails the execution on AWS.
@@ -51,7 +51,7 @@ const SUCCESS_EVENTS: Record<OperationType, EventType> = {
  * crash in between re-publishes it on resume (at-least-once; consumers dedupe on operationId)
  * instead of losing it.
  */
-export const finish: TaskHandler = async (input, deps) => {
+export const finish: HandlerOf<'Finish'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED') return { already: operation.status };
@@ -106,7 +106,7 @@ function caughtError(
  * returns to where it was, or FAILED for an onboarding), `failed` otherwise. lastError names the
  * failing step and the AWS reason.
  */
-export const recordFailure: TaskHandler = async (input, deps) => {
+export const recordFailure: HandlerOf<'RecordFailure'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED') return { already: operation.status };
@@ -142,7 +142,7 @@ export const recordFailure: TaskHandler = async (input, deps) => {
  * CompensateOnboard: undo a half-done onboarding in reverse order of creation: API key, users,
  * group, then the stack (polled until gone). Each part treats "already gone" as done.
  */
-export const compensateOnboard: TaskHandler = async (input, deps): Promise<PollResult> => {
+export const compensateOnboard: HandlerOf<'CompensateOnboard'> = async (input, deps): Promise<PollResult> => {
   const { tenant } = await loadScope(deps, input);
   await deleteApiKeyOf(deps, tenant);
   await deleteIdentityOf(deps, tenant);

@@ -15,11 +15,11 @@ import { buildTenantParameters, tenantStackName, tenantStackTags } from '../../t
 import type { Tier } from '../../tiers/catalog.js';
 import { clientsFor } from './accounts.js';
 import {
+  type HandlerOf,
   loadScope,
   names,
   type PollResult,
   type TaskDeps,
-  type TaskHandler,
   type TaskScope,
   tierFor,
   toTaskError,
@@ -108,7 +108,7 @@ function upsertStack(stacks: readonly StackRef[], ref: StackRef): StackRef[] {
 }
 
 /** ResolveTemplate: make sure the template of the step's tier is synthesized (once per model and version). */
-export const resolveTemplate: TaskHandler = async (input, deps) => {
+export const resolveTemplate: HandlerOf<'ResolveTemplate'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const tier = tierFor(deps, scope, input.args.which);
   const template = await deps.synth.resolve(tier.isolation, deps.target);
@@ -116,7 +116,7 @@ export const resolveTemplate: TaskHandler = async (input, deps) => {
 };
 
 /** EnsureStack: create the tier's stack for the tenant, or adopt it, and wait for it to settle. */
-export const ensureStack: TaskHandler = async (input, deps, step): Promise<PollResult> => {
+export const ensureStack: HandlerOf<'EnsureStack'> = async (input, deps, step): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.which);
@@ -217,7 +217,11 @@ export const ensureStack: TaskHandler = async (input, deps, step): Promise<PollR
  * EnsureStackUpdated: bring the tenant's stack to the parameters of a tier (the target tier for a
  * change, the tenant's own to undo one). Settled when the stack runs with exactly those parameters.
  */
-export const ensureStackUpdated: TaskHandler = async (input, deps, step): Promise<PollResult> => {
+export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
+  input,
+  deps,
+  step,
+): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
@@ -290,7 +294,7 @@ function stacksWithRole(tenant: Tenant, role: unknown): StackRef[] {
  * DELETE_FAILED is deleted again up to 3 times, then reported (STACK_DELETE_FAILED), never dropped
  * from the record.
  */
-export const retireStacks: TaskHandler = async (input, deps): Promise<PollResult> => {
+export const retireStacks: HandlerOf<'RetireStacks'> = async (input, deps): Promise<PollResult> => {
   const { tenant, operation } = await loadScope(deps, input);
   const targets = stacksWithRole(tenant, input.args.role);
   let remaining = [...tenant.stacks];
@@ -362,7 +366,7 @@ export async function databaseOf(
 }
 
 /** SnapshotDatabase: a final snapshot of each dedicated database before its stack goes. */
-export const snapshotDatabase: TaskHandler = async (input, deps) => {
+export const snapshotDatabase: HandlerOf<'SnapshotDatabase'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const taken: string[] = [];
   for (const ref of stacksWithRole(scope.tenant, input.args.role)) {
