@@ -67,6 +67,10 @@ export type SameNameOptions<K extends TaskName> = StateOptions & {
   readonly task?: undefined;
 } & ArgsOption<K>;
 
+/** The options of a Task state named after its task: optional unless its task requires args. */
+type SameNameRest<K extends TaskName> =
+  Record<string, never> extends TaskArgsInput<K> ? [o?: SameNameOptions<K>] : [o: SameNameOptions<K>];
+
 interface AnyTaskOptions extends StateOptions {
   readonly task?: TaskName;
   readonly args?: object;
@@ -113,7 +117,7 @@ export class Flow {
    * The task is `o.task`, or the state's own name, and either must be a TaskName.
    */
   task<K extends TaskName>(step: string, next: string | undefined, o: TaskOptions<K>): this;
-  task<K extends TaskName>(step: K, next: string | undefined, o?: SameNameOptions<K>): this;
+  task<K extends TaskName>(step: K, next: string | undefined, ...o: SameNameRest<K>): this;
   task(step: string, next: string | undefined, o: AnyTaskOptions = {}): this {
     this.states[step] = this.taskState(step, next, o, null);
     return this;
@@ -121,7 +125,7 @@ export class Flow {
 
   /** A task whose result lands at `resultPath` for a following Choice. */
   taskWithResult<K extends TaskName>(step: string, resultPath: string, next: string, o: TaskOptions<K>): this;
-  taskWithResult<K extends TaskName>(step: K, resultPath: string, next: string, o?: SameNameOptions<K>): this;
+  taskWithResult<K extends TaskName>(step: K, resultPath: string, next: string, ...o: SameNameRest<K>): this;
   taskWithResult(step: string, resultPath: string, next: string, o: AnyTaskOptions = {}): this {
     this.states[step] = this.taskState(step, next, o, resultPath);
     return this;
@@ -132,7 +136,7 @@ export class Flow {
    *   <step> → <step>: done? → (yes) next | (no) <step>: wait → <step>
    */
   poll<K extends TaskName>(step: string, next: string, o: TaskOptions<K>): this;
-  poll<K extends TaskName>(step: K, next: string, o?: SameNameOptions<K>): this;
+  poll<K extends TaskName>(step: K, next: string, ...o: SameNameRest<K>): this;
   poll(step: string, next: string, o: AnyTaskOptions = {}): this {
     const choice = `${step}: done?`;
     const wait = `${step}: wait`;
