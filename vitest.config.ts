@@ -1,14 +1,73 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Two projects. `unit`: the test files listed here, which never touch AWS; they start no moto, so
+ * `npx vitest run core/lifecycle.test.ts` takes about a second, and any AWS call made there fails at
+ * once (test/support/no-aws.ts). `aws`: every other test file, against the one moto the global setup
+ * starts. A new test file lands in `aws` until it is listed here: the safe default.
+ * `npm test` runs both; `npm run test:unit` / `npm run test:aws` one of them.
+ */
+export const UNIT_TESTS = [
+  'bench/report.test.ts',
+  'control-plane/errors-doc.test.ts',
+  'control-plane/infra/settings.test.ts',
+  'core/aws/errors.test.ts',
+  'core/backoff.test.ts',
+  'core/lifecycle.test.ts',
+  'core/registry/list-merge.test.ts',
+  'templates/deployer.test.ts',
+  'templates/emulator.test.ts',
+  'templates/parameters.test.ts',
+  'templates/stacks/stacks.test.ts',
+  'templates/synth-cli.test.ts',
+  'test/architecture.test.ts',
+  'test/no-aws.test.ts',
+  'tiers/catalog.test.ts',
+  'workflows/definitions/definitions.test.ts',
+  'workflows/engine/local.test.ts',
+  'workflows/tasks/runner.test.ts',
+  'workflows/tasks/tenant-data.test.ts',
+  'workflows/watch.test.ts',
+];
+
+// A listed file that was moved or renamed would silently run nowhere: say so instead.
+const missing = UNIT_TESTS.filter((f) => !existsSync(fileURLToPath(new URL(f, import.meta.url))));
+if (missing.length > 0)
+  throw new Error(`vitest.config.ts UNIT_TESTS lists files that do not exist: ${missing.join(', ')}`);
+
+const exclude = ['node_modules/**', 'cdk.out/**', '.data/**'];
 
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'cdk.out/**', '.data/**'],
-    globalSetup: ['test/support/global-setup.ts'],
+    exclude,
     setupFiles: ['test/support/setup-file.ts'],
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
     // Two cores: more workers only queue up on moto, which is single-threaded.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT_TESTS,
+          setupFiles: ['test/support/no-aws.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'aws',
+          include: ['**/*.test.ts'],
+          exclude: [...exclude, ...UNIT_TESTS],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 2,
+        },
+      },
+    ],
   },
 });

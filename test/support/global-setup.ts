@@ -13,7 +13,8 @@ declare module 'vitest' {
 }
 
 /**
- * One moto for the whole run, started by the same helper the control plane uses, in its own data
+ * The `aws` project's global setup (vitest.config.ts; the `unit` project starts none): one moto
+ * for the whole run, started by the same helper the control plane uses, in its own data
  * directory and on its own port; each test file isolates itself with its own table and names.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
