@@ -112,7 +112,11 @@ describe('workflow definitions', () => {
         expect(retried, name).toEqual(expect.arrayContaining(['AWS_THROTTLED', 'AWS_TRANSIENT']));
         // A bad argument is a definition bug: retrying it would only fail again.
         expect(retried, name).not.toContain('TASK_ARGS_INVALID');
-        if (params.task === 'RecordFailure') continue;
+        if (params.task === 'RecordFailure') {
+          // It reads the caught error (and the compensation's) from the whole execution state.
+          expect(params, name).toMatchObject({ 'state.$': '$' });
+          continue;
+        }
         const caught = (state.Catch as { ErrorEquals: string[] }[] | undefined) ?? [];
         expect(
           caught.some((c) => c.ErrorEquals.includes('States.ALL')),
