@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { OPERATION_TYPES } from '../../core/lifecycle.js';
 import { checkTaskArgs, isTaskName, TASK_NAMES } from '../tasks/contract.js';
-import { TASK_HANDLERS } from '../tasks/index.js';
+import { createTaskRunner, TASK_HANDLERS, type TaskDeps, type TaskInput } from '../tasks/index.js';
 import {
   type AslDefinition,
   type AslState,
@@ -104,6 +104,30 @@ describe('workflow definitions', () => {
         expect(params['operationId.$']).toBe('$.operationId');
         expect(params['tenantId.$']).toBe('$.tenantId');
       }
+    });
+
+    it("has the real task runner refuse any Task state's args with a key its task does not know", async () => {
+      const failed: string[] = [];
+      // Only the step's failure may be written: a handler that ran would reach for more than this.
+      const registry = {
+        stepEnded: async (_op: string, step: string, status: string, error?: { code: string }) => {
+          failed.push(`${step} ${status} ${error?.code}`);
+        },
+      };
+      const run = createTaskRunner({ registry, clock: () => new Date() } as unknown as TaskDeps);
+      for (const { name, params } of tasksOf(def)) {
+        const input = {
+          ...params,
+          operationId: 'op_1',
+          tenantId: 't_1',
+          args: { ...(params.args as object), unexpected: true },
+        } as unknown as TaskInput;
+        await expect(run(input), name).rejects.toMatchObject({
+          name: 'TASK_ARGS_INVALID',
+          message: expect.stringContaining('Unrecognized key: "unexpected"'),
+        });
+      }
+      expect(failed).toEqual(tasksOf(def).map((t) => `${t.name} FAILED TASK_ARGS_INVALID`));
     });
 
     it('retries the transient errors in every Task and catches every failure before the failure ending', () => {
