@@ -33,6 +33,8 @@ export interface Workflows {
   readonly lifecycle: LifecycleService;
   readonly runTask: TaskRunner;
   readonly deps: TaskDeps;
+  /** This process's claims (local engine): heartbeated, so other processes can tell it died. */
+  readonly claims?: OperationClaims | undefined;
 }
 
 export interface WorkflowsOptions {
@@ -104,6 +106,16 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     options.hooks,
     config.engine === 'local' ? { localBackoff: { baseMs: config.stackPollMs } } : {},
   );
+  // The local engine's claims also own this process's idempotency records (the API's `processOwner`).
+  const claims =
+    config.engine === 'local'
+      ? new OperationClaims({
+          documents: aws.clients.documents,
+          tableName: registry.tableName,
+          ttlSeconds: config.operationClaimSeconds,
+          clock,
+        })
+      : undefined;
   const engine: WorkflowEngine =
     config.engine === 'stepfunctions'
       ? new StepFunctionsEngine({
@@ -116,12 +128,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
           registry,
           runTask,
           pollMs: config.stackPollMs,
-          claims: new OperationClaims({
-            documents: aws.clients.documents,
-            tableName: registry.tableName,
-            ttlSeconds: config.operationClaimSeconds,
-            clock,
-          }),
+          ...(claims ? { claims } : {}),
           ...(options.log ? { log: options.log } : {}),
         });
   engineRef = engine;
@@ -134,5 +141,5 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clock,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });
-  return { engine, watch, lifecycle, runTask, deps };
+  return { engine, watch, lifecycle, runTask, deps, claims };
 }
