@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { OperationClaims } from '../core/registry/claims.js';
-import { LeaseGate } from '../core/registry/leases.js';
 import type { Operation } from '../core/registry/records.js';
 import type { AwsRuntime } from '../core/runtime.js';
 import { type PlatformOutputs, SynthesisService, type TemplateTarget } from '../templates/index.js';
@@ -10,10 +9,9 @@ import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
 import type { WorkflowEngine } from './engine/types.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
-import { RateLimiter } from './gates.js';
+import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
 import type { LifecycleService } from './service.js';
-import { ACCOUNT_GATE } from './tasks/accounts.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
 
@@ -64,6 +62,10 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     runsHere: (operationId) => engineRef?.runsHere(operationId) ?? false,
     pollMs: config.operationWatchPollMs,
   });
+  const gates = createGates(
+    { documents: aws.clients.documents, tableName: registry.tableName, clock },
+    config,
+  );
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
@@ -73,19 +75,9 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     target,
     prefix: config.resourcePrefix,
     events: options.events ?? eventBridgePublisher(aws.clients, () => platform.eventBusName, clock),
-    stackGate: new LeaseGate(
-      { documents: aws.clients.documents, tableName: registry.tableName, clock },
-      'stack-operations',
-      config.maxStackOperations,
-      3 * 3600,
-    ),
+    stackGate: gates.stackGate,
     cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
-    accountGate: new LeaseGate(
-      { documents: aws.clients.documents, tableName: registry.tableName, clock },
-      ACCOUNT_GATE,
-      5,
-      3600,
-    ),
+    accountGate: gates.accountGate,
     accounts: {
       emailPattern: config.accountEmailPattern,
       ouPath: config.accountOuPath,
@@ -97,6 +89,12 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     onFinished: (operation) => {
       options.onFinished?.(operation);
       watch.ended(operation);
+      // Whatever the operation still holds (a path that missed its release) is freed at its end.
+      gates
+        .releaseOperation(operation.operationId)
+        .catch((e) =>
+          options.log?.error({ err: e, operationId: operation.operationId }, 'could not release gates'),
+        );
     },
     cloudFormationRoleArn: config.cloudFormationRoleArn,
     tenantRoleBoundaryArn: config.tenantRoleBoundaryArn,
