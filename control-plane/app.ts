@@ -24,6 +24,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { createRouter } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { exportRoutes } from './routes/exports.js';
+import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
 import { tenantRoutes } from './routes/tenants.js';
@@ -184,6 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   operationRoutes(router, ctx);
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
+  gateRoutes(router, ctx);
   apiKeyRoutes(router, deps.apiKeys);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   await webhookRoutes(app, router, ctx);

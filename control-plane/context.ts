@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../core/config.js';
 import type { IdempotencyLink } from '../core/registry/idempotency.js';
-import type { Registry } from '../core/registry/registry.js';
+import type { RegistryReader } from '../core/registry/queries.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { CallContext, LifecycleService, Started } from '../workflows/service.js';
 import { type Idempotency, inFlightRetryAfter } from './idempotency.js';
@@ -10,7 +10,7 @@ import type { ControlPlaneMetrics } from './metrics.js';
 /** What every route module gets: the injected services, nothing global. */
 export interface RouteContext {
   readonly config: Config;
-  readonly registry: Registry;
+  readonly registry: RegistryReader;
   readonly catalog: TierCatalog;
   readonly lifecycle: LifecycleService;
   readonly idempotency: Idempotency;

@@ -15,6 +15,7 @@ import {
   TENANT_SK,
   tenantKey,
 } from './keys.js';
+import { type LeaseItem, readGate } from './leases.js';
 import { decodeCursor, type Key, mergeShards } from './list-merge.js';
 import type { AuditEvent, Operation, Page, Tenant } from './records.js';
 import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from './table.js';
@@ -38,6 +39,8 @@ export interface RegistryReader {
   requireOperation(operationId: string): Promise<Operation>;
   listOpenOperations(): Promise<Operation[]>;
   listEvents(tenantId: string, query?: { limit?: number; cursor?: string }): Promise<Page<AuditEvent>>;
+  /** Every slot and waiter of a lease gate (leases.ts). */
+  listGateItems(gate: string): Promise<LeaseItem[]>;
 }
 
 /** Unprocessed BatchGet keys (throttling) are asked again after this backoff. */
@@ -203,5 +206,9 @@ export class RegistryQueries implements RegistryReader {
     const items = (out.Items ?? []).map(fromEventItem);
     const last = out.LastEvaluatedKey?.sk;
     return { items, nextCursor: last ? Buffer.from(String(last)).toString('base64url') : undefined };
+  }
+
+  listGateItems(gate: string): Promise<LeaseItem[]> {
+    return readGate(this.io.db, this.tableName, gate);
   }
 }
