@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testClients, testRegistry } from '../../test/support/aws.js';
 import { ControlPlaneError } from '../errors.js';
@@ -149,5 +149,23 @@ describe('idempotency store', () => {
     if (refused.status !== 'taken') throw new Error('expected taken');
     await registry.idempotency.release('s', 'refused', refused.token);
     expect((await registry.idempotency.take('s', 'refused', { a: 1 }, owner)).status).toBe('taken');
+  });
+
+  it('an in-flight record of the earlier format (no owner, 24 h expiry) no longer blocks its key', async () => {
+    const seconds = Math.floor(now.getTime() / 1000);
+    await clients.documents.send(
+      new PutCommand({
+        TableName: registry.tableName,
+        Item: {
+          ...idempotencyKey('s', 'legacy'),
+          kind: 'idempotency',
+          requestHash: 'whatever',
+          status: 'in-flight',
+          createdAt: now.toISOString(),
+          expiresAt: seconds + 24 * 3600,
+        },
+      }),
+    );
+    expect((await registry.idempotency.take('s', 'legacy', { a: 1 }, process_())).status).toBe('taken');
   });
 });

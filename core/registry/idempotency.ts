@@ -66,7 +66,8 @@ export interface IdempotencyStoreOptions {
 
 interface StoredRecord {
   readonly requestHash?: string;
-  readonly status?: 'in-progress' | 'completed';
+  /** `in-flight`: a record of the earlier format (before owners and tokens). */
+  readonly status?: 'in-progress' | 'completed' | 'in-flight';
   readonly owner?: string;
   readonly token?: string;
   readonly inProgressUntil?: number;
@@ -81,6 +82,9 @@ export type IdempotencyClaim =
   | { readonly status: 'claimed' }
   | { readonly status: 'completed'; readonly response: unknown }
   | { readonly status: 'in-flight' };
+
+/** Stands for "a record of the earlier format" where a take over needs its token. */
+const LEGACY = Symbol('legacy record');
 
 /** A held key is judged at most this many times per take (each time another process won a race). */
 const MAX_TAKE_ATTEMPTS = 3;
@@ -109,7 +113,7 @@ export class IdempotencyStore {
     const requestHash = fingerprint(request);
     // The first put takes a free, expired or timed-out key; a retry takes over exactly the record
     // judged abandoned (its token), so of two processes reclaiming, one wins.
-    let abandoned: string | undefined;
+    let abandoned: string | typeof LEGACY | undefined;
     for (let attempt = 0; attempt < MAX_TAKE_ATTEMPTS; attempt++) {
       const now = nowSeconds(this.io);
       const token = randomSecret(12);
@@ -129,14 +133,27 @@ export class IdempotencyStore {
               createdAt: nowIso(this.io),
               expiresAt: now + this.ttlSeconds,
             },
-            ConditionExpression: abandoned
-              ? '#t = :abandoned AND attribute_not_exists(operationId)'
-              : 'attribute_not_exists(pk) OR expiresAt < :now OR ' +
-                '(#s = :progress AND attribute_not_exists(operationId) AND inProgressUntil < :now)',
-            ExpressionAttributeNames: abandoned ? { '#t': 'token' } : { '#s': 'status' },
-            ExpressionAttributeValues: abandoned
-              ? { ':abandoned': abandoned }
-              : { ':now': now, ':progress': 'in-progress' },
+            ...(abandoned === LEGACY
+              ? {
+                  // A record of the earlier format (no owner, no token): in flight forever otherwise.
+                  ConditionExpression:
+                    '#s = :legacy AND attribute_not_exists(#t) AND attribute_not_exists(operationId)',
+                  ExpressionAttributeNames: { '#s': 'status', '#t': 'token' },
+                  ExpressionAttributeValues: { ':legacy': 'in-flight' },
+                }
+              : abandoned
+                ? {
+                    ConditionExpression: '#t = :abandoned AND attribute_not_exists(operationId)',
+                    ExpressionAttributeNames: { '#t': 'token' },
+                    ExpressionAttributeValues: { ':abandoned': abandoned },
+                  }
+                : {
+                    ConditionExpression:
+                      'attribute_not_exists(pk) OR expiresAt < :now OR ' +
+                      '(#s = :progress AND attribute_not_exists(operationId) AND inProgressUntil < :now)',
+                    ExpressionAttributeNames: { '#s': 'status' },
+                    ExpressionAttributeValues: { ':now': now, ':progress': 'in-progress' },
+                  }),
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
@@ -160,8 +177,8 @@ export class IdempotencyStore {
       const alive =
         (old.inProgressUntil ?? 0) >= now &&
         (old.owner === owner.runnerId || !old.owner || (await owner.isAlive(old.owner)));
-      if (!alive && old.token) {
-        abandoned = old.token;
+      if (!alive && (old.token || old.status === 'in-flight')) {
+        abandoned = old.token ?? LEGACY;
         continue;
       }
       if (!sameRequest) throw keyReused(key);
