@@ -12,17 +12,13 @@ import {
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { randomSecret } from '../core/ids.js';
+import { ADMIN_KEY_POINTER, apiKeyKey, apiKeyNameKey } from '../core/registry/keys.js';
 import { type Scope, ScopeSchema } from './schemas.js';
 
 /**
- * API keys, in the registry's DynamoDB table. Only the SHA-256 of a key is stored, so a leaked
- * table does not leak credentials; keys are random (256 bits), so an unsalted hash is enough.
- *
- * | item        | pk                 | sk          |
- * |-------------|--------------------|-------------|
- * | key         | APIKEY#<sha256>    | #APIKEY     |
- * | name claim  | APIKEYNAME#<name>  | #APIKEYNAME |
- * | admin key   | APIKEY-ADMIN       | #CURRENT    |  (which hash is the current admin key)
+ * API keys, in the registry's DynamoDB table (keys: core/registry/keys.ts: the key by its hash, a
+ * name claim, the admin-key pointer). Only the SHA-256 of a key is stored, so a leaked table does
+ * not leak credentials; keys are random (256 bits), so an unsalted hash is enough.
  */
 
 export interface ApiKeyRecord {
@@ -32,7 +28,6 @@ export interface ApiKeyRecord {
 }
 
 export const ADMIN_KEY_NAME = 'admin';
-const KEY_SK = '#APIKEY';
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 /** A new key: a recognisable prefix (secret scanners) and 256 random bits. */
@@ -83,8 +78,7 @@ export class ApiKeyStore {
               Put: {
                 TableName: this.tableName,
                 Item: {
-                  pk: `APIKEYNAME#${name}`,
-                  sk: '#APIKEYNAME',
+                  ...apiKeyNameKey(name),
                   kind: 'apikey-name',
                   hash,
                   createdAt: record.createdAt,
@@ -118,9 +112,7 @@ export class ApiKeyStore {
     const now = Date.now();
     const hit = this.cache.get(hash);
     if (hit && hit.until > now) return hit.record;
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${hash}`, sk: KEY_SK } }),
-    );
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: apiKeyKey(hash) }));
     if (!out.Item) {
       this.cache.delete(hash);
       return undefined;
@@ -149,7 +141,7 @@ export class ApiKeyStore {
     const pointer = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: 'APIKEY-ADMIN', sk: '#CURRENT' },
+        Key: ADMIN_KEY_POINTER,
         ConsistentRead: true,
       }),
     );
@@ -164,24 +156,22 @@ export class ApiKeyStore {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `APIKEYNAME#${ADMIN_KEY_NAME}`, sk: '#APIKEYNAME', kind: 'apikey-name', hash, createdAt },
+        Item: { ...apiKeyNameKey(ADMIN_KEY_NAME), kind: 'apikey-name', hash, createdAt },
       }),
     );
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: 'APIKEY-ADMIN', sk: '#CURRENT', kind: 'apikey-admin', hash },
+        Item: { ...ADMIN_KEY_POINTER, kind: 'apikey-admin', hash },
       }),
     );
     if (previous && previous !== hash) {
-      await this.db.send(
-        new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${previous}`, sk: KEY_SK } }),
-      );
+      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: apiKeyKey(previous) }));
     }
   }
 
   private keyItem(hash: string, record: ApiKeyRecord): Record<string, unknown> {
-    return { pk: `APIKEY#${hash}`, sk: KEY_SK, kind: 'apikey', ...record, scopes: [...record.scopes] };
+    return { ...apiKeyKey(hash), kind: 'apikey', ...record, scopes: [...record.scopes] };
   }
 }
 

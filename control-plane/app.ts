@@ -10,7 +10,7 @@ import Fastify, {
 } from 'fastify';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
-import type { Registry } from '../core/registry/registry.js';
+import type { ProcessOwner, Registry } from '../core/registry/registry.js';
 import type { TenantExports } from '../core/tenant-data/exports.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { LifecycleService } from '../workflows/service.js';
@@ -24,6 +24,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { createRouter } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { exportRoutes } from './routes/exports.js';
+import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
 import { tenantRoutes } from './routes/tenants.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   readonly jwtVerifier?: JwtVerifier;
   /** How long a duplicate request waits for the first one with its idempotency key (default 5 s). */
   readonly idempotencyWaitMs?: number;
+  /** The process that owns the idempotency records it takes (the local engine's claims), if any. */
+  readonly processOwner?: ProcessOwner | undefined;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
 }
@@ -150,10 +153,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const auth = new Authenticator({ apiKeys: deps.apiKeys, jwt });
   const idempotency = new Idempotency(deps.registry, {
     waitMs: deps.idempotencyWaitMs ?? 5000,
+    owner: deps.processOwner,
     onCompleteFailed: (e) =>
       app.log.warn(
         { err: e },
-        'could not record an idempotent response; retries with its key will see IDEMPOTENCY_IN_FLIGHT',
+        'could not record an idempotent response; retries with its key replay its operation',
       ),
   });
   const ctx: RouteContext = {
@@ -181,6 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   operationRoutes(router, ctx);
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
+  gateRoutes(router, ctx);
   apiKeyRoutes(router, deps.apiKeys);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   await webhookRoutes(app, router, ctx);

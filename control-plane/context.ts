@@ -1,15 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../core/config.js';
-import type { Registry } from '../core/registry/registry.js';
+import type { IdempotencyLink } from '../core/registry/idempotency.js';
+import type { RegistryReader } from '../core/registry/queries.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { CallContext, LifecycleService, Started } from '../workflows/service.js';
-import type { Idempotency } from './idempotency.js';
+import { type Idempotency, inFlightRetryAfter } from './idempotency.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 
 /** What every route module gets: the injected services, nothing global. */
 export interface RouteContext {
   readonly config: Config;
-  readonly registry: Registry;
+  readonly registry: RegistryReader;
   readonly catalog: TierCatalog;
   readonly lifecycle: LifecycleService;
   readonly idempotency: Idempotency;
@@ -47,13 +48,18 @@ export async function answerStarted(
     readonly run: (callContext: CallContext) => Promise<Started>;
   },
 ): Promise<FastifyReply> {
-  const execute = async () => {
-    const started = await call.run({ actor: call.actor, idempotencyKey: call.idempotencyKey });
+  const execute = async (idempotency?: IdempotencyLink) => {
+    const started = await call.run({ actor: call.actor, idempotencyKey: call.idempotencyKey, idempotency });
     ctx.metrics.operationStarted(started.operation.type);
     return { statusCode: 202, body: { tenant: started.tenant, operation: started.operation } };
   };
-  const result = call.idempotencyKey
-    ? await ctx.idempotency.run(call.scope, call.idempotencyKey, call.fingerprint, execute)
+  const key = call.idempotencyKey;
+  const result = key
+    ? await ctx.idempotency.run(call.scope, key, call.fingerprint, execute).catch((e: unknown) => {
+        const retryAfter = inFlightRetryAfter(e);
+        if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+        throw e;
+      })
     : { ...(await execute()), replayed: false };
   const body = result.body as Started;
   logContext(request, reply, { tenantId: body.tenant.tenantId, operationId: body.operation.operationId });

@@ -92,6 +92,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     lifecycle: workflows.lifecycle,
     apiKeys,
     metrics,
+    processOwner: workflows.claims,
     exports: s3TenantExports(aws.clients.s3, () => workflows.deps.platform().artifactBucketName),
     health: async () => ({
       awsEndpoint: aws.awsEndpoint,

@@ -33,7 +33,11 @@ export async function startAwsRuntime(config: Config, options: AwsRuntimeOptions
     endpoint,
     ...(options.instrument ? { instrument: options.instrument } : {}),
   });
-  const registry = new Registry({ documents: clients.documents, tableName: config.registryTable });
+  const registry = new Registry({
+    documents: clients.documents,
+    tableName: config.registryTable,
+    idempotency: { inProgressSeconds: config.operationClaimSeconds },
+  });
   // On AWS the table belongs to the control-plane stack (see control-plane/infra); locally we make it.
   if (config.target === 'local') await ensureRegistryTable(clients.dynamodb, config.registryTable);
   return {

@@ -1,3 +1,7 @@
+import type { Config } from '../core/config.js';
+import { LeaseGate, type LeaseOptions } from '../core/registry/leases.js';
+import { ACCOUNT_GATE } from './tasks/accounts.js';
+
 /**
  * In-process pacing for AWS APIs with account-wide rate limits (Cognito's 50 user-creating calls
  * per second). A burst of onboardings queues here instead of being throttled by AWS.
@@ -38,4 +42,52 @@ export class RateLimiter {
     await this.take();
     return fn();
   }
+}
+
+/**
+ * The counted gates the workflows hold across processes (core/registry/leases.ts): stack
+ * operations (CloudFormation's concurrent-operation budget) and account vending (Organizations
+ * allows 5 CreateAccount in flight). One list, so the workflows and GET /v1/gates agree.
+ */
+export interface GateSpec {
+  readonly name: string;
+  readonly capacity: number;
+  /** A holder that has not released after this long is presumed dead. */
+  readonly ttlSeconds: number;
+}
+
+export const STACK_GATE = 'stack-operations';
+
+export function gateSpecs(config: Pick<Config, 'maxStackOperations'>): {
+  readonly stacks: GateSpec;
+  readonly accounts: GateSpec;
+} {
+  return {
+    stacks: { name: STACK_GATE, capacity: config.maxStackOperations, ttlSeconds: 3 * 3600 },
+    accounts: { name: ACCOUNT_GATE, capacity: 5, ttlSeconds: 3600 },
+  };
+}
+
+export interface WorkflowGates {
+  readonly stackGate: LeaseGate;
+  readonly accountGate: LeaseGate;
+  /** Frees every slot and waiter an operation still holds: called when it ends, however it ends. */
+  releaseOperation(operationId: string): Promise<void>;
+}
+
+export function createGates(
+  options: LeaseOptions,
+  config: Pick<Config, 'maxStackOperations'>,
+): WorkflowGates {
+  const specs = gateSpecs(config);
+  const gate = (spec: GateSpec) => new LeaseGate(options, spec.name, spec.capacity, spec.ttlSeconds);
+  const stackGate = gate(specs.stacks);
+  const accountGate = gate(specs.accounts);
+  return {
+    stackGate,
+    accountGate,
+    async releaseOperation(operationId) {
+      await Promise.all([stackGate.releaseOperation(operationId), accountGate.releaseOperation(operationId)]);
+    },
+  };
 }

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { OperationClaims } from '../core/registry/claims.js';
-import { LeaseGate } from '../core/registry/leases.js';
 import type { Operation } from '../core/registry/records.js';
 import type { AwsRuntime } from '../core/runtime.js';
 import { type PlatformOutputs, SynthesisService, type TemplateTarget } from '../templates/index.js';
@@ -10,10 +9,9 @@ import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
 import type { WorkflowEngine } from './engine/types.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
-import { RateLimiter } from './gates.js';
+import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
 import type { LifecycleService } from './service.js';
-import { ACCOUNT_GATE } from './tasks/accounts.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
 
@@ -33,6 +31,8 @@ export interface Workflows {
   readonly lifecycle: LifecycleService;
   readonly runTask: TaskRunner;
   readonly deps: TaskDeps;
+  /** This process's claims (local engine): heartbeated, so other processes can tell it died. */
+  readonly claims?: OperationClaims | undefined;
 }
 
 export interface WorkflowsOptions {
@@ -62,6 +62,10 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     runsHere: (operationId) => engineRef?.runsHere(operationId) ?? false,
     pollMs: config.operationWatchPollMs,
   });
+  const gates = createGates(
+    { documents: aws.clients.documents, tableName: registry.tableName, clock },
+    config,
+  );
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
@@ -71,19 +75,9 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     target,
     prefix: config.resourcePrefix,
     events: options.events ?? eventBridgePublisher(aws.clients, () => platform.eventBusName, clock),
-    stackGate: new LeaseGate(
-      { documents: aws.clients.documents, tableName: registry.tableName, clock },
-      'stack-operations',
-      config.maxStackOperations,
-      3 * 3600,
-    ),
+    stackGate: gates.stackGate,
     cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
-    accountGate: new LeaseGate(
-      { documents: aws.clients.documents, tableName: registry.tableName, clock },
-      ACCOUNT_GATE,
-      5,
-      3600,
-    ),
+    accountGate: gates.accountGate,
     accounts: {
       emailPattern: config.accountEmailPattern,
       ouPath: config.accountOuPath,
@@ -95,6 +89,12 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     onFinished: (operation) => {
       options.onFinished?.(operation);
       watch.ended(operation);
+      // Whatever the operation still holds (a path that missed its release) is freed at its end.
+      gates
+        .releaseOperation(operation.operationId)
+        .catch((e) =>
+          options.log?.error({ err: e, operationId: operation.operationId }, 'could not release gates'),
+        );
     },
     cloudFormationRoleArn: config.cloudFormationRoleArn,
     tenantRoleBoundaryArn: config.tenantRoleBoundaryArn,
@@ -104,6 +104,16 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     options.hooks,
     config.engine === 'local' ? { localBackoff: { baseMs: config.stackPollMs } } : {},
   );
+  // The local engine's claims also own this process's idempotency records (the API's `processOwner`).
+  const claims =
+    config.engine === 'local'
+      ? new OperationClaims({
+          documents: aws.clients.documents,
+          tableName: registry.tableName,
+          ttlSeconds: config.operationClaimSeconds,
+          clock,
+        })
+      : undefined;
   const engine: WorkflowEngine =
     config.engine === 'stepfunctions'
       ? new StepFunctionsEngine({
@@ -116,12 +126,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
           registry,
           runTask,
           pollMs: config.stackPollMs,
-          claims: new OperationClaims({
-            documents: aws.clients.documents,
-            tableName: registry.tableName,
-            ttlSeconds: config.operationClaimSeconds,
-            clock,
-          }),
+          ...(claims ? { claims } : {}),
           ...(options.log ? { log: options.log } : {}),
         });
   engineRef = engine;
@@ -134,5 +139,5 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clock,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });
-  return { engine, watch, lifecycle, runTask, deps };
+  return { engine, watch, lifecycle, runTask, deps, claims };
 }

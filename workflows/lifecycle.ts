@@ -46,6 +46,7 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   const opRequest = (ctx: CallContext, extra: Partial<OperationRequest> = {}): OperationRequest => ({
     actor: ctx.actor,
     ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+    ...(ctx.idempotency ? { idempotency: ctx.idempotency } : {}),
     // The local engine runs what this process records: the claim is written with the record.
     ...(engine.runnerId ? { runner: engine.runnerId } : {}),
     ...extra,

@@ -1,3 +1,4 @@
+import type { IdempotencyLink } from '../core/registry/idempotency.js';
 import type { Operation, Tenant } from '../core/registry/records.js';
 
 /**
@@ -21,6 +22,8 @@ export interface CallContext {
   /** Who asked: `key:<name>`, `jwt:<sub>`, `webhook:signup`. Goes into the audit trail. */
   readonly actor: string;
   readonly idempotencyKey?: string | undefined;
+  /** The idempotency record the caller took: linked to the operation in its own transaction. */
+  readonly idempotency?: IdempotencyLink | undefined;
 }
 
 export interface Started {

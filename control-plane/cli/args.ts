@@ -94,6 +94,11 @@ export const COMMANDS = {
     options: ['interval'],
   },
   tiers: { summary: 'show the tier catalog', positionals: [], options: [] },
+  gates: {
+    summary: 'show stack and account gates: slots, waiters, owners (admin)',
+    positionals: [],
+    options: [],
+  },
   synth: {
     summary: 'synthesize tenant templates (see `tenantctl synth --help`)',
     positionals: [],

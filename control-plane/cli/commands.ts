@@ -3,6 +3,7 @@ import type { Tier } from '../../tiers/catalog.js';
 import { type CommandName, intOption, type ParsedCommand } from './args.js';
 import type { ApiClient } from './client.js';
 import { exportCommand } from './export.js';
+import { gatesCommand } from './gates.js';
 import {
   type Output,
   ProgressView,
@@ -168,6 +169,8 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   },
 
   export: exportCommand,
+
+  gates: gatesCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

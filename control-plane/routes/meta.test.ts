@@ -23,6 +23,7 @@ const ROUTES = [
   'get /metrics',
   'get /openapi.json',
   'get /readyz',
+  'get /v1/gates',
   'get /v1/operations/{operationId}',
   'post /v1/api-keys',
   'post /v1/operations/{operationId}/callback',

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../aws/errors.js';
 import { newRunnerId } from '../ids.js';
+import { operationKey, runnerKey } from './keys.js';
 
 /**
  * Which process runs an operation, so that two control planes on one registry (replicas, or a
@@ -32,9 +34,6 @@ interface RunnerItem {
   readonly pid?: number;
   readonly aliveUntil?: number;
 }
-
-const runnerKey = (id: string) => ({ pk: `RUNNER#${id}`, sk: '#RUNNER' });
-const opKey = (id: string) => ({ pk: `OP#${id}`, sk: '#OP' });
 
 function processAlive(pid: number): boolean {
   try {
@@ -127,7 +126,7 @@ export class OperationClaims {
       await this.options.documents.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: opKey(operationId),
+          Key: operationKey(operationId),
           UpdateExpression: 'SET runner = :me',
           // The holder read must still be the holder: of two processes taking over, one wins.
           ConditionExpression: `attribute_exists(pk) AND #st IN (:pending, :running) AND ${
@@ -144,7 +143,7 @@ export class OperationClaims {
       );
       return true;
     } catch (e) {
-      if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailed(e)) return false;
       throw e;
     }
   }

@@ -1,217 +1,103 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { cancelledItems } from '../aws/errors.js';
 import { ControlPlaneError } from '../errors.js';
-import { fingerprint, newEventId, newOperationId, newTenantId } from '../ids.js';
+import { newOperationId, newTenantId } from '../ids.js';
+import { isOperationEnded, type OperationType, startState } from '../lifecycle.js';
 import {
-  assertTransition,
-  endState,
-  OPERATION_RULES,
-  type OperationType,
-  startState,
-  type TenantState,
-} from '../lifecycle.js';
-import { decodeCursor, type Key, mergeShards } from './list-merge.js';
+  endedRecords,
+  type NewTenant,
+  newOperationRecord,
+  newTenantRecord,
+  type OperationRequest,
+  type StepEnd,
+  type TenantPatch,
+} from './changes.js';
 import {
-  type AuditEvent,
-  AuditEventSchema,
-  type ErrorInfo,
-  type Operation,
-  OperationSchema,
-  type Page,
-  type Step,
-  type Tenant,
-  TenantSchema,
-} from './records.js';
-import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from './table.js';
+  type IdempotencyClaim,
+  type IdempotencyLink,
+  IdempotencyStore,
+  type IdempotencyStoreOptions,
+} from './idempotency.js';
+import { nowIso, type RegistryIo } from './io.js';
+import { RegistryQueries } from './queries.js';
+import type { ErrorInfo, Operation, Step, Tenant } from './records.js';
+import {
+  type OperationProgress,
+  recordStep,
+  type StepMode,
+  stepEnded,
+  stepUpdate,
+  updateOperation,
+} from './steps.js';
+import {
+  eventPut,
+  operationCreatePut,
+  operationEndPut,
+  slugClaimPut,
+  type TransactItem,
+  tenantCreatePut,
+  tenantReplacePut,
+  transact,
+} from './transact-items.js';
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type { NewTenant, OperationRequest, StepEnd, TenantPatch } from './changes.js';
+export { fromOperationItem, toTenantItem } from './codec.js';
+export type { IdempotencyClaim, IdempotencyLink, IdempotencyTake, ProcessOwner } from './idempotency.js';
+export { listShard } from './keys.js';
+export type { RegistryReader, TenantListQuery } from './queries.js';
+export { nextStepSeq } from './steps.js';
 
 export interface RegistryOptions {
   readonly documents: DynamoDBDocumentClient;
   readonly tableName: string;
   readonly clock?: () => Date;
+  /** Idempotency records: their owner process and in-progress expiry. */
+  readonly idempotency?: IdempotencyStoreOptions;
 }
 
-export interface NewTenant {
-  readonly slug: string;
-  readonly name: string;
-  readonly tier: string;
-  readonly isolation: Tenant['isolation'];
-  readonly adminEmail: string;
-  readonly region: string;
-  readonly allowedPrincipals?: readonly string[];
-}
+const inProgressError = (tenantId: string, operationId: string) =>
+  new ControlPlaneError(
+    'OPERATION_IN_PROGRESS',
+    `tenant ${tenantId} has operation ${operationId} in flight; wait for it to finish`,
+    { details: { operationId } },
+  );
 
-export interface OperationRequest {
-  readonly actor: string;
-  readonly input?: Record<string, unknown>;
-  readonly idempotencyKey?: string;
-  /** Reject the start when the tenant changed since this version was read. */
-  readonly expectedVersion?: number;
-  /** The runner (local engine process) that will run it: its claim, written with the record. */
-  readonly runner?: string;
-}
-
-/** Fields of a tenant that workflows record as they go. */
-export type TenantPatch = Partial<
-  Pick<
-    Tenant,
-    | 'tier'
-    | 'isolation'
-    | 'accountId'
-    | 'accountRequestId'
-    | 'accountClosedAt'
-    | 'stacks'
-    | 'outputs'
-    | 'access'
-    | 'templateVersion'
-    | 'offboardedAt'
-  >
->;
-
-/** A step that a tenant patch completes (see patchTenant): written whole, with its start. */
-export interface StepEnd {
-  readonly name: string;
-  readonly startedAt: string;
-  readonly detail?: string | undefined;
-}
-
-export type IdempotencyClaim =
-  | { readonly status: 'claimed' }
-  | { readonly status: 'completed'; readonly response: unknown }
-  | { readonly status: 'in-flight' };
-
-const TENANT_SK = '#TENANT';
-const OP_SK = '#OP';
-const tenantPk = (id: string) => `TENANT#${id}`;
-const opPk = (id: string) => `OP#${id}`;
-const slugPk = (slug: string) => `SLUG#${slug}`;
-
-/** Shard of a tenant in the list indexes: stable, spread by the ULID's random tail. */
-export function listShard(tenantId: string): number {
-  let h = 0;
-  for (let i = tenantId.length - 6; i < tenantId.length; i++) h = (h * 31 + tenantId.charCodeAt(i)) >>> 0;
-  return h % LIST_SHARDS;
-}
-
-function listKeys(t: Pick<Tenant, 'tenantId' | 'tier' | 'state'>): Record<string, string> {
-  const shard = listShard(t.tenantId);
-  const parts: Record<ListIndex, string> = {
-    byTierState: `T#${t.tier}#S#${t.state}`,
-    byState: `S#${t.state}`,
-    byTier: `T#${t.tier}`,
-    byAll: 'ALL',
-  };
-  const keys: Record<string, string> = {};
-  for (const [index, { pk, sk }] of Object.entries(LIST_INDEXES)) {
-    keys[pk] = `${parts[index as ListIndex]}#${shard}`;
-    keys[sk] = t.tenantId;
-  }
-  return keys;
-}
-
-/** The stored form of a tenant record: its attributes plus the table and list-index keys. */
-export function toTenantItem(t: Tenant): Record<string, unknown> {
-  return { pk: tenantPk(t.tenantId), sk: TENANT_SK, kind: 'tenant', ...t, ...listKeys(t) };
-}
-
-function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(item)) {
-    if (
-      k === 'pk' ||
-      k === 'sk' ||
-      k === 'kind' ||
-      k.startsWith('gsi') ||
-      k.startsWith('open') ||
-      k === 'rev'
-    )
-      continue;
-    out[k] = v;
-  }
-  return out;
-}
+/** The request's idempotency record was taken over (its owner was judged dead): nothing was written. */
+const keyTakenOver = (link: IdempotencyLink, e: unknown) =>
+  new ControlPlaneError(
+    'IDEMPOTENCY_IN_FLIGHT',
+    `a request with Idempotency-Key "${link.key}" was taken over by another one; retry to get its answer`,
+    { details: { key: link.key }, cause: e },
+  );
 
 /**
- * Operations keep their steps as a map by step name (`stepMap`), so a step is recorded with one
- * UpdateItem and no read; readers get the ordered `steps` list.
- */
-let stepSeq = 0;
-export function nextStepSeq(): number {
-  stepSeq = (stepSeq + 1) % 1000;
-  return Date.now() * 1000 + stepSeq;
-}
-
-function toOperationItem(op: Operation): Record<string, unknown> {
-  const { steps, ...rest } = op;
-  const stepMap: Record<string, unknown> = {};
-  steps.forEach((s, i) => {
-    stepMap[s.name] = { ...s, seq: i };
-  });
-  return { pk: opPk(op.operationId), sk: OP_SK, kind: 'operation', ...rest, stepMap };
-}
-
-function fromOperationItem(item: Record<string, unknown>): Operation {
-  const stepMap = (item.stepMap ?? {}) as Record<string, Step & { seq?: number }>;
-  const steps = Object.values(stepMap)
-    .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0) || a.startedAt.localeCompare(b.startedAt))
-    .map(({ seq: _seq, ...step }) => step);
-  const { stepMap: _m, ...rest } = stripKeys(item);
-  return OperationSchema.parse({ ...rest, steps });
-}
-
-/** Which item of a cancelled transaction failed its condition. */
-function cancelledAt(e: unknown): number[] {
-  if (!(e instanceof TransactionCanceledException)) return [];
-  return (e.CancellationReasons ?? []).flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
-}
-
-/**
- * The tenant registry on DynamoDB. Every state change writes its audit event in the same
+ * The tenant registry on DynamoDB: the reads (RegistryQueries) plus every change, each one
+ * transaction of items (transact-items.ts). Every state change writes its audit event in the same
  * transaction; every write to a tenant is conditioned on its version (optimistic lock) and, for
  * operations, on no other operation being in flight.
  */
-export class Registry {
-  private readonly db: DynamoDBDocumentClient;
-  readonly tableName: string;
-  private readonly clock: () => Date;
+export class Registry extends RegistryQueries {
+  readonly idempotency: IdempotencyStore;
 
   constructor(options: RegistryOptions) {
-    this.db = options.documents;
-    this.tableName = options.tableName;
-    this.clock = options.clock ?? (() => new Date());
+    const io: RegistryIo = {
+      db: options.documents,
+      tableName: options.tableName,
+      clock: options.clock ?? (() => new Date()),
+    };
+    super(io);
+    this.idempotency = new IdempotencyStore(io, options.idempotency);
   }
 
   private now(): string {
-    return this.clock().toISOString();
+    return nowIso(this.io);
   }
 
-  private eventPut(e: Omit<AuditEvent, 'eventId' | 'at'> & { at?: string }): TransactItem {
-    const event: AuditEvent = { eventId: newEventId(), at: e.at ?? this.now(), ...e };
-    return {
-      Put: {
-        TableName: this.tableName,
-        Item: { pk: tenantPk(event.tenantId), sk: `EVENT#${event.eventId}`, kind: 'event', ...event },
-      },
-    };
-  }
-
-  private async transact(items: TransactItem[]): Promise<void> {
-    await this.db.send(
-      new TransactWriteCommand({
-        TableName: this.tableName,
-        TransactItems: items,
-      } as TransactWriteCommandInput),
-    );
+  /** The items that point a request's idempotency record at its operation (none without a key). */
+  private linkItems(op: OperationRequest, operation: Operation): TransactItem[] {
+    return op.idempotency
+      ? [this.idempotency.linkItem(op.idempotency, operation.operationId, operation.tenantId)]
+      : [];
   }
 
   // ---------------------------------------------------------------- tenants
@@ -227,172 +113,49 @@ export class Registry {
     const at = this.now();
     const tenantId = newTenantId();
     const operationId = newOperationId();
-    const state = OPERATION_RULES.onboard.during;
-    const tenant: Tenant = TenantSchema.parse({
-      tenantId,
-      slug: input.slug,
-      name: input.name,
-      tier: input.tier,
-      isolation: input.isolation,
-      state,
-      adminEmail: input.adminEmail,
-      region: input.region,
-      allowedPrincipals: [...(input.allowedPrincipals ?? [])],
-      stacks: [],
-      outputs: {},
-      access: {},
-      version: 1,
-      createdAt: at,
-      updatedAt: at,
-      currentOperationId: operationId,
-    });
-    const operation = this.newOperation(operationId, tenantId, 'onboard', op, at);
+    const tenant = newTenantRecord(input, tenantId, operationId, at);
+    const operation = newOperationRecord(operationId, tenantId, 'onboard', op, at);
+    const items = [
+      slugClaimPut(this.io, tenant.slug, tenantId, at),
+      tenantCreatePut(this.io, tenant),
+      operationCreatePut(this.io, operation),
+      eventPut(this.io, {
+        tenantId,
+        actor: op.actor,
+        action: 'tenant.created',
+        operationId,
+        to: tenant.state,
+        at,
+        detail: { tier: tenant.tier },
+      }),
+      eventPut(this.io, {
+        tenantId,
+        actor: op.actor,
+        action: 'operation.started',
+        operationId,
+        at,
+        detail: { type: 'onboard' },
+      }),
+      ...this.linkItems(op, operation),
+    ];
     try {
-      await this.transact([
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: { pk: slugPk(tenant.slug), sk: '#SLUG', kind: 'slug', tenantId, createdAt: at },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: toTenantItem(tenant),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        this.operationPut(operation),
-        this.eventPut({
-          tenantId,
-          actor: op.actor,
-          action: 'tenant.created',
-          operationId,
-          to: state,
-          at,
-          detail: { tier: tenant.tier },
-        }),
-        this.eventPut({
-          tenantId,
-          actor: op.actor,
-          action: 'operation.started',
-          operationId,
-          at,
-          detail: { type: 'onboard' },
-        }),
-      ]);
+      await transact(this.io, items);
     } catch (e) {
-      if (cancelledAt(e).includes(0)) {
+      const failed = cancelledItems(e);
+      if (failed.includes(0)) {
         // The SDK retried a transaction whose first answer was lost: the slug names our own tenant.
-        const claim = await this.db.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: { pk: slugPk(tenant.slug), sk: '#SLUG' },
-            ConsistentRead: true,
-          }),
-        );
-        if (claim.Item?.tenantId === tenantId) return { tenant, operation };
+        const owner = await this.getTenantBySlug(tenant.slug);
+        if (owner?.tenantId === tenantId) return { tenant, operation };
         throw new ControlPlaneError(
           'TENANT_EXISTS',
           `a tenant with slug "${tenant.slug}" exists already; choose another slug`,
-          {
-            details: { slug: tenant.slug },
-            cause: e,
-          },
+          { details: { slug: tenant.slug }, cause: e },
         );
       }
+      if (op.idempotency && failed.includes(items.length - 1)) throw keyTakenOver(op.idempotency, e);
       throw e;
     }
     return { tenant, operation };
-  }
-
-  async getTenant(tenantId: string): Promise<Tenant | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenantId), sk: TENANT_SK } }),
-    );
-    return out.Item ? TenantSchema.parse(stripKeys(out.Item)) : undefined;
-  }
-
-  async getTenantBySlug(slug: string): Promise<Tenant | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: slugPk(slug), sk: '#SLUG' } }),
-    );
-    return out.Item ? this.getTenant(String(out.Item.tenantId)) : undefined;
-  }
-
-  /** By tenant id (`t_…`) or slug; TENANT_NOT_FOUND otherwise. */
-  async requireTenant(idOrSlug: string): Promise<Tenant> {
-    const tenant = idOrSlug.startsWith('t_')
-      ? await this.getTenant(idOrSlug)
-      : await this.getTenantBySlug(idOrSlug);
-    if (!tenant) throw new ControlPlaneError('TENANT_NOT_FOUND', `no tenant with id or slug "${idOrSlug}"`);
-    return tenant;
-  }
-
-  /** One page of tenants, newest first, filtered by tier and/or state through a GSI (never a Scan). */
-  async listTenants(query: {
-    tier?: string;
-    state?: TenantState;
-    limit?: number;
-    cursor?: string;
-  }): Promise<Page<Tenant>> {
-    const limit = Math.min(Math.max(query.limit ?? 50, 1), 200);
-    const index: ListIndex =
-      query.tier && query.state ? 'byTierState' : query.state ? 'byState' : query.tier ? 'byTier' : 'byAll';
-    const prefix = listKeys({ tenantId: 't_', tier: query.tier ?? '', state: query.state ?? 'ACTIVE' })[
-      LIST_INDEXES[index].pk
-    ]!;
-    const base = prefix.slice(0, prefix.lastIndexOf('#'));
-    const { pk, sk } = LIST_INDEXES[index];
-    // Every shard position is checked, finished shards included: a cursor from another query
-    // (or a forged one) is refused whatever its shards say.
-    const checkPosition = (shard: number, after: Key | undefined) => {
-      const partition = `${base}#${shard}`;
-      if (
-        after &&
-        (after[pk] !== partition ||
-          typeof after[sk] !== 'string' ||
-          typeof after.pk !== 'string' ||
-          typeof after.sk !== 'string')
-      ) {
-        throw new ControlPlaneError(
-          'VALIDATION_FAILED',
-          'cursor belongs to a different query; pass the same filters as the first page',
-          {
-            details: [
-              { path: 'cursor', message: 'a nextCursor from a page with the same tier and state filters' },
-            ],
-          },
-        );
-      }
-    };
-    if (query.cursor) {
-      for (const [shard, position] of decodeCursor(query.cursor, LIST_SHARDS).entries())
-        checkPosition(shard, position.after);
-    }
-    const page = await mergeShards<Tenant>(LIST_SHARDS, limit, query.cursor, async (shard, after, max) => {
-      const partition = `${base}#${shard}`;
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': pk },
-          ExpressionAttributeValues: { ':pk': partition },
-          ScanIndexForward: false,
-          Limit: max,
-          ...(after ? { ExclusiveStartKey: after } : {}),
-        }),
-      );
-      const items = (out.Items ?? []).map((item) => ({
-        item: TenantSchema.parse(stripKeys(item)),
-        key: { pk: item.pk, sk: item.sk, [pk]: item[pk], [sk]: item[sk] } as Key,
-        sortKey: String(item[sk]),
-      }));
-      return { items, exhausted: !out.LastEvaluatedKey };
-    });
-    return page;
   }
 
   /**
@@ -421,25 +184,27 @@ export class Registry {
     const next: Tenant = { ...current, ...patch, version: current.version + 1, updatedAt: this.now() };
     for (const [k, v] of Object.entries(patch))
       if (v === undefined) delete (next as Record<string, unknown>)[k];
+    const step = options.endsStep;
     await this.writeTenant(current, next, [
-      this.eventPut({
+      eventPut(this.io, {
         tenantId: current.tenantId,
         actor,
         action: 'tenant.updated',
         operationId,
         detail: { fields: Object.keys(patch) },
       }),
-      ...(options.endsStep
+      ...(step
         ? [
             {
-              Update: this.stepUpdate(
+              Update: stepUpdate(
+                this.io,
                 operationId,
                 {
-                  name: options.endsStep.name,
+                  name: step.name,
                   status: 'SUCCEEDED',
-                  startedAt: options.endsStep.startedAt,
+                  startedAt: step.startedAt,
                   endedAt: next.updatedAt,
-                  ...(options.endsStep.detail ? { detail: options.endsStep.detail } : {}),
+                  ...(step.detail ? { detail: step.detail } : {}),
                 },
                 'put',
               ),
@@ -458,27 +223,13 @@ export class Registry {
     extraCondition?: { expression: string; values?: Record<string, unknown> },
   ): Promise<void> {
     try {
-      await this.transact([
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: toTenantItem(next),
-            ConditionExpression: `#v = :v${extraCondition ? ` AND ${extraCondition.expression}` : ''}`,
-            ExpressionAttributeNames: { '#v': 'version' },
-            ExpressionAttributeValues: { ':v': current.version, ...(extraCondition?.values ?? {}) },
-          },
-        },
-        ...extra,
-      ]);
+      await transact(this.io, [tenantReplacePut(this.io, current, next, extraCondition), ...extra]);
     } catch (e) {
-      if (cancelledAt(e).includes(0)) {
+      if (cancelledItems(e).includes(0)) {
         throw new ControlPlaneError(
           'VERSION_CONFLICT',
           `tenant ${current.tenantId} changed since version ${current.version} was read; read it again and retry`,
-          {
-            details: { tenantId: current.tenantId, expectedVersion: current.version },
-            cause: e,
-          },
+          { details: { tenantId: current.tenantId, expectedVersion: current.version }, cause: e },
         );
       }
       throw e;
@@ -486,43 +237,6 @@ export class Registry {
   }
 
   // ---------------------------------------------------------------- operations
-
-  private newOperation(
-    operationId: string,
-    tenantId: string,
-    type: OperationType,
-    op: OperationRequest,
-    at: string,
-  ): Operation {
-    return OperationSchema.parse({
-      operationId,
-      tenantId,
-      type,
-      status: 'PENDING',
-      steps: [],
-      actor: op.actor,
-      ...(op.idempotencyKey ? { idempotencyKey: op.idempotencyKey } : {}),
-      ...(op.runner ? { runner: op.runner } : {}),
-      input: op.input ?? {},
-      createdAt: at,
-      updatedAt: at,
-    });
-  }
-
-  private operationPut(operation: Operation): TransactItem {
-    return {
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          ...toOperationItem(operation),
-          rev: 0,
-          [OPEN_OPERATIONS_INDEX.pk]: 'OPEN',
-          [OPEN_OPERATIONS_INDEX.sk]: operation.operationId,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    };
-  }
 
   /**
    * Starts an operation on an existing tenant: the lifecycle must allow it, no other operation may
@@ -535,26 +249,17 @@ export class Registry {
     op: OperationRequest,
   ): Promise<{ tenant: Tenant; operation: Operation }> {
     const current = await this.requireTenant(tenantIdOrSlug);
-    if (current.currentOperationId) {
-      throw new ControlPlaneError(
-        'OPERATION_IN_PROGRESS',
-        `tenant ${current.tenantId} has operation ${current.currentOperationId} in flight; wait for it to finish`,
-        {
-          details: { operationId: current.currentOperationId },
-        },
-      );
-    }
+    if (current.currentOperationId) throw inProgressError(current.tenantId, current.currentOperationId);
     // The lifecycle's refusal and an operation in flight say more than a stale version, so they go first.
-    startState(type, current.state);
+    const during = startState(type, current.state);
     if (op.expectedVersion !== undefined && op.expectedVersion !== current.version) {
       throw new ControlPlaneError(
         'VERSION_CONFLICT',
         `tenant ${current.tenantId} is at version ${current.version}, not ${op.expectedVersion}`,
       );
     }
-    const during = startState(type, current.state);
     const at = this.now();
-    const operation = this.newOperation(newOperationId(), current.tenantId, type, op, at);
+    const operation = newOperationRecord(newOperationId(), current.tenantId, type, op, at);
     const next: Tenant = {
       ...current,
       state: during,
@@ -562,214 +267,55 @@ export class Registry {
       version: current.version + 1,
       updatedAt: at,
     };
+    const extra = [
+      operationCreatePut(this.io, operation),
+      eventPut(this.io, {
+        tenantId: current.tenantId,
+        actor: op.actor,
+        action: 'state.changed',
+        operationId: operation.operationId,
+        from: current.state,
+        to: during,
+        at,
+      }),
+      eventPut(this.io, {
+        tenantId: current.tenantId,
+        actor: op.actor,
+        action: 'operation.started',
+        operationId: operation.operationId,
+        at,
+        detail: { type, ...(op.input ?? {}) },
+      }),
+      ...this.linkItems(op, operation),
+    ];
     try {
-      await this.writeTenant(
-        current,
-        next,
-        [
-          this.operationPut(operation),
-          this.eventPut({
-            tenantId: current.tenantId,
-            actor: op.actor,
-            action: 'state.changed',
-            operationId: operation.operationId,
-            from: current.state,
-            to: during,
-            at,
-          }),
-          this.eventPut({
-            tenantId: current.tenantId,
-            actor: op.actor,
-            action: 'operation.started',
-            operationId: operation.operationId,
-            at,
-            detail: { type, ...(op.input ?? {}) },
-          }),
-        ],
-        { expression: 'attribute_not_exists(currentOperationId)' },
-      );
+      await this.writeTenant(current, next, extra, {
+        expression: 'attribute_not_exists(currentOperationId)',
+      });
     } catch (e) {
       if (e instanceof ControlPlaneError && e.code === 'VERSION_CONFLICT') {
         // Lost a race: say why in the terms the caller cares about.
         const now = await this.requireTenant(current.tenantId);
-        if (now.currentOperationId) {
-          throw new ControlPlaneError(
-            'OPERATION_IN_PROGRESS',
-            `tenant ${now.tenantId} has operation ${now.currentOperationId} in flight; wait for it to finish`,
-            {
-              details: { operationId: now.currentOperationId },
-            },
-          );
-        }
+        if (now.currentOperationId) throw inProgressError(now.tenantId, now.currentOperationId);
       }
+      // The tenant item comes first, then `extra`: the link is the last item.
+      if (op.idempotency && cancelledItems(e).includes(extra.length)) throw keyTakenOver(op.idempotency, e);
       throw e;
     }
     return { tenant: next, operation };
   }
 
-  /** The tenant and one of its operations in one BatchGetItem (what every workflow step reads). */
-  async getScope(tenantId: string, operationId: string): Promise<{ tenant: Tenant; operation: Operation }> {
-    let keys: Record<string, unknown>[] = [
-      { pk: tenantPk(tenantId), sk: TENANT_SK },
-      { pk: opPk(operationId), sk: OP_SK },
-    ];
-    const items: Record<string, unknown>[] = [];
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      const out = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      items.push(...((out.Responses?.[this.tableName] ?? []) as Record<string, unknown>[]));
-      keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
-      if (keys.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-    }
-    const tenantItem = items.find((i) => i.sk === TENANT_SK);
-    const opItem = items.find((i) => i.sk === OP_SK);
-    if (!tenantItem)
-      throw new ControlPlaneError('TENANT_NOT_FOUND', `no tenant with id or slug "${tenantId}"`);
-    if (!opItem) throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
-    return { tenant: TenantSchema.parse(stripKeys(tenantItem)), operation: fromOperationItem(opItem) };
-  }
-
-  async getOperation(operationId: string): Promise<Operation | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: opPk(operationId), sk: OP_SK } }),
-    );
-    return out.Item ? fromOperationItem(out.Item) : undefined;
-  }
-
-  async requireOperation(operationId: string): Promise<Operation> {
-    const op = await this.getOperation(operationId);
-    if (!op) throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
-    return op;
-  }
-
   /**
-   * Updates an operation's progress (steps, status RUNNING, waitingFor). Read-modify-write on the
+   * Updates an operation's progress (status, waitingFor, callback). Read-modify-write on the
    * operation's revision, retried on a lost race, so concurrent step writers never drop a step.
    */
-  async updateOperation(
-    operationId: string,
-    change: (
-      op: Operation,
-    ) => Partial<Pick<Operation, 'status' | 'waitingFor' | 'waitingSince' | 'callback'>>,
-  ): Promise<Operation> {
-    for (let attempt = 0; ; attempt++) {
-      const out = await this.db.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { pk: opPk(operationId), sk: OP_SK },
-          ConsistentRead: true,
-        }),
-      );
-      if (!out.Item)
-        throw new ControlPlaneError('OPERATION_NOT_FOUND', `no operation with id "${operationId}"`);
-      const rev = Number(out.Item.rev ?? 0);
-      const current = fromOperationItem(out.Item);
-      const patch = change(current);
-      const next: Operation = { ...current, ...patch, updatedAt: this.now() };
-      if ('waitingFor' in patch && patch.waitingFor === undefined) {
-        delete next.waitingFor;
-        delete next.waitingSince;
-      }
-      const names: Record<string, string> = { '#u': 'updatedAt' };
-      const values: Record<string, unknown> = { ':u': next.updatedAt, ':rev': rev, ':next': rev + 1 };
-      const sets = ['#u = :u', 'rev = :next'];
-      const removes: string[] = [];
-      for (const key of ['status', 'waitingFor', 'waitingSince', 'callback'] as const) {
-        if (!(key in patch) && !(key === 'waitingSince' && 'waitingFor' in patch)) continue;
-        names[`#${key}`] = key;
-        if (next[key] === undefined) removes.push(`#${key}`);
-        else {
-          sets.push(`#${key} = :${key}`);
-          values[`:${key}`] = next[key];
-        }
-      }
-      try {
-        // Only the changed attributes: step records written meanwhile are never overwritten.
-        await this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: opPk(operationId), sk: OP_SK },
-            UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-            ConditionExpression: 'rev = :rev',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        );
-        return next;
-      } catch (e) {
-        if ((e as Error).name !== 'ConditionalCheckFailedException' || attempt >= 20) throw e;
-      }
-    }
+  updateOperation(operationId: string, change: (op: Operation) => OperationProgress): Promise<Operation> {
+    return updateOperation(this.io, operationId, change);
   }
 
-  /**
-   * The UpdateItem that writes one step of an operation (no read). `mode`:
-   * - `start`: the step begins (kept as is if already there, e.g. a poll's later calls);
-   * - `detail`: a running step's latest detail;
-   * - `end`: a recorded step's status, end time, detail and error, keeping its start and order;
-   * - `put`: the whole step (a quick step written once when it ended, or a failure).
-   * Conditioned on the operation still being open, so a late writer cannot reopen it.
-   */
-  private stepUpdate(operationId: string, step: Step, mode: 'start' | 'detail' | 'end' | 'put') {
-    const names: Record<string, string> = {
-      '#m': 'stepMap',
-      '#n': step.name,
-      '#st': 'status',
-      '#u': 'updatedAt',
-    };
-    const values: Record<string, unknown> = {
-      ':u': this.now(),
-      ':pending': 'PENDING',
-      ':running': 'RUNNING',
-    };
-    const sets: string[] = [];
-    const setField = (field: keyof Step, value: unknown) => {
-      names[`#f_${field}`] = field;
-      values[`:f_${field}`] = value;
-      sets.push(`#m.#n.#f_${field} = :f_${field}`);
-    };
-    if (mode === 'detail') setField('detail', step.detail ?? '');
-    else if (mode === 'end') {
-      setField('status', step.status);
-      if (step.endedAt) setField('endedAt', step.endedAt);
-      if (step.detail) setField('detail', step.detail);
-      if (step.error) setField('error', step.error);
-    } else {
-      values[':s'] = { ...step, seq: nextStepSeq() };
-      sets.push('#m.#n = :s');
-    }
-    // `start` keeps a step already there (a poll's later calls, a resumed step): a condition rather
-    // than if_not_exists on the nested path, which moto ignores.
-    const exists =
-      mode === 'detail' || mode === 'end'
-        ? ' AND attribute_exists(#m.#n)'
-        : mode === 'start'
-          ? ' AND attribute_not_exists(#m.#n)'
-          : '';
-    return {
-      TableName: this.tableName,
-      Key: { pk: opPk(operationId), sk: OP_SK },
-      UpdateExpression: `SET ${sets.join(', ')}, #st = :running, #u = :u`,
-      ConditionExpression: `#st IN (:pending, :running)${exists}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    };
-  }
-
-  /** Writes one step in a single UpdateItem (see stepUpdate); false when its condition did not hold. */
-  async recordStep(
-    operationId: string,
-    step: Step,
-    mode: 'start' | 'detail' | 'end' | 'put',
-  ): Promise<boolean> {
-    try {
-      await this.db.send(new UpdateCommand(this.stepUpdate(operationId, step, mode)));
-      return true;
-    } catch (e) {
-      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
-      return false;
-    }
+  /** Writes one step in a single UpdateItem (see steps.ts); false when its condition did not hold. */
+  recordStep(operationId: string, step: Step, mode: StepMode): Promise<boolean> {
+    return recordStep(this.io, operationId, step, mode);
   }
 
   /** Marks a step started (or restarted after a crash). */
@@ -785,7 +331,7 @@ export class Registry {
    * Marks a step ended. With `startedAt` (a quick step) the whole step is written; without, the
    * recorded step is closed in place, keeping its start (one write, no read).
    */
-  async stepEnded(
+  stepEnded(
     operationId: string,
     name: string,
     status: Step['status'],
@@ -793,21 +339,13 @@ export class Registry {
     detail?: string,
     startedAt?: string,
   ): Promise<void> {
-    const at = this.now();
-    const step: Step = {
+    return stepEnded(this.io, operationId, {
       name,
       status,
-      startedAt: startedAt ?? at,
-      endedAt: at,
       ...(error ? { error } : {}),
       ...(detail ? { detail } : {}),
-    };
-    if (startedAt) {
-      await this.recordStep(operationId, step, 'put');
-      return;
-    }
-    // Not recorded as started (only if its start write was lost): written whole, started now.
-    if (!(await this.recordStep(operationId, step, 'end'))) await this.recordStep(operationId, step, 'put');
+      ...(startedAt ? { startedAt } : {}),
+    });
   }
 
   /**
@@ -827,74 +365,28 @@ export class Registry {
   }): Promise<{ tenant: Tenant; operation: Operation }> {
     const operation = args.scope?.operation ?? (await this.requireOperation(args.operationId));
     const current = args.scope?.tenant ?? (await this.requireTenant(operation.tenantId));
-    if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED')
-      return { tenant: current, operation };
+    if (isOperationEnded(operation)) return { tenant: current, operation };
     if (current.currentOperationId !== operation.operationId) {
       throw new ControlPlaneError(
         'OPERATION_IN_PROGRESS',
         `tenant ${current.tenantId} is not owned by operation ${operation.operationId}`,
       );
     }
-    const to = endState(operation.type, args.outcome);
-    assertTransition(current.state, to);
     const at = this.now();
     const actor = args.actor ?? 'workflow';
-    const next: Tenant = {
-      ...current,
-      ...(args.patch ?? {}),
-      state: to,
-      version: current.version + 1,
-      updatedAt: at,
-    };
-    delete next.currentOperationId;
-    if (args.error) next.lastError = args.error;
-    else if (args.outcome === 'succeeded') delete next.lastError;
-    const status = args.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED';
-    // Steps still open are closed here, with the finishing step, so no reader ever sees a finished
-    // operation with a step still running.
-    const steps: Step[] = operation.steps.map((s) =>
-      s.status === 'RUNNING' ? { ...s, status: 'SUCCEEDED' as const, endedAt: at } : s,
-    );
-    if (args.step && !steps.some((s) => s.name === args.step!.name)) {
-      steps.push({ name: args.step.name, status: 'SUCCEEDED', startedAt: args.step.startedAt, endedAt: at });
-    }
-    const ended: Operation = {
-      ...operation,
-      steps,
-      status,
-      updatedAt: at,
-      endedAt: at,
-      ...(args.error ? { error: args.error } : {}),
-    };
-    delete ended.waitingFor;
-    delete ended.waitingSince;
+    const { next, ended } = endedRecords(current, operation, { ...args, at });
+    const to = next.state;
+    const status = ended.status;
+    const ids = { tenantId: current.tenantId, actor, operationId: operation.operationId, at };
     await this.writeTenant(
       current,
       next,
       [
-        {
-          Put: {
-            TableName: this.tableName,
-            // Dropping the open-index keys takes the operation out of the resume list; rev moves
-            // forward, never back to a value a concurrent writer may hold.
-            Item: { ...toOperationItem(ended), rev: Date.now() },
-          },
-        },
-        this.eventPut({
-          tenantId: current.tenantId,
-          actor,
-          action: 'state.changed',
-          operationId: operation.operationId,
-          from: current.state,
-          to,
-          at,
-        }),
-        this.eventPut({
-          tenantId: current.tenantId,
-          actor,
+        operationEndPut(this.io, ended),
+        eventPut(this.io, { ...ids, action: 'state.changed', from: current.state, to }),
+        eventPut(this.io, {
+          ...ids,
           action: status === 'SUCCEEDED' ? 'operation.succeeded' : 'operation.failed',
-          operationId: operation.operationId,
-          at,
           detail: { type: operation.type, ...(args.error ? { error: args.error } : {}) },
         }),
       ],
@@ -903,139 +395,19 @@ export class Registry {
     return { tenant: next, operation: ended };
   }
 
-  /** Operations not yet finished (PENDING or RUNNING), oldest first: what a restart resumes. */
-  async listOpenOperations(): Promise<Operation[]> {
-    const items: Operation[] = [];
-    let after: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: OPEN_OPERATIONS_INDEX.name,
-          KeyConditionExpression: '#pk = :open',
-          ExpressionAttributeNames: { '#pk': OPEN_OPERATIONS_INDEX.pk },
-          ExpressionAttributeValues: { ':open': 'OPEN' },
-          ...(after ? { ExclusiveStartKey: after } : {}),
-        }),
-      );
-      for (const item of out.Items ?? []) items.push(fromOperationItem(item));
-      after = out.LastEvaluatedKey;
-    } while (after);
-    return items;
+  // ---------------------------------------------------------------- idempotency (see idempotency.ts)
+
+  /** See IdempotencyStore.claim (kept here for callers of the registry's older API). */
+  claimIdempotencyKey(scope: string, key: string, request: unknown): Promise<IdempotencyClaim> {
+    return this.idempotency.claim(scope, key, request);
   }
 
-  // ---------------------------------------------------------------- audit trail
-
-  async listEvents(
-    tenantId: string,
-    query: { limit?: number; cursor?: string } = {},
-  ): Promise<Page<AuditEvent>> {
-    const limit = Math.min(Math.max(query.limit ?? 100, 1), 500);
-    let start: Record<string, unknown> | undefined;
-    if (query.cursor) {
-      const sk = Buffer.from(query.cursor, 'base64url').toString('utf8');
-      if (!/^EVENT#[0-9A-Z]{26}$/.test(sk)) {
-        throw new ControlPlaneError('VALIDATION_FAILED', 'cursor is not one this API returned', {
-          details: [{ path: 'cursor', message: 'an opaque cursor from nextCursor' }],
-        });
-      }
-      start = { pk: tenantPk(tenantId), sk };
-    }
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
-        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':e': 'EVENT#' },
-        Limit: limit,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    const items = (out.Items ?? []).map((i) => AuditEventSchema.parse(stripKeys(i)));
-    const last = out.LastEvaluatedKey?.sk;
-    return { items, nextCursor: last ? Buffer.from(String(last)).toString('base64url') : undefined };
-  }
-
-  // ---------------------------------------------------------------- idempotency
-
-  /**
-   * Claims an idempotency key for a request (conditional put). The first caller gets `claimed`;
-   * later callers with the same request get the stored response (`completed`) or `in-flight`; a
-   * different request under the same key is IDEMPOTENCY_KEY_REUSED.
-   */
-  async claimIdempotencyKey(
-    scope: string,
-    key: string,
-    request: unknown,
-    ttlSeconds = 24 * 3600,
-  ): Promise<IdempotencyClaim> {
-    const hash = fingerprint(request);
-    const pk = `IDEMP#${scope}#${key}`;
-    const now = this.clock();
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk,
-            sk: '#IDEMP',
-            kind: 'idempotency',
-            requestHash: hash,
-            status: 'in-flight',
-            createdAt: now.toISOString(),
-            expiresAt: Math.floor(now.getTime() / 1000) + ttlSeconds,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
-        }),
-      );
-      return { status: 'claimed' };
-    } catch (e) {
-      if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
-    }
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk, sk: '#IDEMP' }, ConsistentRead: true }),
-    );
-    const item = out.Item;
-    if (!item) return this.claimIdempotencyKey(scope, key, request, ttlSeconds);
-    if (item.requestHash !== hash) {
-      throw new ControlPlaneError(
-        'IDEMPOTENCY_KEY_REUSED',
-        `Idempotency-Key "${key}" was used before with a different request; use a new key for a new request`,
-        {
-          details: { key },
-        },
-      );
-    }
-    return item.status === 'completed'
-      ? { status: 'completed', response: item.response }
-      : { status: 'in-flight' };
-  }
-
-  async completeIdempotencyKey(scope: string, key: string, response: unknown): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `IDEMP#${scope}#${key}`, sk: '#IDEMP' },
-        UpdateExpression: 'SET #s = :c, #r = :r',
-        ExpressionAttributeNames: { '#s': 'status', '#r': 'response' },
-        ExpressionAttributeValues: { ':c': 'completed', ':r': response },
-      }),
-    );
+  completeIdempotencyKey(scope: string, key: string, response: unknown): Promise<void> {
+    return this.idempotency.completeClaim(scope, key, response);
   }
 
   /** Forgets a claim whose request failed before writing anything, so a retry can run again. */
-  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
-    await this.db
-      .send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `IDEMP#${scope}#${key}`, sk: '#IDEMP' },
-          UpdateExpression: 'SET expiresAt = :zero',
-          ConditionExpression: '#s = :f',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':zero': 0, ':f': 'in-flight' },
-        }),
-      )
-      .catch(() => undefined);
+  releaseIdempotencyKey(scope: string, key: string): Promise<void> {
+    return this.idempotency.releaseClaim(scope, key);
   }
 }

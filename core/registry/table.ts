@@ -10,14 +10,7 @@ import {
  * The registry's single-table layout. Kept as data so the control-plane CDK stack and the local
  * `ensureRegistryTable` build the very same table.
  *
- * | item            | pk                      | sk                       |
- * |-----------------|-------------------------|--------------------------|
- * | tenant          | TENANT#<tenantId>       | #TENANT                  |
- * | audit event     | TENANT#<tenantId>       | EVENT#<ulid>             |
- * | slug claim      | SLUG#<slug>             | #SLUG                    |
- * | operation       | OP#<operationId>        | #OP                      |
- * | idempotency key | IDEMP#<scope>#<key>     | #IDEMP                   |
- * | lease slot      | LEASE#<name>            | SLOT#<n>                 |
+ * Every item kind and its keys: core/registry/keys.ts (the one table of them).
  *
  * List indexes hold tenants only, each partition split into LIST_SHARDS so no single key takes
  * every tenant's writes; a page merges the shards (see list-merge.ts).

@@ -1,5 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGNUP_IDEMPOTENCY_SCOPE } from '../../control-plane/routes/webhooks.js';
 import { signWebhook } from '../../control-plane/webhook-signature.js';
+import { OperationClaims } from '../../core/registry/claims.js';
 import type { Tenant } from '../../core/registry/records.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { createWorkflows } from '../../workflows/index.js';
@@ -206,5 +210,128 @@ describe('a second control plane on the same registry', () => {
     } finally {
       await second.engine.close();
     }
+  });
+});
+
+/**
+ * Another control plane on this host: a real process (held by a child) with its heartbeat in the
+ * registry, as claims.ts records a runner. `kill()` SIGKILLs it, so claims' own rule (a dead pid on
+ * this host) declares it dead at once: no waiting for a heartbeat to lapse.
+ */
+async function otherProcess(): Promise<{ claims: OperationClaims; kill(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], {
+    stdio: 'ignore',
+  });
+  await once(child, 'spawn');
+  const claims = new OperationClaims({
+    documents: h.cp.aws.clients.documents,
+    tableName: h.config.registryTable,
+    ttlSeconds: h.config.operationClaimSeconds,
+    pid: child.pid!,
+  });
+  await claims.heartbeat();
+  return {
+    claims,
+    async kill() {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+const ADMIN_SCOPE = 'api:key:admin';
+const onboardFingerprint = (body: unknown) => ({ method: 'POST', route: '/v1/tenants', params: {}, body });
+const onboardWithKey = (body: Record<string, unknown>, key: string) =>
+  h.call({ method: 'POST', url: '/v1/tenants', payload: body, headers: { 'idempotency-key': key } });
+
+describe('a crash between taking an Idempotency-Key and recording the operation', () => {
+  it('the key of a SIGKILLed process that recorded nothing is reusable at once: the retry onboards', async () => {
+    const body = onboardBody('idem-crashed');
+    const other = await otherProcess();
+    const taken = await h.cp.aws.registry.idempotency.take(
+      ADMIN_SCOPE,
+      'crashed-1',
+      onboardFingerprint(body),
+      other.claims,
+    );
+    expect(taken.status).toBe('taken');
+    await other.kill();
+    const retry = await onboardWithKey(body, 'crashed-1');
+    expect(retry.statusCode, retry.body).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    const { tenant, operation } = retry.json();
+    expect((await h.waitForOperation(operation.operationId)).status).toBe('SUCCEEDED');
+    const again = await onboardWithKey(body, 'crashed-1');
+    expect([again.statusCode, again.json().operation.operationId]).toEqual([202, operation.operationId]);
+    await expectOneActiveTenant(tenant);
+  });
+
+  it('a key whose request recorded its operation before the crash replays that operation', async () => {
+    const body = onboardBody('idem-recorded');
+    const other = await otherProcess();
+    const taken = await h.cp.aws.registry.idempotency.take(
+      ADMIN_SCOPE,
+      'recorded-1',
+      onboardFingerprint(body),
+      other.claims,
+    );
+    if (taken.status !== 'taken') throw new Error(`expected the key taken, got ${taken.status}`);
+    // The other process records the operation (the record points to it in the same transaction)
+    // and dies before storing its answer.
+    const started = await h.cp.workflows.lifecycle.onboard(body as never, {
+      actor: 'key:admin',
+      idempotencyKey: 'recorded-1',
+      idempotency: { scope: ADMIN_SCOPE, key: 'recorded-1', token: taken.token },
+    });
+    await other.kill();
+    const retry = await onboardWithKey(body, 'recorded-1');
+    expect(retry.statusCode, retry.body).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.json().operation.operationId).toBe(started.operation.operationId);
+    expect((await h.waitForOperation(started.operation.operationId)).status).toBe('SUCCEEDED');
+    await expectOneActiveTenant(started.tenant);
+  });
+
+  it('a key held by a live process answers 409 IDEMPOTENCY_IN_FLIGHT with Retry-After, then is reusable once it dies', async () => {
+    const body = onboardBody('idem-held');
+    const other = await otherProcess();
+    await h.cp.aws.registry.idempotency.take(ADMIN_SCOPE, 'held-1', onboardFingerprint(body), other.claims);
+    const held = await onboardWithKey(body, 'held-1');
+    expect([held.statusCode, held.json().error.code]).toEqual([409, 'IDEMPOTENCY_IN_FLIGHT']);
+    expect(Number(held.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    await other.kill();
+    const retry = await onboardWithKey(body, 'held-1');
+    expect(retry.statusCode, retry.body).toBe(202);
+    expect((await h.waitForOperation(retry.json().operation.operationId)).status).toBe('SUCCEEDED');
+  });
+
+  it('a signup event whose first delivery died with its process is onboarded by the redelivery', async () => {
+    const slug = 'idem-redelivered';
+    const event = {
+      id: 'evt_crashed_1',
+      type: 'signup.completed',
+      created: Math.floor(Date.now() / 1000),
+      data: { name: 'Redelivered Shop', slug, tier: 'basic', adminEmail: `owner@${slug}.example.com` },
+    };
+    const other = await otherProcess();
+    await h.cp.aws.registry.idempotency.take(SIGNUP_IDEMPOTENCY_SCOPE, event.id, event, other.claims);
+    await other.kill();
+    const raw = JSON.stringify(event);
+    const redelivery = await h.call({
+      method: 'POST',
+      url: '/v1/webhooks/signup',
+      key: null,
+      payload: raw,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-signature': signWebhook(HARDENING_WEBHOOK_SECRET, raw, Math.floor(Date.now() / 1000)),
+      },
+    });
+    expect(redelivery.statusCode, redelivery.body).toBe(202);
+    const { tenant, operation } = redelivery.json();
+    expect(tenant.slug).toBe(slug);
+    expect((await h.waitForOperation(operation.operationId)).status).toBe('SUCCEEDED');
+    await expectOneActiveTenant(tenant);
   });
 });

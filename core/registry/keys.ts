@@ -1,0 +1,135 @@
+import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from './table.js';
+
+/**
+ * Every key of the registry's single table, in one place. Each item kind has one builder here; no
+ * other module spells a key prefix.
+ *
+ * | kind (`kind` attr) | pk                        | sk                       | owner / expiry                        |
+ * |--------------------|---------------------------|--------------------------|---------------------------------------|
+ * | tenant             | TENANT#<tenantId>         | #TENANT                  | (currentOperationId while one runs)   |
+ * | event              | TENANT#<tenantId>         | EVENT#<ulid>             | audit trail, kept                     |
+ * | slug               | SLUG#<slug>               | #SLUG                    | the tenant that claimed it            |
+ * | operation          | OP#<operationId>          | #OP                      | runner (claims.ts)                    |
+ * | runner             | RUNNER#<runnerId>         | #RUNNER                  | host, pid, aliveUntil (heartbeat)     |
+ * | idempotency        | IDEMP#<scope>#<key>       | #IDEMP                   | owner runner, inProgressUntil, expiresAt; operationId once recorded |
+ * | slot               | LEASE#<gate>              | SLOT#<n>                 | owner (`<operationId>[/…]`), expiresAt |
+ * | waiter             | LEASE#<gate>              | WAIT#<ticket>#<owner>    | owner, expiresAt (renewed while it polls) |
+ * | apikey             | APIKEY#<sha256>           | #APIKEY                  | -                                     |
+ * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
+ * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
+ *
+ * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
+ * sparse open-operations index keys (`openOperationKeys`).
+ */
+
+export interface ItemKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+export const ITEM_KINDS = [
+  'tenant',
+  'event',
+  'slug',
+  'operation',
+  'runner',
+  'idempotency',
+  'slot',
+  'waiter',
+  'apikey',
+  'apikey-name',
+  'apikey-admin',
+] as const;
+export type ItemKind = (typeof ITEM_KINDS)[number];
+
+export const TENANT_SK = '#TENANT';
+export const OPERATION_SK = '#OP';
+export const EVENT_PREFIX = 'EVENT#';
+
+export const tenantKey = (tenantId: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: TENANT_SK });
+export const eventKey = (tenantId: string, eventId: string): ItemKey => ({
+  pk: tenantKey(tenantId).pk,
+  sk: `${EVENT_PREFIX}${eventId}`,
+});
+/** An event sort key as a cursor may carry it (ULID event ids). */
+export const EVENT_SK_PATTERN = /^EVENT#[0-9A-Z]{26}$/;
+export const slugKey = (slug: string): ItemKey => ({ pk: `SLUG#${slug}`, sk: '#SLUG' });
+export const operationKey = (operationId: string): ItemKey => ({
+  pk: `OP#${operationId}`,
+  sk: OPERATION_SK,
+});
+export const runnerKey = (runnerId: string): ItemKey => ({ pk: `RUNNER#${runnerId}`, sk: '#RUNNER' });
+export const idempotencyKey = (scope: string, key: string): ItemKey => ({
+  pk: `IDEMP#${scope}#${key}`,
+  sk: '#IDEMP',
+});
+
+// ---------------------------------------------------------------- leases (slots and waiters)
+
+export const SLOT_PREFIX = 'SLOT#';
+export const WAIT_PREFIX = 'WAIT#';
+export const leasePk = (gate: string): string => `LEASE#${gate}`;
+export const slotKey = (gate: string, slot: number): ItemKey => ({
+  pk: leasePk(gate),
+  sk: `${SLOT_PREFIX}${slot}`,
+});
+/** Waiters sort by ticket (the operation's creation time), then owner: arrival order. */
+export const waiterKey = (gate: string, ticket: string, owner: string): ItemKey => ({
+  pk: leasePk(gate),
+  sk: `${WAIT_PREFIX}${ticket}#${owner}`,
+});
+export const isSlotSk = (sk: string): boolean => sk.startsWith(SLOT_PREFIX);
+export const isWaiterSk = (sk: string): boolean => sk.startsWith(WAIT_PREFIX);
+export const slotNumber = (sk: string): number => Number(sk.slice(SLOT_PREFIX.length));
+/** The gate a lease partition key names. */
+export const gateOf = (pk: string): string => pk.slice('LEASE#'.length);
+/** The operation that owns a slot or waiter: owners are `<operationId>` or `<operationId>/<what>`. */
+export const ownerOperationId = (owner: string): string | undefined => {
+  const id = owner.split('/')[0]!;
+  return id.startsWith('op_') ? id : undefined;
+};
+
+// ---------------------------------------------------------------- API keys
+
+export const apiKeyKey = (hash: string): ItemKey => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' });
+export const apiKeyNameKey = (name: string): ItemKey => ({ pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME' });
+export const ADMIN_KEY_POINTER: ItemKey = { pk: 'APIKEY-ADMIN', sk: '#CURRENT' };
+
+// ---------------------------------------------------------------- indexes
+
+/** Shard of a tenant in the list indexes: stable, spread by the ULID's random tail. */
+export function listShard(tenantId: string): number {
+  let h = 0;
+  for (let i = tenantId.length - 6; i < tenantId.length; i++) h = (h * 31 + tenantId.charCodeAt(i)) >>> 0;
+  return h % LIST_SHARDS;
+}
+
+/** The list-index partition of a tier/state filter, without its shard suffix. */
+export function listPartitionBase(index: ListIndex, tier: string, state: string): string {
+  const parts: Record<ListIndex, string> = {
+    byTierState: `T#${tier}#S#${state}`,
+    byState: `S#${state}`,
+    byTier: `T#${tier}`,
+    byAll: 'ALL',
+  };
+  return parts[index];
+}
+
+/** The four list-index keys of a tenant. */
+export function listKeys(t: { tenantId: string; tier: string; state: string }): Record<string, string> {
+  const shard = listShard(t.tenantId);
+  const keys: Record<string, string> = {};
+  for (const [index, { pk, sk }] of Object.entries(LIST_INDEXES)) {
+    keys[pk] = `${listPartitionBase(index as ListIndex, t.tier, t.state)}#${shard}`;
+    keys[sk] = t.tenantId;
+  }
+  return keys;
+}
+
+export const OPEN_PARTITION = 'OPEN';
+
+/** The sparse open-operations index keys an operation carries until it ends. */
+export const openOperationKeys = (operationId: string): Record<string, string> => ({
+  [OPEN_OPERATIONS_INDEX.pk]: OPEN_PARTITION,
+  [OPEN_OPERATIONS_INDEX.sk]: operationId,
+});
