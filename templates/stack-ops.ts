@@ -285,8 +285,13 @@ export async function deletionProgress(
  * The stack exists and is created: a missing stack is created (OnFailure ROLLBACK), an existing one
  * adopted (a retried step, or an SDK retry of a create that got through).
  */
-export async function ensureCreated(cf: CloudFormationClient, spec: StackSpec): Promise<StackProgress> {
-  const before = await observe(cf, spec.stackName);
+export async function ensureCreated(
+  cf: CloudFormationClient,
+  spec: StackSpec,
+  /** The stack as the caller just saw it (null: seen missing), saving a DescribeStacks. */
+  seen?: StackView | null,
+): Promise<StackProgress> {
+  const before = seen === undefined ? await observe(cf, spec.stackName) : (seen ?? undefined);
   if (before) return settledAs(cf, before, spec, 'create', false);
   try {
     await cf.send(
