@@ -1,11 +1,13 @@
 import { ListStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListAccountsCommand } from '@aws-sdk/client-organizations';
+import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../core/registry/records.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
 import { DEFAULT_CATALOG, type Tier, TierCatalog } from '../tiers/catalog.js';
 import { accountEmail, clientsFor } from './tasks/accounts.js';
+import { names } from './tasks/context.js';
 
 /**
  * Every tier move of the catalog, each way, succeeded and rolled back: after every operation the
@@ -30,7 +32,10 @@ const catalog = TierCatalog.parse({
   tiers: DEFAULT_CATALOG.tiers.map((t) => ({
     ...t,
     allowedTransitions: [
-      ...new Set([...(t.allowedTransitions ?? []), ...MOVES.filter(([, to]) => to === t.name).map(([f]) => f)]),
+      ...new Set([
+        ...(t.allowedTransitions ?? []),
+        ...MOVES.filter(([, to]) => to === t.name).map(([f]) => f),
+      ]),
     ].filter((n) => n !== t.name),
   })),
 });
@@ -103,6 +108,19 @@ async function liveStacksOf(tenant: Tenant) {
   return out.sort((a, b) => a.arn.localeCompare(b.arn));
 }
 
+/** The final snapshot an operation took of a stack's database, in the stack's account. */
+async function finalSnapshot(tenant: Tenant, stack: Tenant['stacks'][number], operationId: string) {
+  const clients = await clientsFor(cp.workflows.deps, {
+    tenantId: tenant.tenantId,
+    accountId: stack.accountId,
+  });
+  const id = names.snapshot(stack.stackName, operationId);
+  const out = await clients.rds
+    .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }))
+    .catch(() => ({ DBSnapshots: [] }));
+  return out.DBSnapshots?.[0]?.DBSnapshotIdentifier;
+}
+
 /** The registry's stacks of the tenant, in the same shape. */
 const recordedStacks = (tenant: Tenant) =>
   tenant.stacks
@@ -155,7 +173,14 @@ describe.concurrent('every tier move, each way, succeeded and rolled back', () =
     expect([after.tier, after.isolation, after.state]).toEqual([toName, to.isolation, 'ACTIVE']);
     expect(after.stacks.map((s) => s.role)).toEqual(['current']);
     expect(Boolean(after.stacks[0]!.accountId)).toBe(to.dedicatedAccount);
-    if (!samePlace(from, to)) expect(after.stacks[0]!.arn).not.toBe(before.stacks[0]!.arn);
+    if (!samePlace(from, to)) {
+      expect(after.stacks[0]!.arn).not.toBe(before.stacks[0]!.arn);
+      // The retired stack's database was snapshotted before it went.
+      if (from.database)
+        expect(await finalSnapshot(before, before.stacks[0]!, moved.operationId)).toBe(
+          names.snapshot(before.stacks[0]!.stackName, moved.operationId),
+        );
+    }
 
     const leaving = await cp.workflows.lifecycle.offboard(slug, actor);
     const offboarded = await cp.waitForOperation(leaving.operation.operationId, 120_000);
@@ -163,5 +188,9 @@ describe.concurrent('every tier move, each way, succeeded and rolled back', () =
     const gone = await matches('after offboarding');
     expect(gone.stacks).toEqual([]);
     expect(await liveStacksOf(gone)).toEqual([]);
+    if (to.database)
+      expect(await finalSnapshot(after, after.stacks[0]!, offboarded.operationId)).toBe(
+        names.snapshot(after.stacks[0]!.stackName, offboarded.operationId),
+      );
   });
 });
