@@ -326,7 +326,7 @@ export async function ensureUpdated(
     healthy &&
     spec.parameters.every((p) => before.parameters[p.ParameterKey] === p.ParameterValue)
   )
-    return settledAs(cf, before, spec, 'update', false);
+    return settledAs(cf, before, spec, 'update', false, true);
   const updatedAt = before.lastUpdatedTime?.toISOString();
   if (
     before.status === 'UPDATE_ROLLBACK_COMPLETE' &&
