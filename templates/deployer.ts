@@ -9,9 +9,10 @@ import {
   observe,
   progressOf,
   type StackProgress,
+  type StackSpec,
   type StackView,
 } from './stack-ops.js';
-import type { CfnParameterValue, CfnTag, StackResult, SynthesizedTemplate } from './types.js';
+import type { StackResult, SynthesizedTemplate } from './types.js';
 
 export interface StackDeployerOptions {
   readonly cloudformation: CloudFormationClient;
@@ -28,15 +29,9 @@ export interface StackDeployerOptions {
   readonly random?: () => number;
 }
 
-export interface StackDeployArgs {
-  readonly stackName: string;
+/** A stack-ops spec whose template is a synthesized one. */
+export interface StackDeployArgs extends StackSpec {
   readonly template: SynthesizedTemplate;
-  readonly parameters: readonly CfnParameterValue[];
-  readonly tags: readonly CfnTag[];
-  /** ClientRequestToken of this deploy, stable across its retries. */
-  readonly token: string;
-  /** Undefined leaves the stack's setting as it is. */
-  readonly terminationProtection?: boolean;
 }
 
 export interface StackDeleteArgs {
