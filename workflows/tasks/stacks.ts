@@ -56,9 +56,12 @@ export function stackOf(tenant: Tenant, role: StackRole): StackRef | undefined {
   return tenant.stacks.find((s) => s.role === role);
 }
 
-/** Records `ref` in place of the stack with its role, account and region. */
+/**
+ * Records `ref` in place of the same stack (its role, account, region and name), never in place of
+ * another: a stack left at the same place under another name stays recorded until it is deleted.
+ */
 function upsertStack(stacks: readonly StackRef[], ref: StackRef): StackRef[] {
-  const at = stacks.findIndex((s) => samePlace(s, ref));
+  const at = stacks.findIndex((s) => samePlace(s, ref) && s.stackName === ref.stackName);
   return at < 0 ? [...stacks, ref] : stacks.map((s, i) => (i === at ? ref : s));
 }
 
