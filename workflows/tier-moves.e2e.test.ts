@@ -1,9 +1,10 @@
-import { ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListAccountsCommand } from '@aws-sdk/client-organizations';
 import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../core/registry/records.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
+import { dbStatus } from '../test/support/moto-state.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
 import { DEFAULT_CATALOG, type Tier, TierCatalog } from '../tiers/catalog.js';
 import { accountEmail, clientsFor } from './tasks/accounts.js';
@@ -121,6 +122,29 @@ async function finalSnapshot(tenant: Tenant, stack: Tenant['stacks'][number], op
   return out.DBSnapshots?.[0]?.DBSnapshotIdentifier;
 }
 
+/** The current stack's database identifier, from the stack itself. */
+async function databaseOf(tenant: Tenant): Promise<string> {
+  const current = tenant.stacks.find((s) => s.role === 'current')!;
+  const clients = await clientsFor(cp.workflows.deps, {
+    tenantId: tenant.tenantId,
+    accountId: current.accountId,
+  });
+  const out = await clients.cloudformation.send(new DescribeStacksCommand({ StackName: current.arn }));
+  const db = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'DbInstanceIdentifier')?.OutputValue;
+  expect(db, `${tenant.slug} current stack's database`).toBeTruthy();
+  return db!;
+}
+
+/** A database's status, in the account of the tenant's current stack. */
+async function dbStatusIn(tenant: Tenant, id: string) {
+  const current = tenant.stacks.find((s) => s.role === 'current')!;
+  const clients = await clientsFor(cp.workflows.deps, {
+    tenantId: tenant.tenantId,
+    accountId: current.accountId,
+  });
+  return dbStatus(clients, id);
+}
+
 /** The registry's stacks of the tenant, in the same shape. */
 const recordedStacks = (tenant: Tenant) =>
   tenant.stacks
@@ -163,6 +187,17 @@ describe.concurrent('every tier move, each way, succeeded and rolled back', () =
     ]);
     expect(rolledBack.stacks.map((s) => [s.role, s.arn])).toEqual([['current', before.stacks[0]!.arn]]);
     refused.clear();
+    if (from.database && from.dedicatedAccount !== to.dedicatedAccount) {
+      // Between accounts (where the target once took the current stack's place in the record),
+      // suspension finds the database of the stack still recorded as current, and stops it.
+      const db = await databaseOf(rolledBack);
+      const suspending = await cp.workflows.lifecycle.suspend(slug, 'after a rolled-back move', actor);
+      expect((await cp.waitForOperation(suspending.operation.operationId, 120_000)).status).toBe('SUCCEEDED');
+      expect(await dbStatusIn(rolledBack, db)).toBe('stopped');
+      const resuming = await cp.workflows.lifecycle.resume(slug, actor);
+      expect((await cp.waitForOperation(resuming.operation.operationId, 120_000)).status).toBe('SUCCEEDED');
+      expect(await dbStatusIn(rolledBack, db)).toBe('available');
+    }
 
     // Succeeded.
     const moving = await cp.workflows.lifecycle.changeTier(slug, toName, actor);
