@@ -155,9 +155,9 @@ export const ensureStack: TaskHandler = async (input, deps, step): Promise<PollR
     const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId })).cloudformation;
     const place = { role, accountId, region };
     let recorded = tenant.stacks.find((s) => samePlace(s, place) && s.stackName === stackName);
-    // A recorded stack is looked at; an unrecorded one is asked for (ensureCreated adopts one left
-    // by a crash before it was recorded).
-    const seen = recorded ? ((await observe(cf, stackName)) ?? null) : undefined;
+    // A recorded stack is looked at; an unrecorded one is asked for without a look (one left by a
+    // crash before it was recorded is adopted through AlreadyExistsException).
+    const seen = recorded ? ((await observe(cf, stackName)) ?? null) : null;
     if (!seen) {
       // No slot, no stack. No queue position in the detail: it would rewrite the operation on every poll.
       const slot = await deps.stackGate.acquire(owner, operation.createdAt);
