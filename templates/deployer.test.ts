@@ -1,65 +1,13 @@
-import type { CloudFormationClient, StackEvent } from '@aws-sdk/client-cloudformation';
+import type { StackEvent } from '@aws-sdk/client-cloudformation';
 import { describe, expect, it } from 'vitest';
+import { awsError, ScriptedCloudFormation } from '../test/support/scripted-cloudformation.js';
 import { type StackDeployArgs, StackDeployer } from './deployer.js';
 import type { SynthesizedTemplate } from './types.js';
 
 /**
- * StackDeployer against a scripted CloudFormation: the waiting, adoption, failure reporting and
- * gating logic. Against moto it runs in the platform and tenant-stack integration tests.
+ * StackDeployer against a scripted CloudFormation: the waiting, adoption and failure reporting of
+ * the platform deploy's loop over stack-ops. Against moto it runs in the platform tests.
  */
-
-type Handler = (input: Record<string, unknown>) => unknown;
-
-/** What DescribeStacks answers for the scripted stack. */
-interface FakeStack {
-  StackStatus: string;
-  StackStatusReason?: string;
-  EnableTerminationProtection?: boolean;
-  Outputs?: { OutputKey: string; OutputValue: string }[];
-}
-
-const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
-
-class ScriptedCloudFormation {
-  readonly calls: { name: string; input: Record<string, unknown> }[] = [];
-  private readonly statuses: (FakeStack | undefined)[];
-
-  constructor(
-    statuses: (FakeStack | undefined)[],
-    private readonly handlers: Record<string, Handler> = {},
-    private readonly events: StackEvent[] = [],
-  ) {
-    this.statuses = [...statuses];
-  }
-
-  /** The n-th DescribeStacks answer; the last one repeats. undefined = the stack does not exist. */
-  private nextStack(): FakeStack | undefined {
-    return this.statuses.length > 1 ? this.statuses.shift() : this.statuses[0];
-  }
-
-  async send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
-    const name = command.constructor.name.replace(/Command$/, '');
-    this.calls.push({ name, input: command.input });
-    const handler = this.handlers[name];
-    if (handler) return handler(command.input);
-    if (name === 'DescribeStacks') {
-      const stack = this.nextStack();
-      if (!stack)
-        throw awsError('ValidationError', `Stack with id ${String(command.input.StackName)} does not exist`);
-      return { Stacks: [{ StackName: 'acme', StackId: 'arn:stack/acme/1', ...stack }] };
-    }
-    if (name === 'DescribeStackEvents') return { StackEvents: this.events };
-    return {};
-  }
-
-  names(): string[] {
-    return this.calls.map((c) => c.name);
-  }
-
-  client(): CloudFormationClient {
-    return this as unknown as CloudFormationClient;
-  }
-}
 
 const template: SynthesizedTemplate = {
   kind: 'pool',
@@ -100,6 +48,7 @@ const inProgress = (status = 'CREATE_IN_PROGRESS') => ({ StackStatus: status });
 describe('StackDeployer.create', () => {
   it('creates with the token, capabilities and tags, then polls with capped, jittered backoff', async () => {
     const cf = new ScriptedCloudFormation([
+      undefined,
       inProgress(),
       inProgress(),
       inProgress(),
@@ -114,7 +63,7 @@ describe('StackDeployer.create', () => {
       status: 'CREATE_COMPLETE',
       outputs: { TenantRoleArn: 'arn:role' },
     });
-    expect(cf.calls[0]).toEqual({
+    expect(cf.calls.find((c) => c.name === 'CreateStack')).toEqual({
       name: 'CreateStack',
       input: expect.objectContaining({
         StackName: 'acme',
@@ -136,6 +85,7 @@ describe('StackDeployer.create', () => {
       [0.999, [100, 200, 300]],
     ] as const) {
       const cf = new ScriptedCloudFormation([
+        undefined,
         inProgress(),
         inProgress(),
         inProgress(),
@@ -148,17 +98,19 @@ describe('StackDeployer.create', () => {
   });
 
   it('sends a TemplateURL instead of the body when the template has one', async () => {
-    const cf = new ScriptedCloudFormation([{ StackStatus: 'CREATE_COMPLETE' }]);
+    const cf = new ScriptedCloudFormation([undefined, { StackStatus: 'CREATE_COMPLETE' }]);
     await deployer(cf).d.create({
       ...args,
       template: { ...template, templateUrl: 'https://b.s3.us-east-1.amazonaws.com/t.json' },
     });
-    expect(cf.calls[0]?.input).toMatchObject({ TemplateURL: 'https://b.s3.us-east-1.amazonaws.com/t.json' });
-    expect(cf.calls[0]?.input).not.toHaveProperty('TemplateBody');
+    const create = cf.calls.find((c) => c.name === 'CreateStack');
+    expect(create?.input).toMatchObject({ TemplateURL: 'https://b.s3.us-east-1.amazonaws.com/t.json' });
+    expect(create?.input).not.toHaveProperty('TemplateBody');
   });
 
   it('adopts a stack that already exists (a retried step) and waits for it', async () => {
-    const cf = new ScriptedCloudFormation([inProgress(), { StackStatus: 'CREATE_COMPLETE' }], {
+    // Not there when looked at, there when created: another request (or an SDK retry) got through.
+    const cf = new ScriptedCloudFormation([undefined, inProgress(), { StackStatus: 'CREATE_COMPLETE' }], {
       CreateStack: () => {
         throw awsError('AlreadyExistsException', 'Stack [acme] already exists');
       },
@@ -167,7 +119,13 @@ describe('StackDeployer.create', () => {
   });
 
   it("reports the failing resource's reason from this operation's events", async () => {
-    const event = (id: string, type: string, status: string, reason?: string): StackEvent => ({
+    const event = (
+      id: string,
+      type: string,
+      status: string,
+      reason?: string,
+      token = 'op1-create',
+    ): StackEvent => ({
       LogicalResourceId: id,
       ResourceType: type,
       ResourceStatus: status as StackEvent['ResourceStatus'],
@@ -176,15 +134,20 @@ describe('StackDeployer.create', () => {
       StackName: 'acme',
       EventId: `${id}-${status}`,
       Timestamp: new Date(),
+      ClientRequestToken: token,
     });
     const events = [
       event('acme', 'AWS::CloudFormation::Stack', 'ROLLBACK_COMPLETE'),
       event('Db', 'AWS::RDS::DBInstance', 'CREATE_FAILED', 'Resource creation cancelled'),
       event('Role', 'AWS::IAM::Role', 'CREATE_FAILED', 'Access denied for iam:CreateRole'),
       event('acme', 'AWS::CloudFormation::Stack', 'CREATE_IN_PROGRESS', 'User Initiated'),
-      event('Old', 'AWS::S3::Bucket', 'CREATE_FAILED', 'an earlier operation'),
+      event('Old', 'AWS::S3::Bucket', 'CREATE_FAILED', 'an earlier operation', 'op0-create'),
     ];
-    const cf = new ScriptedCloudFormation([inProgress(), { StackStatus: 'ROLLBACK_COMPLETE' }], {}, events);
+    const cf = new ScriptedCloudFormation(
+      [undefined, inProgress(), { StackStatus: 'ROLLBACK_COMPLETE' }],
+      {},
+      events,
+    );
     const failure = deployer(cf).d.create(args);
     await expect(failure).rejects.toMatchObject({
       code: 'STACK_FAILED',
@@ -254,6 +217,7 @@ describe('StackDeployer.update', () => {
 
   it('fails with STACK_FAILED when the update rolls back', async () => {
     const cf = new ScriptedCloudFormation([
+      { StackStatus: 'UPDATE_COMPLETE' },
       inProgress('UPDATE_IN_PROGRESS'),
       { StackStatus: 'UPDATE_ROLLBACK_COMPLETE', StackStatusReason: 'boom' },
     ]);
@@ -286,6 +250,7 @@ describe('StackDeployer.delete', () => {
   it('turns termination protection off first, then deletes by stack id', async () => {
     const cf = new ScriptedCloudFormation([
       { StackStatus: 'CREATE_COMPLETE', EnableTerminationProtection: true },
+      { StackStatus: 'CREATE_COMPLETE', EnableTerminationProtection: false },
       inProgress('DELETE_IN_PROGRESS'),
       undefined,
     ]);
@@ -293,11 +258,12 @@ describe('StackDeployer.delete', () => {
     expect(cf.names()).toEqual([
       'DescribeStacks',
       'UpdateTerminationProtection',
+      'DescribeStacks',
       'DeleteStack',
       'DescribeStacks',
       'DescribeStacks',
     ]);
-    expect(cf.calls[2]?.input).toEqual({ StackName: 'arn:stack/acme/1', ClientRequestToken: 'op1-delete' });
+    expect(cf.calls[3]?.input).toEqual({ StackName: 'arn:stack/acme/1', ClientRequestToken: 'op1-delete' });
   });
 
   it('retries a failed delete with a fresh token, then reports STACK_DELETE_FAILED with the reason', async () => {
@@ -316,29 +282,10 @@ describe('StackDeployer.delete', () => {
     const cf = new ScriptedCloudFormation([
       { StackStatus: 'CREATE_COMPLETE' },
       { StackStatus: 'DELETE_FAILED' },
+      { StackStatus: 'DELETE_FAILED' },
       { StackStatus: 'DELETE_COMPLETE' },
     ]);
     await deployer(cf).d.delete({ stackName: 'acme', token: 'op1-delete' });
     expect(cf.names().filter((n) => n === 'DeleteStack')).toHaveLength(2);
-  });
-});
-
-describe('StackDeployer gate', () => {
-  it('wraps every mutating call, and only those', async () => {
-    const gated: string[] = [];
-    const protectedStack = { StackStatus: 'CREATE_COMPLETE', EnableTerminationProtection: true };
-    const cf = new ScriptedCloudFormation([protectedStack, protectedStack, undefined]);
-    const gate = {
-      run: <T>(fn: () => Promise<T>) => {
-        gated.push(`call ${cf.calls.length}`);
-        return fn();
-      },
-    };
-    const { d } = deployer(cf, { gate });
-    await d.describe('acme');
-    await d.delete({ stackName: 'acme', token: 't' });
-    const mutating = cf.names().filter((n) => !n.startsWith('Describe'));
-    expect(mutating).toEqual(['UpdateTerminationProtection', 'DeleteStack']);
-    expect(gated).toHaveLength(mutating.length);
   });
 });

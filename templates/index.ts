@@ -1,6 +1,8 @@
 /**
  * Tier templates: CloudFormation per isolation model, synthesized once per (kind, target, version),
- * parameterized per tenant, deployed by StackDeployer. See docs/templates.md.
+ * parameterized per tenant. Every stack is driven through the non-blocking operations of
+ * `stack-ops.ts`: the workflow steps deploy tenant stacks with them, one poll per Task call;
+ * StackDeployer loops over them to deploy the platform stack at start-up. See docs/templates.md.
  *
  * Stack outputs the workflows read (names are a contract):
  * - pool, bridge, silo: `TenantRoleArn`, `TemplateVersion`
@@ -25,7 +27,6 @@ export {
   type StackDeployArgs,
   StackDeployer,
   type StackDeployerOptions,
-  type StackGate,
 } from './deployer.js';
 export {
   adaptTemplateForEmulator,
@@ -48,6 +49,22 @@ export {
   type ReadPlatformOptions,
   readPlatform,
 } from './platform.js';
+export {
+  type DeleteSpec,
+  deletionProgress,
+  ensureCreated,
+  ensureDeleted,
+  ensureUpdated,
+  firstFailure,
+  isInProgress,
+  observe,
+  progressOf,
+  type StackProgress,
+  type StackSpec,
+  type StackView,
+  stackFailure,
+  type UpdateOptions,
+} from './stack-ops.js';
 export { runSynthCommand } from './synth-cli.js';
 export { SynthesisService, type SynthesisServiceOptions, templateVersionId } from './synthesis.js';
 export type {

@@ -22,6 +22,7 @@ import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_CREDENTIALS } from '../core/aws/clients.js';
+import { backoffDelay, sleep } from '../core/backoff.js';
 import { newTenantId } from '../core/ids.js';
 import { testClients, testEndpoint, uniqueName } from '../test/support/aws.js';
 import { type Tier, TierCatalog } from '../tiers/catalog.js';
@@ -29,12 +30,15 @@ import { StackDeployer } from './deployer.js';
 import { resolveEmulatorOutputs } from './emulator.js';
 import { buildTenantParameters, tenantStackName, tenantStackTags } from './parameters.js';
 import { ensurePlatform } from './platform.js';
+import { ensureCreated, ensureDeleted, ensureUpdated, observe, type StackProgress } from './stack-ops.js';
 import { SynthesisService } from './synthesis.js';
 import type { PlatformOutputs, SynthesizedTemplate } from './types.js';
 
 /**
- * Each tenant template deployed to moto (target 'moto') the way the workflows deploy it: create,
- * update with new parameters, delete; checking the resources moto really made, then their absence.
+ * Each tenant template deployed to moto (target 'moto') the way the workflows deploy it: through
+ * the stack operations (templates/stack-ops.ts), called until they settle as the workflows' Task →
+ * Choice → Wait loops call them: create, update with new parameters, delete; checking the
+ * resources moto really made, then their absence.
  */
 
 const clients = testClients();
@@ -46,7 +50,9 @@ const kms = new KMSClient(aws);
 const cacheDir = mkdtempSync(join(tmpdir(), 'tcp-tenant-stacks-test-'));
 const catalog = TierCatalog.load();
 const prefix = uniqueName('tt');
+// The platform stack is deployed as at start-up, by StackDeployer.
 const deployer = new StackDeployer({ cloudformation: clients.cloudformation, pollMs: 10, maxPollMs: 50 });
+const cf = clients.cloudformation;
 let platform: PlatformOutputs;
 let synth: SynthesisService;
 
@@ -91,6 +97,25 @@ function deployArgs(tenant: Tenant, tier: Tier, template: SynthesizedTemplate, s
   };
 }
 
+/** Calls a stack step until it settles, as a workflow polls it; a failure is thrown. */
+async function settle(step: () => Promise<StackProgress>) {
+  for (let attempt = 0; ; attempt += 1) {
+    const progress = await step();
+    if (progress.done) {
+      if (progress.failure) throw progress.failure;
+      return { ...progress.stack!, noChange: 'noChange' in progress && progress.noChange === true };
+    }
+    if (attempt >= 200) throw new Error(`stack still ${progress.status}`);
+    await sleep(backoffDelay({ baseMs: 10, maxMs: 50 }, attempt));
+  }
+}
+
+type Spec = Parameters<typeof ensureCreated>[1];
+const create = (spec: Spec) => settle(() => ensureCreated(cf, spec));
+/** As EnsureStackUpdated calls it: settled without a call once the parameters are the wanted ones. */
+const update = (spec: Spec) => settle(() => ensureUpdated(cf, spec, { skipWhenParametersMatch: true }));
+const remove = (stackName: string, token: string) => settle(() => ensureDeleted(cf, { stackName, token }));
+
 const newTenant = (allowedPrincipals: string[] = [], permissionsBoundaryArn?: string): Tenant => ({
   tenantId: newTenantId(),
   slug: uniqueName('acme'),
@@ -120,7 +145,7 @@ describe('pool tenant stack', () => {
     const template = await viaUrl.resolve('pool', 'moto');
     expect(template.templateUrl).toMatch(/^https:\/\//);
 
-    const created = await deployer.create(deployArgs(tenant, catalog.get('basic'), template, 'create'));
+    const created = await create(deployArgs(tenant, catalog.get('basic'), template, 'create'));
     expect(created.status).toBe('CREATE_COMPLETE');
     expect(created.outputs.TemplateVersion).toBe(template.versionId);
     const role = roleName(created.outputs.TenantRoleArn);
@@ -139,7 +164,7 @@ describe('pool tenant stack', () => {
     expect(document).toContain(`"${tenant.tenantId}#*"`);
     expect(document).toContain(`${platform.artifactBucketName}/tenants/${tenant.tenantId}/*`);
 
-    const updated = await deployer.update(deployArgs(tenant, catalog.get('standard'), template, 'update'));
+    const updated = await update(deployArgs(tenant, catalog.get('standard'), template, 'update'));
     expect(updated).toMatchObject({
       status: 'UPDATE_COMPLETE',
       noChange: false,
@@ -149,13 +174,11 @@ describe('pool tenant stack', () => {
       TierName: 'standard',
       TenantId: tenant.tenantId,
     });
-    const again = await deployer.update(
-      deployArgs(tenant, catalog.get('standard'), template, 'update-again'),
-    );
+    const again = await update(deployArgs(tenant, catalog.get('standard'), template, 'update-again'));
     expect(again.noChange).toBe(true);
 
-    await deployer.delete({ stackName: created.stackName, token: `${tenant.slug}-delete` });
-    await expect(deployer.describe(created.stackName)).resolves.toBeUndefined();
+    await remove(created.stackName, `${tenant.slug}-delete`);
+    await expect(observe(cf, created.stackName)).resolves.toBeUndefined();
     await expect(iam.send(new GetRoleCommand({ RoleName: role }))).rejects.toMatchObject({
       name: 'NoSuchEntityException',
     });
@@ -168,7 +191,7 @@ describe('bridge tenant stack', () => {
   it('creates a PostgreSQL instance in the shared subnets with its own key and groups, updates, deletes', async () => {
     const template = await synth.resolve('bridge', 'moto');
     const premium = catalog.get('premium');
-    const created = await deployer.create(deployArgs(tenant, premium, template, 'create'));
+    const created = await create(deployArgs(tenant, premium, template, 'create'));
     expect(created.status).toBe('CREATE_COMPLETE');
     const { outputs } = created;
 
@@ -208,7 +231,7 @@ describe('bridge tenant stack', () => {
         backupRetentionDays: 14,
       },
     };
-    const updated = await deployer.update(deployArgs(tenant, bigger, template, 'update'));
+    const updated = await update(deployArgs(tenant, bigger, template, 'update'));
     expect(updated).toMatchObject({ status: 'UPDATE_COMPLETE', noChange: false });
     expect(updated.outputs.DbInstanceIdentifier).toBe(outputs.DbInstanceIdentifier);
     expect(await stackParameters(created.stackName)).toMatchObject({
@@ -217,7 +240,7 @@ describe('bridge tenant stack', () => {
       DbMultiAz: 'true',
     });
 
-    await deployer.delete({ stackName: created.stackName, token: `${tenant.slug}-delete` });
+    await remove(created.stackName, `${tenant.slug}-delete`);
     await expect(
       clients.rds.send(
         new DescribeDBInstancesCommand({ DBInstanceIdentifier: outputs.DbInstanceIdentifier }),
@@ -243,7 +266,7 @@ describe('silo tenant stack', () => {
   it('creates its own VPC, database and internal load balancer, updates, deletes under termination protection', async () => {
     const template = await synth.resolve('silo', 'moto');
     const enterprise = catalog.get('enterprise');
-    const created = await deployer.create({
+    const created = await create({
       ...deployArgs(tenant, enterprise, template, 'create'),
       terminationProtection: true,
     });
@@ -303,7 +326,7 @@ describe('silo tenant stack', () => {
       ...enterprise,
       database: { ...(enterprise.database as NonNullable<Tier['database']>), instanceClass: 'db.m7g.xlarge' },
     };
-    const updated = await deployer.update({
+    const updated = await update({
       ...deployArgs({ ...tenant, allowedPrincipals: [] }, smaller, template, 'update'),
       terminationProtection: true,
     });
@@ -317,8 +340,8 @@ describe('silo tenant stack', () => {
     // moto echoes a list parameter in Python's notation.
     expect(['', "['']"]).toContain(parameters.AllowedPrincipals);
 
-    await deployer.delete({ stackName: created.stackName, token: `${tenant.slug}-delete` });
-    await expect(deployer.describe(created.stackName)).resolves.toBeUndefined();
+    await remove(created.stackName, `${tenant.slug}-delete`);
+    await expect(observe(cf, created.stackName)).resolves.toBeUndefined();
     await expect(ec2.send(new DescribeVpcsCommand({ VpcIds: [outputs.VpcId ?? ''] }))).rejects.toMatchObject({
       name: 'InvalidVpcID.NotFound',
     });

@@ -25,18 +25,47 @@ export const OperationStatusSchema = z.enum(OPERATION_STATUSES);
 export const ErrorInfoSchema = z.object({ code: z.string(), message: z.string() });
 export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 
-export const StackRefSchema = z.object({
-  /** The stack's role for the tenant, e.g. `tenant`. */
-  name: z.string(),
-  stackName: z.string(),
-  arn: z.string(),
-  templateVersion: z.string(),
-  status: z.string(),
-  /** Account the stack lives in, when it is not the control plane's own. */
-  accountId: z.string().optional(),
-  /** Times a delete ended DELETE_FAILED; reported after 3, never dropped. */
-  deleteAttempts: z.number().int().optional(),
-});
+/** A tenant stack's role: the one serving it, the one a tier change builds, the one a change retires. */
+export const STACK_ROLES = ['current', 'target', 'retiring'] as const;
+export const StackRoleSchema = z.enum(STACK_ROLES);
+export type StackRole = z.infer<typeof StackRoleSchema>;
+
+/** Records written before roles had their own field named them in `name` (`tenant` = current). */
+const LEGACY_ROLES: Record<string, StackRole> = { tenant: 'current', target: 'target', retiring: 'retiring' };
+
+/** Older records lack `role` and `region`: the role comes from `name`, the region from the stack's ARN. */
+function upgradeStackRef(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const ref = raw as Record<string, unknown>;
+  if (ref.role !== undefined && ref.region !== undefined) return raw;
+  const arnRegion = typeof ref.arn === 'string' ? (ref.arn.split(':')[3] ?? '') : '';
+  return {
+    ...ref,
+    role: ref.role ?? LEGACY_ROLES[String(ref.name)] ?? ref.name,
+    region: ref.region ?? arnRegion,
+  };
+}
+
+/**
+ * One stack of a tenant. A tenant's stacks are identified by what they are, (role, account,
+ * region), never by name: two silo stacks of one tenant carry the same name in two accounts.
+ */
+export const StackRefSchema = z.preprocess(
+  upgradeStackRef,
+  z.object({
+    role: StackRoleSchema,
+    stackName: z.string(),
+    /** The stack id; empty while a create has been asked for and not yet seen. */
+    arn: z.string(),
+    templateVersion: z.string(),
+    status: z.string(),
+    /** The tenant's dedicated account the stack lives in; absent: the control plane's own account. */
+    accountId: z.string().optional(),
+    region: z.string(),
+    /** Times a delete ended DELETE_FAILED; reported after 3, never dropped. */
+    deleteAttempts: z.number().int().optional(),
+  }),
+);
 export type StackRef = z.infer<typeof StackRefSchema>;
 
 /** Per-tenant identity and API-access records the workflows manage through the SDKs. */

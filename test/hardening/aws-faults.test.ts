@@ -27,10 +27,13 @@ const INJECTED_LOGICAL_ID = 'TenantRoleB824C646';
 const INJECTED_REASON = 'Resource handler returned message: "Role quota exceeded (injected)"';
 const lateKeyIds = new Set<string>();
 
-// The chosen tenant's stack answers ROLLBACK_COMPLETE, with a failed event saying why.
+// The chosen tenant's stack answers ROLLBACK_COMPLETE, with a failed event of its create saying why
+// (an event carries its operation's ClientRequestToken, as on AWS; moto leaves it out).
+let rollbackToken: string | undefined;
 const rollback = rewriteResponses((command, input, output) => {
   const name = String(input.StackName ?? '');
   if (!name.includes(`-${ROLLBACK_SLUG}-`)) return undefined;
+  if (command === 'CreateStackCommand') rollbackToken = String(input.ClientRequestToken);
   if (command === 'DescribeStacksCommand') {
     const stacks = (output.Stacks as { StackStatus?: string }[] | undefined) ?? [];
     return {
@@ -49,6 +52,7 @@ const rollback = rewriteResponses((command, input, output) => {
           LogicalResourceId: INJECTED_LOGICAL_ID,
           ResourceStatus: 'CREATE_FAILED',
           ResourceStatusReason: INJECTED_REASON,
+          ClientRequestToken: rollbackToken,
         },
       ],
     };

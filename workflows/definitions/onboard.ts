@@ -17,7 +17,7 @@ export function onboardDefinition(): AslDefinition {
     .poll('VendAccount', 'CreateStack', { args: { which: 'tier' }, ...onFail })
     .poll('CreateStack', 'CreateIdentity', {
       task: 'EnsureStack',
-      args: { which: 'tier', role: 'tenant' },
+      args: { which: 'tier', role: 'current' },
       ...onFail,
     })
     .task('CreateIdentity', 'CreateApiKey', onFail)

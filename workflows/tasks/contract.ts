@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STACK_ROLES } from '../../core/registry/records.js';
 
 /**
  * The contract between the state machines and the task handlers: every task a Task state may name
@@ -12,10 +13,10 @@ import { z } from 'zod';
 /** Which tier a step works on: the tenant's current one (`tier`/`tenant`) or the operation's target. */
 const Which = z.enum(['tier', 'target']);
 const TierChoice = z.enum(['tenant', 'target']);
-/** The role a stack plays for its tenant (StackRef.name): `retiring` after a cut-over. */
-const StackRole = z.enum(['tenant', 'target', 'retiring']);
+/** The role a stack plays for its tenant (StackRef.role): `retiring` after a cut-over. */
+const StackRole = z.enum(STACK_ROLES);
 /** Stacks a step acts on: one role, or every stack of the tenant. */
-const StackSelection = z.enum(['all', 'tenant', 'target', 'retiring']);
+const StackSelection = z.enum(['all', ...STACK_ROLES]);
 /** Tests page tenant data in small parts; production uses the handlers' defaults. */
 const PartSizes = {
   partItems: z.int().positive().optional(),
@@ -74,7 +75,7 @@ export type ArgsCheck<K extends TaskName> =
 
 /**
  * Validates a Task state's `args` for `task`. The message names each bad field and what it
- * accepts, e.g. `args.role: Invalid option: expected one of "all"|"tenant"|…`.
+ * accepts, e.g. `args.role: Invalid option: expected one of "all"|"current"|…`.
  */
 export function checkTaskArgs<K extends TaskName>(task: K, args: unknown): ArgsCheck<K> {
   const parsed = TASK_ARGS[task].safeParse(args ?? {});

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { clientsFor } from './accounts.js';
 import { type HandlerOf, loadScope, type PollResult } from './context.js';
-import { databaseOf } from './stacks.js';
+import { databaseOf, stackOf } from './stacks.js';
 
 /**
  * SetDatabaseRunning: stop (suspend) or start (resume) the tenant's dedicated database, waiting
@@ -17,10 +17,10 @@ export const setDatabaseRunning: HandlerOf<'SetDatabaseRunning'> = async (
   deps,
 ): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
-  const ref = scope.tenant.stacks.find((s) => s.name === 'tenant');
+  const ref = stackOf(scope.tenant, 'current');
   if (!ref) return { done: true, detail: 'no stack' };
   const aws = await clientsFor(deps, { tenantId: scope.tenant.tenantId, accountId: ref.accountId });
-  const db = await databaseOf(aws, scope, ref);
+  const db = await databaseOf(deps, scope, ref);
   if (!db) return { done: true, detail: 'no dedicated database' };
   const running = input.args.running === true;
   const out = await aws.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db }));

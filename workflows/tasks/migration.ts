@@ -1,8 +1,7 @@
 import { ControlPlaneError } from '../../core/errors.js';
 import type { StackRef } from '../../core/registry/records.js';
-import { clientsFor } from './accounts.js';
 import { type HandlerOf, loadScope, type PollResult, tierFor } from './context.js';
-import { describeStack, stackOutputs } from './stacks.js';
+import { observeRef, stackOf } from './stacks.js';
 
 /**
  * The migration hand-off of a tier change across isolation models. The control plane builds the
@@ -17,8 +16,8 @@ export const requestMigration: HandlerOf<'RequestMigration'> = async (input, dep
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const target = tierFor(deps, scope, 'target');
-  const targetStack = tenant.stacks.find((s) => s.name === 'target');
-  const current = tenant.stacks.find((s) => s.name === 'tenant');
+  const targetStack = stackOf(tenant, 'target');
+  const current = stackOf(tenant, 'current');
   await deps.events.publish({
     type: 'tenant.migration_requested',
     tenantId: tenant.tenantId,
@@ -80,27 +79,23 @@ export const cutOver: HandlerOf<'CutOver'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const target = tierFor(deps, scope, 'target');
-  if (tenant.tier === target.name && !tenant.stacks.some((s) => s.name === 'target'))
-    return { already: true };
-  const targetStack = tenant.stacks.find((s) => s.name === 'target');
+  const targetStack = stackOf(tenant, 'target');
+  if (tenant.tier === target.name && !targetStack) return { already: true };
   if (!targetStack)
     throw new ControlPlaneError(
       'WORKFLOW_FAILED',
       `tenant ${tenant.tenantId} has no target stack to cut over to`,
     );
-  const stack = await describeStack(
-    await clientsFor(deps, { tenantId: tenant.tenantId, accountId: targetStack.accountId }),
-    targetStack.stackName,
-  );
+  const stack = await observeRef(deps, tenant, targetStack);
   if (!stack) throw new ControlPlaneError('STACK_FAILED', `target stack ${targetStack.stackName} is gone`);
   const stacks: StackRef[] = tenant.stacks.map((s) =>
-    s.name === 'target' ? { ...s, name: 'tenant' } : s.name === 'tenant' ? { ...s, name: 'retiring' } : s,
+    s.role === 'target' ? { ...s, role: 'current' } : s.role === 'current' ? { ...s, role: 'retiring' } : s,
   );
   await deps.registry.patchTenant(tenant, operation.operationId, {
     tier: target.name,
     isolation: target.isolation,
     stacks,
-    outputs: stackOutputs(stack),
+    outputs: stack.outputs,
     templateVersion: targetStack.templateVersion,
   });
   return { from: tenant.tier, to: target.name };

@@ -103,7 +103,7 @@ describe('the task runner checks the contract before a handler runs', () => {
   });
 
   it.each<[TaskName, unknown, RegExp]>([
-    ['RetireStacks', { role: 'everything' }, /args\.role: .*"all"\|"tenant"\|"target"\|"retiring"/],
+    ['RetireStacks', { role: 'everything' }, /args\.role: .*"all"\|"current"\|"target"\|"retiring"/],
     ['SetUsersEnabled', {}, /args\.enabled: .*expected boolean/],
     ['Finish', { extra: true }, /Unrecognized key: "extra"/],
     ['EraseTenantData', { after: 'copy', partItems: 0 }, /args\.partItems: /],
@@ -226,7 +226,7 @@ describe('a polled step', () => {
     }, options);
   }
   const poll = (task: TaskName = 'EnsureStack') =>
-    input(task, { which: 'tier', role: 'tenant' }, { poll: true, pollSeconds: 2 });
+    input(task, { which: 'tier', role: 'current' }, { poll: true, pollSeconds: 2 });
 
   it('records its start once, each new detail once, and its end keeping the start', async () => {
     const { run, writes } = script(['CREATE_IN_PROGRESS', 'CREATE_IN_PROGRESS', 'waiting for a slot']);

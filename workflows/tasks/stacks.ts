@@ -1,17 +1,18 @@
-import {
-  CreateStackCommand,
-  DeleteStackCommand,
-  DescribeStackEventsCommand,
-  DescribeStacksCommand,
-  type Stack,
-  UpdateStackCommand,
-  UpdateTerminationProtectionCommand,
-} from '@aws-sdk/client-cloudformation';
 import { CreateDBSnapshotCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
-import type { AwsClients } from '../../core/aws/clients.js';
+import { isAlreadyExists, isNotFound } from '../../core/aws/errors.js';
 import { ControlPlaneError } from '../../core/errors.js';
-import type { StackRef, Tenant } from '../../core/registry/records.js';
-import { buildTenantParameters, tenantStackName, tenantStackTags } from '../../templates/index.js';
+import type { StackRef, StackRole, Tenant } from '../../core/registry/records.js';
+import {
+  buildTenantParameters,
+  ensureCreated,
+  ensureDeleted,
+  ensureUpdated,
+  observe,
+  type StackSpec,
+  type StackView,
+  tenantStackName,
+  tenantStackTags,
+} from '../../templates/index.js';
 import type { Tier } from '../../tiers/catalog.js';
 import { clientsFor } from './accounts.js';
 import {
@@ -22,63 +23,51 @@ import {
   type TaskDeps,
   type TaskScope,
   tierFor,
-  toTaskError,
 } from './context.js';
 
 /**
- * Stack steps, written as "ensure" calls: each call looks at the stack as it is, acts if needed,
- * and says whether it has settled. A crash at any point is resumed by calling again: an existing
- * stack is adopted, a request already made is not made twice (ClientRequestToken), a missing stack
- * counts as deleted.
+ * Stack steps over the one stack-operations module (templates/stack-ops.ts): each call looks at the
+ * stack, makes at most one stack operation and answers `{ done: false }` until it has settled. A
+ * crash at any point is resumed by calling again: a recorded stack is adopted, a request already
+ * made is not made twice (ClientRequestToken), a missing stack counts as deleted.
+ *
+ * A tenant's stacks are identified by what they are: (role, account, region). Two silo stacks of
+ * one tenant (enterprise ↔ enterprise-dedicated) carry the same name in two accounts; neither ever
+ * replaces the other in the record. A stack is recorded before it is asked for, and stays recorded
+ * until it is seen deleted.
  */
 
-const IN_PROGRESS = /_IN_PROGRESS$/;
 const MAX_DELETE_ATTEMPTS = 3;
 
-export async function describeStack(aws: AwsClients, stackName: string): Promise<Stack | undefined> {
-  try {
-    const out = await aws.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
-    const stack = out.Stacks?.[0];
-    return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? stack : undefined;
-  } catch (e) {
-    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message))
-      return undefined;
-    throw e;
-  }
+/** Where a stack lives: `accountId` undefined is the control plane's own account. */
+interface StackPlace {
+  readonly role: StackRole;
+  readonly accountId?: string | undefined;
+  readonly region: string;
 }
 
-export function stackOutputs(stack: Stack): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const o of stack.Outputs ?? [])
-    if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
-  return outputs;
+/** Same role, account and region: the same stack of the tenant, whatever its name. */
+export function samePlace(a: StackPlace, b: StackPlace): boolean {
+  return a.role === b.role && (a.accountId ?? '') === (b.accountId ?? '') && a.region === b.region;
 }
 
-/** The first failure CloudFormation recorded for the stack: `LogicalId: reason`. */
-async function failureReason(aws: AwsClients, stackName: string, fallback: string): Promise<string> {
-  try {
-    const out = await aws.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName }));
-    const failed = (out.StackEvents ?? [])
-      .filter(
-        (e) =>
-          /FAILED$/.test(e.ResourceStatus ?? '') &&
-          e.ResourceStatusReason &&
-          e.LogicalResourceId !== stackName,
-      )
-      .pop();
-    if (failed) return `${failed.LogicalResourceId}: ${failed.ResourceStatusReason}`;
-  } catch {
-    // The reason is a courtesy; the status alone is still reported.
-  }
-  return fallback;
+/** The tenant's stack with a role (in any account or region), e.g. the current one. */
+export function stackOf(tenant: Tenant, role: StackRole): StackRef | undefined {
+  return tenant.stacks.find((s) => s.role === role);
 }
 
-function templateSource(t: {
-  body: string;
-  templateUrl?: string | undefined;
-}): { TemplateBody: string } | { TemplateURL: string } {
-  return t.templateUrl ? { TemplateURL: t.templateUrl } : { TemplateBody: t.body };
+/**
+ * Records `ref` in place of the same stack (its role, account, region and name), never in place of
+ * another: a stack left at the same place under another name stays recorded until it is deleted.
+ */
+function upsertStack(stacks: readonly StackRef[], ref: StackRef): StackRef[] {
+  const at = stacks.findIndex((s) => samePlace(s, ref) && s.stackName === ref.stackName);
+  return at < 0 ? [...stacks, ref] : stacks.map((s, i) => (i === at ? ref : s));
 }
+
+/** The stack slot's owner: one per operation and stack (two same-named stacks in two accounts differ). */
+const slotOwner = (operationId: string, accountId: string | undefined, stackName: string) =>
+  `${operationId}/${accountId ?? 'home'}/${stackName}`;
 
 async function stackParameters(
   deps: TaskDeps,
@@ -103,8 +92,29 @@ async function stackParameters(
   );
 }
 
-function upsertStack(stacks: readonly StackRef[], ref: StackRef): StackRef[] {
-  return [...stacks.filter((s) => s.stackName !== ref.stackName), ref];
+/** What CreateStack/UpdateStack get for a tenant's stack of a tier. */
+async function stackSpec(
+  deps: TaskDeps,
+  tenant: Tenant,
+  tier: Tier,
+  where: { stackName: string; accountId: string | undefined; token: string },
+): Promise<StackSpec & { templateVersion: string }> {
+  const template = await deps.synth.resolve(tier.isolation, deps.target);
+  return {
+    stackName: where.stackName,
+    template,
+    templateVersion: template.versionId,
+    parameters: await stackParameters(deps, tenant, tier, template.versionId, where.accountId),
+    tags: tenantStackTags({
+      tenantId: tenant.tenantId,
+      tier: tier.name,
+      isolation: tier.isolation,
+      templateVersion: template.versionId,
+    }),
+    token: where.token,
+    // Own-account stacks run as the scoped execution role; a tenant account's use its credentials.
+    roleArn: deps.cloudFormationRoleArn && !where.accountId ? deps.cloudFormationRoleArn : undefined,
+  };
 }
 
 /** ResolveTemplate: make sure the template of the step's tier is synthesized (once per model and version). */
@@ -115,107 +125,106 @@ export const resolveTemplate: HandlerOf<'ResolveTemplate'> = async (input, deps)
   return { templateVersion: template.versionId, bytes: template.bytes };
 };
 
-/** EnsureStack: create the tier's stack for the tenant, or adopt it, and wait for it to settle. */
+/**
+ * EnsureStack: create the tier's stack for the tenant (role `current`, or `target` for a tier
+ * change), or adopt it, until it has settled. Creating takes a stack slot, held until the stack
+ * settles and released on every way out of the step, failures included.
+ */
 export const ensureStack: HandlerOf<'EnsureStack'> = async (input, deps, step): Promise<PollResult> => {
   const scope = await loadScope(deps, input);
-  const { tenant, operation } = scope;
+  let { tenant } = scope;
+  const { operation } = scope;
   const tier = tierFor(deps, scope, input.args.which);
-  const role = String(input.args.role ?? 'tenant');
-  const stackName = tenantStackName(deps.prefix, tenant.slug, tier.isolation);
-  const owner = `${operation.operationId}/${stackName}`;
-  const template = await deps.synth.resolve(tier.isolation, deps.target);
+  const role: StackRole = input.args.role;
   if (tier.dedicatedAccount && !tenant.accountId)
     throw new ControlPlaneError(
       'WORKFLOW_FAILED',
       `tier ${tier.name} needs a dedicated account and tenant ${tenant.tenantId} has none yet`,
     );
   const accountId = tier.dedicatedAccount ? tenant.accountId : undefined;
-  const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId });
-  // A stack the tenant records is looked at first; an unrecorded one is created (under a slot) and
-  // a stack left by a crash before it was recorded is adopted through AlreadyExistsException.
-  let stack = tenant.stacks.some((s) => s.stackName === stackName)
-    ? await describeStack(aws, stackName)
-    : undefined;
-
-  if (!stack) {
-    // No slot, no stack. No queue position in the detail: it would rewrite the operation on every poll.
-    const slot = await deps.stackGate.acquire(owner, operation.createdAt);
-    if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
-    const parameters = await stackParameters(deps, tenant, tier, template.versionId, accountId);
-    try {
-      await aws.cloudformation.send(
-        new CreateStackCommand({
-          StackName: stackName,
-          ...templateSource(template),
-          Parameters: parameters,
-          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-          // Own-account stacks run as the scoped execution role; a tenant account's stacks use its credentials.
-          ...(deps.cloudFormationRoleArn && !accountId ? { RoleARN: deps.cloudFormationRoleArn } : {}),
-          Tags: tenantStackTags({
-            tenantId: tenant.tenantId,
-            tier: tier.name,
-            isolation: tier.isolation,
-            templateVersion: template.versionId,
-          }),
-          ClientRequestToken: names.token(operation.operationId, 'create', stackName),
-          EnableTerminationProtection: tier.isolation === 'silo' && deps.target === 'aws',
-          OnFailure: 'ROLLBACK',
-        }),
-      );
-    } catch (e) {
-      if ((e as Error).name !== 'AlreadyExistsException') throw e;
+  const region = deps.clients.target.region;
+  const stackName = tenantStackName(deps.prefix, tenant.slug, tier.isolation);
+  const owner = slotOwner(operation.operationId, accountId, stackName);
+  const release = () => deps.stackGate.release(owner);
+  try {
+    const spec = await stackSpec(deps, tenant, tier, {
+      stackName,
+      accountId,
+      token: names.token(operation.operationId, 'create', stackName),
+    });
+    const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId })).cloudformation;
+    const place = { role, accountId, region };
+    let recorded = tenant.stacks.find((s) => samePlace(s, place) && s.stackName === stackName);
+    // A recorded stack is looked at; an unrecorded one is asked for without a look (one left by a
+    // crash before it was recorded is adopted through AlreadyExistsException).
+    const seen = recorded ? ((await observe(cf, stackName)) ?? null) : null;
+    if (!seen) {
+      // No slot, no stack. No queue position in the detail: it would rewrite the operation on every poll.
+      const slot = await deps.stackGate.acquire(owner, operation.createdAt);
+      if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
+      if (!recorded) {
+        // Recorded before it is asked for: whatever happens next, compensation and offboarding see it.
+        recorded = {
+          role,
+          stackName,
+          arn: '',
+          templateVersion: spec.templateVersion,
+          status: 'CREATE_REQUESTED',
+          region,
+          ...(accountId ? { accountId } : {}),
+        };
+        tenant = await deps.registry.patchTenant(tenant, operation.operationId, {
+          stacks: upsertStack(tenant.stacks, recorded),
+        });
+      }
     }
-    stack = await describeStack(aws, stackName);
-    if (!stack) return { done: false, detail: 'CREATE_IN_PROGRESS' };
-  }
-
-  const status = stack.StackStatus ?? 'UNKNOWN';
-  const ref: StackRef = {
-    name: role,
-    stackName,
-    arn: stack.StackId ?? '',
-    templateVersion: template.versionId,
-    status,
-    ...(accountId ? { accountId } : {}),
-  };
-  const recorded = tenant.stacks.find((s) => s.stackName === stackName);
-  if (IN_PROGRESS.test(status)) {
-    if (!recorded)
-      await deps.registry.patchTenant(tenant, operation.operationId, {
-        stacks: upsertStack(tenant.stacks, ref),
-      });
-    return { done: false, detail: status };
-  }
-  await deps.stackGate.release(owner);
-  if (status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE') {
-    const outputs = stackOutputs(stack);
+    const progress = await ensureCreated(cf, spec, seen);
+    const view = progress.stack;
+    const ref: StackRef = {
+      ...recorded!,
+      arn: view?.stackId || recorded!.arn,
+      status: view?.status ?? recorded!.status,
+      templateVersion: spec.templateVersion,
+    };
+    const changed = ref.arn !== recorded!.arn || ref.status !== recorded!.status;
+    if (!progress.done) {
+      if (changed)
+        await deps.registry.patchTenant(tenant, operation.operationId, {
+          stacks: upsertStack(tenant.stacks, ref),
+        });
+      return { done: false, detail: progress.status };
+    }
+    await release();
+    if (progress.failure) {
+      // ROLLBACK_COMPLETE, CREATE_FAILED, …: recorded as it is, so compensation removes it.
+      if (changed)
+        await deps.registry.patchTenant(tenant, operation.operationId, {
+          stacks: upsertStack(tenant.stacks, ref),
+        });
+      throw progress.failure;
+    }
     await deps.registry.patchTenant(
       tenant,
       operation.operationId,
       {
         stacks: upsertStack(tenant.stacks, ref),
-        ...(role === 'tenant'
-          ? { outputs: { ...tenant.outputs, ...outputs }, templateVersion: template.versionId }
+        ...(role === 'current'
+          ? { outputs: { ...tenant.outputs, ...view!.outputs }, templateVersion: spec.templateVersion }
           : {}),
       },
-      { endsStep: step?.end(status) },
+      { endsStep: step?.end(ref.status) },
     );
-    return { done: true, detail: status };
+    return { done: true, detail: ref.status };
+  } catch (e) {
+    await release().catch(() => undefined);
+    throw e;
   }
-  // ROLLBACK_COMPLETE, CREATE_FAILED, …: record what is there so compensation removes it.
-  if (!recorded)
-    await deps.registry.patchTenant(tenant, operation.operationId, {
-      stacks: upsertStack(tenant.stacks, ref),
-    });
-  throw new ControlPlaneError(
-    'STACK_FAILED',
-    `stack ${stackName} ended ${status}: ${await failureReason(aws, stackName, status)}`,
-  );
 };
 
 /**
- * EnsureStackUpdated: bring the tenant's stack to the parameters of a tier (the target tier for a
- * change, the tenant's own to undo one). Settled when the stack runs with exactly those parameters.
+ * EnsureStackUpdated: bring the tenant's current stack to the parameters of a tier (the target tier
+ * for a change, the tenant's own to undo one). Settled when the stack runs with exactly those
+ * parameters.
  */
 export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   input,
@@ -225,74 +234,47 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
-  const ref = tenant.stacks.find((s) => s.name === 'tenant');
+  const ref = stackOf(tenant, 'current');
   if (!ref)
     throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
-  const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId });
-  const stack = await describeStack(aws, ref.stackName);
-  if (!stack) throw new ControlPlaneError('STACK_FAILED', `stack ${ref.stackName} does not exist`);
-  const status = stack.StackStatus ?? 'UNKNOWN';
-  if (IN_PROGRESS.test(status)) return { done: false, detail: status };
-
-  const template = await deps.synth.resolve(tier.isolation, deps.target);
-  const wanted = await stackParameters(deps, tenant, tier, template.versionId, ref.accountId);
-  const current = new Map((stack.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
-  const matches = wanted.every((p) => current.get(p.ParameterKey) === p.ParameterValue);
-  if (matches && /_COMPLETE$/.test(status) && !/ROLLBACK/.test(status)) {
-    await deps.registry.patchTenant(
-      tenant,
-      operation.operationId,
-      {
-        stacks: upsertStack(tenant.stacks, { ...ref, status, templateVersion: template.versionId }),
-        outputs: { ...tenant.outputs, ...stackOutputs(stack) },
-      },
-      { endsStep: step?.end(status) },
-    );
-    return { done: true, detail: status };
-  }
-  const updatedSinceStart =
-    stack.LastUpdatedTime && stack.LastUpdatedTime.toISOString() > operation.createdAt;
-  if (status === 'UPDATE_ROLLBACK_COMPLETE' && updatedSinceStart && input.args.tier === 'target') {
-    throw new ControlPlaneError(
-      'STACK_FAILED',
-      `update of ${ref.stackName} rolled back: ${await failureReason(aws, ref.stackName, status)}`,
-    );
-  }
-  try {
-    await aws.cloudformation.send(
-      new UpdateStackCommand({
-        StackName: ref.stackName,
-        ...templateSource(template),
-        Parameters: wanted,
-        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-        ...(deps.cloudFormationRoleArn && !ref.accountId ? { RoleARN: deps.cloudFormationRoleArn } : {}),
-        Tags: tenantStackTags({
-          tenantId: tenant.tenantId,
-          tier: tier.name,
-          isolation: tier.isolation,
-          templateVersion: template.versionId,
-        }),
-        ClientRequestToken: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
+  const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId })).cloudformation;
+  const spec = await stackSpec(deps, tenant, tier, {
+    stackName: ref.stackName,
+    accountId: ref.accountId,
+    token: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
+  });
+  const progress = await ensureUpdated(cf, spec, {
+    skipWhenParametersMatch: true,
+    // Going forward, a rollback since the operation began is its failure; undoing, it is the state to undo.
+    rolledBackAfter: input.args.tier === 'target' ? operation.createdAt : undefined,
+  });
+  if (!progress.done) return { done: false, detail: progress.status };
+  if (progress.failure) throw progress.failure;
+  const stack = progress.stack!;
+  await deps.registry.patchTenant(
+    tenant,
+    operation.operationId,
+    {
+      stacks: upsertStack(tenant.stacks, {
+        ...ref,
+        status: stack.status,
+        templateVersion: spec.templateVersion,
       }),
-    );
-  } catch (e) {
-    if (!/No updates are to be performed/.test((e as Error).message)) throw e;
-    await deps.registry.patchTenant(tenant, operation.operationId, {
-      stacks: upsertStack(tenant.stacks, { ...ref, status, templateVersion: template.versionId }),
-    });
-    return { done: true, detail: 'no changes' };
-  }
-  return { done: false, detail: 'UPDATE_IN_PROGRESS' };
+      outputs: { ...tenant.outputs, ...stack.outputs },
+    },
+    { endsStep: step?.end(stack.status) },
+  );
+  return { done: true, detail: progress.noChange ? 'no changes' : stack.status };
 };
 
-function stacksWithRole(tenant: Tenant, role: unknown): StackRef[] {
-  return role === 'all' ? tenant.stacks : tenant.stacks.filter((s) => s.name === role);
+function stacksWithRole(tenant: Tenant, role: StackRole | 'all'): StackRef[] {
+  return role === 'all' ? tenant.stacks : tenant.stacks.filter((s) => s.role === role);
 }
 
 /**
- * RetireStacks: delete the tenant's stacks with a role (`all`, `retiring`, `target`). A stack in
- * DELETE_FAILED is deleted again up to 3 times, then reported (STACK_DELETE_FAILED), never dropped
- * from the record.
+ * RetireStacks: delete the tenant's stacks with a role (`all`, `retiring`, `target`). A stack is
+ * dropped from the record once it is seen gone. A failed delete is tried again with a new token up
+ * to 3 times, then reported (STACK_DELETE_FAILED), never dropped from the record.
  */
 export const retireStacks: HandlerOf<'RetireStacks'> = async (input, deps): Promise<PollResult> => {
   const { tenant, operation } = await loadScope(deps, input);
@@ -300,69 +282,60 @@ export const retireStacks: HandlerOf<'RetireStacks'> = async (input, deps): Prom
   let remaining = [...tenant.stacks];
   const pending: string[] = [];
   for (const ref of targets) {
-    const aws = await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId });
-    const stack = await describeStack(aws, ref.stackName);
-    if (!stack) {
-      remaining = remaining.filter((s) => s.stackName !== ref.stackName);
-      await deps.stackGate.release(`${operation.operationId}/${ref.stackName}`);
-      continue;
+    const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId }))
+      .cloudformation;
+    const attempts = ref.deleteAttempts ?? 0;
+    const progress = await ensureDeleted(cf, {
+      // By id when known: exactly the stack recorded, even once deleted.
+      stackName: ref.arn || ref.stackName,
+      token: names.token(operation.operationId, `delete${attempts}`, ref.stackName),
+    });
+    let next: StackRef | undefined = ref;
+    if (progress.done && !progress.failure) {
+      next = undefined;
+      // A creation this operation started and never saw settle held a slot.
+      await deps.stackGate.release(slotOwner(operation.operationId, ref.accountId, ref.stackName));
+    } else if (progress.done) {
+      const failed = attempts + 1;
+      if (failed > MAX_DELETE_ATTEMPTS)
+        throw new ControlPlaneError(
+          'STACK_DELETE_FAILED',
+          `stack ${ref.stackName} failed to delete ${failed} times: ${progress.failure.message}`,
+        );
+      next = { ...ref, status: 'DELETE_FAILED', deleteAttempts: failed };
+      pending.push(`${ref.stackName} DELETE_FAILED`);
+    } else {
+      next = { ...ref, status: progress.status };
+      pending.push(`${ref.stackName} ${progress.status}`);
     }
-    const status = stack.StackStatus ?? 'UNKNOWN';
-    pending.push(`${ref.stackName} ${status}`);
-    if (IN_PROGRESS.test(status)) continue;
-    const attempts = (ref.deleteAttempts ?? 0) + (status === 'DELETE_FAILED' ? 1 : 0);
-    if (status === 'DELETE_FAILED' && attempts > MAX_DELETE_ATTEMPTS) {
-      throw new ControlPlaneError(
-        'STACK_DELETE_FAILED',
-        `stack ${ref.stackName} failed to delete ${attempts - 1} times: ${await failureReason(aws, ref.stackName, status)}`,
-      );
-    }
-    if (stack.EnableTerminationProtection) {
-      await aws.cloudformation.send(
-        new UpdateTerminationProtectionCommand({
-          StackName: ref.stackName,
-          EnableTerminationProtection: false,
-        }),
-      );
-    }
-    let refused: string | undefined;
-    try {
-      await aws.cloudformation.send(
-        new DeleteStackCommand({
-          StackName: ref.stackName,
-          ClientRequestToken: names.token(operation.operationId, `delete${attempts}`, ref.stackName),
-        }),
-      );
-    } catch (e) {
-      // moto deletes synchronously and answers a failed delete as an error; AWS reports DELETE_FAILED.
-      if (toTaskError(e).code !== 'AWS_ERROR') throw e;
-      refused = (e as Error).message;
-    }
-    if (refused && attempts + 1 > MAX_DELETE_ATTEMPTS) {
-      throw new ControlPlaneError(
-        'STACK_DELETE_FAILED',
-        `stack ${ref.stackName} failed to delete ${attempts + 1} times: ${refused}`,
-      );
-    }
-    const next = refused
-      ? { status: 'DELETE_FAILED', deleteAttempts: attempts + 1 }
-      : { status: 'DELETE_IN_PROGRESS', deleteAttempts: attempts };
-    remaining = remaining.map((s) => (s.stackName === ref.stackName ? { ...s, ...next } : s));
+    remaining = next ? remaining.map((s) => (s === ref ? next : s)) : remaining.filter((s) => s !== ref);
   }
   const changed = JSON.stringify(remaining) !== JSON.stringify(tenant.stacks);
   if (changed) await deps.registry.patchTenant(tenant, operation.operationId, { stacks: remaining });
   return pending.length === 0 ? { done: true } : { done: false, detail: pending.join(', ') };
 };
 
+/** The stack of a ref as it is (in its account), or undefined when it is gone. */
+export async function observeRef(
+  deps: TaskDeps,
+  tenant: Tenant,
+  ref: StackRef,
+): Promise<StackView | undefined> {
+  const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId })).cloudformation;
+  return observe(cf, ref.arn || ref.stackName);
+}
+
 /** The dedicated database of a stack, when its tier has one. */
 export async function databaseOf(
-  aws: AwsClients,
+  deps: TaskDeps,
   scope: TaskScope,
   ref: StackRef,
 ): Promise<string | undefined> {
-  const stack = await describeStack(aws, ref.stackName);
-  const fromStack = stack ? stackOutputs(stack).DbInstanceIdentifier : undefined;
-  return fromStack ?? (ref.name === 'tenant' ? scope.tenant.outputs.DbInstanceIdentifier : undefined);
+  const stack = await observeRef(deps, scope.tenant, ref);
+  return (
+    stack?.outputs.DbInstanceIdentifier ??
+    (ref.role === 'current' ? scope.tenant.outputs.DbInstanceIdentifier : undefined)
+  );
 }
 
 /** SnapshotDatabase: a final snapshot of each dedicated database before its stack goes. */
@@ -371,14 +344,13 @@ export const snapshotDatabase: HandlerOf<'SnapshotDatabase'> = async (input, dep
   const taken: string[] = [];
   for (const ref of stacksWithRole(scope.tenant, input.args.role)) {
     const aws = await clientsFor(deps, { tenantId: scope.tenant.tenantId, accountId: ref.accountId });
-    const db = await databaseOf(aws, scope, ref);
+    const db = await databaseOf(deps, scope, ref);
     if (!db) continue;
     const exists = await aws.rds
       .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: db }))
       .then(() => true)
       .catch((e) => {
-        if ((e as Error).name === 'DBInstanceNotFoundFault' || (e as Error).name === 'DBInstanceNotFound')
-          return false;
+        if (isNotFound(e)) return false;
         throw e;
       });
     if (!exists) continue;
@@ -392,7 +364,7 @@ export const snapshotDatabase: HandlerOf<'SnapshotDatabase'> = async (input, dep
         }),
       );
     } catch (e) {
-      if (!/AlreadyExists/.test((e as Error).name)) throw e;
+      if (!isAlreadyExists(e)) throw e;
     }
     taken.push(id);
   }

@@ -29,7 +29,7 @@ import {
   partTotals,
 } from '../../core/tenant-data/layout.js';
 import { loadScope, type PollResult, type TaskDeps, type TaskHandler, type TaskInput } from './context.js';
-import { describeStack, stackOutputs } from './stacks.js';
+import { observeRef, stackOf } from './stacks.js';
 
 /**
  * The data lifecycle of the pooled stores: a pool or bridge tenant's items in the pooled table
@@ -348,12 +348,11 @@ const copyMarkerKey = (tenantId: string, operationId: string) =>
 async function dedicatedStores(deps: TaskDeps, input: TaskInput): Promise<Stores | undefined> {
   const { tenant } = await loadScope(deps, input);
   if (tenant.isolation === 'silo') return undefined;
-  const ref = tenant.stacks.find((s) => s.name === 'target');
+  const ref = stackOf(tenant, 'target');
   if (!ref) return undefined;
   // Another account's stores are not writable from here: the application plane moves that data.
   if (ref.accountId) return undefined;
-  const stack = await describeStack(deps.clients, ref.stackName);
-  const outputs = stack ? stackOutputs(stack) : {};
+  const outputs = (await observeRef(deps, tenant, ref))?.outputs ?? {};
   const table = outputs.DataTableName;
   const bucket = outputs.DataBucketName;
   return table && bucket ? { table, bucket } : undefined;
