@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+} from 'fastify';
 import { ZodError } from 'zod';
 import { awsErrorCode, isEndpointUnreachable } from '../core/aws/errors.js';
 import { ControlPlaneError, describeError, type ErrorCode, issuesToFields } from '../core/errors.js';

@@ -23,8 +23,14 @@ export const ERROR_CATALOGUE = {
     status: 400,
     description: 'The query string has a parameter the route does not take; details lists the accepted ones.',
   },
-  HEADERS_TOO_LARGE: { status: 431, description: "The request's headers are larger than the server accepts." },
-  URI_TOO_LONG: { status: 414, description: 'A path segment of the URL is longer than any id the API takes.' },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    description: "The request's headers are larger than the server accepts.",
+  },
+  URI_TOO_LONG: {
+    status: 414,
+    description: 'A path segment of the URL is longer than any id the API takes.',
+  },
   BAD_REQUEST: { status: 400, description: 'The HTTP request itself is malformed.' },
   REQUEST_TIMEOUT: { status: 408, description: 'The request did not arrive in full in time.' },
   UNKNOWN_TIER: { status: 400, description: 'The tier is not in the tier catalog.' },

@@ -173,7 +173,10 @@ const compiled = new Map<string, RegExp>();
 function matches(spec: ParameterSpec, value: string): boolean {
   if (spec.pattern === undefined) return true;
   let re = compiled.get(spec.pattern);
-  if (!re) compiled.set(spec.pattern, (re = new RegExp(spec.pattern)));
+  if (!re) {
+    re = new RegExp(spec.pattern);
+    compiled.set(spec.pattern, re);
+  }
   return re.test(value);
 }
 
@@ -210,7 +213,8 @@ export function listProblems(name: ParameterName, values: readonly unknown[], mi
   const problems: ParameterProblem[] = [];
   const seen = new Set<unknown>();
   values.forEach((v, index) => {
-    if (typeof v !== 'string' || !matches(spec, v)) problems.push({ index, received: v, accepted: spec.accepted });
+    if (typeof v !== 'string' || !matches(spec, v))
+      problems.push({ index, received: v, accepted: spec.accepted });
     else if (spec.unique && seen.has(v)) problems.push({ index, received: v, accepted: 'each value once' });
     seen.add(v);
   });
@@ -231,7 +235,12 @@ export function listProblems(name: ParameterName, values: readonly unknown[], mi
 export function parameterListSchema(name: ParameterName, options: { maxItems: number }) {
   const spec: ParameterSpec = PARAMETER_SPECS[name];
   return z
-    .array(z.string().trim().meta(spec.pattern ? { pattern: spec.pattern } : {}))
+    .array(
+      z
+        .string()
+        .trim()
+        .meta(spec.pattern ? { pattern: spec.pattern } : {}),
+    )
     .max(options.maxItems)
     .superRefine((values, ctx) => {
       for (const p of listProblems(name, values)) {
@@ -244,5 +253,7 @@ export function parameterListSchema(name: ParameterName, options: { maxItems: nu
         });
       }
     })
-    .meta({ description: `${spec.description} ${spec.accepted}; at most ${PARAMETER_VALUE_MAX_BYTES} bytes joined.` });
+    .meta({
+      description: `${spec.description} ${spec.accepted}; at most ${PARAMETER_VALUE_MAX_BYTES} bytes joined.`,
+    });
 }
