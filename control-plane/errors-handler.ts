@@ -58,12 +58,25 @@ export interface ErrorHandlingOptions {
   readonly localAws?: boolean;
 }
 
+const localAwsUnavailable = (cause: unknown) =>
+  new ControlPlaneError(
+    'LOCAL_AWS_UNAVAILABLE',
+    `the local AWS emulator does not answer (${describeError(cause)}); start the control plane again (npm start) or check AWS_ENDPOINT_URL`,
+    { cause },
+  );
+
 export function toControlPlaneError(
   error: unknown,
   requestId: string,
   options: ErrorHandlingOptions = {},
 ): ControlPlaneError {
-  if (error instanceof ControlPlaneError) return error;
+  if (error instanceof ControlPlaneError) {
+    // An AWS failure a lower layer already classified: the local emulator being down still says so.
+    const awsFailure = error.code === 'AWS_TRANSIENT' || error.code === 'AWS_ERROR';
+    return awsFailure && options.localAws && isEndpointUnreachable(error.cause)
+      ? localAwsUnavailable(error.cause)
+      : error;
+  }
   if (error instanceof ZodError) {
     return new ControlPlaneError('VALIDATION_FAILED', 'the request does not match its schema', {
       details: issuesToFields(error.issues),
@@ -84,11 +97,7 @@ export function toControlPlaneError(
   }
   if (isEndpointUnreachable(error)) {
     return options.localAws
-      ? new ControlPlaneError(
-          'LOCAL_AWS_UNAVAILABLE',
-          `the local AWS emulator does not answer (${describeError(error)}); start the control plane again (npm start) or check AWS_ENDPOINT_URL`,
-          { cause: error },
-        )
+      ? localAwsUnavailable(error)
       : new ControlPlaneError('AWS_TRANSIENT', `AWS call failed: ${describeError(error)}`, { cause: error });
   }
   if (e.$metadata) {
