@@ -277,6 +277,11 @@ describe('POST /v1/tenants', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    // The first request signals once it holds its idempotency record (it runs the onboard only then).
+    let entered!: () => void;
+    const firstHoldsTheKey = new Promise<void>((r) => {
+      entered = r;
+    });
     const slow = await startTestApp({
       registry: t.registry,
       deps: { idempotencyWaitMs: 300 },
@@ -284,6 +289,7 @@ describe('POST /v1/tenants', () => {
         const inner = new RegistryOnlyLifecycle(registry, catalog);
         return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
           onboard: async (...args: Parameters<RegistryOnlyLifecycle['onboard']>) => {
+            entered();
             await gate;
             return inner.onboard(...args);
           },
@@ -298,7 +304,7 @@ describe('POST /v1/tenants', () => {
         headers,
         payload: tenantBody('slow-one'),
       });
-      await new Promise((r) => setTimeout(r, 100));
+      await firstHoldsTheKey;
       const second = await slow.call({
         method: 'POST',
         url: '/v1/tenants',
