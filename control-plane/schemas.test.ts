@@ -1,12 +1,20 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { newTenantId } from '../core/ids.js';
 import { SLUG_PATTERN } from '../core/registry/records.js';
 import { PARAMETER_SPECS } from '../templates/parameter-specs.js';
 import { buildTenantParameters } from '../templates/parameters.js';
 import type { PlatformOutputs } from '../templates/types.js';
 import { TierCatalog } from '../tiers/catalog.js';
-import { CreateTenantSchema, SignupEventSchema, SlugRefSchema, TenantRefParamsSchema } from './schemas.js';
+import type { OnboardRequest } from '../workflows/service.js';
+import {
+  CreateTenantSchema,
+  type OnboardInput,
+  type SignupEvent,
+  SignupEventSchema,
+  SlugRefSchema,
+  TenantRefParamsSchema,
+} from './schemas.js';
 
 /**
  * One truth for parameter validity: what the API accepts for a templated value is exactly what the
@@ -135,5 +143,10 @@ describe('one onboard input', () => {
     }
     // The webhook takes no region or principals; the API does.
     expect(CreateTenantSchema.safeParse({ ...data, region: 'us-east-1' }).success).toBe(true);
+  });
+
+  it('parses to what the lifecycle takes (checked by the compiler)', () => {
+    expectTypeOf<OnboardInput>().toExtend<OnboardRequest>();
+    expectTypeOf<SignupEvent['data']>().toExtend<OnboardRequest>();
   });
 });
