@@ -166,12 +166,18 @@ describe('shutdown', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    // The request signals when its handler runs: it is in flight when close() starts.
+    let entered!: () => void;
+    const inFlightNow = new Promise<void>((r) => {
+      entered = r;
+    });
     const other = await startTestApp({
       registry: t.registry,
       lifecycle: (registry, catalog) => {
         const inner = new RegistryOnlyLifecycle(registry, catalog);
         return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
           onboard: async (...args: Parameters<RegistryOnlyLifecycle['onboard']>) => {
+            entered();
             await gate;
             return inner.onboard(...args);
           },
@@ -184,7 +190,7 @@ describe('shutdown', () => {
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify(tenantBody('drained')),
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await inFlightNow;
     const closed = other.close();
     release();
     expect((await inFlight).status).toBe(202);

@@ -17,7 +17,12 @@ import type { LifecycleService } from '../workflows/service.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { Authenticator, createJwtVerifier, type JwtVerifier } from './auth.js';
 import type { RouteContext } from './context.js';
-import { installErrorHandling } from './errors-handler.js';
+import {
+  clientErrorHandler,
+  type ErrorHandlingOptions,
+  frameworkErrors,
+  installErrorHandling,
+} from './errors-handler.js';
 import { Idempotency } from './idempotency.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -80,9 +85,24 @@ function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
+/** Longer path segments answer 414 URI_TOO_LONG: no id the API takes is near it (slugs 32, ids 29). */
+const MAX_PARAM_LENGTH = 100;
+
+function errorHandling(config: Config): ErrorHandlingOptions {
+  return {
+    bodyLimit: config.bodyLimit,
+    maxParamLength: MAX_PARAM_LENGTH,
+    localAws: config.target === 'local',
+  };
+}
+
 function createFastify(deps: AppDeps): FastifyInstance {
   const options: FastifyServerOptions = {
     bodyLimit: deps.config.bodyLimit,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors raised before a route runs answer in the catalogue's shape too (errors-handler.ts).
+    frameworkErrors: frameworkErrors(errorHandling(deps.config)),
+    clientErrorHandler,
     genReqId: requestId,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
@@ -108,7 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('metrics', metrics);
   app.decorateRequest('principal', null);
 
-  installErrorHandling(app, { bodyLimit: deps.config.bodyLimit });
+  installErrorHandling(app, errorHandling(deps.config));
 
   // JSON only; an empty body is "no body" (resume, offboard), the route's schema decides.
   app.removeAllContentTypeParsers();

@@ -4,10 +4,13 @@ import {
   AuditEventSchema,
   OperationIdSchema,
   OperationSchema,
+  SLUG_ACCEPTED,
   SLUG_PATTERN,
+  TenantIdSchema,
   TenantSchema,
   TenantStateSchema,
 } from '../core/registry/records.js';
+import { parameterListSchema } from '../templates/parameter-specs.js';
 import { TierCatalogSchema } from '../tiers/catalog.js';
 
 /**
@@ -36,14 +39,11 @@ export const RegionSchema = z
   .trim()
   .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1');
 
-export const PrincipalArnSchema = z
-  .string()
-  .trim()
-  .max(2048)
-  .regex(
-    /^arn:aws[a-z-]*:iam::\d{12}:[A-Za-z0-9+=,.@_/-]+$/,
-    'an IAM principal ARN such as arn:aws:iam::123456789012:root',
-  );
+/**
+ * Principals allowed to reach a silo tenant's endpoint service: checked with the silo template's
+ * own AllowedPrincipals rules (templates/parameter-specs.ts), so what is accepted here deploys.
+ */
+export const AllowedPrincipalsSchema = parameterListSchema('AllowedPrincipals', { maxItems: 20 });
 
 /** A tier name as the caller gave it; the catalog decides whether it exists (UNKNOWN_TIER). */
 export const TierRefSchema = z
@@ -55,27 +55,27 @@ export const TierRefSchema = z
 
 export const TenantNameSchema = text(100);
 
-/** The registry's slug rule, after trimming. */
-export const SlugRefSchema = z
-  .string()
-  .trim()
-  .regex(
-    SLUG_PATTERN,
-    'a DNS-safe slug: 3 to 32 lowercase letters, digits or -, starting with a letter, not ending with -',
-  );
+/** The registry's one slug rule (core/registry/records.ts), after trimming. */
+export const SlugRefSchema = z.string().trim().regex(SLUG_PATTERN, SLUG_ACCEPTED);
 
-export const CreateTenantSchema = z
+/**
+ * The one onboard input: POST /v1/tenants takes it whole, the signup webhook's `data` a part of it,
+ * and the lifecycle (workflows/service.ts OnboardRequest) receives what it parses to.
+ */
+export const OnboardInputSchema = z
   .object({
     name: TenantNameSchema,
     slug: SlugRefSchema.optional(),
     tier: TierRefSchema,
     adminEmail: EmailSchema,
     region: RegionSchema.optional(),
-    allowedPrincipals: z.array(PrincipalArnSchema).max(20).optional(),
+    allowedPrincipals: AllowedPrincipalsSchema.optional(),
   })
-  .strict()
-  .meta({ id: 'CreateTenant' });
-export type CreateTenant = z.infer<typeof CreateTenantSchema>;
+  .strict();
+export type OnboardInput = z.infer<typeof OnboardInputSchema>;
+
+export const CreateTenantSchema = OnboardInputSchema.meta({ id: 'CreateTenant' });
+export type CreateTenant = OnboardInput;
 
 export const ChangeTierSchema = z.object({ tier: TierRefSchema }).strict().meta({ id: 'ChangeTier' });
 export const SuspendSchema = z
@@ -99,7 +99,10 @@ export const TenantRefParamsSchema = z.object({
     .string()
     .min(1)
     .max(64)
-    .regex(/^(t_[0-9A-HJKMNP-TV-Z]{26}|[a-z][a-z0-9-]{1,30}[a-z0-9])$/, 'a tenant id (t_…) or slug'),
+    .refine((v) => TenantIdSchema.safeParse(v).success || SLUG_PATTERN.test(v), {
+      message: `a tenant id (t_ followed by a ULID) or ${SLUG_ACCEPTED}`,
+    })
+    .describe('A tenant id (t_…) or slug.'),
 });
 export const OperationParamsSchema = z.object({ operationId: OperationIdSchema });
 
@@ -149,14 +152,8 @@ export const SignupEventSchema = z
     type: z.literal('signup.completed'),
     /** Unix seconds when the provider created the event. */
     created: z.number().int().nonnegative(),
-    data: z
-      .object({
-        name: TenantNameSchema,
-        slug: SlugRefSchema.optional(),
-        tier: TierRefSchema,
-        adminEmail: EmailSchema,
-      })
-      .strict(),
+    /** Self-service signups choose no region or principals: the onboard input's other fields. */
+    data: OnboardInputSchema.pick({ name: true, slug: true, tier: true, adminEmail: true }).strict(),
   })
   .meta({ id: 'SignupEvent' });
 export type SignupEvent = z.infer<typeof SignupEventSchema>;
@@ -236,8 +233,10 @@ export const ErrorResponseSchema = z
     error: z.object({
       code: z.enum(ERROR_CODES),
       message: z.string(),
-      /** VALIDATION_FAILED: one `{ path, in, message }` per field. */
+      /** VALIDATION_FAILED / INVALID_PARAMETER: one `{ in, path, message, parameter? }` per field. */
       details: z.unknown().optional(),
+      /** The request's id, also in X-Request-Id and in the control plane's log lines. */
+      requestId: z.string(),
     }),
   })
   .meta({ id: 'Error' });

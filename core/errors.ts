@@ -19,6 +19,20 @@ export const ERROR_CATALOGUE = {
   INVALID_JSON: { status: 400, description: 'The request body is not valid JSON.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not application/json.' },
   BODY_TOO_LARGE: { status: 413, description: 'The request body is larger than the configured limit.' },
+  UNKNOWN_QUERY_PARAMETER: {
+    status: 400,
+    description: 'The query string has a parameter the route does not take; details lists the accepted ones.',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    description: "The request's headers are larger than the server accepts.",
+  },
+  URI_TOO_LONG: {
+    status: 414,
+    description: 'A path segment of the URL is longer than any id the API takes.',
+  },
+  BAD_REQUEST: { status: 400, description: 'The HTTP request itself is malformed.' },
+  REQUEST_TIMEOUT: { status: 408, description: 'The request did not arrive in full in time.' },
   UNKNOWN_TIER: { status: 400, description: 'The tier is not in the tier catalog.' },
   TIER_CHANGE_NOT_ALLOWED: {
     status: 409,

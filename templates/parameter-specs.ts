@@ -1,9 +1,12 @@
+import { z } from 'zod';
+import { SLUG_PATTERN } from '../core/registry/records.js';
 import type { TemplateKind } from './types.js';
 
 /**
  * Every CloudFormation Parameter a template declares, in one place: the stacks declare them from
- * here and the parameter-set builder validates tenant values against the same rules, so a value
- * the builder accepts is one CloudFormation accepts.
+ * here, the parameter-set builder validates tenant values against the same rules, and the API
+ * validates the values a caller gives (allowedPrincipals) with `parameterListSchema`, so a value the
+ * API accepts is one the builder and CloudFormation accept.
  */
 export interface ParameterSpec {
   readonly type:
@@ -21,7 +24,12 @@ export interface ParameterSpec {
   readonly default?: string;
   /** What is accepted, in words: CloudFormation's ConstraintDescription and our INVALID_PARAMETER text. */
   readonly accepted: string;
+  /** Lists: each value at most once (CloudFormation and IAM refuse repeated principals). */
+  readonly unique?: boolean;
 }
+
+/** CloudFormation's limit on one parameter value; a list's values count joined with commas. */
+export const PARAMETER_VALUE_MAX_BYTES = 4096;
 
 export const PARAMETER_SPECS = {
   TenantId: {
@@ -33,7 +41,8 @@ export const PARAMETER_SPECS = {
   TenantSlug: {
     type: 'String',
     description: 'The tenant slug, for descriptions humans read.',
-    pattern: '^[a-z](?!.*--)[a-z0-9-]{1,30}[a-z0-9]$',
+    // The registry's one slug rule (core/registry/records.ts).
+    pattern: SLUG_PATTERN.source,
     accepted:
       '3 to 32 lowercase letters, digits or single hyphens, starting with a letter, not ending with -',
   },
@@ -106,6 +115,7 @@ export const PARAMETER_SPECS = {
     // IAM names may hold commas; these may not, as a comma would split the list.
     pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[\\w+=.@/-]{1,512}|user/[\\w+=.@/-]{1,512})$',
     default: '',
+    unique: true,
     accepted:
       'IAM principal ARNs (arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>), no wildcards or commas',
   },
@@ -149,3 +159,101 @@ export const TEMPLATE_PARAMETERS: Record<TemplateKind, readonly ParameterName[]>
   bridge: [...TENANT_COMMON, ...POOLED_DATA, 'VpcId', 'SubnetIds', ...DATABASE, ...BOUNDARY],
   silo: [...TENANT_COMMON, ...DATABASE, 'AllowedPrincipals', ...BOUNDARY],
 };
+
+// ---------------------------------------------------------------- the rules, applied
+
+/** What is wrong with one value: `index` for a list entry, what was received, what is accepted. */
+export interface ParameterProblem {
+  readonly index?: number;
+  readonly received: unknown;
+  readonly accepted: string;
+}
+
+const compiled = new Map<string, RegExp>();
+function matches(spec: ParameterSpec, value: string): boolean {
+  if (spec.pattern === undefined) return true;
+  let re = compiled.get(spec.pattern);
+  if (!re) {
+    re = new RegExp(spec.pattern);
+    compiled.set(spec.pattern, re);
+  }
+  return re.test(value);
+}
+
+/** The problem with one value of parameter `name`, or undefined when CloudFormation accepts it. */
+export function valueProblem(name: ParameterName, value: unknown): ParameterProblem | undefined {
+  const spec: ParameterSpec = PARAMETER_SPECS[name];
+  const text = String(value);
+  if (spec.type === 'Number') {
+    const n = typeof value === 'number' ? value : Number(text);
+    const inRange =
+      text.trim() !== '' &&
+      Number.isInteger(n) &&
+      (spec.minValue === undefined || n >= spec.minValue) &&
+      (spec.maxValue === undefined || n <= spec.maxValue);
+    return inRange ? undefined : { received: value, accepted: spec.accepted };
+  }
+  const ok =
+    (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') &&
+    (!spec.allowedValues || spec.allowedValues.includes(text)) &&
+    matches(spec, text) &&
+    Buffer.byteLength(text) <= PARAMETER_VALUE_MAX_BYTES;
+  return ok ? undefined : { received: value, accepted: spec.accepted };
+}
+
+/**
+ * Every problem with a list value of parameter `name`: each entry against the pattern, repeats
+ * (when the spec says unique), fewer than `min` entries, and the joined value over CloudFormation's
+ * 4,096 bytes.
+ */
+export function listProblems(name: ParameterName, values: readonly unknown[], min = 0): ParameterProblem[] {
+  const spec: ParameterSpec = PARAMETER_SPECS[name];
+  if (values.length < min)
+    return [{ received: `[${values.join(', ')}]`, accepted: `at least ${min}: ${spec.accepted}` }];
+  const problems: ParameterProblem[] = [];
+  const seen = new Set<unknown>();
+  values.forEach((v, index) => {
+    if (typeof v !== 'string' || !matches(spec, v))
+      problems.push({ index, received: v, accepted: spec.accepted });
+    else if (spec.unique && seen.has(v)) problems.push({ index, received: v, accepted: 'each value once' });
+    seen.add(v);
+  });
+  const bytes = Buffer.byteLength(values.join(','));
+  if (bytes > PARAMETER_VALUE_MAX_BYTES)
+    problems.push({
+      received: `${values.length} values, ${bytes} bytes`,
+      accepted: `at most ${PARAMETER_VALUE_MAX_BYTES} bytes joined with commas`,
+    });
+  return problems;
+}
+
+/**
+ * The API's zod check of a list parameter a caller gives, derived from the spec: the same rules the
+ * builder applies. Its issues carry `params.parameter` (the template parameter's name), which the
+ * API answers as INVALID_PARAMETER.
+ */
+export function parameterListSchema(name: ParameterName, options: { maxItems: number }) {
+  const spec: ParameterSpec = PARAMETER_SPECS[name];
+  return z
+    .array(
+      z
+        .string()
+        .trim()
+        .meta(spec.pattern ? { pattern: spec.pattern } : {}),
+    )
+    .max(options.maxItems)
+    .superRefine((values, ctx) => {
+      for (const p of listProblems(name, values)) {
+        const shown = typeof p.received === 'string' ? JSON.stringify(p.received) : String(p.received);
+        ctx.addIssue({
+          code: 'custom',
+          path: p.index === undefined ? [] : [p.index],
+          message: `got ${shown}; accepted: ${p.accepted}`,
+          params: { parameter: name, accepted: p.accepted },
+        });
+      }
+    })
+    .meta({
+      description: `${spec.description} ${spec.accepted}; at most ${PARAMETER_VALUE_MAX_BYTES} bytes joined.`,
+    });
+}

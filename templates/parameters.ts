@@ -2,10 +2,11 @@ import { ControlPlaneError } from '../core/errors.js';
 import { ISOLATION_MODELS, type Isolation, type Tier } from '../tiers/catalog.js';
 import { PLATFORM_TAG_VALUE } from './constants.js';
 import {
+  listProblems,
   PARAMETER_SPECS,
   type ParameterName,
-  type ParameterSpec,
   TEMPLATE_PARAMETERS,
+  valueProblem,
 } from './parameter-specs.js';
 import type { CfnParameterValue, CfnTag, PlatformOutputs } from './types.js';
 
@@ -14,8 +15,6 @@ import type { CfnParameterValue, CfnTag, PlatformOutputs } from './types.js';
  * platform outputs) to them and rejects, before any AWS call, what CloudFormation would reject.
  */
 
-/** CloudFormation's limit on one parameter value. */
-const PARAMETER_VALUE_MAX_BYTES = 4096;
 const STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]*$/;
 /** Tenant stack names double as RDS-style identifiers in places, so they keep to RDS's 63 chars. */
 const STACK_NAME_MAX = 63;
@@ -43,46 +42,23 @@ function invalid(field: string, received: unknown, accepted: string): ControlPla
   });
 }
 
-function matches(spec: ParameterSpec, value: string): boolean {
-  return spec.pattern === undefined || new RegExp(spec.pattern).test(value);
-}
-
 /** Checks one value against its parameter's spec; throws INVALID_PARAMETER naming `field`. */
 function checked(name: ParameterName, field: string, value: string | number | boolean): string {
-  const spec: ParameterSpec = PARAMETER_SPECS[name];
-  const text = String(value);
-  if (spec.type === 'Number') {
-    const n = typeof value === 'number' ? value : Number(text);
-    const inRange =
-      Number.isInteger(n) &&
-      (spec.minValue === undefined || n >= spec.minValue) &&
-      (spec.maxValue === undefined || n <= spec.maxValue);
-    if (!inRange) throw invalid(field, value, spec.accepted);
-    return String(n);
-  }
-  if (spec.allowedValues && !spec.allowedValues.includes(text)) throw invalid(field, value, spec.accepted);
-  if (!matches(spec, text)) throw invalid(field, value, spec.accepted);
-  return text;
+  const problem = valueProblem(name, value);
+  if (problem) throw invalid(field, value, problem.accepted);
+  return PARAMETER_SPECS[name].type === 'Number' ? String(Number(value)) : String(value);
 }
 
+/** Checks a list value (the same rules the API applies, parameter-specs.ts); answers it joined. */
 function checkedList(name: ParameterName, field: string, values: readonly string[], min: number): string {
-  const spec: ParameterSpec = PARAMETER_SPECS[name];
-  if (values.length < min) throw invalid(field, `[${values.join(', ')}]`, spec.accepted);
-  const seen = new Set<string>();
-  values.forEach((v, i) => {
-    if (typeof v !== 'string' || !matches(spec, v)) throw invalid(`${field}[${i}]`, v, spec.accepted);
-    if (seen.has(v)) throw invalid(`${field}[${i}]`, v, 'each value once');
-    seen.add(v);
-  });
-  const joined = values.join(',');
-  if (Buffer.byteLength(joined) > PARAMETER_VALUE_MAX_BYTES) {
+  const [problem] = listProblems(name, values, min);
+  if (problem)
     throw invalid(
-      field,
-      `${values.length} values, ${Buffer.byteLength(joined)} bytes`,
-      `at most ${PARAMETER_VALUE_MAX_BYTES} bytes joined`,
+      problem.index === undefined ? field : `${field}[${problem.index}]`,
+      problem.received,
+      problem.accepted,
     );
-  }
-  return joined;
+  return values.join(',');
 }
 
 /** Deterministic, valid CloudFormation stack name of a tenant's stack for one isolation model. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { RegistryOnlyLifecycle } from '../../test/api/registry-only-lifecycle.js';
 
 let t: TestApp;
 
@@ -45,13 +46,40 @@ describe('GET /v1/operations/:operationId', () => {
 
 describe('GET /v1/operations/:operationId?waitSeconds=N (long polling)', () => {
   it('answers once the operation has ended', async () => {
-    const { operation } = await onboard('op-long-poll');
-    const waiting = t.call({ method: 'GET', url: `/v1/operations/${operation.operationId}?waitSeconds=10` });
-    await new Promise((r) => setTimeout(r, 150));
-    await t.registry.updateOperation(operation.operationId, () => ({ status: 'SUCCEEDED' }));
-    const res = await waiting;
-    expect(res.statusCode).toBe(200);
-    expect((res.json() as Operation).status).toBe('SUCCEEDED');
+    // The long poll signals when it starts waiting: the operation ends while the request is open.
+    let waitStarted!: () => void;
+    const polling = new Promise<void>((r) => {
+      waitStarted = r;
+    });
+    const app = await startTestApp({
+      registry: t.registry,
+      lifecycle: (registry, catalog) => {
+        const inner = new RegistryOnlyLifecycle(registry, catalog);
+        return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
+          awaitOperation: (operationId: string, timeoutMs: number) => {
+            waitStarted();
+            return inner.awaitOperation(operationId, timeoutMs);
+          },
+        });
+      },
+    });
+    try {
+      const { operation } = await onboard('op-long-poll');
+      let answered = false;
+      const waiting = app
+        .call({ method: 'GET', url: `/v1/operations/${operation.operationId}?waitSeconds=10` })
+        .finally(() => {
+          answered = true;
+        });
+      await polling;
+      expect(answered).toBe(false);
+      await t.registry.updateOperation(operation.operationId, () => ({ status: 'SUCCEEDED' }));
+      const res = await waiting;
+      expect(res.statusCode).toBe(200);
+      expect((res.json() as Operation).status).toBe('SUCCEEDED');
+    } finally {
+      await app.close();
+    }
   });
 
   it('answers the operation as it stands when it has not ended in time', async () => {

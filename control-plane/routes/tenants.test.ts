@@ -130,6 +130,83 @@ describe('POST /v1/tenants', () => {
     expect(details.map((d) => d.path)).toContain('adminEmail');
   });
 
+  it.each([
+    [
+      'a principal twice',
+      ['arn:aws:iam::123456789012:root', 'arn:aws:iam::123456789012:root'],
+      'allowedPrincipals.1',
+      'each value once',
+    ],
+    [
+      'a group ARN',
+      ['arn:aws:iam::123456789012:group/ops'],
+      'allowedPrincipals.0',
+      ':root, :role/<name> or :user/<name>',
+    ],
+    [
+      'a comma inside an entry',
+      ['arn:aws:iam::123456789012:role/a,b'],
+      'allowedPrincipals.0',
+      'no wildcards or commas',
+    ],
+    [
+      'over 4,096 bytes joined',
+      Array.from({ length: 10 }, (_, i) => `arn:aws:iam::123456789012:role/${String(i).padEnd(500, 'r')}`),
+      'allowedPrincipals',
+      'at most 4096 bytes joined',
+    ],
+  ])(
+    'refuses %s with 400 INVALID_PARAMETER, as the silo template would, writing nothing',
+    async (_label, principals, path, accepted) => {
+      const before = await t.countItems();
+      const res = await t.call({
+        method: 'POST',
+        url: '/v1/tenants',
+        payload: tenantBody('principal-check', { tier: 'enterprise', allowedPrincipals: principals }),
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      const error = res.json().error as { code: string; message: string; details: Record<string, unknown>[] };
+      expect(error.code).toBe('INVALID_PARAMETER');
+      expect(error.message).toContain(path);
+      expect(error.message).toContain(accepted);
+      expect(error.details).toContainEqual(
+        expect.objectContaining({ in: 'body', path, parameter: 'AllowedPrincipals' }),
+      );
+      expect(await t.countItems()).toBe(before);
+    },
+  );
+
+  it('keeps the slug free after an INVALID_PARAMETER refusal', async () => {
+    const bad = await t.call({
+      method: 'POST',
+      url: '/v1/tenants',
+      payload: tenantBody('principal-free', {
+        tier: 'enterprise',
+        allowedPrincipals: ['arn:aws:iam::123456789012:group/ops'],
+      }),
+    });
+    expect(errorCode(bad)).toBe('INVALID_PARAMETER');
+    const { tenant } = await onboard('principal-free', {
+      tier: 'enterprise',
+      allowedPrincipals: ['arn:aws:iam::123456789012:role/ops', 'arn:aws:iam::123456789012:user/ci'],
+    });
+    expect(tenant.allowedPrincipals).toHaveLength(2);
+  });
+
+  it('answers VALIDATION_FAILED when a bad principal comes with other bad fields', async () => {
+    const res = await t.call({
+      method: 'POST',
+      url: '/v1/tenants',
+      payload: tenantBody('principal-mixed', {
+        adminEmail: 'nope',
+        allowedPrincipals: ['arn:aws:iam::123456789012:group/ops'],
+      }),
+    });
+    expect(errorCode(res)).toBe('VALIDATION_FAILED');
+    const paths = (res.json().error.details as { path: string }[]).map((d) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['adminEmail', 'allowedPrincipals.0']));
+  });
+
   it('replays the same answer for the same Idempotency-Key and body', async () => {
     const headers = { 'idempotency-key': 'replay-key-1' };
     const first = await t.call({
@@ -200,6 +277,11 @@ describe('POST /v1/tenants', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    // The first request signals once it holds its idempotency record (it runs the onboard only then).
+    let entered!: () => void;
+    const firstHoldsTheKey = new Promise<void>((r) => {
+      entered = r;
+    });
     const slow = await startTestApp({
       registry: t.registry,
       deps: { idempotencyWaitMs: 300 },
@@ -207,6 +289,7 @@ describe('POST /v1/tenants', () => {
         const inner = new RegistryOnlyLifecycle(registry, catalog);
         return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
           onboard: async (...args: Parameters<RegistryOnlyLifecycle['onboard']>) => {
+            entered();
             await gate;
             return inner.onboard(...args);
           },
@@ -221,7 +304,7 @@ describe('POST /v1/tenants', () => {
         headers,
         payload: tenantBody('slow-one'),
       });
-      await new Promise((r) => setTimeout(r, 100));
+      await firstHoldsTheKey;
       const second = await slow.call({
         method: 'POST',
         url: '/v1/tenants',

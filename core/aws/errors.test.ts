@@ -5,6 +5,7 @@ import {
   awsErrorCode,
   cancelledItems,
   isConditionFailed,
+  isEndpointUnreachable,
   isNotFound,
   isNoUpdates,
   isStackBusy,
@@ -68,5 +69,20 @@ describe('AWS error classifier', () => {
     const e = toControlPlaneError(named('AccessDenied', 'no'), 'CreateStack s', 'STACK_FAILED');
     expect(e.code).toBe('STACK_FAILED');
     expect(e.message).toBe('CreateStack s: AccessDenied: no');
+  });
+
+  it('tells a refused connection (nothing listening at the endpoint) from other faults', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+      code: 'ECONNREFUSED',
+      $metadata: { attempts: 3 },
+    });
+    expect(isEndpointUnreachable(refused)).toBe(true);
+    expect(isEndpointUnreachable(new AggregateError([refused, refused], 'all refused'))).toBe(true);
+    expect(isEndpointUnreachable(new Error('wrapped', { cause: refused }))).toBe(true);
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    expect(isEndpointUnreachable(reset)).toBe(false);
+    expect(isEndpointUnreachable(new AggregateError([refused, reset], 'mixed'))).toBe(false);
+    expect(isEndpointUnreachable(named('ThrottlingException'))).toBe(false);
+    expect(isEndpointUnreachable('ECONNREFUSED')).toBe(false);
   });
 });

@@ -76,6 +76,22 @@ export function isTransient(e: unknown): boolean {
   );
 }
 
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Nothing answers at the endpoint: the connection was refused (or there is no route to it), as
+ * when the local AWS emulator is not running. Looks through `cause` and AggregateError (node's
+ * happy-eyeballs reports one per address tried).
+ */
+export function isEndpointUnreachable(e: unknown, depth = 0): boolean {
+  if (typeof e !== 'object' || e === null || depth > 3) return false;
+  const s = e as SdkErrorShape & { errno?: unknown; cause?: unknown; errors?: unknown };
+  if (UNREACHABLE_CODES.has(s.code ?? '')) return true;
+  if (Array.isArray(s.errors) && s.errors.length > 0)
+    return s.errors.every((inner) => isEndpointUnreachable(inner, depth + 1));
+  return isEndpointUnreachable(s.cause, depth + 1);
+}
+
 /** A DynamoDB condition did not hold (a lost race or an item in another state). */
 export function isConditionFailed(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || errorName(e) === 'ConditionalCheckFailedException';

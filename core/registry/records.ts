@@ -6,14 +6,14 @@ import { OPERATION_STATUSES, OPERATION_TYPES, TENANT_STATES } from '../lifecycle
  * back, and describe the API's responses in OpenAPI.
  */
 
-// No `--`: slugs name stacks and RDS resources, which refuse consecutive hyphens.
+/**
+ * The one slug rule: the registry, the API and the templates' TenantSlug parameter all use it.
+ * No `--`: slugs name stacks and RDS resources, which refuse consecutive hyphens.
+ */
 export const SLUG_PATTERN = /^[a-z](?!.*--)[a-z0-9-]{1,30}[a-z0-9]$/;
-export const SlugSchema = z
-  .string()
-  .regex(
-    SLUG_PATTERN,
-    'a DNS-safe slug: 3 to 32 lowercase letters, digits or single hyphens, starting with a letter, not ending with -',
-  );
+export const SLUG_ACCEPTED =
+  'a DNS-safe slug: 3 to 32 lowercase letters, digits or single hyphens, starting with a letter, not ending with -';
+export const SlugSchema = z.string().regex(SLUG_PATTERN, SLUG_ACCEPTED);
 
 export const TenantIdSchema = z.string().regex(/^t_[0-9A-HJKMNP-TV-Z]{26}$/, 't_ followed by a ULID');
 export const OperationIdSchema = z.string().regex(/^op_[0-9A-HJKMNP-TV-Z]{26}$/, 'op_ followed by a ULID');

@@ -218,6 +218,11 @@ const badPrincipals = fc.oneof(
     ['arn:aws:iam::123456789012:role/*'.replace('/*', ' x')],
     ['arn:aws:s3:::bucket'],
     'arn:aws:iam::123456789012:root',
+    // Refused by the silo template (AllowedPrincipals): the API refuses them with its rules.
+    ['arn:aws:iam::123456789012:group/ops'],
+    ['arn:aws:iam::123456789012:role/a,b'],
+    ['arn:aws:iam::123456789012:root', 'arn:aws:iam::123456789012:root'],
+    Array.from({ length: 9 }, (_, i) => `arn:aws:iam::123456789012:role/${String(i).padEnd(500, 'r')}`),
   ),
   fc.constant(Array.from({ length: 21 }, (_, i) => `arn:aws:iam::${String(i).padStart(12, '1')}:root`)),
 );
@@ -541,6 +546,18 @@ describe('generated bad input is refused with a catalogued 4xx and writes nothin
         label: `events ?${q}`,
         request: { method: 'GET' as const, url: `/v1/tenants/${tenantId}/events?${q}` },
       })),
+      // Unknown query parameters on mutating routes: refused before anything runs.
+      fc
+        .constantFrom(
+          { url: `/v1/tenants/${tenantId}?dryRun=true`, body: undefined },
+          { url: `/v1/tenants/${tenantId}/suspend?force=1`, body: { reason: 'x' } },
+          { url: '/v1/api-keys?scopes=admin', body: { name: 'query-key', scopes: ['tenants:read'] } },
+          { url: '/v1/tenants?tier=enterprise', body: tenantBody('query-ok') },
+        )
+        .map(({ url, body }) => ({
+          label: `${body ? 'POST' : 'DELETE'} ${url}`,
+          request: body ? json('POST', url, body) : { method: 'DELETE' as const, url },
+        })),
       fc.constantFrom('PUT', 'PATCH').map((method) => ({
         label: `${method} /v1/tenants`,
         request: { ...json(method as 'PUT', '/v1/tenants', tenantBody('method-ok')) },
@@ -762,6 +779,38 @@ describe('regressions (docs/hardening.md): bad values refused before anything is
     const before = await h.countItems();
     const res = await h.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('acme--corp') });
     expect(res.statusCode, res.body).toBe(400);
+    expect(await h.countItems()).toBe(before);
+  });
+
+  // Regression (issue 12 item 3): principals the API accepted but the silo template refuses got
+  // 202, failed at CreateStack, burned the slug and held a stack slot.
+  it.each([
+    ['duplicates', ['arn:aws:iam::123456789012:root', 'arn:aws:iam::123456789012:root']],
+    ['a group ARN', ['arn:aws:iam::123456789012:group/ops']],
+    ['a comma', ['arn:aws:iam::123456789012:role/a,b']],
+    [
+      'over 4,096 bytes joined',
+      Array.from({ length: 9 }, (_, i) => `arn:aws:iam::123456789012:role/${String(i).padEnd(500, 'r')}`),
+    ],
+  ])('allowedPrincipals with %s is refused with 400 INVALID_PARAMETER', async (_how, principals) => {
+    const before = await h.countItems();
+    const res = await h.call({
+      method: 'POST',
+      url: '/v1/tenants',
+      payload: tenantBody('principals-regression', { tier: 'enterprise', allowedPrincipals: principals }),
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error.code).toBe('INVALID_PARAMETER');
+    expect(await h.countItems()).toBe(before);
+  });
+
+  // Regression (issue 12 item 6): unknown query parameters on mutating routes were ignored.
+  it('DELETE /v1/tenants/:id?dryRun=true is refused and offboards nothing', async () => {
+    const before = await h.countItems();
+    const res = await h.call({ method: 'DELETE', url: `/v1/tenants/${tenantId}?dryRun=true` });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error.code).toBe('UNKNOWN_QUERY_PARAMETER');
+    expect((await h.registry.requireTenant(tenantId)).state).toBe('ACTIVE');
     expect(await h.countItems()).toBe(before);
   });
 
