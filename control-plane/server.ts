@@ -48,6 +48,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       ? `local AWS at ${aws.awsEndpoint} (registry table ${config.registryTable})`
       : `AWS ${config.region} (registry table ${config.registryTable})`,
   );
+  if (aws.localAws?.notice) say(aws.localAws.notice);
 
   const synth = new SynthesisService({ cacheDir: join(config.dataDir, 'templates') });
   const deployer = new StackDeployer({
