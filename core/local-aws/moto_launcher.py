@@ -19,8 +19,9 @@ off, to measure moto as it ships.
 4. moto keeps its state in memory only. With TCP_MOTO_STATE_FILE set, the launcher keeps a snapshot
    of every backend moto has in use in that file (stdlib pickle, written to a temporary file then
    renamed, so a crash mid-write leaves the previous snapshot): at SIGTERM/SIGINT (`npm run
-   local-aws:stop`, a reboot's shutdown) and, while requests change state, at most every
-   TCP_MOTO_SNAPSHOT_SECONDS (default 1) so a SIGKILL or a power cut loses at most that much.
+   local-aws:stop`, a reboot's shutdown) and, while requests change state, every
+   TCP_MOTO_SNAPSHOT_SECONDS (default 1; or 10x the last save's duration when that is longer), so a
+   SIGKILL or a power cut loses at most that much.
    A snapshot is taken between requests (new requests wait, running ones finish first), so it never
    holds half a request. At start the file, if present, is loaded before the first request: ids,
    ARNs, accounts, access keys and timestamps are moto's own, not re-created.
@@ -359,11 +360,14 @@ class _Snapshots:
             self.gate.open()
 
     def loop(self):
+        took = 0.0
         while not self.stopping:
-            time.sleep(self.every)
+            # A large state takes longer to save: wait 10x as long as the last save took, so saving
+            # never holds requests back more than a tenth of the time.
+            time.sleep(max(self.every, 10 * took))
             if self.dirty and not self.stopping:
                 try:
-                    self.snapshot_now()
+                    took = self.snapshot_now()[1]
                 except Exception as e:  # noqa: BLE001 - reported, the next change tries again
                     print(f"tcp-moto: snapshot failed: {e!r}", file=sys.stderr, flush=True)
 

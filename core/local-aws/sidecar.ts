@@ -296,7 +296,7 @@ function describeStart(
       origin: 'restored',
       notice:
         `local AWS state restored from ${persisted} (saved ${snapshotAt})` +
-        (previous
+        (previous && !previous.stoppedAt
           ? `; the previous moto (pid ${previous.pid}) had stopped without \`local-aws:stop\`, so changes made after that snapshot are lost`
           : ''),
     };
