@@ -16,7 +16,8 @@ export function processAlive(pid: number): boolean {
     process.kill(pid, 0);
     // A zombie (exited, not yet reaped by its parent) answers kill 0 but is gone.
     const stat = readProc(pid, 'stat');
-    return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    const state = stat?.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z';
   } catch (e) {
     // EPERM: it exists but belongs to someone else.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
