@@ -166,6 +166,18 @@ describe('local AWS sidecar', () => {
     }
   });
 
+  it('refuses to start over a snapshot it cannot load, and leaves the file as it was', async () => {
+    const dataDir = newDataDir();
+    writeFileSync(join(dataDir, STATE_FILE), 'not a snapshot');
+    const err = await ensureLocalAws({ dataDir, persist: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(ControlPlaneError);
+    expect(err.code).toBe('LOCAL_AWS_UNAVAILABLE');
+    expect(err.message).toContain(`${join(dataDir, STATE_FILE)} could not be loaded`);
+    expect(readFileSync(join(dataDir, STATE_FILE), 'utf8')).toBe('not a snapshot');
+    expect(motoProcessesFor(dataDir)).toEqual([]);
+    expect(readSidecarState(dataDir)).toBeUndefined();
+  });
+
   it('stops, and reports, a stray moto an older record left running', async () => {
     const dataDir = newDataDir();
     const old = await ensureLocalAws({ dataDir });
