@@ -111,6 +111,11 @@ describe('restarts keep the local AWS and its tenants', () => {
     expect(record.origin).toBe('new');
     ({ pid: motoPid, endpoint } = record);
     expect(child!.output()).toContain(`local AWS at ${endpoint}`);
+    expect((await api('GET', '/healthz')).localAws).toEqual({
+      pid: motoPid,
+      port: record.port,
+      origin: 'new',
+    });
 
     const started = await Promise.all(
       tiers.map((tier) =>
@@ -133,6 +138,7 @@ describe('restarts keep the local AWS and its tenants', () => {
     expect(child!.output()).toContain(`local AWS at ${endpoint}`);
     expect(child!.output()).not.toMatch(/LOST|restored/);
     expect(motoProcessesFor(dataDir).map((p) => p.pid)).toEqual([motoPid]);
+    expect((await api('GET', '/healthz')).localAws).toMatchObject({ pid: motoPid, origin: 'reused' });
 
     expect((await settled(inFlight.operation.operationId)).status).toBe('SUCCEEDED');
     const after = await tenants();
@@ -167,6 +173,7 @@ describe('restarts keep the local AWS and its tenants', () => {
     expect(record.pid).not.toBe(motoPid);
     motoPid = record.pid;
     expect(child!.output()).toContain('local AWS state restored from');
+    expect((await api('GET', '/healthz')).localAws).toMatchObject({ pid: motoPid, origin: 'restored' });
     const after = await tenants();
     for (const [slug, t] of before) expect(after.get(slug)?.tenantId, slug).toBe(t.tenantId);
 
