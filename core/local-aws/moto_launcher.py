@@ -222,13 +222,22 @@ class _Gate:
             self._active -= 1
             self._cond.notify_all()
 
-    def close(self):
+    def close(self, timeout):
+        """Stops new requests and waits for running ones; False (and open again) after `timeout` s,
+        e.g. when a request waits on another request to moto itself."""
+        deadline = time.monotonic() + timeout
         with self._cond:
             while self._closed:
                 self._cond.wait()
             self._closed = True
             while self._active > 0:
-                self._cond.wait()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._closed = False
+                    self._cond.notify_all()
+                    return False
+                self._cond.wait(left)
+            return True
 
     def open(self):
         with self._cond:
@@ -352,8 +361,13 @@ class _Snapshots:
                 BackendDict._instances.append(live)
         return len(saved["backends"]), time.monotonic() - started
 
-    def snapshot_now(self):
-        self.gate.close()
+    def snapshot_now(self, drain_seconds=10.0, force=False):
+        """Saves between requests; if requests do not drain in time, skips (or, with `force`, at
+        stop, saves anyway: a save that trips over a running request fails, the last one stays)."""
+        if not self.gate.close(drain_seconds):
+            if not force:
+                raise TimeoutError(f"requests still running after {drain_seconds} s; the next save tries again")
+            return self.dump()
         try:
             return self.dump()
         finally:
@@ -390,7 +404,7 @@ class _Snapshots:
     def on_signal(self, signum, frame):
         self.stopping = True
         try:
-            size, seconds = self.snapshot_now()
+            size, seconds = self.snapshot_now(drain_seconds=20.0, force=True)
             print(f"tcp-moto: state saved to {self.path} ({size} bytes in {seconds:.2f} s)", file=sys.stderr, flush=True)
         except Exception as e:  # noqa: BLE001 - the previous snapshot stays in place
             print(f"tcp-moto: state NOT saved at stop: {e!r}", file=sys.stderr, flush=True)
