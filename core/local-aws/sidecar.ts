@@ -239,7 +239,13 @@ async function startMoto(
       ];
   let lastProblem = MOTO_MISSING_MESSAGE;
   for (const candidate of candidates) {
-    if (snapshotAt && !candidate.persists) break; // a bare moto would start empty beside a snapshot
+    if (snapshotAt && !candidate.persists) {
+      // A bare moto would start empty beside a snapshot it cannot load.
+      lastProblem =
+        `The saved local AWS state in ${stateFile} needs moto_launcher.py, which \`python3\` cannot run ` +
+        '(no moto in that interpreter; see `pip install "moto[server]"`). Nothing was started.';
+      break;
+    }
     const env: NodeJS.ProcessEnv = { ...process.env, [DATA_DIR_ENV]: dataDir };
     delete env.TCP_MOTO_STATE_FILE;
     if (stateFile && candidate.persists) env.TCP_MOTO_STATE_FILE = stateFile;
