@@ -1,10 +1,20 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { LocalAwsReport } from '../../core/local-aws/inspect.js';
 import { renderDoctor } from './doctor.js';
 import { runCli } from './main.js';
+
+const dirs: string[] = [];
+const newDataDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 async function doctor(argv: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = '';
@@ -18,7 +28,7 @@ async function doctor(argv: string[]): Promise<{ code: number; stdout: string }>
 
 describe('tenantctl doctor', () => {
   it('works with no API and no local AWS, and says so (exit 1)', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'doctor-'));
+    const dataDir = newDataDir();
     const { code, stdout } = await doctor(['--data-dir', dataDir, '--url', 'http://127.0.0.1:9']);
     expect(code).toBe(1);
     expect(stdout).toContain(`local AWS of ${dataDir}\n  in use:    none (no local AWS was started`);
@@ -26,7 +36,7 @@ describe('tenantctl doctor', () => {
   });
 
   it('says a recorded moto that died is gone, and what the next start does', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'doctor-'));
+    const dataDir = newDataDir();
     writeFileSync(
       join(dataDir, 'local-aws.json'),
       JSON.stringify({ pid: 999_999_999, port: 45_000, endpoint: 'http://127.0.0.1:45000', startedAt: 'x' }),

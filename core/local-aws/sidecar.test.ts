@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -24,7 +24,10 @@ const newDataDir = () => {
 };
 // Whatever a failed assertion left running is stopped.
 afterAll(async () => {
-  for (const dir of dirs) await stopLocalAws(dir, 2000);
+  for (const dir of dirs) {
+    await stopLocalAws(dir, 2000);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 const clientConfig = (endpoint: string) => ({
