@@ -218,6 +218,15 @@ export const HealthSchema = z
     status: z.enum(['ok', 'degraded']),
     awsEndpoint: z.string().nullable(),
     registry: z.object({ table: z.string(), status: z.string() }),
+    /** Local mode's moto sidecar: how its state began (`lost`: earlier local state is gone). */
+    localAws: z
+      .object({
+        pid: z.number().int(),
+        port: z.number().int(),
+        origin: z.enum(['reused', 'new', 'restored', 'lost']),
+        notice: z.string().optional(),
+      })
+      .optional(),
   })
   .meta({ id: 'Health' });
 export const ReadinessSchema = z

@@ -12,6 +12,11 @@ import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import { buildApp } from './app.js';
 import { createMetrics } from './metrics.js';
 
+/** What /healthz tells about the moto sidecar (a restart of the control plane shows `reused`). */
+function localAwsHealth(l: NonNullable<AwsRuntime['localAws']>) {
+  return { pid: l.pid, port: l.port, origin: l.origin, ...(l.notice ? { notice: l.notice } : {}) };
+}
+
 export interface ControlPlane {
   readonly config: Config;
   readonly app: FastifyInstance;
@@ -48,6 +53,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
       ? `local AWS at ${aws.awsEndpoint} (registry table ${config.registryTable})`
       : `AWS ${config.region} (registry table ${config.registryTable})`,
   );
+  if (aws.localAws?.notice) say(aws.localAws.notice);
 
   const synth = new SynthesisService({ cacheDir: join(config.dataDir, 'templates') });
   const deployer = new StackDeployer({
@@ -97,6 +103,7 @@ export async function startControlPlane(config: Config, options: StartOptions = 
     health: async () => ({
       awsEndpoint: aws.awsEndpoint,
       registry: { table: config.registryTable, status: await aws.registryStatus() },
+      ...(aws.localAws ? { localAws: localAwsHealth(aws.localAws) } : {}),
     }),
   });
   const admin = await ensureAdminKey(config, apiKeys);

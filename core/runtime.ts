@@ -1,6 +1,6 @@
 import { type AwsClients, type AwsTarget, createAwsClients } from './aws/clients.js';
 import type { Config } from './config.js';
-import { ensureLocalAws } from './local-aws/sidecar.js';
+import { ensureLocalAws, type LocalAws } from './local-aws/sidecar.js';
 import { Registry } from './registry/registry.js';
 import { describeRegistryTable, ensureRegistryTable } from './registry/table.js';
 
@@ -11,6 +11,8 @@ import { describeRegistryTable, ensureRegistryTable } from './registry/table.js'
 export interface AwsRuntime {
   /** The local AWS URL, or null on real AWS. */
   readonly awsEndpoint: string | null;
+  /** The moto sidecar this process uses (null with AWS_ENDPOINT_URL or on AWS); its `notice` must be shown. */
+  readonly localAws: LocalAws | null;
   /** True when templates must be adapted to the emulator (moto) rather than real AWS. */
   readonly emulator: boolean;
   readonly clients: AwsClients;
@@ -25,8 +27,10 @@ export interface AwsRuntimeOptions {
 
 export async function startAwsRuntime(config: Config, options: AwsRuntimeOptions = {}): Promise<AwsRuntime> {
   let endpoint: string | undefined = config.awsEndpoint;
+  let localAws: LocalAws | null = null;
   if (!endpoint && config.target === 'local') {
-    endpoint = (await ensureLocalAws({ dataDir: config.dataDir, port: config.localAwsPort })).endpoint;
+    localAws = await ensureLocalAws({ dataDir: config.dataDir, port: config.localAwsPort, persist: true });
+    endpoint = localAws.endpoint;
   }
   const clients = createAwsClients({
     region: config.region,
@@ -42,6 +46,7 @@ export async function startAwsRuntime(config: Config, options: AwsRuntimeOptions
   if (config.target === 'local') await ensureRegistryTable(clients.dynamodb, config.registryTable);
   return {
     awsEndpoint: endpoint ?? null,
+    localAws,
     emulator: config.target === 'local',
     clients,
     registry,

@@ -99,6 +99,11 @@ export const COMMANDS = {
     positionals: [],
     options: [],
   },
+  doctor: {
+    summary: 'check the local AWS of the data directory (works while the API is down)',
+    positionals: [],
+    options: [],
+  },
   synth: {
     summary: 'synthesize tenant templates (see `tenantctl synth --help`)',
     positionals: [],

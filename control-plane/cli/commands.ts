@@ -2,6 +2,7 @@ import type { AuditEvent, Operation, Tenant } from '../../core/registry/records.
 import type { Tier } from '../../tiers/catalog.js';
 import { type CommandName, intOption, type ParsedCommand } from './args.js';
 import type { ApiClient } from './client.js';
+import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { gatesCommand } from './gates.js';
 import {
@@ -24,6 +25,8 @@ export interface CommandEnv {
   readonly pollMs: number;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** What `doctor` reads locally: the data directory (absolute), the registry table, the API URL. */
+  readonly local?: { readonly dataDir: string; readonly registryTable: string; readonly url: string };
 }
 
 interface Started {
@@ -171,6 +174,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   export: exportCommand,
 
   gates: gatesCommand,
+  doctor: doctorCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

@@ -72,8 +72,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (cmd.command === 'synth') return await runSynth(cmd.rest, io);
     const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+    const baseUrl = str(cmd.options.url) ?? io.env.TENANTCTL_URL ?? DEFAULT_URL;
     const client = new ApiClient({
-      baseUrl: str(cmd.options.url) ?? io.env.TENANTCTL_URL ?? DEFAULT_URL,
+      baseUrl,
       key: await resolveKey(str(cmd.options.key), io, str(cmd.options['data-dir'])),
       ...(io.fetch ? { fetch: io.fetch } : {}),
     });
@@ -85,6 +86,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       pollMs: intOption(cmd.options.interval, 'interval') ?? DEFAULT_POLL_MS,
       now: io.now ?? Date.now,
       sleep: io.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      local: {
+        dataDir: resolve(
+          io.cwd ?? process.cwd(),
+          str(cmd.options['data-dir']) ?? io.env.CONTROL_PLANE_DATA_DIR ?? '.data',
+        ),
+        registryTable: io.env.REGISTRY_TABLE ?? 'tenant-control-plane-registry',
+        url: baseUrl,
+      },
     };
     return await COMMAND_HANDLERS[cmd.command](env, cmd);
   } catch (e) {

@@ -7,6 +7,7 @@ import { HealthSchema, ReadinessSchema } from '../schemas.js';
 export interface HealthInfo {
   readonly awsEndpoint: string | null;
   readonly registry: { readonly table: string; readonly status: string };
+  readonly localAws?: z.output<typeof HealthSchema>['localAws'];
 }
 
 export interface MetaDeps {
@@ -48,7 +49,12 @@ export function metaRoutes(router: Router, ctx: RouteContext, deps: MetaDeps): v
     responses: { 200: { description: 'The process is up.', schema: HealthSchema } },
     handler: async (): Promise<z.output<typeof HealthSchema>> => {
       const info = await probe(deps, ctx.config.registryTable);
-      return { status: info.ok ? 'ok' : 'degraded', awsEndpoint: info.awsEndpoint, registry: info.registry };
+      return {
+        status: info.ok ? 'ok' : 'degraded',
+        awsEndpoint: info.awsEndpoint,
+        registry: info.registry,
+        ...(info.localAws ? { localAws: info.localAws } : {}),
+      };
     },
   });
 

@@ -16,14 +16,29 @@
 Fixes 2 and 3 only change what a request costs, not what it answers; TCP_MOTO_UNPATCHED=1 turns them
 off, to measure moto as it ships.
 
+4. moto keeps its state in memory only. With TCP_MOTO_STATE_FILE set, the launcher keeps a snapshot
+   of every backend moto has in use in that file (stdlib pickle, written to a temporary file then
+   renamed, so a crash mid-write leaves the previous snapshot): at SIGTERM/SIGINT (`npm run
+   local-aws:stop`, a reboot's shutdown) and, while requests change state, every
+   TCP_MOTO_SNAPSHOT_SECONDS (default 1; or 10x the last save's duration when that is longer), so a
+   SIGKILL or a power cut loses at most that much.
+   A snapshot is taken between requests (new requests wait, running ones finish first), so it never
+   holds half a request. At start the file, if present, is loaded before the first request: ids,
+   ARNs, accounts, access keys and timestamps are moto's own, not re-created.
+
 Exit code 3 when moto is not importable by this interpreter, so the caller can fall back.
 """
 import copy
 import inspect
+import io
 import json
 import os
+import pickle
+import signal
 import sys
 import threading
+import time
+from urllib.parse import parse_qs
 
 try:
     import moto.dynamodb.models as dynamodb_models
@@ -182,5 +197,242 @@ if os.environ.get("TCP_MOTO_UNPATCHED") != "1":
     DynamoDBBackend.transact_write_items = _transact_with_item_rollback
     Table.query = _query_on_partition
 
+# ---- 4. snapshot and restore -------------------------------------------------------------------
+
+_READ_PREFIXES = ("Describe", "List", "Get", "Query", "Scan", "BatchGet", "TransactGet", "Head")
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+class _Gate:
+    """Requests share it; a snapshot takes it alone, once the requests in flight have finished."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._active = 0
+        self._closed = False
+
+    def enter(self):
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._active += 1
+
+    def leave(self):
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    def close(self, timeout):
+        """Stops new requests and waits for running ones; False (and open again) after `timeout` s,
+        e.g. when a request waits on another request to moto itself."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._closed = True
+            while self._active > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._closed = False
+                    self._cond.notify_all()
+                    return False
+                self._cond.wait(left)
+            return True
+
+    def open(self):
+        with self._cond:
+            self._closed = False
+            self._cond.notify_all()
+
+
+def _action(environ):
+    """The AWS action a request names (JSON target, query or form Action), else its HTTP method."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    if "x-www-form-urlencoded" in (environ.get("CONTENT_TYPE") or ""):
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0
+        body = environ["wsgi.input"].read(size) if size > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        form = parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in form:
+            return form["Action"][0]
+    return environ.get("REQUEST_METHOD", "GET")
+
+
+def _changes_state(environ):
+    if (environ.get("PATH_INFO") or "").startswith("/moto-api/"):
+        return False
+    action = _action(environ)
+    return action not in ("GET", "HEAD") and not action.startswith(_READ_PREFIXES)
+
+
+def _load_private_key(pem):
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(pem, password=None)
+
+
+def _load_public_key(pem):
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    return load_pem_public_key(pem)
+
+
+def _key_reduction(obj):
+    """cryptography's keys (KMS, Cognito signing keys) do not pickle: they are saved as PEM."""
+    if not type(obj).__module__.startswith("cryptography."):
+        return None
+    from cryptography.hazmat.primitives import serialization as s
+
+    if hasattr(obj, "private_bytes"):
+        pem = obj.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption())
+        return (_load_private_key, (pem,))
+    if hasattr(obj, "public_bytes"):
+        pem = obj.public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
+        return (_load_public_key, (pem,))
+    return None
+
+
+class _Pickler(pickle.Pickler):
+    """Locks are saved as new, free locks; keys as PEM; a BackendDict by its service name (restored
+    in place, so references to it from other services' models stay on the live one)."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, _LOCK_TYPES):
+            return (threading.RLock if "RLock" in type(obj).__name__ else threading.Lock, ())
+        return _key_reduction(obj) or NotImplemented
+
+    def persistent_id(self, obj):
+        if isinstance(obj, BackendDict):
+            return obj.service_name
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def persistent_load(self, pid):
+        return get_backend(pid)
+
+
+class _Snapshots:
+    def __init__(self, path, every_seconds):
+        self.path = path
+        self.every = every_seconds
+        self.gate = _Gate()
+        self.dirty = False
+        self.stopping = False
+
+    def dump(self):
+        """Writes every backend in use; the caller holds the gate."""
+        started = time.monotonic()
+        state = {}
+        for backend_dict in list(BackendDict._instances):
+            if len(backend_dict):
+                state[backend_dict.service_name] = dict(backend_dict)
+        buffer = io.BytesIO()
+        pickler = _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dump({"version": 1, "moto": moto.__version__, "backends": state})
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(buffer.getvalue())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self.dirty = False
+        return len(buffer.getvalue()), time.monotonic() - started
+
+    def load(self):
+        if not os.path.exists(self.path):
+            return None
+        started = time.monotonic()
+        with open(self.path, "rb") as f:
+            saved = _Unpickler(f).load()
+        for service, accounts in saved["backends"].items():
+            live = get_backend(service)
+            live.clear()
+            live.update(accounts)
+            if live not in BackendDict._instances:
+                BackendDict._instances.append(live)
+        return len(saved["backends"]), time.monotonic() - started
+
+    def snapshot_now(self, drain_seconds=10.0, force=False):
+        """Saves between requests; if requests do not drain in time, skips (or, with `force`, at
+        stop, saves anyway: a save that trips over a running request fails, the last one stays)."""
+        if not self.gate.close(drain_seconds):
+            if not force:
+                raise TimeoutError(f"requests still running after {drain_seconds} s; the next save tries again")
+            return self.dump()
+        try:
+            return self.dump()
+        finally:
+            self.gate.open()
+
+    def loop(self):
+        took = 0.0
+        while not self.stopping:
+            # A large state takes longer to save: wait 10x as long as the last save took, so saving
+            # never holds requests back more than a tenth of the time.
+            time.sleep(max(self.every, 10 * took))
+            if self.dirty and not self.stopping:
+                try:
+                    took = self.snapshot_now()[1]
+                except Exception as e:  # noqa: BLE001 - reported, the next change tries again
+                    print(f"tcp-moto: snapshot failed: {e!r}", file=sys.stderr, flush=True)
+
+    def wrap(self, app_class):
+        snapshots = self
+        call = app_class.__call__
+
+        def gated(self, environ, start_response):
+            changes = _changes_state(environ)
+            snapshots.gate.enter()
+            try:
+                return call(self, environ, start_response)
+            finally:
+                if changes:
+                    snapshots.dirty = True
+                snapshots.gate.leave()
+
+        app_class.__call__ = gated
+
+    def on_signal(self, signum, frame):
+        self.stopping = True
+        try:
+            size, seconds = self.snapshot_now(drain_seconds=20.0, force=True)
+            print(f"tcp-moto: state saved to {self.path} ({size} bytes in {seconds:.2f} s)", file=sys.stderr, flush=True)
+        except Exception as e:  # noqa: BLE001 - the previous snapshot stays in place
+            print(f"tcp-moto: state NOT saved at stop: {e!r}", file=sys.stderr, flush=True)
+        sys.exit(0)
+
+
+def _persist(path):
+    every = float(os.environ.get("TCP_MOTO_SNAPSHOT_SECONDS") or "1")
+    snapshots = _Snapshots(path, every)
+    loaded = snapshots.load()
+    if loaded is not None:
+        print(f"tcp-moto: state restored from {path} ({loaded[0]} services in {loaded[1]:.2f} s)", file=sys.stderr, flush=True)
+    snapshots.wrap(moto_server_module.DomainDispatcherApplication)
+    moto_server_module.signal_handler = snapshots.on_signal
+    threading.Thread(target=snapshots.loop, name="tcp-moto-snapshots", daemon=True).start()
+
+
 if __name__ == "__main__":
+    if os.environ.get("TCP_MOTO_STATE_FILE"):
+        import moto
+        import moto.server as moto_server_module
+        from moto.backends import get_backend
+        from moto.core.base_backend import BackendDict
+
+        try:
+            _persist(os.environ["TCP_MOTO_STATE_FILE"])
+        except Exception as e:  # noqa: BLE001
+            # Exit 4: the caller reports that the saved state could not be loaded (nothing is overwritten).
+            print(f"tcp-moto: cannot restore state from {os.environ['TCP_MOTO_STATE_FILE']}: {e!r}", file=sys.stderr, flush=True)
+            sys.exit(4)
     main(sys.argv[1:])
