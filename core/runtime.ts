@@ -15,7 +15,15 @@ export interface AwsRuntime {
   readonly emulator: boolean;
   readonly clients: AwsClients;
   readonly registry: Registry;
-  registryStatus(): Promise<string>;
+  /** Where AWS calls go and the registry table's status: what GET /healthz and /readyz report. */
+  health(): Promise<HealthInfo>;
+}
+
+export interface HealthInfo {
+  /** The local AWS URL, or null on real AWS. */
+  readonly awsEndpoint: string | null;
+  /** The registry table and its DynamoDB status (ACTIVE when healthy). */
+  readonly registry: { readonly table: string; readonly status: string };
 }
 
 export interface AwsRuntimeOptions {
@@ -41,6 +49,12 @@ export async function startAwsRuntime(config: Config, options: AwsRuntimeOptions
     emulator: config.target === 'local',
     clients,
     registry,
-    registryStatus: () => describeRegistryTable(clients.dynamodb, config.registryTable),
+    health: async () => ({
+      awsEndpoint: endpoint ?? null,
+      registry: {
+        table: config.registryTable,
+        status: await describeRegistryTable(clients.dynamodb, config.registryTable),
+      },
+    }),
   };
 }
