@@ -48,6 +48,15 @@ export {
   type ReadPlatformOptions,
   readPlatform,
 } from './platform.js';
+export {
+  MANAGED_BY,
+  platformTags,
+  tenantUserPoolDefinition,
+  tenantUserPoolName,
+  type UserPoolDefinition,
+  usagePlanDefinition,
+  usagePlanName,
+} from './platform-spec.js';
 export { runSynthCommand } from './synth-cli.js';
 export { SynthesisService, type SynthesisServiceOptions, templateVersionId } from './synthesis.js';
 export type {

@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -8,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { OPERATION_TYPES } from '../../core/lifecycle.js';
 import { registryTableDefinition } from '../../core/registry/table.js';
-import type { CfnTemplate } from '../../templates/types.js';
+import { type CfnTemplate, tenantUserPoolDefinition, usagePlanDefinition } from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { definitionText } from '../../workflows/definitions/index.js';
 import {
@@ -244,6 +246,17 @@ describe('functions', () => {
       expect(renderValue(env[variable])).toMatch(/^\$\{/);
   });
 
+  it('the API role starts executions and reads none: operation status comes from the registry', () => {
+    const apiRole = renderValue(cpJson.Resources[apiFunctionId()]!.Properties!.Role).replace(
+      /^\$\{|\.Arn\}$/g,
+      '',
+    );
+    const states = policyStatements(cpJson)
+      .filter((s) => s.roles.includes(apiRole))
+      .flatMap((s) => actionsOf(s.statement).filter((a) => a.startsWith('states:')));
+    expect(states).toEqual(['states:StartExecution']);
+  });
+
   it('the API is an HTTP API whose default route is the API function, with access logs', () => {
     cp.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
@@ -285,6 +298,21 @@ describe('identity and access', () => {
       }),
       DeletionPolicy: 'Retain',
     });
+    // Declared from the very requests ensurePlatform sends locally (templates/platform-spec.ts).
+    const { create, mfa } = tenantUserPoolDefinition(PREFIX);
+    const pool = ofType(cpJson, 'AWS::Cognito::UserPool').find(
+      ([, r]) => r.Properties?.UserPoolName === create.PoolName,
+    )?.[1].Properties;
+    expect(pool).toEqual({
+      UserPoolName: create.PoolName,
+      UserPoolTags: create.UserPoolTags,
+      DeletionProtection: create.DeletionProtection,
+      AdminCreateUserConfig: create.AdminCreateUserConfig,
+      Policies: create.Policies,
+      Schema: create.Schema,
+      MfaConfiguration: mfa.MfaConfiguration,
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+    });
     const tiers = TierCatalog.load().tiers;
     cp.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);
     for (const tier of tiers) {
@@ -292,6 +320,10 @@ describe('identity and access', () => {
         UsagePlanName: `${PREFIX}-${tier.name}`,
         Throttle: { RateLimit: tier.throttle.rateLimit, BurstLimit: tier.throttle.burstLimit },
         Quota: { Limit: tier.throttle.dailyQuota, Period: 'DAY' },
+        // The same tags ensurePlatform gives the plan (CDK sorts them by key).
+        Tags: Object.entries(usagePlanDefinition(PREFIX, tier).tags ?? {})
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([Key, Value]) => ({ Key, Value })),
       });
     }
   });
@@ -503,4 +535,32 @@ describe('cdk-nag', () => {
     const rules = acknowledgments.map(([rule]) => rule.replace(/^Annotation::/, ''));
     expect(rules.filter((r) => !r.startsWith('AwsSolutions-'))).toEqual([]);
   });
+});
+
+const hasCfnLint = (() => {
+  try {
+    execFileSync('cfn-lint', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('cfn-lint', () => {
+  it.skipIf(!hasCfnLint)(
+    'finds no error in either stack (skipped only when cfn-lint is not installed)',
+    async () => {
+      const files = Object.entries({ controlPlane: cpJson, platform: platformJson }).map(([name, json]) => {
+        const file = join(outdir, `${name}.lint.json`);
+        writeFileSync(file, JSON.stringify(json));
+        return file;
+      });
+      const findings = await promisify(execFile)('cfn-lint', ['--format', 'json', ...files]).then(
+        ({ stdout }) => stdout,
+        (e: { stdout?: string }) => e.stdout ?? String(e),
+      );
+      const errors = (JSON.parse(findings || '[]') as { Level: string }[]).filter((f) => f.Level === 'Error');
+      expect(errors).toEqual([]);
+    },
+  );
 });
