@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../core/config.js';
 import type { Registry } from '../core/registry/registry.js';
 import type { TierCatalog } from '../tiers/catalog.js';
-import type { CallContext, LifecycleService, Started } from '../workflows/service.js';
+import type { CallContext, LifecycleService, Started } from '../workflows/index.js';
 import type { Idempotency } from './idempotency.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 

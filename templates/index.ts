@@ -15,6 +15,7 @@
  */
 
 export {
+  ITEM_ACTIONS,
   POSTGRES_ENGINE_VERSION,
   TAG_KEYS,
   TEMPLATE_BODY_LIMIT,
@@ -31,6 +32,8 @@ export {
   adaptTemplateForEmulator,
   type EmulatorAdaptation,
   emulatorAdaptationOf,
+  referencedLogicalIds,
+  replaceReferences,
   resolveEmulatorOutputs,
 } from './emulator.js';
 export { PARAMETER_SPECS, type ParameterName, TEMPLATE_PARAMETERS } from './parameter-specs.js';

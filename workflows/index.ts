@@ -23,7 +23,7 @@ export { LocalEngine } from './engine/local.js';
 export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
-export type { LifecycleService } from './service.js';
+export type { CallContext, LifecycleService, Started } from './service.js';
 export {
   createTaskRunner,
   TASK_HANDLERS,
