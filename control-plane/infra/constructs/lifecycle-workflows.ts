@@ -93,6 +93,8 @@ export class LifecycleWorkflows extends ResourceGroup {
         ...(settings.accountOuPath ? { ACCOUNT_OU_PATH: settings.accountOuPath } : {}),
       },
       afterBundling: (out) => [copyInto(taskStaging, out)],
+      // buildRuntime loads the API (Fastify, swagger-ui) only for the roles that serve it.
+      externalModules: ['./app.js'],
     });
     Validations.of(this.taskFunction).acknowledge({
       id: 'AwsSolutions-L1',
