@@ -132,7 +132,8 @@ export class ControlPlaneStack extends Stack {
 
   /** Resource groups take no part in logical ids (constructs/resource-group.ts). */
   protected override allocateLogicalId(element: CfnElement): string {
-    // Stack.allocateLogicalId reads the element's stack and scopes only.
+    // Stack.allocateLogicalId reads the element's stack and scopes only (logical-ids.test.ts
+    // fails if a CDK upgrade changes that).
     return super.allocateLogicalId({
       stack: element.stack,
       node: { scopes: logicalIdScopes(element) },
