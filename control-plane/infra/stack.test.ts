@@ -1,8 +1,7 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -537,30 +536,19 @@ describe('cdk-nag', () => {
   });
 });
 
-const hasCfnLint = (() => {
-  try {
-    execFileSync('cfn-lint', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 describe('cfn-lint', () => {
-  it.skipIf(!hasCfnLint)(
+  const installed = spawnSync('cfn-lint', ['--version']).status === 0;
+  it.skipIf(!installed)(
     'finds no error in either stack (skipped only when cfn-lint is not installed)',
-    async () => {
+    () => {
       const files = Object.entries({ controlPlane: cpJson, platform: platformJson }).map(([name, json]) => {
-        const file = join(outdir, `${name}.lint.json`);
-        writeFileSync(file, JSON.stringify(json));
-        return file;
+        writeFileSync(join(outdir, `${name}.lint.json`), JSON.stringify(json));
+        return join(outdir, `${name}.lint.json`);
       });
-      const findings = await promisify(execFile)('cfn-lint', ['--format', 'json', ...files]).then(
-        ({ stdout }) => stdout,
-        (e: { stdout?: string }) => e.stdout ?? String(e),
-      );
-      const errors = (JSON.parse(findings || '[]') as { Level: string }[]).filter((f) => f.Level === 'Error');
-      expect(errors).toEqual([]);
+      // Warnings (W3005, a DependsOn CDK adds beside a GetAtt) are not errors.
+      const { stdout } = spawnSync('cfn-lint', ['--format', 'json', ...files], { encoding: 'utf8' });
+      const findings = JSON.parse(stdout || '[]') as { Level: string; Rule: { Id: string } }[];
+      expect(findings.filter((f) => f.Level === 'Error').map((f) => f.Rule.Id)).toEqual([]);
     },
   );
 });
