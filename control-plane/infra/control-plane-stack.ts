@@ -132,7 +132,7 @@ export class ControlPlaneStack extends Stack {
 
   /** Resource groups take no part in logical ids (constructs/resource-group.ts). */
   protected override allocateLogicalId(element: CfnElement): string {
-    // Stack.allocateLogicalId reads the element's stack and scopes only (logical-ids.test.ts
+    // Stack.allocateLogicalId reads the element's stack and scopes only (stack.test.ts
     // fails if a CDK upgrade changes that).
     return super.allocateLogicalId({
       stack: element.stack,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
@@ -51,6 +51,8 @@ beforeAll(async () => {
     prefix: PREFIX,
     bundling: 'prebuilt-stub',
     templateCacheDir: inject('templateCacheDir'),
+    // Every optional resource present (the alarm topic's e-mail subscription): logical-ids.json.
+    alarmEmail: 'ops@example.com',
   });
   const templates = await prepareTemplates(settings.templateCacheDir, ['platform']);
   infra = buildInfra({
@@ -533,6 +535,32 @@ describe('cdk-nag', () => {
       expect(reason.length, `reason for ${rule}`).toBeGreaterThan(40);
     const rules = acknowledgments.map(([rule]) => rule.replace(/^Annotation::/, ''));
     expect(rules.filter((r) => !r.startsWith('AwsSolutions-'))).toEqual([]);
+  });
+});
+
+/**
+ * CloudFormation replaces a resource whose logical id changes: a renamed registry table or user
+ * pool would be a new, empty one. logical-ids.json pins every logical id (and type) the two stacks
+ * had when ControlPlaneStack was split into constructs; an id may only change there on purpose,
+ * with the migration it needs. The control-plane stack's set is exact (a new resource is added to
+ * the file); the platform stack's ids come from the platform template and may grow.
+ */
+describe('logical ids', () => {
+  const pinned: Record<'Platform' | 'ControlPlane', Record<string, string>> &
+    Record<'PlatformOutputs' | 'ControlPlaneOutputs', string[]> = JSON.parse(
+    readFileSync(new URL('./logical-ids.json', import.meta.url), 'utf8'),
+  );
+  const types = (template: CfnTemplate) =>
+    Object.fromEntries(Object.entries(template.Resources).map(([id, r]) => [id, r.Type]));
+
+  it('the control-plane stack has exactly the pinned resources and outputs', () => {
+    expect(types(cpJson)).toEqual(pinned.ControlPlane);
+    expect(Object.keys(cpJson.Outputs ?? {}).sort()).toEqual(pinned.ControlPlaneOutputs);
+  });
+
+  it('the platform stack keeps every pinned resource and output', () => {
+    expect(types(platformJson)).toMatchObject(pinned.Platform);
+    expect(Object.keys(platformJson.Outputs ?? {})).toEqual(expect.arrayContaining(pinned.PlatformOutputs));
   });
 });
 

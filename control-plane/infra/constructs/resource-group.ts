@@ -7,7 +7,7 @@ const GROUP = Symbol.for('tenant-control-plane.ResourceGroup');
  * A construct that groups resources without taking part in their CloudFormation logical ids: a
  * stack that honours it (`logicalIdScopes`, used by ControlPlaneStack.allocateLogicalId) names a
  * grouped resource as if it were created in the stack itself. So moving resources into a group
- * replaces none of them on the next deploy (control-plane/infra/logical-ids.test.ts pins the ids).
+ * replaces none of them on the next deploy (control-plane/infra/stack.test.ts pins the ids).
  */
 export abstract class ResourceGroup extends Construct {
   constructor(scope: Construct, id: string) {
