@@ -21,6 +21,7 @@ import type { RegistryTable } from './registry-table.js';
 import { ResourceGroup } from './resource-group.js';
 
 export interface ApiProps {
+  /** Prefix (the HTTP API `<prefix>-control-plane`), bundling, tier catalog. */
   readonly settings: InfraSettings;
   /** Where the API bundle's extra files are staged (esbuild bundling only). */
   readonly stagingDir: string;
@@ -40,10 +41,14 @@ export interface ApiProps {
  * start; a schedule that restarts operations whose workflow start was lost.
  */
 export class Api extends ResourceGroup {
+  /** The API function (control-plane/lambda.ts). */
   readonly function: lambda.Function;
   readonly role: iam.Role;
+  /** Its default route is the function; `apiEndpoint` is tenantctl's --url. */
   readonly httpApi: apigwv2.HttpApi;
+  /** The admin API key (CONTROL_PLANE_ADMIN_KEY_SECRET_ARN). */
   readonly adminKey: secretsmanager.Secret;
+  /** The signup webhook's HMAC secret (SIGNUP_WEBHOOK_SECRET_ARN). */
   readonly webhookSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: ApiProps) {

@@ -31,6 +31,7 @@ export const WORKFLOW_IDS: Readonly<Record<OperationType, string>> = {
 };
 
 export interface LifecycleWorkflowsProps {
+  /** Prefix (state machines `<prefix>-<operation>`), bundling, tier catalog, dedicated-account settings. */
   readonly settings: InfraSettings;
   /** The tenant templates the task function carries pre-synthesized. */
   readonly templates: PreparedTemplates;

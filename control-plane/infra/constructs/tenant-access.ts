@@ -67,8 +67,11 @@ export function cfnUserPoolProps(definition: UserPoolDefinition): cognito.CfnUse
  * rest of the lifecycle: tenant stacks, users, API keys, databases, events, dedicated accounts.
  */
 export class TenantAccess extends ResourceGroup {
+  /** `<prefix>-tenants`, retained with the stack. */
   readonly userPool: cognito.CfnUserPool;
+  /** `<prefix>-<tier>` by tier name. */
   readonly usagePlans: Readonly<Record<string, apigateway.CfnUsagePlan>>;
+  /** CloudFormation's role for tenant stacks and the boundary of every role they create. */
   readonly stackRole: TenantStackRole;
   private readonly props: TenantAccessProps;
 
