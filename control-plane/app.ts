@@ -13,7 +13,7 @@ import { ControlPlaneError } from '../core/errors.js';
 import type { ProcessOwner, Registry } from '../core/registry/registry.js';
 import type { TenantExports } from '../core/tenant-data/exports.js';
 import type { TierCatalog } from '../tiers/catalog.js';
-import type { LifecycleService } from '../workflows/service.js';
+import type { LifecycleService } from '../workflows/index.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { Authenticator, createJwtVerifier, type JwtVerifier } from './auth.js';
 import type { RouteContext } from './context.js';

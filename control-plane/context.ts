@@ -3,7 +3,7 @@ import type { Config } from '../core/config.js';
 import type { IdempotencyLink } from '../core/registry/idempotency.js';
 import type { RegistryReader } from '../core/registry/queries.js';
 import type { TierCatalog } from '../tiers/catalog.js';
-import type { CallContext, LifecycleService, Started } from '../workflows/service.js';
+import type { CallContext, LifecycleService, Started } from '../workflows/index.js';
 import { type Idempotency, inFlightRetryAfter } from './idempotency.js';
 import type { ControlPlaneMetrics } from './metrics.js';
 

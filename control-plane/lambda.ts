@@ -3,15 +3,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { type Config, loadConfig } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
-import { startAwsRuntime } from '../core/runtime.js';
-import { TierCatalog } from '../tiers/catalog.js';
-import { StepFunctionsEngine } from '../workflows/engine/stepfunctions.js';
-import type { WorkflowEngine } from '../workflows/engine/types.js';
-import { createLifecycleService } from '../workflows/lifecycle.js';
-import { OperationWatch } from '../workflows/watch.js';
-import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
-import { buildApp } from './app.js';
+import type { WorkflowEngine } from '../workflows/index.js';
 import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from './infra/contract.js';
+import { buildRuntime, perContainer } from './runtime.js';
 
 /**
  * The API on AWS Lambda, behind an API Gateway HTTP API (payload format 2.0): each request is
@@ -98,13 +92,9 @@ const isResumeEvent = (event: unknown): event is ResumeOpenEvent =>
 
 /** The Lambda handler over a runtime built on first use (and rebuilt after a failed build). */
 export function createHandler(init: () => Promise<ApiRuntime>) {
-  let ready: Promise<ApiRuntime> | undefined;
+  const ready = perContainer(init);
   return async (event: HttpApiEvent | ResumeOpenEvent): Promise<HttpApiResult | { resumed: number }> => {
-    ready ??= init();
-    const runtime = await ready.catch((e) => {
-      ready = undefined;
-      throw e;
-    });
+    const runtime = await ready();
     if (isResumeEvent(event)) return { resumed: await runtime.engine.resumeOpen() };
     return toHttpApiResult(await runtime.app.inject(toInjectOptions(event)));
   };
@@ -132,48 +122,7 @@ export async function readSecretSettings(
 export async function initFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<ApiRuntime> {
   const secrets = await readSecretSettings(env);
   const config = loadConfig({ env, overrides: { target: 'aws', ...secrets } });
-  if (config.engine !== 'stepfunctions' || !config.stateMachineArnPrefix) {
-    throw new ControlPlaneError(
-      'CONFIG_INVALID',
-      'the API function runs workflows on Step Functions: set WORKFLOW_ENGINE=stepfunctions and STATE_MACHINE_ARN_PREFIX',
-    );
-  }
-  const arnPrefix = config.stateMachineArnPrefix;
-  const aws = await startAwsRuntime(config);
-  const catalog = TierCatalog.load(config.tierCatalogFile);
-  const engine = new StepFunctionsEngine({
-    sfn: aws.clients.sfn,
-    registry: aws.registry,
-    stateMachineArn: (type) => `${arnPrefix}${type}`,
-    pollSeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
-  });
-  const lifecycle = createLifecycleService({
-    registry: aws.registry,
-    catalog,
-    engine,
-    // Executions run on Step Functions: a long poll re-reads the registry.
-    watch: new OperationWatch({
-      registry: aws.registry,
-      runsHere: () => false,
-      pollMs: config.operationWatchPollMs,
-    }),
-    defaultRegion: config.region,
-  });
-  const apiKeys = new ApiKeyStore({ documents: aws.clients.documents, tableName: config.registryTable });
-  const app = await buildApp({
-    config,
-    registry: aws.registry,
-    catalog,
-    lifecycle,
-    apiKeys,
-    health: async () => ({
-      awsEndpoint: aws.awsEndpoint,
-      registry: { table: config.registryTable, status: await aws.registryStatus() },
-    }),
-  });
-  await ensureAdminKey(config, apiKeys);
-  await app.ready();
-  return { app, engine };
+  return buildRuntime(config, { role: 'api-lambda' });
 }
 
 export const handler = createHandler(() => initFromEnvironment());

@@ -1,7 +1,7 @@
 import '../core/polyfills.js';
 import { loadConfig } from '../core/config.js';
 import { ControlPlaneError, describeError } from '../core/errors.js';
-import { startControlPlane } from './server.js';
+import { buildRuntime } from './runtime.js';
 
 /**
  * `npm start`: the control plane on the embedded local AWS (moto), or on AWS with `--aws` /
@@ -9,7 +9,7 @@ import { startControlPlane } from './server.js';
  */
 try {
   const config = loadConfig({ argv: process.argv });
-  const cp = await startControlPlane(config, { progress: (line) => console.error(line) });
+  const cp = await buildRuntime(config, { role: 'server', progress: (line) => console.error(line) });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -17,7 +17,21 @@ export interface AwsRuntime {
   readonly emulator: boolean;
   readonly clients: AwsClients;
   readonly registry: Registry;
-  registryStatus(): Promise<string>;
+  /** Where AWS calls go and the registry table's status: what GET /healthz and /readyz report. */
+  health(): Promise<HealthInfo>;
+}
+
+export interface HealthInfo {
+  /** The local AWS URL, or null on real AWS. */
+  readonly awsEndpoint: string | null;
+  /** The registry table and its DynamoDB status (ACTIVE when healthy). */
+  readonly registry: { readonly table: string; readonly status: string };
+  /** The moto sidecar, when this process uses one: a restart of the control plane shows `reused`. */
+  readonly localAws?: Pick<LocalAws, 'pid' | 'port' | 'origin' | 'notice'>;
+}
+
+function localAwsHealth(l: LocalAws): NonNullable<HealthInfo['localAws']> {
+  return { pid: l.pid, port: l.port, origin: l.origin, ...(l.notice ? { notice: l.notice } : {}) };
 }
 
 export interface AwsRuntimeOptions {
@@ -50,6 +64,13 @@ export async function startAwsRuntime(config: Config, options: AwsRuntimeOptions
     emulator: config.target === 'local',
     clients,
     registry,
-    registryStatus: () => describeRegistryTable(clients.dynamodb, config.registryTable),
+    health: async () => ({
+      awsEndpoint: endpoint ?? null,
+      registry: {
+        table: config.registryTable,
+        status: await describeRegistryTable(clients.dynamodb, config.registryTable),
+      },
+      ...(localAws ? { localAws: localAwsHealth(localAws) } : {}),
+    }),
   };
 }

@@ -27,3 +27,18 @@ export const PLATFORM_TAG_VALUE = 'platform';
 export const TENANT_OBJECT_PREFIX = 'tenants';
 /** Key prefix for published templates in the artifact bucket. */
 export const TEMPLATE_OBJECT_PREFIX = 'templates';
+
+/**
+ * Item actions that always carry a partition key, so dynamodb:LeadingKeys is always present. Also
+ * the ceiling of the tenant roles' permissions boundary (control-plane/infra/iam.ts).
+ */
+export const ITEM_ACTIONS: readonly string[] = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];

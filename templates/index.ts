@@ -17,6 +17,7 @@
  */
 
 export {
+  ITEM_ACTIONS,
   POSTGRES_ENGINE_VERSION,
   TAG_KEYS,
   TEMPLATE_BODY_LIMIT,
@@ -32,6 +33,8 @@ export {
   adaptTemplateForEmulator,
   type EmulatorAdaptation,
   emulatorAdaptationOf,
+  referencedLogicalIds,
+  replaceReferences,
   resolveEmulatorOutputs,
 } from './emulator.js';
 export { PARAMETER_SPECS, type ParameterName, TEMPLATE_PARAMETERS } from './parameter-specs.js';
@@ -49,6 +52,15 @@ export {
   type ReadPlatformOptions,
   readPlatform,
 } from './platform.js';
+export {
+  MANAGED_BY,
+  platformTags,
+  tenantUserPoolDefinition,
+  tenantUserPoolName,
+  type UserPoolDefinition,
+  usagePlanDefinition,
+  usagePlanName,
+} from './platform-spec.js';
 export {
   type DeleteSpec,
   deletionProgress,

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { ControlPlaneError, describeError } from '../core/errors.js';
 import type { Tier, TierCatalog } from '../tiers/catalog.js';
-import { PLATFORM_TAG_VALUE } from './constants.js';
+import { type UserPoolDefinition, usagePlanDefinition, usagePlanName } from './platform-spec.js';
 
 /**
  * The platform's identity and API-access resources, made through the SDKs (moto cannot model them
@@ -23,24 +23,11 @@ import { PLATFORM_TAG_VALUE } from './constants.js';
  * workflows' business.
  */
 
-const MANAGED_BY = 'tenant-control-plane';
-
 function awsError(what: string, e: unknown): ControlPlaneError {
   const throttled = /Throttl|TooManyRequests/.test((e as { name?: string })?.name ?? '');
   return new ControlPlaneError(throttled ? 'AWS_THROTTLED' : 'AWS_ERROR', `${what}: ${describeError(e)}`, {
     cause: e,
   });
-}
-
-function platformTags(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    TenantId: PLATFORM_TAG_VALUE,
-    Tier: PLATFORM_TAG_VALUE,
-    Isolation: PLATFORM_TAG_VALUE,
-    ManagedBy: MANAGED_BY,
-    ResourcePrefix: prefix,
-    ...extra,
-  };
 }
 
 /** The id of the user pool called `name`, or undefined. */
@@ -62,59 +49,25 @@ export async function findUserPool(
   }
 }
 
-/** The id of the user pool called `name`, created (admin-created users only, TOTP MFA optional) when missing. */
+/** The id of the pool the definition names, created from it when missing (templates/platform-spec.ts). */
 export async function ensureUserPool(
   cognito: CognitoIdentityProviderClient,
-  name: string,
-  prefix: string,
+  definition: UserPoolDefinition,
 ): Promise<string> {
+  const name = definition.create.PoolName;
   const existing = await findUserPool(cognito, name);
   if (existing) return existing;
   try {
-    const created = await cognito.send(
-      new CreateUserPoolCommand({
-        PoolName: name,
-        UserPoolTags: platformTags(prefix),
-        DeletionProtection: 'ACTIVE',
-        // Tenants' users are created by the onboarding workflow, never by self sign-up.
-        AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
-        Policies: {
-          PasswordPolicy: {
-            MinimumLength: 12,
-            RequireLowercase: true,
-            RequireUppercase: true,
-            RequireNumbers: true,
-            RequireSymbols: true,
-            TemporaryPasswordValidityDays: 7,
-          },
-        },
-        Schema: [
-          {
-            Name: 'tenantId',
-            AttributeDataType: 'String',
-            Mutable: false,
-            StringAttributeConstraints: { MaxLength: '64' },
-          },
-        ],
-      }),
-    );
+    const created = await cognito.send(new CreateUserPoolCommand(definition.create));
     const id = created.UserPool?.Id;
     if (!id) throw new Error('CreateUserPool returned no id');
     // TOTP needs no SMS role; it can only be switched on once the pool exists.
-    await cognito.send(
-      new SetUserPoolMfaConfigCommand({
-        UserPoolId: id,
-        SoftwareTokenMfaConfiguration: { Enabled: true },
-        MfaConfiguration: 'OPTIONAL',
-      }),
-    );
+    await cognito.send(new SetUserPoolMfaConfigCommand({ UserPoolId: id, ...definition.mfa }));
     return id;
   } catch (e) {
     throw awsError(`creating user pool ${name}`, e);
   }
 }
-
-const usagePlanName = (prefix: string, tier: Tier) => `${prefix}-${tier.name}`;
 
 /** Patch operations that bring a plan's throttle and quota to the tier's; empty when they match. */
 export function usagePlanDrift(plan: UsagePlan, tier: Tier): PatchOperation[] {
@@ -181,15 +134,7 @@ export async function ensureUsagePlans(
     const plan = existing.get(name);
     try {
       if (!plan?.id) {
-        const created = await apigateway.send(
-          new CreateUsagePlanCommand({
-            name,
-            description: `Tier ${tier.name} (${tier.isolation})`,
-            throttle: { rateLimit: tier.throttle.rateLimit, burstLimit: tier.throttle.burstLimit },
-            quota: { limit: tier.throttle.dailyQuota, period: 'DAY' },
-            tags: platformTags(prefix, { Tier: tier.name }),
-          }),
-        );
+        const created = await apigateway.send(new CreateUsagePlanCommand(usagePlanDefinition(prefix, tier)));
         if (!created.id) throw new Error('CreateUsagePlan returned no id');
         ids[tier.name] = created.id;
         continue;

@@ -5,6 +5,7 @@ import type { TierCatalog } from '../tiers/catalog.js';
 import type { StackDeployer } from './deployer.js';
 import { platformStackName, platformStackTags } from './parameters.js';
 import { ensureUsagePlans, ensureUserPool, findUsagePlans, findUserPool } from './platform-access.js';
+import { tenantUserPoolDefinition, tenantUserPoolName } from './platform-spec.js';
 import type { SynthesisService } from './synthesis.js';
 import type { PlatformOutputs, StackResult, TemplateTarget } from './types.js';
 
@@ -60,7 +61,7 @@ export async function ensurePlatform(options: EnsurePlatformOptions): Promise<Pl
   }
 
   const [userPoolId, usagePlanIds] = await Promise.all([
-    ensureUserPool(options.clients.cognito, userPoolName(prefix), prefix),
+    ensureUserPool(options.clients.cognito, tenantUserPoolDefinition(prefix)),
     ensureUsagePlans(options.clients.apigateway, options.catalog, prefix),
   ]);
   return toPlatformOutputs(stack, userPoolId, usagePlanIds);
@@ -104,18 +105,16 @@ export async function readPlatform(options: ReadPlatformOptions): Promise<Platfo
     outputs,
   };
   const [userPoolId, usagePlanIds] = await Promise.all([
-    findUserPool(options.clients.cognito, userPoolName(options.prefix)),
+    findUserPool(options.clients.cognito, tenantUserPoolName(options.prefix)),
     findUsagePlans(options.clients.apigateway, options.catalog, options.prefix),
   ]);
   if (!userPoolId)
     throw new ControlPlaneError(
       'AWS_ERROR',
-      `user pool ${userPoolName(options.prefix)} does not exist; ensurePlatform creates it`,
+      `user pool ${tenantUserPoolName(options.prefix)} does not exist; ensurePlatform creates it`,
     );
   return toPlatformOutputs(result, userPoolId, usagePlanIds);
 }
-
-const userPoolName = (prefix: string) => `${prefix}-tenants`;
 
 function toPlatformOutputs(
   stack: StackResult,

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -15,20 +15,43 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** Every relative import of every shipped module: the importing file, the specifier, its target. */
+function imports(): { file: string; layer: string; specifier: string; target: string }[] {
+  return LAYERS.flatMap((layer) =>
+    sourceFiles(join(root, layer)).flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map(
+        (m) => ({
+          file: relative(root, file),
+          layer,
+          specifier: m[1]!,
+          target: relative(root, resolve(dirname(file), m[1]!)),
+        }),
+      ),
+    ),
+  );
+}
+
 describe('architecture', () => {
   it('no shipped module imports a layer above its own, nor test code', () => {
-    const violations: string[] = [];
-    for (const [rank, layer] of LAYERS.entries()) {
-      for (const file of sourceFiles(join(root, layer))) {
-        const text = readFileSync(file, 'utf8');
-        for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-          const target = relative(root, resolve(dirname(file), m[1]!)).split('/')[0]!;
-          const targetRank = LAYERS.indexOf(target);
-          if (target === 'test' || targetRank > rank)
-            violations.push(`${relative(root, file)} imports ${m[1]}`);
-        }
-      }
-    }
+    const violations = imports()
+      .filter(({ layer, target }) => {
+        const targetLayer = target.split('/')[0]!;
+        return targetLayer === 'test' || LAYERS.indexOf(targetLayer) > LAYERS.indexOf(layer);
+      })
+      .map(({ file, specifier }) => `${file} imports ${specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it("a layer with an index.ts is entered only through it: another layer's modules import its index.js", () => {
+    // templates/ and workflows/ have one; core/ and tiers/ are libraries of independent modules.
+    const gated = LAYERS.filter((layer) => existsSync(join(root, layer, 'index.ts')));
+    expect(gated).toEqual(['templates', 'workflows']);
+    const violations = imports()
+      .filter(({ layer, target }) => {
+        const targetLayer = target.split('/')[0]!;
+        return targetLayer !== layer && gated.includes(targetLayer) && target !== `${targetLayer}/index.js`;
+      })
+      .map(({ file, specifier }) => `${file} imports ${specifier}`);
     expect(violations).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
+import { ControlPlaneError } from '../core/errors.js';
 import { OperationClaims } from '../core/registry/claims.js';
 import type { Operation } from '../core/registry/records.js';
 import type { AwsRuntime } from '../core/runtime.js';
@@ -17,11 +18,17 @@ import { OperationWatch } from './watch.js';
 
 export { definitionText, substitute, workflowDefinitions } from './definitions/index.js';
 export { LocalEngine } from './engine/local.js';
-export { ensureStateMachines, StepFunctionsEngine } from './engine/stepfunctions.js';
+export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
-export type { LifecycleService } from './service.js';
-export { createTaskRunner, TASK_HANDLERS } from './tasks/index.js';
+export type { CallContext, LifecycleService, Started } from './service.js';
+export {
+  createTaskRunner,
+  TASK_HANDLERS,
+  type TaskInput,
+  type TaskResult,
+  type TaskRunnerHooks,
+} from './tasks/index.js';
 export { OperationWatch } from './watch.js';
 
 export interface Workflows {
@@ -39,7 +46,11 @@ export interface WorkflowsOptions {
   readonly config: Config;
   readonly aws: AwsRuntime;
   readonly catalog: TierCatalog;
-  readonly platform: PlatformOutputs;
+  /**
+   * The platform's outputs. Absent in a process that only starts executions (the API function):
+   * there a task that needs the platform fails with a clear error.
+   */
+  readonly platform?: PlatformOutputs;
   readonly synth?: SynthesisService;
   readonly events?: EventPublisher;
   readonly hooks?: TaskRunnerHooks;
@@ -55,6 +66,11 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
   const clock = options.clock ?? (() => new Date());
   const target: TemplateTarget = aws.emulator ? 'moto' : 'aws';
   const registry = aws.registry;
+  const platformOutputs = (): PlatformOutputs => {
+    if (!platform)
+      throw new ControlPlaneError('INTERNAL', 'this process was built without the platform (API role)');
+    return platform;
+  };
   // The engine is made after the task deps; the watch asks it lazily.
   let engineRef: WorkflowEngine | undefined;
   const watch = new OperationWatch({
@@ -71,10 +87,10 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clients: aws.clients,
     catalog,
     synth: options.synth ?? new SynthesisService({ cacheDir: join(config.dataDir, 'templates') }),
-    platform: () => platform,
+    platform: platformOutputs,
     target,
     prefix: config.resourcePrefix,
-    events: options.events ?? eventBridgePublisher(aws.clients, () => platform.eventBusName, clock),
+    events: options.events ?? eventBridgePublisher(aws.clients, () => platformOutputs().eventBusName, clock),
     stackGate: gates.stackGate,
     cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
     accountGate: gates.accountGate,

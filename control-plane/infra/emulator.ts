@@ -1,9 +1,9 @@
 import {
   adaptTemplateForEmulator,
+  type CfnTemplate,
   referencedLogicalIds,
   replaceReferences,
-} from '../../templates/emulator.js';
-import type { CfnTemplate } from '../../templates/types.js';
+} from '../../templates/index.js';
 import { STUB_CODE } from './functions.js';
 
 /**

@@ -54,6 +54,8 @@ export interface ControlPlaneFunctionProps {
   readonly afterBundling?: (outputDir: string) => string[];
   /** @default esmBanner() */
   readonly banner?: string;
+  /** Imports this function never loads, left out of its bundle besides BUNDLE_EXTERNALS. */
+  readonly externalModules?: readonly string[];
 }
 
 /**
@@ -96,7 +98,7 @@ export function controlPlaneFunction(
       platform: 'node',
       mainFields: ['module', 'main'],
       banner: props.banner ?? esmBanner(),
-      externalModules: [...BUNDLE_EXTERNALS],
+      externalModules: [...BUNDLE_EXTERNALS, ...(props.externalModules ?? [])],
       sourceMap: true,
       sourcesContent: false,
       minify: false,

@@ -1,7 +1,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ITEM_ACTIONS } from '../../templates/stacks/tenant-role.js';
+import { ITEM_ACTIONS } from '../../templates/index.js';
 
 /**
  * The IAM boundaries of the deployed control plane (docs/deploy.md, "IAM boundaries").

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { App, type Environment } from 'aws-cdk-lib';
-import type { CfnTemplate } from '../../templates/types.js';
+import type { CfnTemplate } from '../../templates/index.js';
 import { ControlPlaneStack } from './control-plane-stack.js';
 import { PlatformDeploymentStack } from './platform-stack.js';
 import type { InfraSettings } from './settings.js';

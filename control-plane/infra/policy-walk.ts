@@ -1,4 +1,4 @@
-import type { CfnTemplate } from '../../templates/types.js';
+import type { CfnTemplate } from '../../templates/index.js';
 
 /**
  * Every IAM policy statement of a template, for checks that must hold for all of them (see the

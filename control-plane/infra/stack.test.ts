@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type Stack, Validations } from 'aws-cdk-lib';
@@ -8,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { OPERATION_TYPES } from '../../core/lifecycle.js';
 import { registryTableDefinition } from '../../core/registry/table.js';
-import type { CfnTemplate } from '../../templates/types.js';
+import { type CfnTemplate, tenantUserPoolDefinition, usagePlanDefinition } from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { definitionText } from '../../workflows/definitions/index.js';
 import {
@@ -50,6 +51,8 @@ beforeAll(async () => {
     prefix: PREFIX,
     bundling: 'prebuilt-stub',
     templateCacheDir: inject('templateCacheDir'),
+    // Every optional resource present (the alarm topic's e-mail subscription): logical-ids.json.
+    alarmEmail: 'ops@example.com',
   });
   const templates = await prepareTemplates(settings.templateCacheDir, ['platform']);
   infra = buildInfra({
@@ -244,6 +247,17 @@ describe('functions', () => {
       expect(renderValue(env[variable])).toMatch(/^\$\{/);
   });
 
+  it('the API role starts executions and reads none: operation status comes from the registry', () => {
+    const apiRole = renderValue(cpJson.Resources[apiFunctionId()]!.Properties!.Role).replace(
+      /^\$\{|\.Arn\}$/g,
+      '',
+    );
+    const states = policyStatements(cpJson)
+      .filter((s) => s.roles.includes(apiRole))
+      .flatMap((s) => actionsOf(s.statement).filter((a) => a.startsWith('states:')));
+    expect(states).toEqual(['states:StartExecution']);
+  });
+
   it('the API is an HTTP API whose default route is the API function, with access logs', () => {
     cp.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
@@ -285,6 +299,21 @@ describe('identity and access', () => {
       }),
       DeletionPolicy: 'Retain',
     });
+    // Declared from the very requests ensurePlatform sends locally (templates/platform-spec.ts).
+    const { create, mfa } = tenantUserPoolDefinition(PREFIX);
+    const pool = ofType(cpJson, 'AWS::Cognito::UserPool').find(
+      ([, r]) => r.Properties?.UserPoolName === create.PoolName,
+    )?.[1].Properties;
+    expect(pool).toEqual({
+      UserPoolName: create.PoolName,
+      UserPoolTags: create.UserPoolTags,
+      DeletionProtection: create.DeletionProtection,
+      AdminCreateUserConfig: create.AdminCreateUserConfig,
+      Policies: create.Policies,
+      Schema: create.Schema,
+      MfaConfiguration: mfa.MfaConfiguration,
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+    });
     const tiers = TierCatalog.load().tiers;
     cp.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);
     for (const tier of tiers) {
@@ -292,6 +321,10 @@ describe('identity and access', () => {
         UsagePlanName: `${PREFIX}-${tier.name}`,
         Throttle: { RateLimit: tier.throttle.rateLimit, BurstLimit: tier.throttle.burstLimit },
         Quota: { Limit: tier.throttle.dailyQuota, Period: 'DAY' },
+        // The same tags ensurePlatform gives the plan (CDK sorts them by key).
+        Tags: Object.entries(usagePlanDefinition(PREFIX, tier).tags ?? {})
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([Key, Value]) => ({ Key, Value })),
       });
     }
   });
@@ -503,4 +536,47 @@ describe('cdk-nag', () => {
     const rules = acknowledgments.map(([rule]) => rule.replace(/^Annotation::/, ''));
     expect(rules.filter((r) => !r.startsWith('AwsSolutions-'))).toEqual([]);
   });
+});
+
+/**
+ * CloudFormation replaces a resource whose logical id changes: a renamed registry table or user
+ * pool would be a new, empty one. logical-ids.json pins every logical id (and type) the two stacks
+ * had when ControlPlaneStack was split into constructs; an id may only change there on purpose,
+ * with the migration it needs. The control-plane stack's set is exact (a new resource is added to
+ * the file); the platform stack's ids come from the platform template and may grow.
+ */
+describe('logical ids', () => {
+  const pinned: Record<'Platform' | 'ControlPlane', Record<string, string>> &
+    Record<'PlatformOutputs' | 'ControlPlaneOutputs', string[]> = JSON.parse(
+    readFileSync(new URL('./logical-ids.json', import.meta.url), 'utf8'),
+  );
+  const types = (template: CfnTemplate) =>
+    Object.fromEntries(Object.entries(template.Resources).map(([id, r]) => [id, r.Type]));
+
+  it('the control-plane stack has exactly the pinned resources and outputs', () => {
+    expect(types(cpJson)).toEqual(pinned.ControlPlane);
+    expect(Object.keys(cpJson.Outputs ?? {}).sort()).toEqual(pinned.ControlPlaneOutputs);
+  });
+
+  it('the platform stack keeps every pinned resource and output', () => {
+    expect(types(platformJson)).toMatchObject(pinned.Platform);
+    expect(Object.keys(platformJson.Outputs ?? {})).toEqual(expect.arrayContaining(pinned.PlatformOutputs));
+  });
+});
+
+describe('cfn-lint', () => {
+  const installed = spawnSync('cfn-lint', ['--version']).status === 0;
+  it.skipIf(!installed)(
+    'finds no error in either stack (skipped only when cfn-lint is not installed)',
+    () => {
+      const files = Object.entries({ controlPlane: cpJson, platform: platformJson }).map(([name, json]) => {
+        writeFileSync(join(outdir, `${name}.lint.json`), JSON.stringify(json));
+        return join(outdir, `${name}.lint.json`);
+      });
+      // Warnings (W3005, a DependsOn CDK adds beside a GetAtt) are not errors.
+      const { stdout } = spawnSync('cfn-lint', ['--format', 'json', ...files], { encoding: 'utf8' });
+      const findings = JSON.parse(stdout || '[]') as { Level: string; Rule: { Id: string } }[];
+      expect(findings.filter((f) => f.Level === 'Error').map((f) => f.Rule.Id)).toEqual([]);
+    },
+  );
 });

@@ -73,14 +73,23 @@ export function stageTaskFiles(dir: string, prepared: PreparedTemplates, tierCat
     const file = `${kind}.aws.json`;
     copyFileSync(join(prepared.cacheDirectory, file), join(cache, file));
   }
+  stageCdkVersion(dir, prepared.cdkVersion);
+  if (tierCatalogFile) copyFileSync(tierCatalogFile, join(dir, BUNDLED_TIER_CATALOG));
+  return dir;
+}
+
+/**
+ * `node_modules/aws-cdk-lib/package.json` holding only name and version, in both bundles: both run
+ * buildRuntime, whose SynthesisService reads the version for its cache key when it loads, and
+ * aws-cdk-lib itself is left out of the bundles.
+ */
+export function stageCdkVersion(dir: string, cdkVersion: string = CDK_VERSION): void {
   const cdkPackage = join(dir, 'node_modules', 'aws-cdk-lib');
   mkdirSync(cdkPackage, { recursive: true });
   writeFileSync(
     join(cdkPackage, 'package.json'),
-    `${JSON.stringify({ name: 'aws-cdk-lib', version: prepared.cdkVersion })}\n`,
+    `${JSON.stringify({ name: 'aws-cdk-lib', version: cdkVersion })}\n`,
   );
-  if (tierCatalogFile) copyFileSync(tierCatalogFile, join(dir, BUNDLED_TIER_CATALOG));
-  return dir;
 }
 
 /** The platform template as a file, for CfnInclude. */

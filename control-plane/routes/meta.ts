@@ -1,16 +1,14 @@
 import { z } from 'zod';
+import type { HealthInfo } from '../../core/runtime.js';
 import type { RouteContext } from '../context.js';
 import type { ControlPlaneMetrics } from '../metrics.js';
 import type { Router } from '../route.js';
 import { HealthSchema, ReadinessSchema } from '../schemas.js';
 
-export interface HealthInfo {
-  readonly awsEndpoint: string | null;
-  readonly registry: { readonly table: string; readonly status: string };
-  readonly localAws?: z.output<typeof HealthSchema>['localAws'];
-}
+export type { HealthInfo };
 
 export interface MetaDeps {
+  /** The one health source: AwsRuntime.health (core/runtime.ts); tests pass their own. */
   readonly health: () => Promise<HealthInfo>;
   readonly metrics: ControlPlaneMetrics;
   /** The OpenAPI document, built once every route is registered. */

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ITEM_ACTIONS } from './tenant-role.js';
+import { ITEM_ACTIONS } from '../constants.js';
 
 export interface TenantDataStoresProps {
   /** The tenant's own key: both stores are encrypted with it. */

@@ -1,7 +1,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { TENANT_OBJECT_PREFIX } from '../constants.js';
+import { ITEM_ACTIONS, TENANT_OBJECT_PREFIX } from '../constants.js';
 
 export interface PooledData {
   /** ARN of the pooled DynamoDB table; items are keyed `pk = "<TenantId>#…"`. */
@@ -18,20 +18,6 @@ export interface TenantRoleProps {
   readonly pooled?: PooledData;
 }
 
-/**
- * Item actions that always carry a partition key, so dynamodb:LeadingKeys is always present. Also
- * the ceiling of the tenant roles' permissions boundary (control-plane/infra/iam.ts).
- */
-export const ITEM_ACTIONS: readonly string[] = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-];
 const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
 
 /**

@@ -1,15 +1,7 @@
-import {
-  CreateStateMachineCommand,
-  DescribeExecutionCommand,
-  ListStateMachinesCommand,
-  type SFNClient,
-  StartExecutionCommand,
-  UpdateStateMachineCommand,
-} from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { OperationType } from '../../core/lifecycle.js';
 import type { Operation } from '../../core/registry/records.js';
 import type { Registry } from '../../core/registry/registry.js';
-import { definitionText, substitute } from '../definitions/index.js';
 import type { ExecutionInput, WorkflowEngine } from './types.js';
 
 export interface StepFunctionsEngineOptions {
@@ -57,55 +49,10 @@ export class StepFunctionsEngine implements WorkflowEngine {
     return open.length;
   }
 
-  async executionStatus(operation: Operation): Promise<string | undefined> {
-    const arn = this.options.stateMachineArn(operation.type).replace(':stateMachine:', ':execution:');
-    const out = await this.options.sfn.send(
-      new DescribeExecutionCommand({ executionArn: `${arn}:${operation.operationId}` }),
-    );
-    return out.status;
-  }
-
   runsHere(): boolean {
     return false;
   }
 
   async idle(): Promise<void> {}
   async close(): Promise<void> {}
-}
-
-/**
- * Creates or updates one state machine per operation type from the definitions, named
- * `<prefix>-<type>`. The control-plane CDK stack does this on AWS; this is for a plain account or
- * an emulator.
- */
-export async function ensureStateMachines(
-  sfn: SFNClient,
-  options: { prefix: string; roleArn: string; taskFunctionArn: string; types: readonly OperationType[] },
-): Promise<Record<OperationType, string>> {
-  const existing = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const out = await sfn.send(new ListStateMachinesCommand({ nextToken: token }));
-    for (const m of out.stateMachines ?? [])
-      if (m.name && m.stateMachineArn) existing.set(m.name, m.stateMachineArn);
-    token = out.nextToken;
-  } while (token);
-  const arns = {} as Record<OperationType, string>;
-  for (const type of options.types) {
-    const name = `${options.prefix}-${type}`;
-    const definition = substitute(definitionText(type), options.taskFunctionArn);
-    const arn = existing.get(name);
-    if (arn) {
-      await sfn.send(
-        new UpdateStateMachineCommand({ stateMachineArn: arn, definition, roleArn: options.roleArn }),
-      );
-      arns[type] = arn;
-    } else {
-      const out = await sfn.send(
-        new CreateStateMachineCommand({ name, definition, roleArn: options.roleArn, type: 'STANDARD' }),
-      );
-      arns[type] = out.stateMachineArn!;
-    }
-  }
-  return arns;
 }

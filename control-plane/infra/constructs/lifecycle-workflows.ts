@@ -1,0 +1,181 @@
+import { join } from 'node:path';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { OPERATION_TYPES, type OperationType } from '../../../core/lifecycle.js';
+import { definitionText } from '../../../workflows/index.js';
+import {
+  CLOUDFORMATION_ROLE_ARN_VARIABLE,
+  TASK_TEMPLATE_CACHE_DIR,
+  TENANT_ROLE_BOUNDARY_ARN_VARIABLE,
+} from '../contract.js';
+import { controlPlaneFunction, copyInto } from '../functions.js';
+import type { TenantStackRole } from '../iam.js';
+import type { InfraSettings } from '../settings.js';
+import { type PreparedTemplates, stageTaskFiles } from '../templates.js';
+import { ResourceGroup } from './resource-group.js';
+
+/** Construct id of each operation's state machine (ids are a contract: renaming one replaces it). */
+export const WORKFLOW_IDS: Readonly<Record<OperationType, string>> = {
+  onboard: 'OnboardWorkflow',
+  'change-tier': 'ChangeTierWorkflow',
+  suspend: 'SuspendWorkflow',
+  resume: 'ResumeWorkflow',
+  offboard: 'OffboardWorkflow',
+};
+
+export interface LifecycleWorkflowsProps {
+  /** Prefix (state machines `<prefix>-<operation>`), bundling, tier catalog, dedicated-account settings. */
+  readonly settings: InfraSettings;
+  /** The tenant templates the task function carries pre-synthesized. */
+  readonly templates: PreparedTemplates;
+  /** Where the task bundle's extra files are staged (esbuild bundling only). */
+  readonly stagingDir: string;
+  /** Environment the task function shares with the API function (core/config.ts variables). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The role tenant stacks are created with and their roles' boundary (task function environment). */
+  readonly tenantStackRole: TenantStackRole;
+  /** Where failed executions and task function errors alarm. */
+  readonly alarmTopic: sns.ITopic;
+}
+
+/**
+ * The lifecycle on Step Functions: one Standard state machine per operation, running the very ASL
+ * text the local engine runs (`${TaskFunctionArn}` substituted), the task function every Task state
+ * invokes, and an alarm per state machine on failed executions (plus one on task function errors).
+ */
+export class LifecycleWorkflows extends ResourceGroup {
+  readonly taskFunction: lambda.Function;
+  /** The task function's role: grant it what the tasks do (RegistryTable, TenantAccess). */
+  readonly taskRole: iam.Role;
+  readonly stateMachines: Readonly<Record<OperationType, sfn.StateMachine>>;
+  readonly failureAlarms: Readonly<Record<OperationType, cloudwatch.Alarm>>;
+  /** `arn:…:states:<region>:<account>:stateMachine:<prefix>-`; + operation type = state machine ARN. */
+  readonly stateMachineArnPrefix: string;
+
+  constructor(scope: Construct, id: string, props: LifecycleWorkflowsProps) {
+    super(scope, id);
+    const { settings } = props;
+    const { prefix } = settings;
+
+    const taskLogs = new logs.LogGroup(this, 'TaskLogs', { retention: logs.RetentionDays.SIX_MONTHS });
+    this.taskRole = new iam.Role(this, 'TaskRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Task function of the ${prefix} control plane workflows`,
+    });
+    const taskStaging = join(props.stagingDir, 'task');
+    if (settings.bundling === 'esbuild')
+      stageTaskFiles(taskStaging, props.templates, settings.tierCatalogFile);
+    this.taskFunction = controlPlaneFunction(this, 'TaskFunction', {
+      entry: 'control-plane/task-lambda.ts',
+      bundling: settings.bundling,
+      description: `${prefix} control plane: workflow task handlers (templates ${Object.entries(
+        props.templates.templates,
+      )
+        .map(([kind, t]) => `${kind} ${t.versionId}`)
+        .join(', ')})`,
+      role: this.taskRole,
+      logGroup: taskLogs,
+      timeout: Duration.seconds(110),
+      memorySize: 1024,
+      environment: {
+        ...props.environment,
+        TEMPLATE_CACHE_DIR: TASK_TEMPLATE_CACHE_DIR,
+        [CLOUDFORMATION_ROLE_ARN_VARIABLE]: props.tenantStackRole.role.roleArn,
+        [TENANT_ROLE_BOUNDARY_ARN_VARIABLE]: props.tenantStackRole.boundary.managedPolicyArn,
+        ACCOUNT_ROLE_NAME: settings.accountRoleName,
+        ...(settings.accountEmailPattern ? { ACCOUNT_EMAIL_PATTERN: settings.accountEmailPattern } : {}),
+        ...(settings.accountOuPath ? { ACCOUNT_OU_PATH: settings.accountOuPath } : {}),
+      },
+      afterBundling: (out) => [copyInto(taskStaging, out)],
+      // buildRuntime loads the API (Fastify, swagger-ui) only for the roles that serve it.
+      externalModules: ['./app.js'],
+    });
+    Validations.of(this.taskFunction).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the newest runtime the control plane supports and tests (node 20 and 22, package.json engines).',
+    });
+
+    const workflowRole = new iam.Role(this, 'WorkflowRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: `State machines of the ${prefix} control plane`,
+    });
+    workflowRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeTaskFunction',
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.taskFunction.functionArn],
+      }),
+    );
+    const alarmAction = new cwActions.SnsAction(props.alarmTopic);
+    const machines = {} as Record<OperationType, sfn.StateMachine>;
+    const alarms = {} as Record<OperationType, cloudwatch.Alarm>;
+    for (const type of OPERATION_TYPES) {
+      const workflowId = WORKFLOW_IDS[type];
+      const logGroup = new logs.LogGroup(this, `${workflowId}Logs`, {
+        retention: logs.RetentionDays.ONE_YEAR,
+      });
+      const machine = new sfn.StateMachine(this, workflowId, {
+        stateMachineName: `${prefix}-${type}`,
+        stateMachineType: sfn.StateMachineType.STANDARD,
+        definitionBody: sfn.DefinitionBody.fromString(definitionText(type)),
+        definitionSubstitutions: { TaskFunctionArn: this.taskFunction.functionArn },
+        role: workflowRole,
+        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+        tracingEnabled: true,
+      });
+      machines[type] = machine;
+      const alarm = new cloudwatch.Alarm(this, `${workflowId}Failed`, {
+        alarmName: `${prefix}-${type}-executions-failed`,
+        alarmDescription: `A ${type} execution failed: the operation record names the failing step and the AWS reason (GET /v1/operations/{id}).`,
+        metric: machine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(alarmAction);
+      alarms[type] = alarm;
+    }
+    this.stateMachines = machines;
+    this.failureAlarms = alarms;
+    this.stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${prefix}-`;
+    Validations.of(workflowRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Added by the StateMachine construct for execution logging (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray tracing: these actions have no resource-level permissions.',
+    });
+
+    new cloudwatch.Alarm(this, 'TaskFunctionErrors', {
+      alarmName: `${prefix}-task-function-errors`,
+      alarmDescription:
+        'The task function failed invocations (beyond the errors handlers report as task errors).',
+      metric: this.taskFunction.metricErrors({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+  }
+
+  /** Starting executions of the state machines (the API function). */
+  grantStartExecution(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'StartWorkflows',
+        actions: ['states:StartExecution'],
+        resources: OPERATION_TYPES.map((t) => this.stateMachines[t].stateMachineArn),
+      }),
+    );
+  }
+}

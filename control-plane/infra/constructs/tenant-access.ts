@@ -1,0 +1,301 @@
+import { Aws, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import {
+  tenantUserPoolDefinition,
+  type UserPoolDefinition,
+  usagePlanDefinition,
+} from '../../../templates/index.js';
+import type { TierCatalog } from '../../../tiers/catalog.js';
+import { TenantStackRole, tenantStacksArn } from '../iam.js';
+import { ResourceGroup } from './resource-group.js';
+
+export interface TenantAccessProps {
+  /** The resource prefix: tenant stacks are `<prefix>-<slug>-<isolation>`, the pool `<prefix>-tenants`. */
+  readonly prefix: string;
+  /** One usage plan per tier of this catalog. */
+  readonly catalog: TierCatalog;
+  /** Stacks the workflows must never create, change or delete (the platform and control-plane stacks). */
+  readonly protectedStackNames: readonly string[];
+  /** The lifecycle event bus the workflows publish to. */
+  readonly eventBusArn: string;
+  /** The role Organizations creates in a vended account, assumed for dedicated-account tenants. */
+  readonly accountRoleName: string;
+}
+
+/** CfnUserPool properties from the SDK definition ensurePlatform sends (templates/platform-spec.ts). */
+export function cfnUserPoolProps(definition: UserPoolDefinition): cognito.CfnUserPoolProps {
+  const { create, mfa } = definition;
+  const password = create.Policies?.PasswordPolicy;
+  return {
+    userPoolName: create.PoolName,
+    userPoolTags: create.UserPoolTags,
+    deletionProtection: create.DeletionProtection,
+    adminCreateUserConfig: {
+      allowAdminCreateUserOnly: create.AdminCreateUserConfig?.AllowAdminCreateUserOnly,
+    },
+    policies: {
+      passwordPolicy: {
+        minimumLength: password?.MinimumLength,
+        requireLowercase: password?.RequireLowercase,
+        requireUppercase: password?.RequireUppercase,
+        requireNumbers: password?.RequireNumbers,
+        requireSymbols: password?.RequireSymbols,
+        temporaryPasswordValidityDays: password?.TemporaryPasswordValidityDays,
+      },
+    },
+    schema: create.Schema?.map((a) => ({
+      name: a.Name,
+      attributeDataType: a.AttributeDataType,
+      mutable: a.Mutable,
+      ...(a.StringAttributeConstraints
+        ? { stringAttributeConstraints: { maxLength: a.StringAttributeConstraints.MaxLength } }
+        : {}),
+    })),
+    mfaConfiguration: mfa.MfaConfiguration,
+    enabledMfas: mfa.SoftwareTokenMfaConfiguration?.Enabled ? ['SOFTWARE_TOKEN_MFA'] : [],
+  };
+}
+
+/**
+ * What tenants are given outside their stacks and what the workflows need to give it: the tenant
+ * user pool and one usage plan per tier, declared from the same definitions ensurePlatform sends
+ * locally (readPlatform finds both by name), and the CloudFormation role tenant stacks are created
+ * with, under the tenant permissions boundary. `grantTenantLifecycle` gives the task function the
+ * rest of the lifecycle: tenant stacks, users, API keys, databases, events, dedicated accounts.
+ */
+export class TenantAccess extends ResourceGroup {
+  /** `<prefix>-tenants`, retained with the stack. */
+  readonly userPool: cognito.CfnUserPool;
+  /** `<prefix>-<tier>` by tier name. */
+  readonly usagePlans: Readonly<Record<string, apigateway.CfnUsagePlan>>;
+  /** CloudFormation's role for tenant stacks and the boundary of every role they create. */
+  readonly stackRole: TenantStackRole;
+  private readonly props: TenantAccessProps;
+
+  constructor(scope: Construct, id: string, props: TenantAccessProps) {
+    super(scope, id);
+    this.props = props;
+    const { prefix } = props;
+    this.userPool = new cognito.CfnUserPool(
+      this,
+      'TenantUserPool',
+      cfnUserPoolProps(tenantUserPoolDefinition(prefix)),
+    );
+    this.userPool.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    Validations.of(this.userPool).acknowledge(
+      {
+        id: 'AwsSolutions-COG2',
+        reason:
+          "Tenants' end users: MFA is optional (TOTP) as in local mode, because requiring it is each tenant's product decision; operators, who administer tenants, have MFA required.",
+      },
+      ...['AwsSolutions-COG3', 'AwsSolutions-COG8'].map((rule) => ({
+        id: rule,
+        reason:
+          "Tenants' end users are created by the onboarding workflow only (no self sign-up); threat protection (Plus plan) is priced per active user and is the application's choice, as in local mode.",
+      })),
+    );
+    this.usagePlans = Object.fromEntries(
+      props.catalog.tiers.map((tier) => {
+        const plan = usagePlanDefinition(prefix, tier);
+        return [
+          tier.name,
+          new apigateway.CfnUsagePlan(this, `UsagePlan-${tier.name}`, {
+            usagePlanName: plan.name,
+            description: plan.description,
+            throttle: plan.throttle,
+            quota: plan.quota,
+            tags: Object.entries(plan.tags ?? {}).map(([key, value]) => ({ key, value })),
+          }),
+        ];
+      }),
+    );
+    this.stackRole = new TenantStackRole(this, 'TenantStacks', { prefix });
+  }
+
+  /** Everything the workflows do to tenants, least privilege (docs/deploy.md, "IAM boundaries"). */
+  grantTenantLifecycle(role: iam.Role): void {
+    const { prefix, accountRoleName } = this.props;
+    const execRoleArn = this.stackRole.role.roleArn;
+    const stacks = tenantStacksArn(prefix);
+    const ownStacks = this.props.protectedStackNames.map(
+      (name) => `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${name}/*`,
+    );
+    const apigw = (path: string) => `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::${path}`;
+    const rds = (resource: string) => `arn:${Aws.PARTITION}:rds:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+    const plans = Object.values(this.usagePlans).map((p) => p.ref);
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'TenantStacks',
+        actions: [
+          'cloudformation:DescribeStacks',
+          'cloudformation:DescribeStackEvents',
+          'cloudformation:DeleteStack',
+          'cloudformation:UpdateTerminationProtection',
+          // CreateStack/UpdateStack carry the cost-allocation tags (TenantId, Tier, …).
+          'cloudformation:TagResource',
+        ],
+        resources: [stacks],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantStacksWithExecutionRole',
+        actions: ['cloudformation:CreateStack', 'cloudformation:UpdateStack'],
+        resources: [stacks],
+        conditions: { StringEquals: { 'cloudformation:RoleArn': execRoleArn } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'NotTheControlPlaneStacks',
+        effect: iam.Effect.DENY,
+        actions: [
+          'cloudformation:CreateStack',
+          'cloudformation:UpdateStack',
+          'cloudformation:DeleteStack',
+          'cloudformation:UpdateTerminationProtection',
+        ],
+        resources: ownStacks,
+      }),
+      new iam.PolicyStatement({
+        sid: 'PassTenantStackRole',
+        actions: ['iam:PassRole'],
+        resources: [execRoleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantUserPool',
+        actions: [
+          'cognito-idp:CreateGroup',
+          'cognito-idp:DeleteGroup',
+          'cognito-idp:AdminCreateUser',
+          'cognito-idp:AdminAddUserToGroup',
+          'cognito-idp:AdminDisableUser',
+          'cognito-idp:AdminEnableUser',
+          'cognito-idp:AdminDeleteUser',
+          'cognito-idp:ListUsersInGroup',
+        ],
+        resources: [this.userPool.attrArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'FindTenantUserPool',
+        actions: ['cognito-idp:ListUserPools'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantApiKeys',
+        actions: ['apigateway:GET', 'apigateway:POST'],
+        resources: [apigw('/apikeys')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantApiKey',
+        actions: ['apigateway:PATCH', 'apigateway:DELETE'],
+        resources: [apigw('/apikeys/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TagOnCreate',
+        actions: ['apigateway:POST'],
+        resources: [apigw('/tags/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'FindUsagePlans',
+        actions: ['apigateway:GET'],
+        resources: [apigw('/usageplans')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UsagePlanKeys',
+        actions: ['apigateway:GET', 'apigateway:POST'],
+        resources: plans.map((id) => apigw(`/usageplans/${id}/keys`)),
+      }),
+      new iam.PolicyStatement({
+        sid: 'UsagePlanKey',
+        actions: ['apigateway:DELETE'],
+        resources: plans.map((id) => apigw(`/usageplans/${id}/keys/*`)),
+      }),
+      new iam.PolicyStatement({
+        sid: 'LifecycleEvents',
+        actions: ['events:PutEvents'],
+        resources: [this.props.eventBusArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantDatabasesRead',
+        actions: ['rds:DescribeDBInstances'],
+        resources: [rds('db:*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantDatabases',
+        actions: ['rds:StartDBInstance', 'rds:StopDBInstance', 'rds:CreateDBSnapshot'],
+        resources: [rds('db:*')],
+        conditions: { Null: { 'aws:ResourceTag/TenantId': 'false' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'TenantDatabaseSnapshots',
+        actions: ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
+        resources: [rds(`snapshot:${prefix}-*`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DedicatedAccounts',
+        actions: [
+          'organizations:CreateAccount',
+          'organizations:DescribeCreateAccountStatus',
+          'organizations:MoveAccount',
+          'organizations:CloseAccount',
+          'organizations:ListRoots',
+          'organizations:ListAccounts',
+          'organizations:ListParents',
+          'organizations:ListOrganizationalUnitsForParent',
+          'organizations:CreateOrganizationalUnit',
+          'organizations:TagResource',
+        ],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DedicatedAccountAccess',
+        actions: ['sts:AssumeRole'],
+        resources: [`arn:${Aws.PARTITION}:iam::*:role/${accountRoleName}`],
+      }),
+    ];
+    for (const s of statements) role.addToPolicy(s);
+
+    const stack = Stack.of(this);
+    Validations.of(role).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Organizations account vending (CreateAccount, DescribeCreateAccountStatus, MoveAccount, CloseAccount, CreateOrganizationalUnit, the List calls, TagResource) acts on accounts and OUs that do not exist before the call and whose ids are not known at deploy time; cognito-idp:ListUserPools and X-Ray tracing have no resource-level permissions. Dedicated-account tenants need the former; nothing here reaches tenant data.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${prefix}-*/*]`,
+        reason:
+          "Tenant stacks are named <prefix>-<slug>-<isolation>; creating or updating one requires RoleARN = the tenant-stack execution role, and the control plane's own stacks are denied explicitly.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
+        reason:
+          'Tenant API keys have generated ids; the statement covers updating (disable/enable) and deleting them.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/tags/*]',
+        reason:
+          'API Gateway authorizes tags given at creation (TenantId, Tier on tenant API keys) on the /tags path.',
+      },
+      ...Object.entries(this.usagePlans).map(([tier, plan]) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/<${stack.resolve(plan.logicalId)}>/keys/*]`,
+        reason: `Removing a tenant's key from the ${tier} usage plan: key ids are generated.`,
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:*]',
+        reason:
+          'Tenant database identifiers are generated by CloudFormation; starting, stopping and snapshotting are limited to instances tagged with a TenantId.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:snapshot:${prefix}-*]`,
+        reason: 'Final snapshots are named after the tenant stack and operation: the tenant prefix.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${accountRoleName}]`,
+        reason:
+          'Dedicated-account tenants: the vended accounts are created at run time, so their ids are unknown at deploy time; only the role Organizations creates in each (accountRoleName) may be assumed.',
+      },
+    );
+  }
+}

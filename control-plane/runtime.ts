@@ -1,0 +1,246 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config.js';
+import { ControlPlaneError } from '../core/errors.js';
+import type { Operation } from '../core/registry/records.js';
+import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../core/runtime.js';
+import { s3TenantExports } from '../core/tenant-data/exports.js';
+import {
+  ensurePlatform,
+  type PlatformOutputs,
+  readPlatform,
+  StackDeployer,
+  SynthesisService,
+} from '../templates/index.js';
+import { TierCatalog } from '../tiers/catalog.js';
+import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
+import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
+import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
+
+/**
+ * The one composition root: every process of the control plane is `buildRuntime(config, { role })`.
+ *
+ * - `server`: `npm start` (control-plane/main.ts): ensures the platform, runs the configured engine
+ *   (local by default), serves the API on config.host:port and resumes open operations.
+ * - `api-lambda`: the API function (control-plane/lambda.ts): the same API, requests through
+ *   `inject`; workflows are started on Step Functions, nothing runs between requests.
+ * - `task-lambda`: the task function (control-plane/task-lambda.ts): the task runner every Task
+ *   state invokes, on the platform as deployed.
+ */
+export type RuntimeRole = 'server' | 'api-lambda' | 'task-lambda';
+
+/** What each role builds. */
+export interface RoleSpec {
+  /** The platform: brought up to date here (`ensure`), read as deployed (`read`), or not used. */
+  readonly platform: 'ensure' | 'read' | 'none';
+  /** Serves the HTTP API. */
+  readonly api: boolean;
+  /** Listens on a socket, prints start-up progress and the generated admin key, resumes open operations. */
+  readonly server: boolean;
+  /** Starts executions on Step Functions only (WORKFLOW_ENGINE=stepfunctions and an ARN prefix required). */
+  readonly startsOnStepFunctions: boolean;
+}
+
+export const RUNTIME_ROLES: Readonly<Record<RuntimeRole, RoleSpec>> = {
+  server: { platform: 'ensure', api: true, server: true, startsOnStepFunctions: false },
+  'api-lambda': { platform: 'none', api: true, server: false, startsOnStepFunctions: true },
+  'task-lambda': { platform: 'read', api: false, server: false, startsOnStepFunctions: false },
+};
+
+export interface BuildRuntimeOptions<R extends RuntimeRole = RuntimeRole> {
+  readonly role: R;
+  /** One line per start-up stage (server role; the entry point prints them). */
+  readonly progress?: (line: string) => void;
+  /** Test hooks for the task runner (crash injection). */
+  readonly hooks?: TaskRunnerHooks;
+  readonly instrument?: AwsRuntimeOptions['instrument'];
+  /** Server role: do not listen (tests use app.inject). @default true */
+  readonly listen?: boolean;
+  /** Where synthesized templates are cached. @default `<dataDir>/templates` */
+  readonly templateCacheDir?: string;
+}
+
+interface RuntimeBase {
+  readonly role: RuntimeRole;
+  readonly config: Config;
+  readonly aws: AwsRuntime;
+  readonly catalog: TierCatalog;
+  readonly workflows: Workflows;
+  /** Stops long polls, the API, the engine, then the SDK clients. */
+  close(): Promise<void>;
+}
+
+/** `npm start`: a whole control plane. */
+export interface ServerRuntime extends RuntimeBase {
+  readonly app: FastifyInstance;
+  readonly platform: PlatformOutputs;
+  /** The admin key when this start generated it (print once), else undefined. */
+  readonly generatedAdminKey: string | undefined;
+  /** Where the API listens, e.g. http://127.0.0.1:3000. */
+  readonly url: string;
+}
+
+/** The API function: the app, ready for `inject`, and the engine the resume schedule calls. */
+export interface ApiLambdaRuntime extends RuntimeBase {
+  readonly app: FastifyInstance;
+  readonly engine: Workflows['engine'];
+}
+
+/** The task function: the task runner on the deployed platform. */
+export interface TaskLambdaRuntime extends RuntimeBase {
+  readonly platform: PlatformOutputs;
+}
+
+export interface RuntimeOf {
+  server: ServerRuntime;
+  'api-lambda': ApiLambdaRuntime;
+  'task-lambda': TaskLambdaRuntime;
+}
+
+function requireEngine(config: Config, role: RuntimeRole): void {
+  if (!RUNTIME_ROLES[role].startsOnStepFunctions) return;
+  if (config.engine !== 'stepfunctions' || !config.stateMachineArnPrefix) {
+    throw new ControlPlaneError(
+      'CONFIG_INVALID',
+      'the API function runs workflows on Step Functions: set WORKFLOW_ENGINE=stepfunctions and STATE_MACHINE_ARN_PREFIX',
+    );
+  }
+}
+
+/** Operation durations for the metrics, from start to end as this process saw them. */
+function operationTimer(metrics: ControlPlaneMetrics) {
+  const started = new Map<string, number>();
+  return {
+    onStarted: (op: Operation) => started.set(op.operationId, Date.now()),
+    onFinished: (op: Operation) => {
+      const t0 = started.get(op.operationId) ?? Date.parse(op.createdAt);
+      started.delete(op.operationId);
+      metrics.operationFinished(op.type, op.status, (Date.now() - t0) / 1000);
+    },
+  };
+}
+
+/**
+ * Builds the control plane for one role: local AWS (if needed) and the registry, the platform,
+ * the workflows (engine, task runner, lifecycle service), and the API where the role serves it.
+ */
+export async function buildRuntime<R extends RuntimeRole>(
+  config: Config,
+  options: BuildRuntimeOptions<R>,
+): Promise<RuntimeOf[R]> {
+  const { role } = options;
+  const spec = RUNTIME_ROLES[role];
+  requireEngine(config, role);
+  const say = options.progress ?? (() => undefined);
+  const catalog = TierCatalog.load(config.tierCatalogFile);
+  const aws = await startAwsRuntime(config, options.instrument ? { instrument: options.instrument } : {});
+  say(
+    aws.awsEndpoint
+      ? `local AWS at ${aws.awsEndpoint} (registry table ${config.registryTable})`
+      : `AWS ${config.region} (registry table ${config.registryTable})`,
+  );
+  if (aws.localAws?.notice) say(aws.localAws.notice);
+
+  const synth = new SynthesisService({
+    cacheDir: options.templateCacheDir ?? join(config.dataDir, 'templates'),
+  });
+  let platform: PlatformOutputs | undefined;
+  if (spec.platform === 'ensure') {
+    say('ensuring the platform (shared VPC, pooled table, event bus, user pool, usage plans)…');
+    platform = await ensurePlatform({
+      clients: aws.clients,
+      synth,
+      target: aws.emulator ? 'moto' : 'aws',
+      prefix: config.resourcePrefix,
+      catalog,
+      deployer: new StackDeployer({
+        cloudformation: aws.clients.cloudformation,
+        pollMs: Math.min(config.stackPollMs, 1000),
+      }),
+    });
+    say(`platform ready: stack ${platform.stackName} (template ${platform.templateVersion})`);
+  } else if (spec.platform === 'read') {
+    platform = await readPlatform({ clients: aws.clients, prefix: config.resourcePrefix, catalog });
+  }
+
+  // The server's metrics see operations end here (local engine); the app is made after the workflows.
+  const metrics = spec.server ? createMetrics() : undefined;
+  let app: FastifyInstance | undefined;
+  const workflows = createWorkflows({
+    config,
+    aws,
+    catalog,
+    ...(platform ? { platform } : {}),
+    synth,
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(metrics
+      ? {
+          ...operationTimer(metrics),
+          log: { error: (obj: unknown, msg?: string) => app?.log.error(obj, msg) },
+        }
+      : {}),
+  });
+  const close = async () => {
+    workflows.watch.close();
+    await app?.close();
+    await workflows.engine.close();
+    aws.clients.destroy();
+  };
+  const base: RuntimeBase = { role, config, aws, catalog, workflows, close };
+
+  if (!spec.api) return { ...base, platform: platform as PlatformOutputs } as RuntimeOf[R];
+
+  // Loaded only by the roles that serve the API: the task function's bundle never runs Fastify.
+  const { buildApp } = await import('./app.js');
+  const apiKeys = new ApiKeyStore({ documents: aws.clients.documents, tableName: config.registryTable });
+  const deployed = platform;
+  app = await buildApp({
+    config,
+    registry: aws.registry,
+    catalog,
+    lifecycle: workflows.lifecycle,
+    apiKeys,
+    ...(metrics ? { metrics } : {}),
+    ...(workflows.claims ? { processOwner: workflows.claims } : {}),
+    // Exports live in the platform's artifact bucket: served where the platform is known.
+    ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    health: () => aws.health(),
+  });
+  const admin = await ensureAdminKey(config, apiKeys);
+  const theApp = app;
+  if (!spec.server) {
+    await theApp.ready();
+    return { ...base, app: theApp, engine: workflows.engine } as RuntimeOf[R];
+  }
+
+  if (admin.generated && admin.key) {
+    say(`generated an admin API key (shown once; also kept in ${admin.file}):\n\n    ${admin.key}\n`);
+  }
+  let url = `http://${config.host}:${config.port}`;
+  if (options.listen !== false) url = await theApp.listen({ host: config.host, port: config.port });
+  say(`control plane listening on ${url} (API docs at ${url}/docs)`);
+  if (config.resumeOnStart) {
+    const resumed = await workflows.engine.resumeOpen();
+    if (resumed > 0) say(`resumed ${resumed} operation(s) left running by a previous process`);
+  }
+  const server: ServerRuntime = {
+    ...base,
+    app: theApp,
+    platform: platform as PlatformOutputs,
+    generatedAdminKey: admin.generated ? (admin.key ?? undefined) : undefined,
+    url,
+  };
+  return server as RuntimeOf[R];
+}
+
+/** A Lambda's runtime: `init` runs once per container, on first use; a failed build is retried by the next invocation. */
+export function perContainer<T>(init: () => Promise<T>): () => Promise<T> {
+  let ready: Promise<T> | undefined;
+  return () => {
+    ready ??= init().catch((e) => {
+      ready = undefined;
+      throw e;
+    });
+    return ready;
+  };
+}

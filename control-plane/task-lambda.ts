@@ -1,0 +1,22 @@
+import '../core/polyfills.js';
+import { loadConfig } from '../core/config.js';
+import type { TaskInput, TaskResult } from '../workflows/index.js';
+import { TASK_TEMPLATE_CACHE_DIR } from './infra/contract.js';
+import { buildRuntime, perContainer } from './runtime.js';
+
+/**
+ * The task function: every Task state of every state machine invokes it with
+ * `{ task, step, operationId, tenantId, args, state? }` (see workflows/definitions/builder.ts) and it
+ * runs the same task runner the local engine runs (the `task-lambda` role of buildRuntime). Templates
+ * ship pre-synthesized in the bundle's cache directory (see control-plane/infra).
+ */
+const runtime = perContainer(() =>
+  buildRuntime(loadConfig({ overrides: { target: 'aws', engine: 'stepfunctions' } }), {
+    role: 'task-lambda',
+    templateCacheDir: process.env.TEMPLATE_CACHE_DIR ?? TASK_TEMPLATE_CACHE_DIR,
+  }),
+);
+
+export async function handler(event: TaskInput): Promise<TaskResult> {
+  return (await runtime()).workflows.runTask(event);
+}
