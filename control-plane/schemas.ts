@@ -10,7 +10,7 @@ import {
   TenantSchema,
   TenantStateSchema,
 } from '../core/registry/records.js';
-import { parameterListSchema } from '../templates/parameter-specs.js';
+import { parameterListSchema } from '../templates/index.js';
 import { TierCatalogSchema } from '../tiers/catalog.js';
 
 /**

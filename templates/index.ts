@@ -37,7 +37,12 @@ export {
   replaceReferences,
   resolveEmulatorOutputs,
 } from './emulator.js';
-export { PARAMETER_SPECS, type ParameterName, TEMPLATE_PARAMETERS } from './parameter-specs.js';
+export {
+  PARAMETER_SPECS,
+  type ParameterName,
+  parameterListSchema,
+  TEMPLATE_PARAMETERS,
+} from './parameter-specs.js';
 export {
   buildTenantParameters,
   platformStackName,

@@ -20,6 +20,7 @@ export { definitionText, substitute, workflowDefinitions } from './definitions/i
 export { LocalEngine } from './engine/local.js';
 export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
+export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
 export type { CallContext, LifecycleService, Started } from './service.js';
 export {

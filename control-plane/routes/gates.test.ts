@@ -69,7 +69,7 @@ describe('GET /v1/gates', () => {
     const forbidden = await t.call({ method: 'GET', url: '/v1/gates', key: reader });
     expect([forbidden.statusCode, forbidden.json().error.code]).toEqual([403, 'FORBIDDEN']);
     const unknown = await t.call({ method: 'GET', url: '/v1/gates?gate=x' });
-    expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'UNKNOWN_QUERY_PARAMETER']);
   });
 
   it('is in the OpenAPI document', async () => {

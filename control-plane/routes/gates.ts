@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OPERATION_STATUSES, type OperationStatus } from '../../core/lifecycle.js';
 import { describeGate } from '../../core/registry/leases.js';
-import { gateSpecs } from '../../workflows/gates.js';
+import { gateSpecs } from '../../workflows/index.js';
 import type { RouteContext } from '../context.js';
 import type { Router } from '../route.js';
 
