@@ -1,3 +1,4 @@
+import type { NewTenant } from '../core/registry/changes.js';
 import type { IdempotencyLink } from '../core/registry/idempotency.js';
 import type { Operation, Tenant } from '../core/registry/records.js';
 
@@ -7,16 +8,16 @@ import type { Operation, Tenant } from '../core/registry/records.js';
  * records (tenant, operation, audit event) and hands the operation to the workflow engine; it
  * returns as soon as the operation is recorded (the API answers 202).
  */
-export interface OnboardRequest {
-  readonly name: string;
-  /** Derived from the name when absent. */
-  readonly slug?: string | undefined;
-  readonly tier: string;
-  readonly adminEmail: string;
-  readonly region?: string | undefined;
-  /** AWS principals (ARNs) allowed to connect to a silo tenant's PrivateLink endpoint service. */
-  readonly allowedPrincipals?: readonly string[] | undefined;
-}
+/**
+ * An onboarding as the lifecycle service takes it: a new tenant's fields, with the slug derived
+ * from the name and the region defaulted when absent (control-plane/schemas.ts OnboardInputSchema
+ * is what the API validates; schemas.test.ts checks it fits this type).
+ */
+export type OnboardRequest = Omit<NewTenant, 'slug' | 'isolation' | 'region' | 'allowedPrincipals'> & {
+  readonly slug?: NewTenant['slug'] | undefined;
+  readonly region?: NewTenant['region'] | undefined;
+  readonly allowedPrincipals?: NewTenant['allowedPrincipals'] | undefined;
+};
 
 export interface CallContext {
   /** Who asked: `key:<name>`, `jwt:<sub>`, `webhook:signup`. Goes into the audit trail. */

@@ -14,15 +14,10 @@ import {
  * operation, and the tenant and operation an ending operation leaves.
  */
 
-export interface NewTenant {
-  readonly slug: string;
-  readonly name: string;
-  readonly tier: string;
-  readonly isolation: Tenant['isolation'];
-  readonly adminEmail: string;
-  readonly region: string;
+/** What a new tenant record starts from: the tenant's own fields, nothing restated. */
+export type NewTenant = Pick<Tenant, 'slug' | 'name' | 'tier' | 'isolation' | 'adminEmail' | 'region'> & {
   readonly allowedPrincipals?: readonly string[];
-}
+};
 
 export interface OperationRequest {
   readonly actor: string;
