@@ -54,6 +54,7 @@ export {
 export {
   type EnsurePlatformOptions,
   ensurePlatform,
+  REQUIRED_OUTPUTS as PLATFORM_OUTPUTS,
   type ReadPlatformOptions,
   readPlatform,
 } from './platform.js';

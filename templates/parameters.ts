@@ -125,59 +125,47 @@ export function buildTenantParameters(
   platform: PlatformOutputs,
 ): CfnParameterValue[] {
   const { tier } = input;
-  const values: Partial<Record<ParameterName, string>> = {
-    TenantId: checked('TenantId', 'tenantId', input.tenantId),
-    TenantSlug: checked('TenantSlug', 'slug', input.slug),
-    TierName: checked('TierName', 'tier.name', tier.name),
-    TemplateVersion: checked('TemplateVersion', 'templateVersion', input.templateVersion),
-    PermissionsBoundaryArn: checked(
-      'PermissionsBoundaryArn',
-      'permissionsBoundaryArn',
-      input.permissionsBoundaryArn ?? '',
-    ),
-  };
-  if (tier.isolation === 'pool' || tier.isolation === 'bridge') {
-    values.PooledTableArn = checked('PooledTableArn', 'platform.pooledTableArn', platform.pooledTableArn);
-    values.ArtifactBucketName = checked(
-      'ArtifactBucketName',
-      'platform.artifactBucketName',
-      platform.artifactBucketName,
+  const { isolation } = tier;
+  // [parameter, the input field it comes from (named in errors), value], for this isolation model.
+  const scalars: [ParameterName, string, string | number | boolean][] = [
+    ['TenantId', 'tenantId', input.tenantId],
+    ['TenantSlug', 'slug', input.slug],
+    ['TierName', 'tier.name', tier.name],
+    ['TemplateVersion', 'templateVersion', input.templateVersion],
+    ['PermissionsBoundaryArn', 'permissionsBoundaryArn', input.permissionsBoundaryArn ?? ''],
+  ];
+  const lists: [ParameterName, string, readonly string[], number][] = [];
+  if (isolation === 'pool' || isolation === 'bridge') {
+    scalars.push(
+      ['PooledTableArn', 'platform.pooledTableArn', platform.pooledTableArn],
+      ['ArtifactBucketName', 'platform.artifactBucketName', platform.artifactBucketName],
     );
   }
-  if (tier.isolation === 'bridge') {
-    values.VpcId = checked('VpcId', 'platform.vpcId', platform.vpcId);
-    values.SubnetIds = checkedList('SubnetIds', 'platform.isolatedSubnetIds', platform.isolatedSubnetIds, 2);
+  if (isolation === 'bridge') {
+    scalars.push(['VpcId', 'platform.vpcId', platform.vpcId]);
+    lists.push(['SubnetIds', 'platform.isolatedSubnetIds', platform.isolatedSubnetIds, 2]);
   }
-  if (tier.isolation === 'bridge' || tier.isolation === 'silo') {
+  if (isolation === 'bridge' || isolation === 'silo') {
     const db = tier.database;
     if (!db)
       throw invalid(
         'tier.database',
         undefined,
-        `${tier.isolation} tiers need a database (instanceClass, allocatedStorageGb, multiAz, backupRetentionDays)`,
+        `${isolation} tiers need a database (instanceClass, allocatedStorageGb, multiAz, backupRetentionDays)`,
       );
-    values.DbInstanceClass = checked('DbInstanceClass', 'tier.database.instanceClass', db.instanceClass);
-    values.DbAllocatedStorage = checked(
-      'DbAllocatedStorage',
-      'tier.database.allocatedStorageGb',
-      db.allocatedStorageGb,
-    );
-    values.DbMultiAz = checked('DbMultiAz', 'tier.database.multiAz', db.multiAz);
-    values.DbBackupRetentionDays = checked(
-      'DbBackupRetentionDays',
-      'tier.database.backupRetentionDays',
-      db.backupRetentionDays,
+    scalars.push(
+      ['DbInstanceClass', 'tier.database.instanceClass', db.instanceClass],
+      ['DbAllocatedStorage', 'tier.database.allocatedStorageGb', db.allocatedStorageGb],
+      ['DbMultiAz', 'tier.database.multiAz', db.multiAz],
+      ['DbBackupRetentionDays', 'tier.database.backupRetentionDays', db.backupRetentionDays],
     );
   }
-  if (tier.isolation === 'silo') {
-    values.AllowedPrincipals = checkedList(
-      'AllowedPrincipals',
-      'allowedPrincipals',
-      input.allowedPrincipals,
-      0,
-    );
-  }
-  return TEMPLATE_PARAMETERS[tier.isolation].map((name) => {
+  if (isolation === 'silo')
+    lists.push(['AllowedPrincipals', 'allowedPrincipals', input.allowedPrincipals, 0]);
+  const values: Partial<Record<ParameterName, string>> = {};
+  for (const [name, field, value] of scalars) values[name] = checked(name, field, value);
+  for (const [name, field, list, min] of lists) values[name] = checkedList(name, field, list, min);
+  return TEMPLATE_PARAMETERS[isolation].map((name) => {
     const value = values[name];
     if (value === undefined)
       throw new ControlPlaneError('INTERNAL', `no value for template parameter ${name}`);

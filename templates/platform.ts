@@ -20,7 +20,7 @@ export interface EnsurePlatformOptions {
 }
 
 /** Platform stack outputs ensurePlatform needs (the stack also exports them as `<stack>-<name>`). */
-const REQUIRED_OUTPUTS = [
+export const REQUIRED_OUTPUTS = [
   'VpcId',
   'IsolatedSubnetIds',
   'PooledTableName',

@@ -9,7 +9,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { OPERATION_TYPES } from '../../core/lifecycle.js';
 import { registryTableDefinition } from '../../core/registry/table.js';
-import { type CfnTemplate, tenantUserPoolDefinition, usagePlanDefinition } from '../../templates/index.js';
+import {
+  type CfnTemplate,
+  PLATFORM_OUTPUTS,
+  tenantUserPoolDefinition,
+  usagePlanDefinition,
+} from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { definitionText } from '../../workflows/definitions/index.js';
 import {
@@ -335,15 +340,7 @@ describe('platform stack', () => {
     expect(infra.platform.stackName).toBe(`${PREFIX}-platform`);
     expect(Object.keys(platformJson.Parameters ?? {})).toEqual(['BootstrapVersion']);
     expect(platformJson.Outputs?.TemplateVersion?.Value).toBe(infra.platform.versionId);
-    for (const name of [
-      'VpcId',
-      'IsolatedSubnetIds',
-      'PooledTableName',
-      'PooledTableArn',
-      'EventBusName',
-      'EventBusArn',
-      'ArtifactBucketName',
-    ])
+    for (const name of PLATFORM_OUTPUTS.filter((n) => n !== 'TemplateVersion'))
       expect(platformJson.Outputs?.[name]?.Export, name).toBeDefined();
   });
 

@@ -1,10 +1,9 @@
-import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
-import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
+import { addOutputs, beginTenantStack, outputTemplateVersion, tenantRoleProps } from './common.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantDataStores } from './tenant-data-stores.js';
-import { TenantDatabase } from './tenant-database.js';
+import { databaseProps, TenantDatabase } from './tenant-database.js';
 import { TenantRole } from './tenant-role.js';
 
 /** A bridge tenant: pool access plus a dedicated PostgreSQL instance in the shared VPC. */
@@ -17,32 +16,13 @@ export class BridgeTenantStack extends Stack {
         'Tenant control plane: bridge tenant (pool access plus a dedicated database in the shared VPC)',
       ),
     );
-    const p = declareParameters(this, 'bridge');
-    applyTenantPermissionsBoundary(this, p);
-    const tenantId = p('TenantId').valueAsString;
-    applyCostTags(this, {
-      tenantId,
-      tier: p('TierName').valueAsString,
-      isolation: 'bridge',
-      templateVersion: p('TemplateVersion').valueAsString,
-    });
-    const tenant = new TenantRole(this, 'TenantRole', {
-      tenantId,
-      description: Fn.join('', ['Data access of bridge tenant ', p('TenantSlug').valueAsString]),
-      pooled: {
-        tableArn: p('PooledTableArn').valueAsString,
-        bucketName: p('ArtifactBucketName').valueAsString,
-      },
-    });
-    const database = new TenantDatabase(this, 'Database', {
-      vpcId: p('VpcId').valueAsString,
-      subnetIds: p('SubnetIds').valueAsList,
-      tenantSlug: p('TenantSlug').valueAsString,
-      instanceClass: p('DbInstanceClass').valueAsString,
-      allocatedStorage: p('DbAllocatedStorage').valueAsString,
-      multiAz: p('DbMultiAz').value,
-      backupRetentionDays: p('DbBackupRetentionDays').valueAsNumber,
-    });
+    const { p, tenantId } = beginTenantStack(this, 'bridge');
+    const tenant = new TenantRole(this, 'TenantRole', tenantRoleProps(p, tenantId, 'bridge'));
+    const database = new TenantDatabase(
+      this,
+      'Database',
+      databaseProps(p, { vpcId: p('VpcId').valueAsString, subnetIds: p('SubnetIds').valueAsList }),
+    );
     database.grantCredentialsRead(tenant.role);
     outputTemplateVersion(this, p);
     addDatabaseOutputs(this, tenant, database);
@@ -54,25 +34,15 @@ export class BridgeTenantStack extends Stack {
 
 /** The outputs bridge and silo share; names are a contract with the workflows (docs/templates.md). */
 export function addDatabaseOutputs(stack: Stack, tenant: TenantRole, database: TenantDatabase): void {
-  new CfnOutput(stack, 'TenantRoleArn', {
-    value: tenant.roleArn,
-    description: 'Role the tenant workloads assume',
-  });
-  new CfnOutput(stack, 'DbInstanceIdentifier', {
-    value: database.instance.ref,
-    description: 'RDS instance identifier',
-  });
-  new CfnOutput(stack, 'DbEndpointAddress', {
-    value: database.instance.attrEndpointAddress,
-    description: 'Database host name',
-  });
-  new CfnOutput(stack, 'DbClientSecurityGroupId', {
-    value: database.clientSecurityGroup.attrGroupId,
-    description: 'Security group to attach to the tenant compute that reaches the database',
-  });
-  new CfnOutput(stack, 'KmsKeyArn', { value: database.key.keyArn, description: "The tenant's own KMS key" });
-  new CfnOutput(stack, 'DbSecretArn', {
-    value: database.secret.secretArn,
-    description: 'Secret with the master credentials',
+  addOutputs(stack, {
+    TenantRoleArn: [tenant.roleArn, 'Role the tenant workloads assume'],
+    DbInstanceIdentifier: [database.instance.ref, 'RDS instance identifier'],
+    DbEndpointAddress: [database.instance.attrEndpointAddress, 'Database host name'],
+    DbClientSecurityGroupId: [
+      database.clientSecurityGroup.attrGroupId,
+      'Security group to attach to the tenant compute that reaches the database',
+    ],
+    KmsKeyArn: [database.key.keyArn, "The tenant's own KMS key"],
+    DbSecretArn: [database.secret.secretArn, 'Secret with the master credentials'],
   });
 }

@@ -1,4 +1,5 @@
-import { CfnOutput, CfnParameter, type Stack, Tags } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Fn, type Stack, Tags } from 'aws-cdk-lib';
+import type { Isolation } from '../../tiers/catalog.js';
 import {
   PARAMETER_SPECS,
   type ParameterName,
@@ -6,6 +7,8 @@ import {
   TEMPLATE_PARAMETERS,
 } from '../parameter-specs.js';
 import type { TemplateKind } from '../types.js';
+import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
+import type { TenantRoleProps } from './tenant-role.js';
 
 /** Looks up a declared parameter by name. */
 export type DeclaredParameters = (name: ParameterName) => CfnParameter;
@@ -72,4 +75,46 @@ export function outputTemplateVersion(stack: Stack, parameters: DeclaredParamete
   });
   // Outputs have a namespace of their own; the construct id only has to differ from the parameter's.
   output.overrideLogicalId('TemplateVersion');
+}
+
+/** Declares outputs from a table, name → [value, description], in table order. */
+export function addOutputs(stack: Stack, outputs: Readonly<Record<string, readonly [string, string]>>): void {
+  for (const [name, [value, description]] of Object.entries(outputs)) {
+    new CfnOutput(stack, name, { value, description });
+  }
+}
+
+/** What every tenant stack starts with, in this order: its parameters, the boundary, the cost tags. */
+export function beginTenantStack(
+  stack: Stack,
+  isolation: Isolation,
+): { readonly p: DeclaredParameters; readonly tenantId: string } {
+  const p = declareParameters(stack, isolation);
+  applyTenantPermissionsBoundary(stack, p);
+  const tenantId = p('TenantId').valueAsString;
+  applyCostTags(stack, {
+    tenantId,
+    tier: p('TierName').valueAsString,
+    isolation,
+    templateVersion: p('TemplateVersion').valueAsString,
+  });
+  return { p, tenantId };
+}
+
+/** The tenant role of a stack; pool and bridge tenants also reach their own part of the pooled data. */
+export function tenantRoleProps(
+  p: DeclaredParameters,
+  tenantId: string,
+  isolation: Isolation,
+): TenantRoleProps {
+  const description = Fn.join('', [`Data access of ${isolation} tenant `, p('TenantSlug').valueAsString]);
+  if (isolation === 'silo') return { tenantId, description };
+  return {
+    tenantId,
+    description,
+    pooled: {
+      tableArn: p('PooledTableArn').valueAsString,
+      bucketName: p('ArtifactBucketName').valueAsString,
+    },
+  };
 }

@@ -1,7 +1,6 @@
-import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
-import { applyTenantPermissionsBoundary } from './permissions-boundary.js';
+import { addOutputs, beginTenantStack, outputTemplateVersion, tenantRoleProps } from './common.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantRole } from './tenant-role.js';
 
@@ -15,27 +14,9 @@ export class PoolTenantStack extends Stack {
         'Tenant control plane: pool tenant (IAM role scoped to its items and objects in pooled resources)',
       ),
     );
-    const p = declareParameters(this, 'pool');
-    applyTenantPermissionsBoundary(this, p);
-    const tenantId = p('TenantId').valueAsString;
-    applyCostTags(this, {
-      tenantId,
-      tier: p('TierName').valueAsString,
-      isolation: 'pool',
-      templateVersion: p('TemplateVersion').valueAsString,
-    });
-    const tenant = new TenantRole(this, 'TenantRole', {
-      tenantId,
-      description: Fn.join('', ['Data access of pool tenant ', p('TenantSlug').valueAsString]),
-      pooled: {
-        tableArn: p('PooledTableArn').valueAsString,
-        bucketName: p('ArtifactBucketName').valueAsString,
-      },
-    });
+    const { p, tenantId } = beginTenantStack(this, 'pool');
+    const tenant = new TenantRole(this, 'TenantRole', tenantRoleProps(p, tenantId, 'pool'));
     outputTemplateVersion(this, p);
-    new CfnOutput(this, 'TenantRoleArn', {
-      value: tenant.roleArn,
-      description: 'Role the tenant workloads assume',
-    });
+    addOutputs(this, { TenantRoleArn: [tenant.roleArn, 'Role the tenant workloads assume'] });
   }
 }

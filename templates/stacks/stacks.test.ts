@@ -13,6 +13,7 @@ import { EXPORT_RETENTION_DAYS_DEFAULT } from '../../core/tenant-data/layout.js'
 import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT, TAG_KEYS } from '../constants.js';
 import { referencedLogicalIds } from '../emulator.js';
 import { PARAMETER_SPECS, TEMPLATE_PARAMETERS } from '../parameter-specs.js';
+import { REQUIRED_OUTPUTS } from '../platform.js';
 import type { CfnTemplate, TemplateKind } from '../types.js';
 import { UNTAGGED_RESOURCE_TYPES } from './common.js';
 import { HAS_PERMISSIONS_BOUNDARY } from './permissions-boundary.js';
@@ -344,16 +345,7 @@ describe('platform template', () => {
 
   it('outputs and exports what tenant stacks and ensurePlatform need', () => {
     const { json } = get('platform');
-    const names = [
-      'VpcId',
-      'IsolatedSubnetIds',
-      'PooledTableName',
-      'PooledTableArn',
-      'EventBusName',
-      'EventBusArn',
-      'ArtifactBucketName',
-      'TemplateVersion',
-    ];
+    const names: string[] = [...REQUIRED_OUTPUTS];
     expect(Object.keys(json.Outputs ?? {})).toEqual(expect.arrayContaining(names));
     for (const name of names.filter((n) => n !== 'TemplateVersion'))
       expect(json.Outputs?.[name]?.Export, name).toBeDefined();

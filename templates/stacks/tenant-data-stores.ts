@@ -1,10 +1,11 @@
-import { CfnOutput, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ITEM_ACTIONS } from '../constants.js';
+import { addOutputs } from './common.js';
 
 export interface TenantDataStoresProps {
   /** The tenant's own key: both stores are encrypted with it. */
@@ -88,13 +89,9 @@ export class TenantDataStores extends Construct {
 
   /** Outputs DataTableName and DataBucketName: a contract with workflows/tasks/tenant-data.ts. */
   addOutputs(stack: Stack): void {
-    new CfnOutput(stack, 'DataTableName', {
-      value: this.table.tableName,
-      description: "The tenant's own table (same key schema as the pooled table)",
-    });
-    new CfnOutput(stack, 'DataBucketName', {
-      value: this.bucket.bucketName,
-      description: "The tenant's own bucket",
+    addOutputs(stack, {
+      DataTableName: [this.table.tableName, "The tenant's own table (same key schema as the pooled table)"],
+      DataBucketName: [this.bucket.bucketName, "The tenant's own bucket"],
     });
   }
 }

@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT } from '../constants.js';
+import type { DeclaredParameters } from './common.js';
 
 export interface TenantDatabaseProps {
   /** VPC of the database (a parameter Ref for bridge, the silo VPC for silo). */
@@ -20,6 +21,21 @@ export interface TenantDatabaseProps {
   /** A Ref to a String parameter of 'true' | 'false'. */
   readonly multiAz: boolean | IResolvable;
   readonly backupRetentionDays: number;
+}
+
+/** The database settings a bridge or silo template takes as parameters, in the given network. */
+export function databaseProps(
+  p: DeclaredParameters,
+  network: Pick<TenantDatabaseProps, 'vpcId' | 'subnetIds'>,
+): TenantDatabaseProps {
+  return {
+    ...network,
+    tenantSlug: p('TenantSlug').valueAsString,
+    instanceClass: p('DbInstanceClass').valueAsString,
+    allocatedStorage: p('DbAllocatedStorage').valueAsString,
+    multiAz: p('DbMultiAz').value,
+    backupRetentionDays: p('DbBackupRetentionDays').valueAsNumber,
+  };
 }
 
 const MASTER_USERNAME = 'tenant_admin';

@@ -219,6 +219,31 @@ export const exportTenantData: TaskHandler = async (input, deps): Promise<PollRe
     objects: { done: false },
   };
   const countOf = (kind: ExportPart['kind']) => progress.parts.filter((p) => p.kind === kind).length;
+  /** Writes one NDJSON part of the export and records it in the progress (name, count, size, sha256). */
+  const writePart = async (
+    name: string,
+    kind: ExportPart['kind'],
+    lines: readonly string[],
+    extra: Partial<ExportPart> = {},
+  ): Promise<void> => {
+    const body = `${lines.join('\n')}\n`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: prefix + name,
+        Body: body,
+        ContentType: 'application/x-ndjson',
+      }),
+    );
+    progress.parts.push({
+      name,
+      kind,
+      count: lines.length,
+      bytes: Buffer.byteLength(body),
+      sha256: sha256(body),
+      ...extra,
+    });
+  };
 
   const started = deps.clock().getTime();
   for (let n = 0; withinBudget(deps, started, n) && !(progress.items.done && progress.objects.done); n++) {
@@ -231,23 +256,7 @@ export const exportTenantData: TaskHandler = async (input, deps): Promise<PollRe
         progress.items.startKey as Record<string, AttributeValue> | undefined,
       );
       if (items.length > 0) {
-        const body = `${items.map(itemJson).join('\n')}\n`;
-        const name = exportLayout.itemsPart(countOf('items') + 1);
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: prefix + name,
-            Body: body,
-            ContentType: 'application/x-ndjson',
-          }),
-        );
-        progress.parts.push({
-          name,
-          kind: 'items',
-          count: items.length,
-          bytes: Buffer.byteLength(body),
-          sha256: sha256(body),
-        });
+        await writePart(exportLayout.itemsPart(countOf('items') + 1), 'items', items.map(itemJson));
       }
       progress.items = next ? { done: false, startKey: next } : { done: true };
     } else {
@@ -281,24 +290,7 @@ export const exportTenantData: TaskHandler = async (input, deps): Promise<PollRe
             }),
           );
         }
-        const body = `${lines.join('\n')}\n`;
-        const name = exportLayout.objectsPart(countOf('objects') + 1);
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: prefix + name,
-            Body: body,
-            ContentType: 'application/x-ndjson',
-          }),
-        );
-        progress.parts.push({
-          name,
-          kind: 'objects',
-          count: objects.length,
-          bytes: Buffer.byteLength(body),
-          sha256: sha256(body),
-          objectBytes,
-        });
+        await writePart(exportLayout.objectsPart(countOf('objects') + 1), 'objects', lines, { objectBytes });
       }
       const last = objects.at(-1)?.Key;
       progress.objects = more && last ? { done: false, startAfter: last } : { done: true };

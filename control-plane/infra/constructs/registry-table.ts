@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { registryTableDefinition } from '../../../core/registry/table.js';
+import { ITEM_ACTIONS } from '../../../templates/index.js';
 import { ResourceGroup } from './resource-group.js';
 
 export interface RegistryTableProps {
@@ -68,16 +69,8 @@ export class RegistryTable extends ResourceGroup {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'Registry',
-        actions: [
-          'dynamodb:GetItem',
-          'dynamodb:BatchGetItem',
-          'dynamodb:Query',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:ConditionCheckItem',
-          'dynamodb:DescribeTable',
-        ],
+        // Items one at a time or in transactions (the registry never batch-writes), and the table's status.
+        actions: [...ITEM_ACTIONS.filter((a) => a !== 'dynamodb:BatchWriteItem'), 'dynamodb:DescribeTable'],
         resources: [...this.resources],
       }),
     );
