@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../core/errors.js';
 import { ADMIN_KEY, startTestApp, type TestApp, tenantBody } from '../test/api/harness.js';
-import { RegistryOnlyLifecycle } from '../test/api/registry-only-lifecycle.js';
+import { lifecycleWith, RegistryOnlyLifecycle, signal } from '../test/api/registry-only-lifecycle.js';
 
 let t: TestApp;
 const logLines: string[] = [];
@@ -162,27 +162,15 @@ describe('request ids and logs', () => {
 
 describe('shutdown', () => {
   it('lets an in-flight request finish, then closes and stops listening', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const gate = signal();
     // The request signals when its handler runs: it is in flight when close() starts.
-    let entered!: () => void;
-    const inFlightNow = new Promise<void>((r) => {
-      entered = r;
-    });
+    const inFlightNow = signal();
     const other = await startTestApp({
       registry: t.registry,
-      lifecycle: (registry, catalog) => {
-        const inner = new RegistryOnlyLifecycle(registry, catalog);
-        return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
-          onboard: async (...args: Parameters<RegistryOnlyLifecycle['onboard']>) => {
-            entered();
-            await gate;
-            return inner.onboard(...args);
-          },
-        });
-      },
+      lifecycle: lifecycleWith('onboard', () => {
+        inFlightNow.fire();
+        return gate.wait;
+      }),
     });
     const url = await other.app.listen({ host: '127.0.0.1', port: 0 });
     const inFlight = fetch(`${url}/v1/tenants`, {
@@ -190,9 +178,9 @@ describe('shutdown', () => {
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify(tenantBody('drained')),
     });
-    await inFlightNow;
+    await inFlightNow.wait;
     const closed = other.close();
-    release();
+    gate.fire();
     expect((await inFlight).status).toBe(202);
     await closed;
     expect(other.app.server.listening).toBe(false);

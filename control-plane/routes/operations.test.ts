@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
-import { RegistryOnlyLifecycle } from '../../test/api/registry-only-lifecycle.js';
+import { lifecycleWith, signal } from '../../test/api/registry-only-lifecycle.js';
 
 let t: TestApp;
 
@@ -47,21 +47,10 @@ describe('GET /v1/operations/:operationId', () => {
 describe('GET /v1/operations/:operationId?waitSeconds=N (long polling)', () => {
   it('answers once the operation has ended', async () => {
     // The long poll signals when it starts waiting: the operation ends while the request is open.
-    let waitStarted!: () => void;
-    const polling = new Promise<void>((r) => {
-      waitStarted = r;
-    });
+    const polling = signal();
     const app = await startTestApp({
       registry: t.registry,
-      lifecycle: (registry, catalog) => {
-        const inner = new RegistryOnlyLifecycle(registry, catalog);
-        return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
-          awaitOperation: (operationId: string, timeoutMs: number) => {
-            waitStarted();
-            return inner.awaitOperation(operationId, timeoutMs);
-          },
-        });
-      },
+      lifecycle: lifecycleWith('awaitOperation', polling.fire),
     });
     try {
       const { operation } = await onboard('op-long-poll');
@@ -71,7 +60,7 @@ describe('GET /v1/operations/:operationId?waitSeconds=N (long polling)', () => {
         .finally(() => {
           answered = true;
         });
-      await polling;
+      await polling.wait;
       expect(answered).toBe(false);
       await t.registry.updateOperation(operation.operationId, () => ({ status: 'SUCCEEDED' }));
       const res = await waiting;

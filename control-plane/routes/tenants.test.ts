@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
-import { RegistryOnlyLifecycle } from '../../test/api/registry-only-lifecycle.js';
+import { lifecycleWith, signal } from '../../test/api/registry-only-lifecycle.js';
 import type { StoredResponse } from '../idempotency.js';
 
 let t: TestApp;
@@ -273,28 +273,16 @@ describe('POST /v1/tenants', () => {
   });
 
   it('answers 409 IDEMPOTENCY_IN_FLIGHT when the first request outlasts the wait', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const gate = signal();
     // The first request signals once it holds its idempotency record (it runs the onboard only then).
-    let entered!: () => void;
-    const firstHoldsTheKey = new Promise<void>((r) => {
-      entered = r;
-    });
+    const firstHoldsTheKey = signal();
     const slow = await startTestApp({
       registry: t.registry,
       deps: { idempotencyWaitMs: 300 },
-      lifecycle: (registry, catalog) => {
-        const inner = new RegistryOnlyLifecycle(registry, catalog);
-        return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
-          onboard: async (...args: Parameters<RegistryOnlyLifecycle['onboard']>) => {
-            entered();
-            await gate;
-            return inner.onboard(...args);
-          },
-        });
-      },
+      lifecycle: lifecycleWith('onboard', () => {
+        firstHoldsTheKey.fire();
+        return gate.wait;
+      }),
     });
     try {
       const headers = { 'idempotency-key': 'slow-key' };
@@ -304,7 +292,7 @@ describe('POST /v1/tenants', () => {
         headers,
         payload: tenantBody('slow-one'),
       });
-      await firstHoldsTheKey;
+      await firstHoldsTheKey.wait;
       const second = await slow.call({
         method: 'POST',
         url: '/v1/tenants',
@@ -313,10 +301,10 @@ describe('POST /v1/tenants', () => {
       });
       expect(second.statusCode).toBe(409);
       expect(errorCode(second)).toBe('IDEMPOTENCY_IN_FLIGHT');
-      release();
+      gate.fire();
       expect((await first).statusCode).toBe(202);
     } finally {
-      release();
+      gate.fire();
       await slow.close();
     }
   });

@@ -97,3 +97,32 @@ export class RegistryOnlyLifecycle implements LifecycleService {
     return answered;
   }
 }
+
+/** A promise and what settles it: an explicit signal between a test and the code it holds. */
+export function signal(): { readonly wait: Promise<void>; readonly fire: () => void } {
+  let fire!: () => void;
+  const wait = new Promise<void>((r) => {
+    fire = r;
+  });
+  return { wait, fire };
+}
+
+/**
+ * A registry-only lifecycle whose `method` first runs `before` (fire a signal, wait on a gate):
+ * how a test holds a request at a known point.
+ */
+export function lifecycleWith(
+  method: 'onboard' | 'awaitOperation',
+  before: () => void | Promise<void>,
+): (registry: Registry, catalog: TierCatalog) => RegistryOnlyLifecycle {
+  return (registry, catalog) => {
+    const inner = new RegistryOnlyLifecycle(registry, catalog);
+    const original = inner[method].bind(inner) as (...args: unknown[]) => Promise<unknown>;
+    return Object.assign(Object.create(inner) as RegistryOnlyLifecycle, {
+      [method]: async (...args: unknown[]) => {
+        await before();
+        return original(...args);
+      },
+    });
+  };
+}
