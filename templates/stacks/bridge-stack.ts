@@ -1,6 +1,12 @@
 import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { addOutputs, beginTenantStack, outputTemplateVersion, tenantRoleProps } from './common.js';
+import {
+  addOutputs,
+  beginTenantStack,
+  type DeclaredParameters,
+  outputTemplateVersion,
+  tenantRoleProps,
+} from './common.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantDataStores } from './tenant-data-stores.js';
 import { databaseProps, TenantDatabase } from './tenant-database.js';
@@ -23,17 +29,30 @@ export class BridgeTenantStack extends Stack {
       'Database',
       databaseProps(p, { vpcId: p('VpcId').valueAsString, subnetIds: p('SubnetIds').valueAsList }),
     );
-    database.grantCredentialsRead(tenant.role);
-    outputTemplateVersion(this, p);
-    addDatabaseOutputs(this, tenant, database);
-    const data = new TenantDataStores(this, 'Data', { key: database.key });
-    data.grantReadWrite(tenant.role, database.key);
-    data.addOutputs(this);
+    completeDedicatedStack(this, p, tenant, database);
   }
 }
 
+/**
+ * What bridge and silo stacks end with: the tenant role reads the database credentials, the
+ * tenant's own data stores (encrypted with the database's key), and the outputs they share.
+ */
+export function completeDedicatedStack(
+  stack: Stack,
+  p: DeclaredParameters,
+  tenant: TenantRole,
+  database: TenantDatabase,
+): void {
+  database.grantCredentialsRead(tenant.role);
+  outputTemplateVersion(stack, p);
+  addDatabaseOutputs(stack, tenant, database);
+  const data = new TenantDataStores(stack, 'Data', { key: database.key });
+  data.grantReadWrite(tenant.role, database.key);
+  data.addOutputs(stack);
+}
+
 /** The outputs bridge and silo share; names are a contract with the workflows (docs/templates.md). */
-export function addDatabaseOutputs(stack: Stack, tenant: TenantRole, database: TenantDatabase): void {
+function addDatabaseOutputs(stack: Stack, tenant: TenantRole, database: TenantDatabase): void {
   addOutputs(stack, {
     TenantRoleArn: [tenant.roleArn, 'Role the tenant workloads assume'],
     DbInstanceIdentifier: [database.instance.ref, 'RDS instance identifier'],

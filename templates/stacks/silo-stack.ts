@@ -1,11 +1,10 @@
 import { Fn, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { addDatabaseOutputs } from './bridge-stack.js';
-import { addOutputs, beginTenantStack, outputTemplateVersion, tenantRoleProps } from './common.js';
+import { completeDedicatedStack } from './bridge-stack.js';
+import { addOutputs, beginTenantStack, tenantRoleProps } from './common.js';
 import { IsolatedVpc } from './isolated-vpc.js';
 import { PrivateLinkService } from './private-link.js';
 import { templateStackProps } from './stack-props.js';
-import { TenantDataStores } from './tenant-data-stores.js';
 import { databaseProps, TenantDatabase } from './tenant-database.js';
 import { TenantRole } from './tenant-role.js';
 
@@ -36,13 +35,7 @@ export class SiloTenantStack extends Stack {
       allowedPrincipals: p('AllowedPrincipals').valueAsList,
     });
     const tenant = new TenantRole(this, 'TenantRole', tenantRoleProps(p, tenantId, 'silo'));
-    database.grantCredentialsRead(tenant.role);
-
-    outputTemplateVersion(this, p);
-    addDatabaseOutputs(this, tenant, database);
-    const data = new TenantDataStores(this, 'Data', { key: database.key });
-    data.grantReadWrite(tenant.role, database.key);
-    data.addOutputs(this);
+    completeDedicatedStack(this, p, tenant, database);
     addOutputs(this, {
       VpcId: [network.vpc.vpcId, "The tenant's own VPC"],
       IsolatedSubnetIds: [Fn.join(',', network.isolatedSubnetIds), 'Its isolated subnets'],

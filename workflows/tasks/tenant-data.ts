@@ -164,9 +164,15 @@ async function listTenantObjects(
 const copySource = (bucket: string, key: string) =>
   `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
-async function readProgress(s3: S3Client, bucket: string, key: string): Promise<ExportProgress | undefined> {
+/** A JSON document this step keeps in the bucket (progress, a cursor), parsed; undefined when absent. */
+async function readJson<T>(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
   const bytes = await getObjectBytes(s3, bucket, key);
-  return bytes ? ExportProgressSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
+  return bytes ? schema.parse(JSON.parse(Buffer.from(bytes).toString('utf8'))) : undefined;
 }
 
 /** Writes BatchWriteItem requests, retrying UnprocessedItems with the one backoff. */
@@ -212,7 +218,7 @@ export const exportTenantData: TaskHandler = async (input, deps): Promise<PollRe
   const partItems = positiveArg(input.args.partItems, PART_ITEMS);
   const partObjects = positiveArg(input.args.partObjects, PART_OBJECTS);
   const progressKey = prefix + exportLayout.progress;
-  const progress: ExportProgress = (await readProgress(s3, bucket, progressKey)) ?? {
+  const progress: ExportProgress = (await readJson(s3, bucket, progressKey, ExportProgressSchema)) ?? {
     created: deps.clock().toISOString(),
     parts: [],
     items: { done: false },
@@ -374,10 +380,12 @@ export const copyTenantData: TaskHandler = async (input, deps): Promise<PollResu
   // The cursor between calls, beside the marker: puts and copies are idempotent, so a crash after
   // a page and before its cursor only copies that page again.
   const cursorKey = `${exportLayout.prefix(tenantId, operationId)}copy-progress.json`;
-  const saved = await getObjectBytes(s3, source.bucket, cursorKey);
-  const cursor = CopyCursorSchema.parse(
-    saved ? JSON.parse(Buffer.from(saved).toString('utf8')) : { items: 0, objects: 0, itemsDone: false },
-  );
+  const cursor: CopyCursor = (await readJson(s3, source.bucket, cursorKey, CopyCursorSchema)) ?? {
+    items: 0,
+    objects: 0,
+    itemsDone: false,
+    objectsDone: false,
+  };
   const base = exportLayout.pooledObjects(tenantId);
   const started = deps.clock().getTime();
   for (let n = 0; withinBudget(deps, started, n) && !cursor.objectsDone; n++) {
@@ -432,6 +440,7 @@ const EraseCursorSchema = z.object({
   itemsDone: z.boolean(),
   startKey: z.record(z.string(), z.unknown()).optional(),
 });
+type EraseCursor = z.infer<typeof EraseCursorSchema>;
 
 const CopyCursorSchema = z.object({
   items: z.number().int().nonnegative(),
@@ -441,6 +450,7 @@ const CopyCursorSchema = z.object({
   startKey: z.record(z.string(), z.unknown()).optional(),
   startAfter: z.string().optional(),
 });
+type CopyCursor = z.infer<typeof CopyCursorSchema>;
 
 /**
  * EraseTenantData: deletes the tenant's items from the pooled table and every version of its
@@ -469,10 +479,9 @@ export const eraseTenantData: TaskHandler = async (input, deps): Promise<PollRes
   // The Scan's cursor between calls, beside the proof: without it every call would re-read the
   // table from its start and a tenant whose items sit past the first pages would never finish.
   const cursorKey = `${exportLayout.prefix(tenantId, operationId)}erase-progress.json`;
-  const saved = await getObjectBytes(s3, source.bucket, cursorKey);
-  const cursor = EraseCursorSchema.parse(
-    saved ? JSON.parse(Buffer.from(saved).toString('utf8')) : { itemsDone: false },
-  );
+  const cursor: EraseCursor = (await readJson(s3, source.bucket, cursorKey, EraseCursorSchema)) ?? {
+    itemsDone: false,
+  };
   let items = 0;
   let objects = 0;
   let rounds = 0;
