@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { testClients, testRegistry } from '../../test/support/aws.js';
-import { OperationClaims, type OperationClaimsOptions } from './claims.js';
+import { testClaims, testClients, testRegistry } from '../../test/support/aws.js';
+import type { OperationClaims, OperationClaimsOptions } from './claims.js';
 import type { Registry } from './registry.js';
 
 const clients = testClients();
@@ -12,17 +12,7 @@ beforeAll(async () => {
   registry = await testRegistry(clients);
 });
 
-const runner = (extra: Partial<OperationClaimsOptions> = {}) =>
-  new OperationClaims({
-    documents: clients.documents,
-    tableName: registry.tableName,
-    ttlSeconds: 30,
-    clock,
-    host: 'host-a',
-    pid: 1000,
-    isProcessAlive: () => true,
-    ...extra,
-  });
+const runner = (extra: Partial<OperationClaimsOptions> = {}) => testClaims(clients, registry, clock, extra);
 
 let n = 0;
 async function openOperation(holder?: OperationClaims): Promise<string> {

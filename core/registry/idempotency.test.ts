@@ -1,8 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { testClients, testRegistry } from '../../test/support/aws.js';
-import { ControlPlaneError } from '../errors.js';
-import { OperationClaims, type OperationClaimsOptions } from './claims.js';
+import { codeOf, testClaims, testClients, testRegistry } from '../../test/support/aws.js';
+import type { OperationClaimsOptions } from './claims.js';
 import { expiryOnlyOwner } from './idempotency.js';
 import { idempotencyKey } from './keys.js';
 import type { Registry } from './registry.js';
@@ -17,27 +16,7 @@ beforeAll(async () => {
 });
 
 /** A process as claims.ts sees it: its heartbeat in the table, its pid alive or not. */
-function process_(extra: Partial<OperationClaimsOptions> = {}): OperationClaims {
-  return new OperationClaims({
-    documents: clients.documents,
-    tableName: registry.tableName,
-    ttlSeconds: 30,
-    clock,
-    host: 'host-a',
-    pid: 1000,
-    isProcessAlive: () => true,
-    ...extra,
-  });
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return e instanceof ControlPlaneError ? e.code : `other: ${(e as Error).message}`;
-  }
-}
+const process_ = (extra: Partial<OperationClaimsOptions> = {}) => testClaims(clients, registry, clock, extra);
 
 const newTenant = (slug: string) => ({
   slug,

@@ -1,8 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { testClients, testRegistry } from '../../test/support/aws.js';
+import { codeOf, testClients, testRegistry } from '../../test/support/aws.js';
 import { seedTenants } from '../../test/support/seed.js';
-import { ControlPlaneError } from '../errors.js';
 import type { Registry } from './registry.js';
 
 const clients = testClients();
@@ -26,15 +25,6 @@ async function countItems(): Promise<number> {
     new ScanCommand({ TableName: registry.tableName, Select: 'COUNT' }),
   );
   return out.Count ?? 0;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return e instanceof ControlPlaneError ? e.code : `other: ${(e as Error).message}`;
-  }
 }
 
 describe('registry on DynamoDB (moto)', () => {
