@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
+import {
+  ONBOARD_STEPS,
+  startTestControlPlane,
+  type TestControlPlane,
+} from '../test/support/control-plane.js';
 import { apiKeyOf, dbStatus, groupUsers, liveStacks, usagePlanHasKey } from '../test/support/moto-state.js';
 
 let cp: TestControlPlane;
@@ -31,14 +35,7 @@ describe.each([
     expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
     expect(tenant.state).toBe('ACTIVE');
     expect(tenant.isolation).toBe(isolation);
-    expect(op.steps.map((s) => s.name)).toEqual([
-      'Begin',
-      'ResolveTemplate',
-      'CreateStack',
-      'CreateIdentity',
-      'CreateApiKey',
-      'Activate',
-    ]);
+    expect(op.steps.map((s) => s.name)).toEqual(ONBOARD_STEPS);
     expect(op.steps.every((s) => s.status === 'SUCCEEDED' && s.endedAt)).toBe(true);
     const stacks = await liveStacks(cp.aws.clients, `${cp.config.resourcePrefix}-${slug}-`);
     expect(stacks.map((s) => [s.StackId, s.StackStatus])).toEqual([

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { Registry } from '../../core/registry/registry.js';
 import { testClients, testEndpoint, uniqueName } from '../support/aws.js';
-import { type ChildControlPlane, killChildren, startChildControlPlane } from './support/child.js';
+import { ONBOARD_STEPS } from '../support/control-plane.js';
+import { type ChildControlPlane, callChild, killChildren, startChildControlPlane } from './support/child.js';
 import {
   HARDENING_ADMIN_KEY,
   hardeningDataDir,
@@ -26,14 +27,6 @@ import { apiKeysWithPrefix, footprint, poolGroups, poolUsers, tenantStacks } fro
  * kill and logged; convergence is asserted whatever the exact kill points.
  */
 
-const ONBOARD_STEPS = [
-  'Begin',
-  'ResolveTemplate',
-  'CreateStack',
-  'CreateIdentity',
-  'CreateApiKey',
-  'Activate',
-];
 const OFFBOARD_STEPS = [
   'Begin',
   'SnapshotDatabase',
@@ -69,21 +62,8 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function api(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${child!.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${HARDENING_ADMIN_KEY}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const api = (method: string, path: string, body?: unknown) =>
+  callChild(child!, HARDENING_ADMIN_KEY, method, path, body);
 
 async function startOperation(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<string> {
   const answer = await api(method, path, body);

@@ -242,19 +242,24 @@ async function otherProcess(): Promise<{ claims: OperationClaims; kill(): Promis
 
 const ADMIN_SCOPE = 'api:key:admin';
 const onboardFingerprint = (body: unknown) => ({ method: 'POST', route: '/v1/tenants', params: {}, body });
+/** Another process takes an onboarding's Idempotency-Key (as its request would) and records nothing yet. */
+async function takenByOther(slug: string, key: string) {
+  const body = onboardBody(slug);
+  const other = await otherProcess();
+  const taken = await h.cp.aws.registry.idempotency.take(
+    ADMIN_SCOPE,
+    key,
+    onboardFingerprint(body),
+    other.claims,
+  );
+  return { body, other, taken };
+}
 const onboardWithKey = (body: Record<string, unknown>, key: string) =>
   h.call({ method: 'POST', url: '/v1/tenants', payload: body, headers: { 'idempotency-key': key } });
 
 describe('a crash between taking an Idempotency-Key and recording the operation', () => {
   it('the key of a SIGKILLed process that recorded nothing is reusable at once: the retry onboards', async () => {
-    const body = onboardBody('idem-crashed');
-    const other = await otherProcess();
-    const taken = await h.cp.aws.registry.idempotency.take(
-      ADMIN_SCOPE,
-      'crashed-1',
-      onboardFingerprint(body),
-      other.claims,
-    );
+    const { body, other, taken } = await takenByOther('idem-crashed', 'crashed-1');
     expect(taken.status).toBe('taken');
     await other.kill();
     const retry = await onboardWithKey(body, 'crashed-1');
@@ -268,14 +273,7 @@ describe('a crash between taking an Idempotency-Key and recording the operation'
   });
 
   it('a key whose request recorded its operation before the crash replays that operation', async () => {
-    const body = onboardBody('idem-recorded');
-    const other = await otherProcess();
-    const taken = await h.cp.aws.registry.idempotency.take(
-      ADMIN_SCOPE,
-      'recorded-1',
-      onboardFingerprint(body),
-      other.claims,
-    );
+    const { body, other, taken } = await takenByOther('idem-recorded', 'recorded-1');
     if (taken.status !== 'taken') throw new Error(`expected the key taken, got ${taken.status}`);
     // The other process records the operation (the record points to it in the same transaction)
     // and dies before storing its answer.
@@ -294,9 +292,7 @@ describe('a crash between taking an Idempotency-Key and recording the operation'
   });
 
   it('a key held by a live process answers 409 IDEMPOTENCY_IN_FLIGHT with Retry-After, then is reusable once it dies', async () => {
-    const body = onboardBody('idem-held');
-    const other = await otherProcess();
-    await h.cp.aws.registry.idempotency.take(ADMIN_SCOPE, 'held-1', onboardFingerprint(body), other.claims);
+    const { body, other } = await takenByOther('idem-held', 'held-1');
     const held = await onboardWithKey(body, 'held-1');
     expect([held.statusCode, held.json().error.code]).toEqual([409, 'IDEMPOTENCY_IN_FLIGHT']);
     expect(Number(held.headers['retry-after'])).toBeGreaterThanOrEqual(1);

@@ -6,7 +6,7 @@ import { motoProcessesFor, processAlive } from '../../core/local-aws/processes.j
 import { readSidecarState, STATE_FILE, stopLocalAws } from '../../core/local-aws/sidecar.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { TierCatalog } from '../../tiers/catalog.js';
-import { type ChildControlPlane, killChildren, startChildControlPlane } from './support/child.js';
+import { type ChildControlPlane, callChild, killChildren, startChildControlPlane } from './support/child.js';
 import { HARDENING_ADMIN_KEY, hardeningDataDir, onboardBody } from './support/control-plane.js';
 
 /**
@@ -44,16 +44,8 @@ afterAll(async () => {
 });
 
 async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${child!.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${HARDENING_ADMIN_KEY}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as T;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  const { status, json } = await callChild<T>(child!, HARDENING_ADMIN_KEY, method, path, body);
+  if (status >= 400) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json)}`);
   return json;
 }
 

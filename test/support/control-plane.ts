@@ -19,6 +19,16 @@ import { testEndpoint, uniqueName } from './aws.js';
 
 let synth: SynthesisService | undefined;
 /** One synthesis service per test worker, on the run's shared cache directory. */
+/** The steps of a successful onboarding, in order (the onboard state machine's main path). */
+export const ONBOARD_STEPS: readonly string[] = [
+  'Begin',
+  'ResolveTemplate',
+  'CreateStack',
+  'CreateIdentity',
+  'CreateApiKey',
+  'Activate',
+];
+
 export function testSynth(): SynthesisService {
   synth ??= new SynthesisService({ cacheDir: inject('templateCacheDir') });
   return synth;

@@ -79,3 +79,22 @@ export function startChildControlPlane(
     });
   });
 }
+
+/** Calls a child's API with a bearer key: the status and the parsed JSON body. */
+export async function callChild<T = Record<string, unknown>>(
+  child: Pick<ChildControlPlane, 'url'>,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${child.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json()) as T };
+}
