@@ -84,17 +84,7 @@ describe('idempotency under concurrent duplicates', () => {
       created: Math.floor(Date.now() / 1000),
       data: { name: 'Webhook Shop', slug, tier: 'basic', adminEmail: `owner@${slug}.example.com` },
     });
-    const deliver = () =>
-      h.call({
-        method: 'POST',
-        url: '/v1/webhooks/signup',
-        key: null,
-        payload: raw,
-        headers: {
-          'content-type': 'application/json',
-          'webhook-signature': signWebhook(HARDENING_WEBHOOK_SECRET, raw, Math.floor(Date.now() / 1000)),
-        },
-      });
+    const deliver = () => deliverSignup(raw);
     const answers = await Promise.all(Array.from({ length: 8 }, deliver));
     expect(answers.map((a) => a.statusCode)).toEqual(Array(8).fill(202));
     expect(new Set(answers.map((a) => a.json().operation.operationId)).size).toBe(1);
@@ -241,6 +231,18 @@ async function otherProcess(): Promise<{ claims: OperationClaims; kill(): Promis
 }
 
 const ADMIN_SCOPE = 'api:key:admin';
+/** One signed delivery of a signup event, as the signup provider sends it. */
+const deliverSignup = (raw: string) =>
+  h.call({
+    method: 'POST',
+    url: '/v1/webhooks/signup',
+    key: null,
+    payload: raw,
+    headers: {
+      'content-type': 'application/json',
+      'webhook-signature': signWebhook(HARDENING_WEBHOOK_SECRET, raw, Math.floor(Date.now() / 1000)),
+    },
+  });
 const onboardFingerprint = (body: unknown) => ({ method: 'POST', route: '/v1/tenants', params: {}, body });
 /** Another process takes an onboarding's Idempotency-Key (as its request would) and records nothing yet. */
 async function takenByOther(slug: string, key: string) {
@@ -314,16 +316,7 @@ describe('a crash between taking an Idempotency-Key and recording the operation'
     await h.cp.aws.registry.idempotency.take(SIGNUP_IDEMPOTENCY_SCOPE, event.id, event, other.claims);
     await other.kill();
     const raw = JSON.stringify(event);
-    const redelivery = await h.call({
-      method: 'POST',
-      url: '/v1/webhooks/signup',
-      key: null,
-      payload: raw,
-      headers: {
-        'content-type': 'application/json',
-        'webhook-signature': signWebhook(HARDENING_WEBHOOK_SECRET, raw, Math.floor(Date.now() / 1000)),
-      },
-    });
+    const redelivery = await deliverSignup(raw);
     expect(redelivery.statusCode, redelivery.body).toBe(202);
     const { tenant, operation } = redelivery.json();
     expect(tenant.slug).toBe(slug);
