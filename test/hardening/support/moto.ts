@@ -1,5 +1,5 @@
-import { GetApiKeysCommand } from '@aws-sdk/client-api-gateway';
-import { ListGroupsCommand, ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { GetApiKeysCommand, paginateGetApiKeys } from '@aws-sdk/client-api-gateway';
+import { paginateListGroups, paginateListUsers } from '@aws-sdk/client-cognito-identity-provider';
 import type { AwsClients } from '../../../core/aws/clients.js';
 import type { Tenant } from '../../../core/registry/records.js';
 import { groupUsers, liveStacks } from '../../support/moto-state.js';
@@ -18,40 +18,23 @@ export async function apiKeysNamed(
 
 export async function apiKeysWithPrefix(clients: AwsClients, prefix: string): Promise<string[]> {
   const names: string[] = [];
-  let position: string | undefined;
-  do {
-    const out = await clients.apigateway.send(
-      new GetApiKeysCommand({ nameQuery: prefix, limit: 500, position }),
-    );
-    for (const k of out.items ?? []) if (k.name?.startsWith(prefix)) names.push(k.name);
-    position = out.position;
-  } while (position);
+  const pages = paginateGetApiKeys({ client: clients.apigateway, pageSize: 500 }, { nameQuery: prefix });
+  for await (const page of pages)
+    for (const k of page.items ?? []) if (k.name?.startsWith(prefix)) names.push(k.name);
   return names;
 }
 
 export async function poolUsers(clients: AwsClients, userPoolId: string): Promise<string[]> {
   const users: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await clients.cognito.send(
-      new ListUsersCommand({ UserPoolId: userPoolId, PaginationToken: token }),
-    );
-    for (const u of out.Users ?? []) users.push(u.Username ?? '');
-    token = out.PaginationToken;
-  } while (token);
+  for await (const page of paginateListUsers({ client: clients.cognito }, { UserPoolId: userPoolId }))
+    for (const u of page.Users ?? []) users.push(u.Username ?? '');
   return users;
 }
 
 export async function poolGroups(clients: AwsClients, userPoolId: string): Promise<string[]> {
   const groups: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await clients.cognito.send(
-      new ListGroupsCommand({ UserPoolId: userPoolId, NextToken: token }),
-    );
-    for (const g of out.Groups ?? []) groups.push(g.GroupName ?? '');
-    token = out.NextToken;
-  } while (token);
+  for await (const page of paginateListGroups({ client: clients.cognito }, { UserPoolId: userPoolId }))
+    for (const g of page.Groups ?? []) groups.push(g.GroupName ?? '');
   return groups;
 }
 
