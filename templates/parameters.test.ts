@@ -138,7 +138,7 @@ describe('buildTenantParameters', () => {
     database: { ...(enterprise.database as NonNullable<Tier['database']>), ...database },
   });
 
-  it.each([
+  it.each<readonly [string, ReturnType<typeof input>, string]>([
     ['tenantId', input({ tenantId: 'acme' }), 'ULID'],
     ['slug', input({ slug: 'Acme' }), 'lowercase'],
     ['slug', input({ slug: 'ac--me' }), 'single hyphens'],
@@ -166,21 +166,14 @@ describe('buildTenantParameters', () => {
       }),
       'each value once',
     ],
-    [
-      'tier.database.allocatedStorageGb',
-      input({ tier: withDatabase({ allocatedStorageGb: 10 }) }),
-      '20 to 65536',
-    ],
-    [
-      'tier.database.allocatedStorageGb',
-      input({ tier: withDatabase({ allocatedStorageGb: 70_000 }) }),
-      '20 to 65536',
-    ],
-    [
-      'tier.database.allocatedStorageGb',
-      input({ tier: withDatabase({ allocatedStorageGb: 20.5 }) }),
-      '20 to 65536',
-    ],
+    ...[10, 70_000, 20.5].map(
+      (gb) =>
+        [
+          'tier.database.allocatedStorageGb',
+          input({ tier: withDatabase({ allocatedStorageGb: gb }) }),
+          '20 to 65536',
+        ] as const,
+    ),
     [
       'tier.database.backupRetentionDays',
       input({ tier: withDatabase({ backupRetentionDays: 0 }) }),
