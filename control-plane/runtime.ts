@@ -183,7 +183,7 @@ export async function buildRuntime<R extends RuntimeRole>(
   const close = async () => {
     workflows.watch.close();
     await app?.close();
-    await workflows.engine.close();
+    await workflows.close();
     aws.clients.destroy();
   };
   const base: RuntimeBase = { role, config, aws, catalog, workflows, close };

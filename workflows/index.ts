@@ -41,6 +41,8 @@ export interface Workflows {
   readonly deps: TaskDeps;
   /** This process's claims (local engine): heartbeated, so other processes can tell it died. */
   readonly claims?: OperationClaims | undefined;
+  /** Stops the long polls and the engine, then waits for the gate releases of operations that ended. */
+  close(): Promise<void>;
 }
 
 export interface WorkflowsOptions {
@@ -83,6 +85,8 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     { documents: aws.clients.documents, tableName: registry.tableName, clock },
     config,
   );
+  // Gate releases still running; close() waits for them before the SDK clients go.
+  const releasing = new Set<Promise<void>>();
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
@@ -107,11 +111,13 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
       options.onFinished?.(operation);
       watch.ended(operation);
       // Whatever the operation still holds (a path that missed its release) is freed at its end.
-      gates
+      const release = gates
         .releaseOperation(operation.operationId)
         .catch((e) =>
           options.log?.error({ err: e, operationId: operation.operationId }, 'could not release gates'),
-        );
+        )
+        .finally(() => releasing.delete(release));
+      releasing.add(release);
     },
     cloudFormationRoleArn: config.cloudFormationRoleArn,
     tenantRoleBoundaryArn: config.tenantRoleBoundaryArn,
@@ -156,5 +162,10 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clock,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });
-  return { engine, watch, lifecycle, runTask, deps, claims };
+  const close = async (): Promise<void> => {
+    watch.close();
+    await engine.close();
+    await Promise.all([...releasing]);
+  };
+  return { engine, watch, lifecycle, runTask, deps, claims, close };
 }

@@ -158,7 +158,7 @@ export async function startTestControlPlane(
       }
     },
     async close() {
-      for (const e of engines) await e.engine.close();
+      for (const e of engines) await e.close();
       aws.clients.destroy();
     },
   };
