@@ -10,7 +10,9 @@ import Fastify, {
 } from 'fastify';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
+import type { QuotaService } from '../core/quotas/service.js';
 import type { ProcessOwner, Registry } from '../core/registry/registry.js';
+import type { TenantConfigStore } from '../core/tenant-config/store.js';
 import type { TenantExports } from '../core/tenant-data/exports.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { LifecycleService } from '../workflows/index.js';
@@ -32,6 +34,8 @@ import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
+import { quotaRoutes } from './routes/quotas.js';
+import { tenantConfigRoutes } from './routes/tenant-config.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -55,6 +59,10 @@ export interface AppDeps {
   readonly idempotencyWaitMs?: number;
   /** The process that owns the idempotency records it takes (the local engine's claims), if any. */
   readonly processOwner?: ProcessOwner | undefined;
+  /** Tenant configuration documents (GET/PATCH /v1/tenants/:id/config). */
+  readonly tenantConfig: TenantConfigStore;
+  /** Quota pre-checks, shared with the lifecycle (GET /v1/quotas). */
+  readonly quotas: QuotaService;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
 }
@@ -209,6 +217,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   apiKeyRoutes(router, deps.apiKeys);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   await webhookRoutes(app, router, ctx);
+  await tenantConfigRoutes(app, router, ctx, deps.tenantConfig);
+  quotaRoutes(router, deps.quotas);
 
   await app.register(swagger, { mode: 'static', specification: { document: openapi() as never } });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -130,7 +130,12 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiI
         ? {
             requestBody: {
               required: !route.body.safeParse(undefined).success,
-              content: { 'application/json': { schema: converter.convert(route.body, 'input') } },
+              content: Object.fromEntries(
+                (route.bodyTypes ?? ['application/json']).map((type) => [
+                  type,
+                  { schema: converter.convert(route.body!, 'input') },
+                ]),
+              ),
             },
           }
         : {}),

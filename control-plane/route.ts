@@ -34,7 +34,7 @@ export interface RouteInput<P extends Schema, Q extends Schema, H extends Schema
 }
 
 export interface RouteDoc {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Fastify syntax: `/v1/tenants/:tenantId`. */
   readonly url: string;
   readonly operationId: string;
@@ -46,6 +46,8 @@ export interface RouteDoc {
   readonly query?: z.ZodType;
   readonly headers?: z.ZodType;
   readonly body?: z.ZodType;
+  /** Media types the body may be sent as. @default ['application/json'] */
+  readonly bodyTypes?: readonly string[];
   readonly responses: Readonly<Record<number, ResponseDoc>>;
   /** Codes the route itself can answer; auth, validation and body codes are added from the rest. */
   readonly errors?: readonly ErrorCode[];

@@ -4,6 +4,8 @@ import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../core/runtime.js';
+import { acmCertificates } from '../core/tenant-config/certificates.js';
+import { TenantConfigStore } from '../core/tenant-config/store.js';
 import { s3TenantExports } from '../core/tenant-data/exports.js';
 import {
   ensurePlatform,
@@ -200,6 +202,14 @@ export async function buildRuntime<R extends RuntimeRole>(
     catalog,
     lifecycle: workflows.lifecycle,
     apiKeys,
+    tenantConfig: new TenantConfigStore({
+      documents: aws.clients.documents,
+      tableName: config.registryTable,
+      registry: aws.registry,
+      tierDefaults: (tier) => catalog.features(tier),
+      certificates: acmCertificates({ acm: aws.clients.acm }),
+    }),
+    quotas: workflows.quotas,
     ...(metrics ? { metrics } : {}),
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.

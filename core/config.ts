@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ControlPlaneError, issuesToFields } from './errors.js';
+import { QUOTA_NAMES } from './quotas/rules.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -89,6 +90,24 @@ export const ConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Resume operations left RUNNING by a previous process at start-up. */
     resumeOnStart: bool.default(true),
+    /** Check AWS quotas before accepting an onboarding (core/quotas). */
+    quotaPrecheck: bool.default(true),
+    /** How long a quota reading is reused before AWS is asked again. */
+    quotaCacheSeconds: z.coerce.number().int().min(0).max(3600).default(30),
+    /** Limits per quota (JSON object) that stand in where AWS gives none, or lower AWS's. */
+    quotaLimits: z
+      .preprocess(
+        (v) => {
+          if (typeof v !== 'string') return v;
+          try {
+            return JSON.parse(v);
+          } catch {
+            return v;
+          }
+        },
+        z.partialRecord(z.enum(QUOTA_NAMES), z.number().int().nonnegative()),
+      )
+      .default({}),
   })
   .strict();
 
@@ -127,6 +146,9 @@ export const ENV_VARS: Record<keyof Config, string> = {
   jwtAudience: 'JWT_AUDIENCE',
   logLevel: 'LOG_LEVEL',
   resumeOnStart: 'RESUME_ON_START',
+  quotaPrecheck: 'QUOTA_PRECHECK',
+  quotaCacheSeconds: 'QUOTA_CACHE_SECONDS',
+  quotaLimits: 'QUOTA_LIMITS',
 };
 
 export interface LoadConfigOptions {

@@ -119,6 +119,16 @@ export const ERROR_CATALOGUE = {
     description: 'The control plane is shutting down; retry on another instance.',
   },
   INTERNAL: { status: 500, description: 'An unexpected error; the log has the request id.' },
+  CAPABILITY_UNAVAILABLE: {
+    status: 501,
+    description:
+      'The AWS endpoint in use (e.g. the local emulator) does not implement a call this request needs; nothing was done or written.',
+  },
+  QUOTA_EXCEEDED: {
+    status: 409,
+    description:
+      'Onboarding this tenant would exceed an AWS quota; details name the quota, its usage and its limit. Nothing was written.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

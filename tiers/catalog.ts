@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ControlPlaneError, issuesToFields } from '../core/errors.js';
+import { type Flags, FlagsSchema } from '../core/tenant-config/schema.js';
 
 /**
  * The tier catalog: what each tier isolates and what it is allowed. One zod schema validates the
@@ -51,6 +52,8 @@ export const TierSchema = z
     dedicatedAccount: z.boolean().default(false),
     /** Tiers a tenant on this tier may move to (upgrade or downgrade). */
     allowedTransitions: z.array(TierNameSchema).default([]),
+    /** Feature flag defaults of the tier's tenants; a tenant's config overrides them (docs/config.md). */
+    features: FlagsSchema.default({}),
   })
   .strict()
   .superRefine((tier, ctx) => {
@@ -125,6 +128,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       isolation: 'pool',
       throttle: { rateLimit: 10, burstLimit: 20, dailyQuota: 10_000 },
       allowedTransitions: ['standard', 'premium', 'enterprise'],
+      features: { sso: false, 'audit-export': false, 'custom-domain': false, 'max-projects': 3 },
     },
     {
       name: 'standard',
@@ -132,6 +136,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       isolation: 'pool',
       throttle: { rateLimit: 50, burstLimit: 100, dailyQuota: 100_000 },
       allowedTransitions: ['basic', 'premium', 'enterprise'],
+      features: { sso: false, 'audit-export': true, 'custom-domain': false, 'max-projects': 20 },
     },
     {
       name: 'premium',
@@ -145,6 +150,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
         backupRetentionDays: 7,
       },
       allowedTransitions: ['standard', 'enterprise'],
+      features: { sso: true, 'audit-export': true, 'custom-domain': true, 'max-projects': 100 },
     },
     {
       name: 'enterprise',
@@ -158,6 +164,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
         backupRetentionDays: 30,
       },
       allowedTransitions: ['premium', 'enterprise-dedicated'],
+      features: { sso: true, 'audit-export': true, 'custom-domain': true, 'max-projects': 1000 },
     },
     {
       name: 'enterprise-dedicated',
@@ -172,6 +179,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       },
       dedicatedAccount: true,
       allowedTransitions: ['enterprise', 'premium'],
+      features: { sso: true, 'audit-export': true, 'custom-domain': true, 'max-projects': 1000 },
     },
   ],
 };
@@ -214,6 +222,11 @@ export class TierCatalog {
       );
     }
     return TierCatalog.parse(raw, `tier catalog ${file}`);
+  }
+
+  /** The feature flag defaults of a tier (none for a tier the catalog no longer has). */
+  features(name: string): Flags {
+    return this.byName.get(name)?.features ?? {};
   }
 
   find(name: string): Tier | undefined {

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
+import { awsQuotaSource } from '../core/quotas/aws.js';
+import { QuotaService } from '../core/quotas/service.js';
 import { OperationClaims } from '../core/registry/claims.js';
 import type { Operation } from '../core/registry/records.js';
 import type { AwsRuntime } from '../core/runtime.js';
@@ -41,6 +43,8 @@ export interface Workflows {
   readonly deps: TaskDeps;
   /** This process's claims (local engine): heartbeated, so other processes can tell it died. */
   readonly claims?: OperationClaims | undefined;
+  /** Quota pre-checks the lifecycle asks before an onboarding (and GET /v1/quotas reads). */
+  readonly quotas: QuotaService;
   /** Stops the long polls and the engine, then waits for the gate releases of operations that ended. */
   close(): Promise<void>;
 }
@@ -153,6 +157,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
           ...(options.log ? { log: options.log } : {}),
         });
   engineRef = engine;
+  const quotas = createQuotaService(config, aws, catalog, clock);
   const lifecycle = createLifecycleService({
     registry,
     watch,
@@ -160,6 +165,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     engine,
     defaultRegion: config.region,
     clock,
+    admission: quotas,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });
   const close = async (): Promise<void> => {
@@ -167,5 +173,22 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     await engine.close();
     await Promise.all([...releasing]);
   };
-  return { engine, watch, lifecycle, runTask, deps, claims, close };
+  return { engine, watch, lifecycle, runTask, deps, claims, quotas, close };
+}
+
+/** The quota pre-checks of a control plane, on its AWS clients and configuration. */
+export function createQuotaService(
+  config: Config,
+  aws: Pick<AwsRuntime, 'clients'>,
+  catalog: TierCatalog,
+  clock?: () => Date,
+): QuotaService {
+  return new QuotaService({
+    source: awsQuotaSource(aws.clients),
+    tiers: () => catalog.tiers,
+    configuredLimits: config.quotaLimits,
+    cacheSeconds: config.quotaCacheSeconds,
+    enabled: config.quotaPrecheck,
+    ...(clock ? { clock } : {}),
+  });
 }

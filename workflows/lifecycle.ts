@@ -1,7 +1,7 @@
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import type { OperationRequest, Registry } from '../core/registry/registry.js';
-import type { TierCatalog } from '../tiers/catalog.js';
+import type { Tier, TierCatalog } from '../tiers/catalog.js';
 import type { WorkflowEngine } from './engine/types.js';
 import type { CallbackAnswer, CallContext, LifecycleService, OnboardRequest, Started } from './service.js';
 import type { OperationWatch } from './watch.js';
@@ -17,6 +17,16 @@ export interface LifecycleDeps {
   readonly onStarted?: (operation: Operation) => void;
   /** Where awaitOperation waits for an operation's end. */
   readonly watch: OperationWatch;
+  /**
+   * Asked before an onboarding is recorded (quota pre-checks, core/quotas): throws to refuse it,
+   * with nothing written; told once it is recorded.
+   */
+  readonly admission?: OnboardingAdmission;
+}
+
+export interface OnboardingAdmission {
+  admit(tier: Tier): Promise<void>;
+  admitted(tier: Tier): void;
 }
 
 /** A DNS-safe slug from a display name: "ACME Corp." → "acme-corp". */
@@ -62,6 +72,7 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   return {
     async onboard(request: OnboardRequest, ctx: CallContext) {
       const tier = catalog.get(request.tier);
+      await deps.admission?.admit(tier);
       const started = await registry.createTenant(
         {
           slug: request.slug ?? slugify(request.name),
@@ -74,6 +85,7 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
         },
         opRequest(ctx, { input: { tier: tier.name } }),
       );
+      deps.admission?.admitted(tier);
       return launch(started);
     },
 

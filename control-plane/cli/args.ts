@@ -43,6 +43,13 @@ const COMMAND_OPTIONS = {
     help: 'send this Idempotency-Key: a retry with it never repeats the change',
   },
   out: { type: 'string', help: 'write the export (manifest, parts, objects) into this directory' },
+  flags: {
+    type: 'string',
+    help: 'config set: name=value,… (true/false/numbers as JSON; null = tier default)',
+  },
+  domain: { type: 'string', help: 'config set: custom domain hostname ("none" removes it)' },
+  patch: { type: 'string', help: 'config set: a JSON merge patch, e.g. {"branding":{"name":"Acme"}}' },
+  'if-match': { type: 'string', help: 'config set: apply only to the config with this ETag' },
 } as const satisfies Record<string, OptionSpec>;
 
 type CommandOption = keyof typeof COMMAND_OPTIONS;
@@ -94,6 +101,16 @@ export const COMMANDS = {
     options: ['interval'],
   },
   tiers: { summary: 'show the tier catalog', positionals: [], options: [] },
+  config: {
+    summary: "show (get) or change (set) a tenant's config: flags, branding, custom domain",
+    positionals: ['get|set', 'tenant'],
+    options: ['flags', 'domain', 'patch', 'if-match'],
+  },
+  quotas: {
+    summary: 'show the AWS quotas onboarding takes of, with their headroom',
+    positionals: [],
+    options: [],
+  },
   gates: {
     summary: 'show stack and account gates: slots, waiters, owners (admin)',
     positionals: [],

@@ -26,6 +26,10 @@ export interface RequestOptions {
   readonly body?: unknown;
   readonly query?: Record<string, string | number | undefined>;
   readonly idempotencyKey?: string | undefined;
+  /** Extra request headers (If-Match, a body content type). */
+  readonly headers?: Record<string, string>;
+  /** Sees the answer's headers (e.g. its ETag). */
+  readonly onHeaders?: (headers: Headers) => void;
 }
 
 export class ApiClient {
@@ -64,7 +68,7 @@ export class ApiClient {
   }
 
   async request<T>(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
     options: RequestOptions = {},
   ): Promise<T> {
@@ -75,6 +79,7 @@ export class ApiClient {
     if (this.options.key) headers.authorization = `Bearer ${this.options.key}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+    Object.assign(headers, options.headers);
     let res: Response;
     try {
       res = await this.fetch(url, {
@@ -90,6 +95,7 @@ export class ApiClient {
         0,
       );
     }
+    options.onHeaders?.(res.headers);
     const text = await res.text();
     let body: unknown;
     try {

@@ -2,6 +2,7 @@ import type { AuditEvent, Operation, Tenant } from '../../core/registry/records.
 import type { Tier } from '../../tiers/catalog.js';
 import { type CommandName, intOption, type ParsedCommand } from './args.js';
 import type { ApiClient } from './client.js';
+import { configCommand, quotasCommand } from './config.js';
 import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { gatesCommand } from './gates.js';
@@ -175,6 +176,8 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
 
   gates: gatesCommand,
   doctor: doctorCommand,
+  config: configCommand,
+  quotas: quotasCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

@@ -39,6 +39,9 @@ const ROUTES = [
   'post /v1/tenants/{tenantId}/tier',
   'get /v1/tiers',
   'post /v1/webhooks/signup',
+  'get /v1/tenants/{tenantId}/config',
+  'patch /v1/tenants/{tenantId}/config',
+  'get /v1/quotas',
 ].sort();
 
 type OpenApi = {

@@ -1,11 +1,14 @@
+import { ACMClient } from '@aws-sdk/client-acm';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -44,6 +47,11 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   readonly s3: S3Client;
   readonly rds: RDSClient;
+  /** Custom-domain certificates (core/tenant-config). */
+  readonly acm: ACMClient;
+  /** Quota pre-checks (core/quotas): limits, and VPC / Elastic IP usage. */
+  readonly serviceQuotas: ServiceQuotasClient;
+  readonly ec2: EC2Client;
   /** Clients for another account (dedicated-account tenants), same endpoint and region. */
   withCredentials(credentials: AwsCredentialIdentity): AwsClients;
   destroy(): void;
@@ -94,6 +102,9 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const sfn = lazy(() => new SFNClient(base));
   const s3 = lazy(() => new S3Client({ ...base, forcePathStyle: Boolean(target.endpoint) }));
   const rds = lazy(() => new RDSClient(base));
+  const acm = lazy(() => new ACMClient(base));
+  const serviceQuotas = lazy(() => new ServiceQuotasClient(base));
+  const ec2 = lazy(() => new EC2Client(base));
   return {
     target,
     get dynamodb() {
@@ -128,6 +139,15 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     },
     get rds() {
       return rds();
+    },
+    get acm() {
+      return acm();
+    },
+    get serviceQuotas() {
+      return serviceQuotas();
+    },
+    get ec2() {
+      return ec2();
     },
     withCredentials: (credentials) => createAwsClients({ ...target, credentials }),
     destroy: () => {

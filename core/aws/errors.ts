@@ -129,6 +129,24 @@ export function isAlreadyExists(e: unknown): boolean {
   return /AlreadyExists|EntityAlreadyExists|ResourceInUse|Duplicate/i.test(errorName(e));
 }
 
+const NOT_IMPLEMENTED_NAMES = new Set([
+  'NotImplemented',
+  'NotImplementedException',
+  'UnknownOperationException',
+  'InvalidAction',
+]);
+
+/**
+ * The endpoint does not implement the call: a modeled "not implemented" answer, a 501, or (moto) an
+ * HTML error page where the protocol's XML/JSON was expected. Not retryable: the capability will not
+ * appear, so callers report it (CAPABILITY_UNAVAILABLE, "not available on this endpoint") instead.
+ */
+export function isNotImplemented(e: unknown): boolean {
+  const s = shape(e);
+  if (NOT_IMPLEMENTED_NAMES.has(errorName(e)) || s.$metadata?.httpStatusCode === 501) return true;
+  return /Deserialization error/i.test(s.message ?? '') && /<html|<!doctype|<title/i.test(s.message ?? '');
+}
+
 /** The catalogue code for an AWS failure: AWS_THROTTLED, AWS_TRANSIENT or AWS_ERROR. */
 export function awsErrorCode(e: unknown): 'AWS_THROTTLED' | 'AWS_TRANSIENT' | 'AWS_ERROR' {
   if (isThrottled(e)) return 'AWS_THROTTLED';

@@ -17,6 +17,7 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | apikey             | APIKEY#<sha256>           | #APIKEY                  | -                                     |
  * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
  * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
+ * | tenant-config      | TENANT#<tenantId>         | #CONFIG                  | the tenant; `version` (optimistic lock), kept |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`).
@@ -39,6 +40,7 @@ export const ITEM_KINDS = [
   'apikey',
   'apikey-name',
   'apikey-admin',
+  'tenant-config',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -53,6 +55,8 @@ export const eventKey = (tenantId: string, eventId: string): ItemKey => ({
 });
 /** An event sort key as a cursor may carry it (ULID event ids). */
 export const EVENT_SK_PATTERN = /^EVENT#[0-9A-Z]{26}$/;
+/** A tenant's configuration document (core/tenant-config): beside its record, in its partition. */
+export const tenantConfigKey = (tenantId: string): ItemKey => ({ pk: tenantKey(tenantId).pk, sk: '#CONFIG' });
 export const slugKey = (slug: string): ItemKey => ({ pk: `SLUG#${slug}`, sk: '#SLUG' });
 export const operationKey = (operationId: string): ItemKey => ({
   pk: `OP#${operationId}`,

@@ -7,9 +7,13 @@ import { ApiKeyStore, ensureAdminKey } from '../../control-plane/api-keys.js';
 import { type AppDeps, buildApp } from '../../control-plane/app.js';
 import type { Scope } from '../../control-plane/schemas.js';
 import { type Config, loadConfig } from '../../core/config.js';
+import type { QuotaService } from '../../core/quotas/service.js';
 import type { Registry } from '../../core/registry/registry.js';
 import { describeRegistryTable } from '../../core/registry/table.js';
+import { acmCertificates } from '../../core/tenant-config/certificates.js';
+import { TenantConfigStore } from '../../core/tenant-config/store.js';
 import { TierCatalog } from '../../tiers/catalog.js';
+import { createQuotaService } from '../../workflows/index.js';
 import type { LifecycleService } from '../../workflows/service.js';
 import { testClients, testEndpoint, testRegistry } from '../support/aws.js';
 import { RegistryOnlyLifecycle } from './registry-only-lifecycle.js';
@@ -24,6 +28,7 @@ export interface TestApp {
   readonly registry: Registry;
   readonly apiKeys: ApiKeyStore;
   readonly catalog: TierCatalog;
+  readonly quotas: QuotaService;
   readonly adminKey: string;
   /** A new API key with these scopes (named uniquely). */
   keyWith(scopes: Scope[], name?: string): Promise<string>;
@@ -36,11 +41,21 @@ export interface TestApp {
 
 export interface TestAppOptions {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
-  readonly lifecycle?: (registry: Registry, catalog: TierCatalog) => LifecycleService;
+  readonly lifecycle?: (registry: Registry, catalog: TierCatalog, quotas: QuotaService) => LifecycleService;
   /** Reuse a registry (and its table) across apps. */
   readonly registry?: Registry;
   readonly deps?: Partial<
-    Pick<AppDeps, 'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger' | 'exports'>
+    Pick<
+      AppDeps,
+      | 'clock'
+      | 'jwtVerifier'
+      | 'idempotencyWaitMs'
+      | 'health'
+      | 'metrics'
+      | 'logger'
+      | 'exports'
+      | 'tenantConfig'
+    >
   >;
 }
 
@@ -57,6 +72,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     signupWebhookSecret: WEBHOOK_SECRET,
     adminKey: ADMIN_KEY,
     logLevel: 'silent',
+    // Quota pre-checks read the whole shared moto; the tests of them turn them on.
+    quotaPrecheck: false,
   };
   // An override given as undefined removes the harness default (e.g. no webhook secret).
   for (const [k, v] of Object.entries(options.overrides ?? {})) {
@@ -67,14 +84,23 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const catalog = TierCatalog.load();
   const apiKeys = new ApiKeyStore({ documents: clients.documents, tableName: registry.tableName });
   const admin = await ensureAdminKey(config, apiKeys);
+  const quotas = createQuotaService(config, { clients }, catalog);
   const app = await buildApp({
     config,
     registry,
     catalog,
     lifecycle: options.lifecycle
-      ? options.lifecycle(registry, catalog)
-      : new RegistryOnlyLifecycle(registry, catalog),
+      ? options.lifecycle(registry, catalog, quotas)
+      : new RegistryOnlyLifecycle(registry, catalog, quotas),
     apiKeys,
+    tenantConfig: new TenantConfigStore({
+      documents: clients.documents,
+      tableName: registry.tableName,
+      registry,
+      tierDefaults: (tier) => catalog.features(tier),
+      certificates: acmCertificates({ acm: clients.acm, describeBackoffMs: 20 }),
+    }),
+    quotas,
     health: async () => ({
       awsEndpoint: testEndpoint(),
       registry: {
@@ -91,6 +117,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     registry,
     apiKeys,
     catalog,
+    quotas,
     adminKey: admin.key!,
     async keyWith(scopes, name) {
       counter += 1;

@@ -2,6 +2,7 @@ import { ControlPlaneError } from '../../core/errors.js';
 import type { Operation } from '../../core/registry/records.js';
 import type { Registry } from '../../core/registry/registry.js';
 import type { TierCatalog } from '../../tiers/catalog.js';
+import type { OnboardingAdmission } from '../../workflows/lifecycle.js';
 import type {
   CallbackAnswer,
   CallContext,
@@ -31,6 +32,8 @@ export class RegistryOnlyLifecycle implements LifecycleService {
   constructor(
     private readonly registry: Registry,
     private readonly catalog: TierCatalog,
+    /** The quota pre-checks, asked as the real lifecycle asks them (workflows/lifecycle.ts). */
+    private readonly admission?: OnboardingAdmission,
   ) {}
 
   /** Nothing runs here: a long poll re-reads the registry, as on Step Functions. */
@@ -41,7 +44,8 @@ export class RegistryOnlyLifecycle implements LifecycleService {
 
   async onboard(request: OnboardRequest, ctx: CallContext): Promise<Started> {
     const tier = this.catalog.get(request.tier);
-    return this.registry.createTenant(
+    await this.admission?.admit(tier);
+    const started = await this.registry.createTenant(
       {
         slug: request.slug ?? slugFrom(request.name),
         name: request.name,
@@ -53,6 +57,8 @@ export class RegistryOnlyLifecycle implements LifecycleService {
       },
       { actor: ctx.actor, idempotencyKey: ctx.idempotencyKey, input: { tier: tier.name } },
     );
+    this.admission?.admitted(tier);
+    return started;
   }
 
   async changeTier(tenantIdOrSlug: string, tier: string, ctx: CallContext): Promise<Started> {
