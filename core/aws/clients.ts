@@ -1,6 +1,7 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -44,6 +45,8 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   readonly s3: S3Client;
   readonly rds: RDSClient;
+  /** Cost Explorer: its one endpoint is in us-east-1, whatever the control plane's region. */
+  readonly costExplorer: CostExplorerClient;
   /** Clients for another account (dedicated-account tenants), same endpoint and region. */
   withCredentials(credentials: AwsCredentialIdentity): AwsClients;
   destroy(): void;
@@ -94,6 +97,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const sfn = lazy(() => new SFNClient(base));
   const s3 = lazy(() => new S3Client({ ...base, forcePathStyle: Boolean(target.endpoint) }));
   const rds = lazy(() => new RDSClient(base));
+  const costExplorer = lazy(() => new CostExplorerClient({ ...base, region: 'us-east-1' }));
   return {
     target,
     get dynamodb() {
@@ -128,6 +132,9 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     },
     get rds() {
       return rds();
+    },
+    get costExplorer() {
+      return costExplorer();
     },
     withCredentials: (credentials) => createAwsClients({ ...target, credentials }),
     destroy: () => {

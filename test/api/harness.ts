@@ -7,8 +7,10 @@ import { ApiKeyStore, ensureAdminKey } from '../../control-plane/api-keys.js';
 import { type AppDeps, buildApp } from '../../control-plane/app.js';
 import type { Scope } from '../../control-plane/schemas.js';
 import { type Config, loadConfig } from '../../core/config.js';
+import { costExplorerSource } from '../../core/costs/cost-explorer.js';
 import type { Registry } from '../../core/registry/registry.js';
 import { describeRegistryTable } from '../../core/registry/table.js';
+import { UsageStore } from '../../core/usage/store.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import type { LifecycleService } from '../../workflows/service.js';
 import { testClients, testEndpoint, testRegistry } from '../support/aws.js';
@@ -40,7 +42,10 @@ export interface TestAppOptions {
   /** Reuse a registry (and its table) across apps. */
   readonly registry?: Registry;
   readonly deps?: Partial<
-    Pick<AppDeps, 'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger' | 'exports'>
+    Pick<
+      AppDeps,
+      'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger' | 'exports' | 'revenue'
+    >
   >;
 }
 
@@ -75,6 +80,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       ? options.lifecycle(registry, catalog)
       : new RegistryOnlyLifecycle(registry, catalog),
     apiKeys,
+    usage: new UsageStore({
+      db: clients.documents,
+      tableName: registry.tableName,
+      clock: options.deps?.clock ?? (() => new Date()),
+    }),
+    costs: costExplorerSource(clients.costExplorer),
     health: async () => ({
       awsEndpoint: testEndpoint(),
       registry: {
