@@ -9,11 +9,15 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Config } from '../core/config.js';
+import type { CostSource } from '../core/costs/cost-explorer.js';
+import type { RevenueSource } from '../core/costs/report.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { QuotaService } from '../core/quotas/service.js';
 import type { ProcessOwner, Registry } from '../core/registry/registry.js';
 import type { TenantConfigStore } from '../core/tenant-config/store.js';
 import type { TenantExports } from '../core/tenant-data/exports.js';
+import type { UsageStore } from '../core/usage/store.js';
+import { PLATFORM_TAG_VALUE } from '../templates/index.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { LifecycleService } from '../workflows/index.js';
 import type { ApiKeyStore } from './api-keys.js';
@@ -30,6 +34,7 @@ import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { createRouter } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { costRoutes } from './routes/costs.js';
 import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
@@ -38,6 +43,7 @@ import { quotaRoutes } from './routes/quotas.js';
 import { tenantConfigRoutes } from './routes/tenant-config.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
+import { usageRoutes } from './routes/usage.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppDeps {
@@ -65,6 +71,12 @@ export interface AppDeps {
   readonly quotas: QuotaService;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
+  /** Usage aggregates in the registry table: `new UsageStore({ db: documents, tableName: config.registryTable, clock })`. */
+  readonly usage: UsageStore;
+  /** Cost Explorer for GET /v1/costs and /v1/tenants/:id/cost; without it they answer COST_DATA_UNAVAILABLE. */
+  readonly costs?: CostSource;
+  /** Revenue per tenant from the billing provider: adds cost ÷ revenue to cost reports. */
+  readonly revenue?: RevenueSource;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -215,6 +227,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);
   apiKeyRoutes(router, deps.apiKeys);
+  usageRoutes(router, ctx, { store: deps.usage });
+  costRoutes(router, ctx, {
+    source: deps.costs,
+    usage: deps.usage,
+    revenue: deps.revenue,
+    platformTagValue: PLATFORM_TAG_VALUE,
+  });
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   await webhookRoutes(app, router, ctx);
   await tenantConfigRoutes(app, router, ctx, deps.tenantConfig);

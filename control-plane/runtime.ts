@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../core/config.js';
+import { costExplorerSource } from '../core/costs/cost-explorer.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../core/runtime.js';
 import { acmCertificates } from '../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../core/tenant-config/store.js';
 import { s3TenantExports } from '../core/tenant-data/exports.js';
+import { UsageStore } from '../core/usage/store.js';
 import {
   ensurePlatform,
   type PlatformOutputs,
@@ -214,6 +216,12 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    usage: new UsageStore({
+      db: aws.clients.documents,
+      tableName: config.registryTable,
+      clock: () => new Date(),
+    }),
+    costs: costExplorerSource(aws.clients.costExplorer),
     health: () => aws.health(),
   });
   const admin = await ensureAdminKey(config, apiKeys);

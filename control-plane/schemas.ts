@@ -171,6 +171,8 @@ export const SCOPES = [
   'operations:callback',
   'tenants:config:read',
   'tenants:config:write',
+  'usage:write',
+  'costs:read',
   'admin',
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

@@ -129,6 +129,34 @@ export const ERROR_CATALOGUE = {
     description:
       'Onboarding this tenant would exceed an AWS quota; details name the quota, its usage and its limit. Nothing was written.',
   },
+  // ---------------------------------------------------------------- metering and cost (docs/metering.md)
+  UNKNOWN_METER: { status: 400, description: 'The meter is not declared in the tier catalog.' },
+  METER_NOT_IN_TIER: {
+    status: 400,
+    description: "The tenant's tier is not metered on this meter (the catalog lists a tier's meters).",
+  },
+  USAGE_QUANTITY_INVALID: {
+    status: 400,
+    description: 'A usage quantity that is not a finite number from 0 to the limit.',
+  },
+  USAGE_TIMESTAMP_OUT_OF_RANGE: {
+    status: 400,
+    description: 'A usage timestamp too far in the past or the future of the control plane clock.',
+  },
+  USAGE_BATCH_TOO_LARGE: { status: 413, description: 'A usage batch with more events than accepted.' },
+  USAGE_BATCH_REJECTED: {
+    status: 400,
+    description: 'Every event of the usage batch was refused; nothing was recorded. details lists each.',
+  },
+  TENANT_NOT_METERED: { status: 409, description: 'The tenant is offboarded; it is metered no more.' },
+  INVALID_TIME_RANGE: {
+    status: 400,
+    description: 'A from/to range that is empty, reversed, too long or not aligned as the route needs.',
+  },
+  COST_DATA_UNAVAILABLE: {
+    status: 503,
+    description: 'Cost Explorer cannot answer (not enabled, no data yet, or not wired on this instance).',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

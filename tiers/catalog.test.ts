@@ -44,6 +44,68 @@ describe('tier catalog', () => {
     );
   });
 
+  it('declares meters (sum, max, last) and what each tier includes of them per month', () => {
+    const c = TierCatalog.load();
+    expect(c.meters.map((m) => [m.name, m.unit, m.aggregation])).toEqual([
+      ['api-requests', 'requests', 'sum'],
+      ['storage-gb', 'GB', 'max'],
+      ['seats', 'seats', 'last'],
+    ]);
+    expect(c.sharedCostMeter).toBe('api-requests');
+    expect(c.tierMeters('basic')).toEqual(['api-requests', 'storage-gb', 'seats']);
+    expect(c.included('basic', 'api-requests')).toBe(100_000);
+    expect(c.included('enterprise', 'seats')).toBe(1_000);
+    expect(c.included('basic', 'gpu-hours')).toBeUndefined();
+    // Every tier includes at least as much as the tiers it costs less than, in the shipped order.
+    for (const m of c.meters)
+      expect(c.tiers.map((t) => c.included(t.name, m.name)!)).toEqual(
+        [...c.tiers.map((t) => c.included(t.name, m.name)!)].sort((a, b) => a - b),
+      );
+  });
+
+  const METERS = DEFAULT_CATALOG.meters!;
+  it.each([
+    [
+      'a tier meter that is not declared',
+      { meters: [], tiers: [{ ...DEFAULT_CATALOG.tiers[0], allowedTransitions: [] }] },
+      'tiers.0.meters.api-requests',
+    ],
+    [
+      'a duplicate meter',
+      { meters: [...METERS, METERS[0]], tiers: [{ ...DEFAULT_CATALOG.tiers[0], allowedTransitions: [] }] },
+      'meters.3.name',
+    ],
+    [
+      'an unknown aggregation',
+      {
+        meters: [{ ...METERS[0], aggregation: 'avg' }],
+        tiers: [{ ...DEFAULT_CATALOG.tiers[0], meters: {}, allowedTransitions: [] }],
+      },
+      'meters.0.aggregation',
+    ],
+    [
+      'a negative included quantity',
+      {
+        meters: METERS,
+        tiers: [{ ...DEFAULT_CATALOG.tiers[0], meters: { seats: { included: -1 } }, allowedTransitions: [] }],
+      },
+      'tiers.0.meters.seats.included',
+    ],
+    [
+      'a shared-cost meter that is not a sum',
+      {
+        meters: METERS,
+        sharedCostMeter: 'seats',
+        tiers: [{ ...DEFAULT_CATALOG.tiers[0], allowedTransitions: [] }],
+      },
+      'sharedCostMeter',
+    ],
+  ])('rejects %s, naming the field', (_name, raw, field) => {
+    expect(codeOf(() => TierCatalog.parse(raw))).toContain(
+      `CATALOG_INVALID: invalid tier catalog:\n  - ${field}`,
+    );
+  });
+
   it.each([
     [
       'pool with a database',

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ControlPlaneError, issuesToFields } from '../core/errors.js';
 import { type Flags, FlagsSchema } from '../core/tenant-config/schema.js';
+import { type Meter, MeterNameSchema, MeterSchema, TierMeterSchema } from '../core/usage/meters.js';
 
 /**
  * The tier catalog: what each tier isolates and what it is allowed. One zod schema validates the
@@ -54,6 +55,8 @@ export const TierSchema = z
     allowedTransitions: z.array(TierNameSchema).default([]),
     /** Feature flag defaults of the tier's tenants; a tenant's config overrides them (docs/config.md). */
     features: FlagsSchema.default({}),
+    /** The meters this tier is metered on, each with its included quantity per calendar month. */
+    meters: z.record(MeterNameSchema, TierMeterSchema).default({}),
   })
   .strict()
   .superRefine((tier, ctx) => {
@@ -91,6 +94,13 @@ export type Tier = z.infer<typeof TierSchema>;
 export const TierCatalogSchema = z
   .object({
     tiers: z.array(TierSchema).min(1),
+    /** Every meter usage events may name (core/usage/meters.ts). */
+    meters: z.array(MeterSchema).default([]),
+    /**
+     * The `sum` meter whose usage share apportions pooled resources' shared cost among tenants
+     * (docs/metering.md). Without it, shared cost is reported unapportioned.
+     */
+    sharedCostMeter: MeterNameSchema.optional(),
   })
   .strict()
   .superRefine((catalog, ctx) => {
@@ -117,16 +127,54 @@ export const TierCatalogSchema = z
         }
       });
     });
+    const meters = new Map<string, Meter>();
+    catalog.meters.forEach((m, i) => {
+      if (meters.has(m.name))
+        ctx.addIssue({ code: 'custom', path: ['meters', i, 'name'], message: `duplicate meter ${m.name}` });
+      meters.set(m.name, m);
+    });
+    catalog.tiers.forEach((t, i) => {
+      for (const name of Object.keys(t.meters))
+        if (!meters.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tiers', i, 'meters', name],
+            message: `unknown meter ${name}; declare it in meters`,
+          });
+    });
+    if (catalog.sharedCostMeter !== undefined) {
+      const driver = meters.get(catalog.sharedCostMeter);
+      if (driver?.aggregation !== 'sum')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sharedCostMeter'],
+          message: `must name a declared meter with aggregation sum (got ${catalog.sharedCostMeter})`,
+        });
+    }
   });
 export type TierCatalogData = z.infer<typeof TierCatalogSchema>;
 
+/** Included quantities per month of the shipped meters, by tier: requests, GB stored, seats. */
+const included = (apiRequests: number, storageGb: number, seats: number) => ({
+  'api-requests': { included: apiRequests },
+  'storage-gb': { included: storageGb },
+  seats: { included: seats },
+});
+
 export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
+  meters: [
+    { name: 'api-requests', unit: 'requests', aggregation: 'sum', description: 'Requests served' },
+    { name: 'storage-gb', unit: 'GB', aggregation: 'max', description: 'Peak data stored' },
+    { name: 'seats', unit: 'seats', aggregation: 'last', description: 'Users with access, latest count' },
+  ],
+  sharedCostMeter: 'api-requests',
   tiers: [
     {
       name: 'basic',
       displayName: 'Basic',
       isolation: 'pool',
       throttle: { rateLimit: 10, burstLimit: 20, dailyQuota: 10_000 },
+      meters: included(100_000, 5, 5),
       allowedTransitions: ['standard', 'premium', 'enterprise'],
       features: { sso: false, 'audit-export': false, 'custom-domain': false, 'max-projects': 3 },
     },
@@ -135,6 +183,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
       displayName: 'Standard',
       isolation: 'pool',
       throttle: { rateLimit: 50, burstLimit: 100, dailyQuota: 100_000 },
+      meters: included(1_000_000, 50, 25),
       allowedTransitions: ['basic', 'premium', 'enterprise'],
       features: { sso: false, 'audit-export': true, 'custom-domain': false, 'max-projects': 20 },
     },
@@ -149,6 +198,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
         multiAz: false,
         backupRetentionDays: 7,
       },
+      meters: included(10_000_000, 200, 100),
       allowedTransitions: ['standard', 'enterprise'],
       features: { sso: true, 'audit-export': true, 'custom-domain': true, 'max-projects': 100 },
     },
@@ -163,6 +213,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
         multiAz: true,
         backupRetentionDays: 30,
       },
+      meters: included(100_000_000, 1_000, 1_000),
       allowedTransitions: ['premium', 'enterprise-dedicated'],
       features: { sso: true, 'audit-export': true, 'custom-domain': true, 'max-projects': 1000 },
     },
@@ -178,6 +229,7 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
         backupRetentionDays: 30,
       },
       dedicatedAccount: true,
+      meters: included(100_000_000, 1_000, 1_000),
       allowedTransitions: ['enterprise', 'premium'],
       features: { sso: true, 'audit-export': true, 'custom-domain': true, 'max-projects': 1000 },
     },
@@ -186,11 +238,33 @@ export const DEFAULT_CATALOG: z.input<typeof TierCatalogSchema> = {
 
 export class TierCatalog {
   readonly tiers: readonly Tier[];
+  readonly meters: readonly Meter[];
+  readonly sharedCostMeter: string | undefined;
   private readonly byName: ReadonlyMap<string, Tier>;
+  private readonly meterByName: ReadonlyMap<string, Meter>;
 
   constructor(data: TierCatalogData) {
     this.tiers = data.tiers;
+    this.meters = data.meters;
+    this.sharedCostMeter = data.sharedCostMeter;
     this.byName = new Map(data.tiers.map((t) => [t.name, t]));
+    this.meterByName = new Map(data.meters.map((m) => [m.name, m]));
+  }
+
+  /** A declared meter, or undefined. */
+  meter(name: string): Meter | undefined {
+    return this.meterByName.get(name);
+  }
+
+  /** The included quantity per month of a meter on a tier, or undefined when the tier is not metered on it. */
+  included(tier: string, meter: string): number | undefined {
+    return this.byName.get(tier)?.meters[meter]?.included;
+  }
+
+  /** The meters a tier is metered on, in the catalog's order. */
+  tierMeters(tier: string): string[] {
+    const metered = this.byName.get(tier)?.meters ?? {};
+    return this.meters.filter((m) => m.name in metered).map((m) => m.name);
   }
 
   /** Validates raw catalog data; throws CATALOG_INVALID naming every bad field. */

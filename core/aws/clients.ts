@@ -2,6 +2,7 @@ import { ACMClient } from '@aws-sdk/client-acm';
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -52,6 +53,8 @@ export interface AwsClients {
   /** Quota pre-checks (core/quotas): limits, and VPC / Elastic IP usage. */
   readonly serviceQuotas: ServiceQuotasClient;
   readonly ec2: EC2Client;
+  /** Cost Explorer: its one endpoint is in us-east-1, whatever the control plane's region. */
+  readonly costExplorer: CostExplorerClient;
   /** Clients for another account (dedicated-account tenants), same endpoint and region. */
   withCredentials(credentials: AwsCredentialIdentity): AwsClients;
   destroy(): void;
@@ -105,6 +108,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const acm = lazy(() => new ACMClient(base));
   const serviceQuotas = lazy(() => new ServiceQuotasClient(base));
   const ec2 = lazy(() => new EC2Client(base));
+  const costExplorer = lazy(() => new CostExplorerClient({ ...base, region: 'us-east-1' }));
   return {
     target,
     get dynamodb() {
@@ -148,6 +152,9 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     },
     get ec2() {
       return ec2();
+    },
+    get costExplorer() {
+      return costExplorer();
     },
     withCredentials: (credentials) => createAwsClients({ ...target, credentials }),
     destroy: () => {

@@ -103,6 +103,17 @@ export function cancelledItems(e: unknown): number[] {
   return (e.CancellationReasons ?? []).flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
 }
 
+/**
+ * A TransactWriteItems cancelled because another transaction touched one of its items at the same
+ * time (no condition failed): worth running again as is.
+ */
+export function isTransactionConflict(e: unknown): boolean {
+  if (errorName(e) === 'TransactionConflictException') return true;
+  if (!(e instanceof TransactionCanceledException)) return false;
+  const codes = (e.CancellationReasons ?? []).map((r) => r.Code);
+  return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
+}
+
 /** The thing asked about does not exist, whatever the service calls that. */
 export function isNotFound(e: unknown): boolean {
   const name = errorName(e);

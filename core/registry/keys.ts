@@ -18,6 +18,8 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
  * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
  * | tenant-config      | TENANT#<tenantId>         | #CONFIG                  | the tenant; `version` (optimistic lock), kept |
+ * | usage-hour         | USAGE#<tenantId>          | HOUR#<meter>#<hour ISO>  | - (aggregates, kept for billing)      |
+ * | usage-key          | USAGEKEY#<tenantId>#<key> | #USAGEKEY                | no owner; expiresAt (TTL) past the window an event is accepted in |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`).
@@ -41,6 +43,8 @@ export const ITEM_KINDS = [
   'apikey-name',
   'apikey-admin',
   'tenant-config',
+  'usage-hour',
+  'usage-key',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -98,6 +102,21 @@ export const ownerOperationId = (owner: string): string | undefined => {
 export const apiKeyKey = (hash: string): ItemKey => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' });
 export const apiKeyNameKey = (name: string): ItemKey => ({ pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME' });
 export const ADMIN_KEY_POINTER: ItemKey = { pk: 'APIKEY-ADMIN', sk: '#CURRENT' };
+
+// ---------------------------------------------------------------- usage (core/usage/)
+
+export const USAGE_HOUR_PREFIX = 'HOUR#';
+export const usagePk = (tenantId: string): string => `USAGE#${tenantId}`;
+/** One meter's hours sort by time under `HOUR#<meter>#`, so a range is one Query. */
+export const usageHourKey = (tenantId: string, meter: string, hour: string): ItemKey => ({
+  pk: usagePk(tenantId),
+  sk: `${USAGE_HOUR_PREFIX}${meter}#${hour}`,
+});
+/** The record that an event's idempotency key was counted once (dedupe). */
+export const usageEventKey = (tenantId: string, idempotencyKey: string): ItemKey => ({
+  pk: `USAGEKEY#${tenantId}#${idempotencyKey}`,
+  sk: '#USAGEKEY',
+});
 
 // ---------------------------------------------------------------- indexes
 

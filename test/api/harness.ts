@@ -7,11 +7,13 @@ import { ApiKeyStore, ensureAdminKey } from '../../control-plane/api-keys.js';
 import { type AppDeps, buildApp } from '../../control-plane/app.js';
 import type { Scope } from '../../control-plane/schemas.js';
 import { type Config, loadConfig } from '../../core/config.js';
+import { costExplorerSource } from '../../core/costs/cost-explorer.js';
 import type { QuotaService } from '../../core/quotas/service.js';
 import type { Registry } from '../../core/registry/registry.js';
 import { describeRegistryTable } from '../../core/registry/table.js';
 import { acmCertificates } from '../../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../../core/tenant-config/store.js';
+import { UsageStore } from '../../core/usage/store.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { createQuotaService } from '../../workflows/index.js';
 import type { LifecycleService } from '../../workflows/service.js';
@@ -55,6 +57,7 @@ export interface TestAppOptions {
       | 'logger'
       | 'exports'
       | 'tenantConfig'
+      | 'revenue'
     >
   >;
 }
@@ -101,6 +104,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       certificates: acmCertificates({ acm: clients.acm, describeBackoffMs: 20 }),
     }),
     quotas,
+    usage: new UsageStore({
+      db: clients.documents,
+      tableName: registry.tableName,
+      clock: options.deps?.clock ?? (() => new Date()),
+    }),
+    costs: costExplorerSource(clients.costExplorer),
     health: async () => ({
       awsEndpoint: testEndpoint(),
       registry: {
