@@ -14,6 +14,7 @@ export const UNIT_TESTS = [
   'control-plane/errors-doc.test.ts',
   'control-plane/infra/settings.test.ts',
   'core/aws/errors.test.ts',
+  'core/billing/stripe.test.ts',
   'core/backoff.test.ts',
   'core/lifecycle.test.ts',
   'core/registry/list-merge.test.ts',

@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import type { BillingAccounts } from '../core/billing/accounts.js';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { ProcessOwner, Registry } from '../core/registry/registry.js';
@@ -32,6 +33,7 @@ import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -57,6 +59,8 @@ export interface AppDeps {
   readonly processOwner?: ProcessOwner | undefined;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
+  /** Billing records (customer → tenant) for the Stripe webhook; without them every customer is unknown. */
+  readonly billingAccounts?: BillingAccounts;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -72,8 +76,10 @@ declare module 'fastify' {
 const REDACT = [
   'req.headers.authorization',
   'req.headers["webhook-signature"]',
+  'req.headers["stripe-signature"]',
   'headers.authorization',
   'headers["webhook-signature"]',
+  'headers["stripe-signature"]',
 ];
 
 const isLoggerInstance = (l: AppDeps['logger']): l is FastifyBaseLogger =>
@@ -209,6 +215,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   apiKeyRoutes(router, deps.apiKeys);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   await webhookRoutes(app, router, ctx);
+  await stripeWebhookRoutes(app, router, ctx, deps.billingAccounts);
 
   await app.register(swagger, { mode: 'static', specification: { document: openapi() as never } });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { BillingAccounts } from '../core/billing/accounts.js';
+import { billingProviderFromConfig } from '../core/billing/stripe.js';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
@@ -172,6 +174,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     catalog,
     ...(platform ? { platform } : {}),
     synth,
+    billing: billingProviderFromConfig(config),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
       ? {
@@ -204,6 +207,10 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    billingAccounts: new BillingAccounts({
+      documents: aws.clients.documents,
+      tableName: config.registryTable,
+    }),
     health: () => aws.health(),
   });
   const admin = await ensureAdminKey(config, apiKeys);

@@ -39,6 +39,7 @@ const ROUTES = [
   'post /v1/tenants/{tenantId}/tier',
   'get /v1/tiers',
   'post /v1/webhooks/signup',
+  'post /v1/webhooks/stripe',
 ].sort();
 
 type OpenApi = {

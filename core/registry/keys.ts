@@ -17,6 +17,9 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | apikey             | APIKEY#<sha256>           | #APIKEY                  | -                                     |
  * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
  * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
+ * | billing            | BILLING#<tenantId>        | #ACCOUNT                 | the tenant's billing customer and subscription (core/billing) |
+ * | billing-customer   | BILLCUST#<provider>#<id>  | #BILLCUST                | the tenant a provider's customer is   |
+ * | usage-reported     | BILLING#<tenantId>        | USAGE#<meter>#<hour>     | an hour of usage reported to the provider, kept |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`).
@@ -39,6 +42,9 @@ export const ITEM_KINDS = [
   'apikey',
   'apikey-name',
   'apikey-admin',
+  'billing',
+  'billing-customer',
+  'usage-reported',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -94,6 +100,23 @@ export const ownerOperationId = (owner: string): string | undefined => {
 export const apiKeyKey = (hash: string): ItemKey => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' });
 export const apiKeyNameKey = (name: string): ItemKey => ({ pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME' });
 export const ADMIN_KEY_POINTER: ItemKey = { pk: 'APIKEY-ADMIN', sk: '#CURRENT' };
+
+// ---------------------------------------------------------------- billing (core/billing)
+
+export const billingAccountKey = (tenantId: string): ItemKey => ({
+  pk: `BILLING#${tenantId}`,
+  sk: '#ACCOUNT',
+});
+export const billingCustomerKey = (provider: string, customerId: string): ItemKey => ({
+  pk: `BILLCUST#${provider}#${customerId}`,
+  sk: '#BILLCUST',
+});
+export const USAGE_REPORTED_PREFIX = 'USAGE#';
+/** Sorted by meter then hour (ISO, so lexical order is time order). */
+export const usageReportedKey = (tenantId: string, meter: string, hour: string): ItemKey => ({
+  pk: billingAccountKey(tenantId).pk,
+  sk: `${USAGE_REPORTED_PREFIX}${meter}#${hour}`,
+});
 
 // ---------------------------------------------------------------- indexes
 

@@ -26,6 +26,8 @@ export const ONBOARD_STEPS: readonly string[] = [
   'CreateStack',
   'CreateIdentity',
   'CreateApiKey',
+  'CreateBillingCustomer',
+  'CreateSubscription',
   'Activate',
 ];
 
