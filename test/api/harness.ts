@@ -36,11 +36,23 @@ export interface TestApp {
 
 export interface TestAppOptions {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
+  /** The tier catalog the app serves (default: the shipped one). */
+  readonly catalog?: TierCatalog;
   readonly lifecycle?: (registry: Registry, catalog: TierCatalog) => LifecycleService;
   /** Reuse a registry (and its table) across apps. */
   readonly registry?: Registry;
   readonly deps?: Partial<
-    Pick<AppDeps, 'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger' | 'exports'>
+    Pick<
+      AppDeps,
+      | 'clock'
+      | 'jwtVerifier'
+      | 'idempotencyWaitMs'
+      | 'health'
+      | 'metrics'
+      | 'logger'
+      | 'exports'
+      | 'billingAccounts'
+    >
   >;
 }
 
@@ -64,7 +76,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     else overrides[k as keyof Config] = v;
   }
   const config = loadConfig({ env: {}, overrides });
-  const catalog = TierCatalog.load();
+  const catalog = options.catalog ?? TierCatalog.load();
   const apiKeys = new ApiKeyStore({ documents: clients.documents, tableName: registry.tableName });
   const admin = await ensureAdminKey(config, apiKeys);
   const app = await buildApp({

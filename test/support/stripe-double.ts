@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+import { DEFAULT_CATALOG, TierCatalog } from '../../tiers/catalog.js';
 
 /**
  * A local HTTP double of the part of Stripe's API the control plane uses, on 127.0.0.1, answering
@@ -414,4 +416,53 @@ export class StripeDouble {
     this.meterEvents.push(event);
     return event;
   }
+}
+
+/** The Stripe prices of the test catalog: each tier its own, plus one metered price pool tiers share. */
+export const TEST_PRICES = {
+  basic: 'price_basic',
+  standard: 'price_standard',
+  premium: 'price_premium',
+  calls: 'price_api_calls',
+} as const;
+
+export const TEST_STRIPE_KEY = 'sk_test_0123456789abcdefDOUBLE';
+export const TEST_STRIPE_WEBHOOK_SECRET = 'whsec_test_stripe_0123456789abcdef';
+
+/** The shipped catalog with Stripe prices on basic, standard and premium. */
+export function billingCatalog(): TierCatalog {
+  const tiers = DEFAULT_CATALOG.tiers.map((t) => {
+    if (t.name === 'basic' || t.name === 'standard')
+      return { ...t, billing: { stripePriceIds: [TEST_PRICES[t.name], TEST_PRICES.calls] } };
+    if (t.name === 'premium') return { ...t, billing: { stripePriceIds: [TEST_PRICES.premium] } };
+    return t;
+  });
+  return TierCatalog.parse({ tiers });
+}
+
+/** A Stripe event delivery: its raw body and a `Stripe-Signature` made by the stripe SDK itself. */
+export function stripeDelivery(
+  type: string,
+  object: Record<string, unknown>,
+  options: { secret?: string; timestamp?: number; id?: string } = {},
+): { raw: string; signature: string; id: string } {
+  const id = options.id ?? stripeId('evt');
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const raw = JSON.stringify({
+    id,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created: timestamp,
+    data: { object },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+  });
+  const signature = Stripe.webhooks.generateTestHeaderString({
+    payload: raw,
+    secret: options.secret ?? TEST_STRIPE_WEBHOOK_SECRET,
+    timestamp,
+  });
+  return { raw, signature, id };
 }
