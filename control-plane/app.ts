@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import type { BillingAccounts } from '../core/billing/accounts.js';
 import type { Config } from '../core/config.js';
 import type { CostSource } from '../core/costs/cost-explorer.js';
 import type { RevenueSource } from '../core/costs/report.js';
@@ -40,6 +41,7 @@ import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { tenantConfigRoutes } from './routes/tenant-config.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
@@ -77,6 +79,8 @@ export interface AppDeps {
   readonly costs?: CostSource;
   /** Revenue per tenant from the billing provider: adds cost ÷ revenue to cost reports. */
   readonly revenue?: RevenueSource;
+  /** Billing records (customer → tenant) for the Stripe webhook; without them every customer is unknown. */
+  readonly billingAccounts?: BillingAccounts;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -92,8 +96,10 @@ declare module 'fastify' {
 const REDACT = [
   'req.headers.authorization',
   'req.headers["webhook-signature"]',
+  'req.headers["stripe-signature"]',
   'headers.authorization',
   'headers["webhook-signature"]',
+  'headers["stripe-signature"]',
 ];
 
 const isLoggerInstance = (l: AppDeps['logger']): l is FastifyBaseLogger =>
@@ -238,6 +244,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await webhookRoutes(app, router, ctx);
   await tenantConfigRoutes(app, router, ctx, deps.tenantConfig);
   quotaRoutes(router, deps.quotas);
+  await stripeWebhookRoutes(app, router, ctx, deps.billingAccounts);
 
   await app.register(swagger, { mode: 'static', specification: { document: openapi() as never } });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -75,6 +75,7 @@ function errorResponses(codes: readonly ErrorCode[], errorRef: Json): Record<str
 function security(doc: RouteDoc): Json[] {
   if (doc.auth === 'public') return [];
   if (doc.auth === 'webhook-signature') return [{ webhookSignature: [] }];
+  if (doc.auth === 'stripe-signature') return [{ stripeSignature: [] }];
   // OpenAPI 3.1 lets non-OAuth schemes list role names: the scope the route needs.
   return [{ bearerAuth: [doc.auth] }];
 }
@@ -165,6 +166,13 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiI
           name: 'Webhook-Signature',
           description:
             '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with the signup webhook secret.',
+        },
+        stripeSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Stripe-Signature',
+          description:
+            "Stripe's webhook signature (`t=…,v1=…`, HMAC-SHA256 of `<t>.<raw body>`) with the endpoint's signing secret (STRIPE_WEBHOOK_SECRET).",
         },
       },
     },

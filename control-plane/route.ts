@@ -13,8 +13,12 @@ import type { Scope } from './schemas.js';
  * handler runs, so `DELETE …?dryRun=true` cannot do the real thing.
  */
 
-/** A bearer scope, no credential (`public`), or the signup webhook's HMAC signature. */
-export type AuthRequirement = Scope | 'public' | 'webhook-signature';
+/** A bearer scope, no credential (`public`), or a webhook's HMAC signature (signup's, Stripe's). */
+export type AuthRequirement = Scope | 'public' | 'webhook-signature' | 'stripe-signature';
+
+/** Requirements met without a bearer credential. */
+const NO_BEARER: readonly AuthRequirement[] = ['public', 'webhook-signature', 'stripe-signature'];
+export const needsBearer = (auth: AuthRequirement): auth is Scope => !NO_BEARER.includes(auth);
 
 export interface ResponseDoc {
   readonly description: string;
@@ -74,8 +78,7 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, H extends S
 /** Every error code a route can answer: its own plus those that follow from its definition. */
 export function routeErrors(doc: RouteDoc): ErrorCode[] {
   const codes = new Set<ErrorCode>();
-  if (doc.auth !== 'public' && doc.auth !== 'webhook-signature')
-    codes.add('UNAUTHENTICATED').add('FORBIDDEN');
+  if (needsBearer(doc.auth)) codes.add('UNAUTHENTICATED').add('FORBIDDEN');
   codes.add('UNKNOWN_QUERY_PARAMETER');
   if (doc.params || doc.query || doc.headers || doc.body) codes.add('VALIDATION_FAILED');
   if (doc.body) codes.add('INVALID_JSON').add('UNSUPPORTED_MEDIA_TYPE').add('BODY_TOO_LARGE');
@@ -190,11 +193,10 @@ export function createRouter(app: FastifyInstance, auth: Authenticator, docs: Ro
       const { handler, verifyRawBody: _raw, ...doc } = def;
       acceptedQueryParameters(doc); // a query schema that cannot list its parameters fails at start-up
       docs.push(doc);
-      const bearer = def.auth !== 'public' && def.auth !== 'webhook-signature';
       app.route({
         method: def.method,
         url: def.url,
-        ...(bearer ? { onRequest: auth.hook(def.auth as Scope) } : {}),
+        ...(needsBearer(def.auth) ? { onRequest: auth.hook(def.auth) } : {}),
         handler: async (request, reply) => handler(await parseInput(def, request), request, reply),
       });
     },

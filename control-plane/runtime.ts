@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { BillingAccounts } from '../core/billing/accounts.js';
+import { billingProviderFromConfig } from '../core/billing/stripe.js';
 import type { Config } from '../core/config.js';
 import { costExplorerSource } from '../core/costs/cost-explorer.js';
 import { ControlPlaneError } from '../core/errors.js';
@@ -176,6 +178,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     catalog,
     ...(platform ? { platform } : {}),
     synth,
+    billing: billingProviderFromConfig(config),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
       ? {
@@ -222,6 +225,10 @@ export async function buildRuntime<R extends RuntimeRole>(
       clock: () => new Date(),
     }),
     costs: costExplorerSource(aws.clients.costExplorer),
+    billingAccounts: new BillingAccounts({
+      documents: aws.clients.documents,
+      tableName: config.registryTable,
+    }),
     health: () => aws.health(),
   });
   const admin = await ensureAdminKey(config, apiKeys);

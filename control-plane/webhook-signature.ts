@@ -2,10 +2,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ControlPlaneError } from '../core/errors.js';
 
 /**
- * Signup webhook signatures: `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
- * `"<t>.<raw body>"`, the scheme Stripe uses. The timestamp is signed too, so a captured delivery
- * cannot be replayed after the tolerance window. Several `v1=` entries are accepted (the sender
- * signs with old and new secret while rotating).
+ * Webhook signatures: `t=<unix seconds>,v1=<hex HMAC-SHA256>` over `"<t>.<raw body>"`, Stripe's
+ * scheme. The signup webhook takes it in `Webhook-Signature`, the Stripe webhook in Stripe's own
+ * `Stripe-Signature` (which also carries entries such as `v0=` that are ignored). The timestamp is
+ * signed too, so a captured delivery cannot be replayed after the tolerance window. Several `v1=`
+ * entries are accepted (the sender signs with old and new secret while rotating).
  */
 
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -41,6 +42,8 @@ function parseHeader(header: string | undefined): ParsedHeader | undefined {
 
 export interface VerifyOptions {
   readonly secret: string;
+  /** The header the signature came in, for messages. @default Webhook-Signature */
+  readonly headerName?: string;
   readonly header: string | undefined;
   readonly rawBody: Buffer;
   readonly now: Date;
@@ -53,11 +56,12 @@ export interface VerifyOptions {
  * an unsigned caller learns nothing about the clock.
  */
 export function verifyWebhookSignature(options: VerifyOptions): { timestamp: number } {
+  const headerName = options.headerName ?? 'Webhook-Signature';
   const parsed = parseHeader(options.header);
   if (!parsed) {
     throw new ControlPlaneError(
       'INVALID_SIGNATURE',
-      'missing or malformed Webhook-Signature header; expected t=<unix seconds>,v1=<hex HMAC-SHA256>',
+      `missing or malformed ${headerName} header; expected t=<unix seconds>,v1=<hex HMAC-SHA256>`,
     );
   }
   const expected = Buffer.from(computeSignature(options.secret, parsed.timestamp, options.rawBody), 'hex');
@@ -67,7 +71,7 @@ export function verifyWebhookSignature(options: VerifyOptions): { timestamp: num
     if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) match = true;
   }
   if (!match) {
-    throw new ControlPlaneError('INVALID_SIGNATURE', 'the Webhook-Signature does not match the request body');
+    throw new ControlPlaneError('INVALID_SIGNATURE', `the ${headerName} does not match the request body`);
   }
   const tolerance = options.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
   const skew = Math.abs(Math.floor(options.now.getTime() / 1000) - parsed.timestamp);

@@ -108,6 +108,15 @@ export const ConfigSchema = z
         z.partialRecord(z.enum(QUOTA_NAMES), z.number().int().nonnegative()),
       )
       .default({}),
+    /** Stripe secret API key: set, billing runs on Stripe (docs/billing.md); unset, billing steps are skipped. */
+    stripeSecretKey: z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_\w{8,}$/, 'a Stripe secret key (sk_test_…, sk_live_… or rk_…)')
+      .optional(),
+    /** Stripe's API base URL; tests point it at a local double. Loopback only in local mode. */
+    stripeApiBase: z.url().optional(),
+    /** Signing secret of the Stripe webhook endpoint (whsec_…): unset, POST /v1/webhooks/stripe answers 503. */
+    stripeWebhookSecret: z.string().min(16, 'at least 16 characters').optional(),
   })
   .strict();
 
@@ -149,6 +158,9 @@ export const ENV_VARS: Record<keyof Config, string> = {
   quotaPrecheck: 'QUOTA_PRECHECK',
   quotaCacheSeconds: 'QUOTA_CACHE_SECONDS',
   quotaLimits: 'QUOTA_LIMITS',
+  stripeSecretKey: 'STRIPE_SECRET_KEY',
+  stripeApiBase: 'STRIPE_API_BASE',
+  stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
 };
 
 export interface LoadConfigOptions {
@@ -220,6 +232,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new ControlPlaneError(
       'CONFIG_INVALID',
       `invalid configuration:\n  - awsEndpoint (AWS_ENDPOINT_URL): local mode only talks to loopback (127.0.0.0/8, localhost, [::1]); got ${config.awsEndpoint}. Use CONTROL_PLANE_TARGET=aws for a remote endpoint.`,
+    );
+  }
+  if (config.stripeApiBase && config.target === 'local' && !isLoopbackUrl(config.stripeApiBase)) {
+    throw new ControlPlaneError(
+      'CONFIG_INVALID',
+      `invalid configuration:\n  - stripeApiBase (STRIPE_API_BASE): local mode only talks to loopback (127.0.0.0/8, localhost, [::1]); got ${config.stripeApiBase}. Leave it unset for Stripe's own API.`,
     );
   }
   return config;

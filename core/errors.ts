@@ -46,7 +46,7 @@ export const ERROR_CATALOGUE = {
   WEBHOOK_NOT_CONFIGURED: {
     status: 503,
     description:
-      'No signup webhook secret is configured (SIGNUP_WEBHOOK_SECRET), so the webhook accepts nothing.',
+      "The webhook's signing secret is not configured (SIGNUP_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET), so it accepts nothing.",
   },
   TENANT_NOT_FOUND: { status: 404, description: 'No tenant with that id or slug.' },
   OPERATION_NOT_FOUND: { status: 404, description: 'No operation with that id.' },
@@ -156,6 +156,16 @@ export const ERROR_CATALOGUE = {
   COST_DATA_UNAVAILABLE: {
     status: 503,
     description: 'Cost Explorer cannot answer (not enabled, no data yet, or not wired on this instance).',
+  },
+  BILLING_ERROR: {
+    status: 502,
+    description:
+      'The billing provider (Stripe) refused a call; the message carries its error type, code and reason.',
+  },
+  BILLING_UNAVAILABLE: {
+    status: 503,
+    description:
+      'The billing provider could not be reached, answered a server fault or rate-limited the call, after retries; retried by the workflow.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

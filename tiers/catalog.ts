@@ -41,6 +41,20 @@ export const DatabaseSchema = z
   })
   .strict();
 
+const StripePriceIdSchema = z.string().regex(/^price_[A-Za-z0-9_]{1,250}$/, 'a Stripe price id (price_…)');
+
+/** What a tenant of the tier pays, in the billing provider (docs/billing.md). */
+export const TierBillingSchema = z
+  .object({
+    /**
+     * Stripe prices of the tier's subscription, one item each. The first is the tier's own (it
+     * tells the Stripe webhook which tier a subscription is on); the rest, e.g. metered prices,
+     * may be shared between tiers.
+     */
+    stripePriceIds: z.array(StripePriceIdSchema).min(1).max(20),
+  })
+  .strict();
+
 export const TierSchema = z
   .object({
     name: TierNameSchema,
@@ -57,9 +71,15 @@ export const TierSchema = z
     features: FlagsSchema.default({}),
     /** The meters this tier is metered on, each with its included quantity per calendar month. */
     meters: z.record(MeterNameSchema, TierMeterSchema).default({}),
+    /** Absent: tenants of the tier get a billing customer and no subscription. */
+    billing: TierBillingSchema.optional(),
   })
   .strict()
   .superRefine((tier, ctx) => {
+    const prices = tier.billing?.stripePriceIds ?? [];
+    if (new Set(prices).size !== prices.length) {
+      ctx.addIssue({ code: 'custom', path: ['billing', 'stripePriceIds'], message: 'a price appears twice' });
+    }
     if (tier.isolation === 'pool' && tier.database) {
       ctx.addIssue({
         code: 'custom',
@@ -109,6 +129,19 @@ export const TierCatalogSchema = z
       if (names.has(t.name))
         ctx.addIssue({ code: 'custom', path: ['tiers', i, 'name'], message: `duplicate tier ${t.name}` });
       names.add(t.name);
+    });
+    const ownPrices = new Map<string, string>();
+    catalog.tiers.forEach((t, i) => {
+      const own = t.billing?.stripePriceIds[0];
+      if (!own) return;
+      const other = ownPrices.get(own);
+      if (other)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', i, 'billing', 'stripePriceIds', 0],
+          message: `tier ${other} has this first price already; a tier's first price names it`,
+        });
+      ownPrices.set(own, t.name);
     });
     catalog.tiers.forEach((t, i) => {
       t.allowedTransitions.forEach((target, j) => {
@@ -324,6 +357,14 @@ export class TierCatalog {
 
   names(): string[] {
     return this.tiers.map((t) => t.name);
+  }
+
+  /** The tier whose own (first) Stripe price is among `priceIds`, if one is. */
+  tierOfPrices(priceIds: readonly string[]): Tier | undefined {
+    return this.tiers.find((t) => {
+      const own = t.billing?.stripePriceIds[0];
+      return own !== undefined && priceIds.includes(own);
+    });
   }
 
   /** Throws TIER_CHANGE_NOT_ALLOWED unless the catalog lets `from` move to `to`. */

@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import { BillingAccounts } from '../core/billing/accounts.js';
+import type { BillingProvider } from '../core/billing/provider.js';
+import type { UsageSource } from '../core/billing/usage.js';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { awsQuotaSource } from '../core/quotas/aws.js';
@@ -26,6 +29,7 @@ export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
 export type { CallContext, LifecycleService, Started } from './service.js';
 export {
+  BILLING_SKIPPED,
   createTaskRunner,
   TASK_HANDLERS,
   type TaskInput,
@@ -65,6 +69,10 @@ export interface WorkflowsOptions {
   readonly onFinished?: (operation: Operation) => void;
   readonly log?: { error(obj: unknown, msg?: string): void };
   readonly clock?: () => Date;
+  /** The billing provider (core/billing/stripe.ts `billingProviderFromConfig`); none: billing steps are skipped. */
+  readonly billing?: BillingProvider | undefined;
+  /** Where the usage reported as meter events comes from (the metering store). */
+  readonly usage?: UsageSource | undefined;
 }
 
 /** Wires the task handlers, the engine the configuration names, and the lifecycle service. */
@@ -125,6 +133,17 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     },
     cloudFormationRoleArn: config.cloudFormationRoleArn,
     tenantRoleBoundaryArn: config.tenantRoleBoundaryArn,
+    billing: options.billing
+      ? {
+          provider: options.billing,
+          accounts: new BillingAccounts({
+            documents: aws.clients.documents,
+            tableName: registry.tableName,
+            clock,
+          }),
+          usage: options.usage,
+        }
+      : undefined,
   };
   const runTask = createTaskRunner(
     deps,

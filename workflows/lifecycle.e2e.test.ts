@@ -116,7 +116,13 @@ describe('tier changes', () => {
     const started = await cp.workflows.lifecycle.changeTier('same-model', 'standard', actor);
     const op = await cp.waitForOperation(started.operation.operationId);
     expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
-    expect(op.steps.map((s) => s.name)).toEqual(['Begin', 'UpdateStack', 'MoveApiKey', 'Finish']);
+    expect(op.steps.map((s) => s.name)).toEqual([
+      'Begin',
+      'UpdateStack',
+      'MoveApiKey',
+      'MoveSubscription',
+      'Finish',
+    ]);
     const after = await cp.aws.registry.requireTenant('same-model');
     expect(after.tier).toBe('standard');
     expect(after.stacks.map((s) => s.arn)).toEqual(tenant.stacks.map((s) => s.arn));

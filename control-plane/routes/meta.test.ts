@@ -46,6 +46,7 @@ const ROUTES = [
   'get /v1/tenants/{tenantId}/config',
   'patch /v1/tenants/{tenantId}/config',
   'get /v1/quotas',
+  'post /v1/webhooks/stripe',
 ].sort();
 
 type OpenApi = {

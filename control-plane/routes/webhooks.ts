@@ -15,12 +15,8 @@ export const SIGNUP_IDEMPOTENCY_SCOPE = 'webhook-signup';
  * event id is the idempotency key, so redeliveries (even concurrent ones) get the same tenant.
  */
 export async function webhookRoutes(app: FastifyInstance, router: Router, ctx: RouteContext): Promise<void> {
-  await app.register(async (scoped) => {
-    scoped.removeAllContentTypeParsers();
-    scoped.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
-      done(null, body),
-    );
-    router.on(scoped).add({
+  await signedRoutes(app, router, (signed) =>
+    signed.add({
       method: 'POST',
       url: '/v1/webhooks/signup',
       operationId: 'signupWebhook',
@@ -70,6 +66,24 @@ export async function webhookRoutes(app: FastifyInstance, router: Router, ctx: R
           fingerprint: event,
           run: (call) => ctx.lifecycle.onboard(event.data, call),
         }),
-    });
+    }),
+  );
+}
+
+/**
+ * Registers routes whose signature is over the raw body: in their own encapsulated instance, whose
+ * JSON parser keeps the bytes as they arrived (the route's `verifyRawBody` checks them, then parses).
+ */
+export async function signedRoutes(
+  app: FastifyInstance,
+  router: Router,
+  add: (signed: Router) => void,
+): Promise<void> {
+  await app.register(async (scoped) => {
+    scoped.removeAllContentTypeParsers();
+    scoped.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
+    add(router.on(scoped));
   });
 }

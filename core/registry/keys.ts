@@ -20,6 +20,9 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | tenant-config      | TENANT#<tenantId>         | #CONFIG                  | the tenant; `version` (optimistic lock), kept |
  * | usage-hour         | USAGE#<tenantId>          | HOUR#<meter>#<hour ISO>  | - (aggregates, kept for billing)      |
  * | usage-key          | USAGEKEY#<tenantId>#<key> | #USAGEKEY                | no owner; expiresAt (TTL) past the window an event is accepted in |
+ * | billing            | BILLING#<tenantId>        | #ACCOUNT                 | the tenant's billing customer and subscription (core/billing) |
+ * | billing-customer   | BILLCUST#<provider>#<id>  | #BILLCUST                | the tenant a provider's customer is   |
+ * | usage-reported     | BILLING#<tenantId>        | USAGE#<meter>#<hour>     | an hour of usage reported to the provider, kept |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`).
@@ -45,6 +48,9 @@ export const ITEM_KINDS = [
   'tenant-config',
   'usage-hour',
   'usage-key',
+  'billing',
+  'billing-customer',
+  'usage-reported',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -116,6 +122,23 @@ export const usageHourKey = (tenantId: string, meter: string, hour: string): Ite
 export const usageEventKey = (tenantId: string, idempotencyKey: string): ItemKey => ({
   pk: `USAGEKEY#${tenantId}#${idempotencyKey}`,
   sk: '#USAGEKEY',
+});
+
+// ---------------------------------------------------------------- billing (core/billing)
+
+export const billingAccountKey = (tenantId: string): ItemKey => ({
+  pk: `BILLING#${tenantId}`,
+  sk: '#ACCOUNT',
+});
+export const billingCustomerKey = (provider: string, customerId: string): ItemKey => ({
+  pk: `BILLCUST#${provider}#${customerId}`,
+  sk: '#BILLCUST',
+});
+export const USAGE_REPORTED_PREFIX = 'USAGE#';
+/** Sorted by meter then hour (ISO, so lexical order is time order). */
+export const usageReportedKey = (tenantId: string, meter: string, hour: string): ItemKey => ({
+  pk: billingAccountKey(tenantId).pk,
+  sk: `${USAGE_REPORTED_PREFIX}${meter}#${hour}`,
 });
 
 // ---------------------------------------------------------------- indexes

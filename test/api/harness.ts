@@ -44,6 +44,8 @@ export interface TestApp {
 export interface TestAppOptions {
   readonly overrides?: Partial<Record<keyof Config, unknown>>;
   readonly lifecycle?: (registry: Registry, catalog: TierCatalog, quotas: QuotaService) => LifecycleService;
+  /** The tier catalog the app serves (default: the shipped one). */
+  readonly catalog?: TierCatalog;
   /** Reuse a registry (and its table) across apps. */
   readonly registry?: Registry;
   readonly deps?: Partial<
@@ -58,6 +60,7 @@ export interface TestAppOptions {
       | 'exports'
       | 'tenantConfig'
       | 'revenue'
+      | 'billingAccounts'
     >
   >;
 }
@@ -84,7 +87,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     else overrides[k as keyof Config] = v;
   }
   const config = loadConfig({ env: {}, overrides });
-  const catalog = TierCatalog.load();
+  const catalog = options.catalog ?? TierCatalog.load();
   const apiKeys = new ApiKeyStore({ documents: clients.documents, tableName: registry.tableName });
   const admin = await ensureAdminKey(config, apiKeys);
   const quotas = createQuotaService(config, { clients }, catalog);

@@ -8,6 +8,7 @@ import { slugify } from '../../workflows/lifecycle.js';
 import { startTestApp, type TestApp, tenantBody, WEBHOOK_SECRET } from '../api/harness.js';
 import { testClients } from '../support/aws.js';
 import { seedTenants } from '../support/seed.js';
+import { stripeDelivery, TEST_STRIPE_WEBHOOK_SECRET } from '../support/stripe-double.js';
 
 /**
  * Bad input through the HTTP API: generated cases (fast-check) built from the request schemas
@@ -26,7 +27,7 @@ let realCursor: string;
 let writeOnlyKey: string;
 
 beforeAll(async () => {
-  h = await startTestApp();
+  h = await startTestApp({ overrides: { stripeWebhookSecret: TEST_STRIPE_WEBHOOK_SECRET } });
   // Existing targets, so that a route's only reason to refuse is the bad input itself.
   const clients = testClients();
   const [active] = await seedTenants(clients.documents, h.registry.tableName, 3, () => ({
@@ -750,6 +751,84 @@ describe('generated bad input is refused with a catalogued 4xx and writes nothin
               headers: { ...signed(raw), 'content-type': 'text/plain' },
             },
           },
+        );
+      }),
+    );
+    await unchanged(() =>
+      fc.assert(
+        fc.asyncProperty(caseArb, async ({ label, request }) =>
+          expectRefused({ label, request: { ...request, key: null } }),
+        ),
+        runs(60),
+      ),
+    );
+  });
+
+  it('Stripe webhook: unsigned, badly signed, stale, and signed events that are no Stripe event', async () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const valid = () =>
+      JSON.parse(stripeDelivery('invoice.payment_failed', { id: 'in_1', customer: 'cus_1' }).raw);
+    const post = (label: string, raw: string, headers: Record<string, string>) => ({
+      label,
+      request: { method: 'POST' as const, url: '/v1/webhooks/stripe', payload: raw, headers },
+    });
+    const signed = (raw: string, t = now(), secret = TEST_STRIPE_WEBHOOK_SECRET) => ({
+      'content-type': 'application/json',
+      'stripe-signature': signWebhook(secret, raw, t),
+    });
+    // Per field, values its schema refuses (StripeEventSchema), or none at all.
+    const badFields: Record<string, fc.Arbitrary<unknown>> = {
+      id: fc.oneof(
+        wrongType,
+        fc.constantFrom('', 'evt with space', 'ch_1', 'evt_', `evt_${'x'.repeat(300)}`),
+      ),
+      object: fc.oneof(wrongType, fc.constantFrom('', 'Event', 'invoice')),
+      type: fc.oneof(wrongType, fc.constantFrom('', 'x'.repeat(201))),
+      created: fc.constantFrom(-1, 1.5, '1795262400', null, true, []),
+      data: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.constant({}), fc.constant([])),
+    };
+    const caseArb = fc.oneof(
+      // A signed event with one bad or missing top-level field.
+      fc
+        .constantFrom(...Object.keys(badFields))
+        .chain((name) => fc.tuple(fc.constant(name), fc.option(badFields[name]!, { nil: undefined })))
+        .map(([name, value]) => {
+          const event = valid();
+          if (value === undefined) delete event[name];
+          else event[name] = value;
+          const raw = JSON.stringify(event);
+          return post(`signed ${name}=${JSON.stringify(value)?.slice(0, 30)}`, raw, signed(raw));
+        }),
+      fc
+        .oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.constant(undefined))
+        .map((object) => {
+          const raw = JSON.stringify({ ...valid(), data: object === undefined ? {} : { object } });
+          return post(`signed data.object=${JSON.stringify(object)?.slice(0, 30)}`, raw, signed(raw));
+        }),
+      fc
+        .constantFrom('{', '[]', 'null', '{"id":1', 'not json')
+        .map((raw) => post(`signed bad JSON ${raw}`, raw, signed(raw))),
+      fc.constant(null).chain(() => {
+        const raw = JSON.stringify(valid());
+        return fc.constantFrom(
+          post('unsigned event', raw, { 'content-type': 'application/json' }),
+          post('signature over other bytes', raw, signed(`${raw} `)),
+          post('stale signature', raw, signed(raw, now() - 3600)),
+          post('future signature', raw, signed(raw, now() + 3600)),
+          post('malformed signature header', raw, {
+            'content-type': 'application/json',
+            'stripe-signature': 't=abc,v1=zz',
+          }),
+          post('only a v0 signature', raw, {
+            'content-type': 'application/json',
+            'stripe-signature': signWebhook(TEST_STRIPE_WEBHOOK_SECRET, raw, now()).replace('v1=', 'v0='),
+          }),
+          post('signature with wrong secret', raw, signed(raw, now(), 'whsec_wrong_0123456789abcdef')),
+          post('signup webhook header instead', raw, {
+            'content-type': 'application/json',
+            'webhook-signature': signWebhook(TEST_STRIPE_WEBHOOK_SECRET, raw, now()),
+          }),
+          post('signed event as text/plain', raw, { ...signed(raw), 'content-type': 'text/plain' }),
         );
       }),
     );

@@ -7,6 +7,7 @@ import { OperationClaims } from '../../core/registry/claims.js';
 import type { Tenant } from '../../core/registry/records.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { createWorkflows } from '../../workflows/index.js';
+import { ONBOARD_STEPS } from '../support/control-plane.js';
 import {
   HARDENING_WEBHOOK_SECRET,
   type HardenedControlPlane,
@@ -163,11 +164,7 @@ describe('a retried operation start', () => {
     const op = await h.waitForOperation(operation.operationId);
     expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
     // Each step ran to its end once.
-    expect(op.steps.map((s) => `${s.name} ${s.status}`)).toEqual(
-      ['Begin', 'ResolveTemplate', 'CreateStack', 'CreateIdentity', 'CreateApiKey', 'Activate'].map(
-        (s) => `${s} SUCCEEDED`,
-      ),
-    );
+    expect(op.steps.map((s) => `${s.name} ${s.status}`)).toEqual(ONBOARD_STEPS.map((s) => `${s} SUCCEEDED`));
     const events = await h.events(tenant.tenantId);
     expect(events.filter((e) => e.action === 'operation.succeeded')).toHaveLength(1);
     await expectOneActiveTenant(tenant);

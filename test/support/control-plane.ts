@@ -2,6 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import type { BillingProvider } from '../../core/billing/provider.js';
+import type { UsageSource } from '../../core/billing/usage.js';
 import { type Config, loadConfig } from '../../core/config.js';
 import type { Operation } from '../../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../../core/runtime.js';
@@ -26,6 +28,8 @@ export const ONBOARD_STEPS: readonly string[] = [
   'CreateStack',
   'CreateIdentity',
   'CreateApiKey',
+  'CreateBillingCustomer',
+  'CreateSubscription',
   'Activate',
 ];
 
@@ -60,6 +64,9 @@ export async function startTestControlPlane(
     overrides?: Partial<Record<keyof Config, unknown>>;
     catalog?: TierCatalog;
     instrument?: AwsRuntimeOptions['instrument'];
+    /** The billing provider every engine gets (e.g. Stripe on the test's double); none: billing skipped. */
+    billing?: BillingProvider;
+    usage?: UsageSource;
   } = {},
 ): Promise<TestControlPlane> {
   const config = loadConfig({
@@ -107,6 +114,8 @@ export async function startTestControlPlane(
       platform,
       synth: testSynth(),
       events: publisher,
+      billing: options.billing,
+      usage: options.usage,
       ...(hooks ? { hooks } : {}),
     });
   const engines: Workflows[] = [make(options.hooks)];

@@ -21,10 +21,11 @@ export interface AslDefinition {
   readonly States: Record<string, AslState>;
 }
 
-/** Errors worth retrying: AWS throttling, 5xx, timeouts, and Lambda's own transient faults. */
+/** Errors worth retrying: AWS (and billing provider) throttling, 5xx, timeouts, and Lambda's own transient faults. */
 export const TRANSIENT_ERRORS = [
   'AWS_TRANSIENT',
   'AWS_THROTTLED',
+  'BILLING_UNAVAILABLE',
   'States.Timeout',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',

@@ -1,8 +1,8 @@
 import { type AslDefinition, Flow } from './builder.js';
 
 /**
- * change-tier. Same isolation model: update the stack with the new tier's parameters and move the
- * API key to the new tier's usage plan. Another model: create the target stack, hand off to the
+ * change-tier. Same isolation model: update the stack with the new tier's parameters, move the
+ * API key to the new tier's usage plan and the subscription to its prices. Another model: create the target stack, hand off to the
  * application plane to migrate data (event + callback), cut over, retire the old stack.
  * Before the cut-over every failure is undone; after it, the old stack is retried and reported.
  */
@@ -22,15 +22,22 @@ export function changeTierDefinition(): AslDefinition {
         args: { tier: 'target' },
         ...undoSame,
       })
-      .task('MoveApiKey', 'Finish', { args: { tier: 'target' }, ...undoSame })
+      .task('MoveApiKey', 'MoveSubscription', { args: { tier: 'target' }, ...undoSame })
+      .task('MoveSubscription', 'Finish', { args: { tier: 'target' }, ...undoSame })
       .poll('UndoUpdate', 'UndoApiKey', {
         task: 'EnsureStackUpdated',
         args: { tier: 'tenant' },
         catchTo: 'RecordFailure',
         errorPath: '$.compensationError',
       })
-      .task('UndoApiKey', 'RecordRollback', {
+      .task('UndoApiKey', 'UndoSubscription', {
         task: 'MoveApiKey',
+        args: { tier: 'tenant' },
+        catchTo: 'RecordFailure',
+        errorPath: '$.compensationError',
+      })
+      .task('UndoSubscription', 'RecordRollback', {
+        task: 'MoveSubscription',
         args: { tier: 'tenant' },
         catchTo: 'RecordFailure',
         errorPath: '$.compensationError',
@@ -59,8 +66,13 @@ export function changeTierDefinition(): AslDefinition {
       // erases the pooled copies after it.
       .poll('CopyPooledData', 'CutOver', { task: 'CopyTenantData', ...undoMigration })
       .task('CutOver', 'MoveApiKeyToTarget', undoMigration)
-      .task('MoveApiKeyToTarget', 'ErasePooledData', {
+      .task('MoveApiKeyToTarget', 'MoveSubscriptionToTarget', {
         task: 'MoveApiKey',
+        args: { tier: 'target' },
+        catchTo: 'RecordFailure',
+      })
+      .task('MoveSubscriptionToTarget', 'ErasePooledData', {
+        task: 'MoveSubscription',
         args: { tier: 'target' },
         catchTo: 'RecordFailure',
       })

@@ -1,7 +1,7 @@
 import { type AslDefinition, Flow } from './builder.js';
 
 /**
- * offboard: final snapshot → users, group, API key → stacks (DELETE_FAILED retried, then reported,
+ * offboard: final snapshot → users, group, API key → last usage reported, subscription cancelled → stacks (DELETE_FAILED retried, then reported,
  * never marked gone) → pooled data exported (manifest) then erased, once the tenant role is gone
  * and nothing writes any more → dedicated account closed → OFFBOARDED. Nothing to compensate: a
  * failure leaves the tenant FAILED with the reason, and offboarding can be started again from FAILED.
@@ -12,7 +12,9 @@ export function offboardDefinition(): AslDefinition {
     .taskWithResult('Begin', '$.plan', 'SnapshotDatabase', { task: 'BeginOperation', ...onFail })
     .task('SnapshotDatabase', 'DeleteIdentity', { args: { role: 'all' }, ...onFail })
     .task('DeleteIdentity', 'DeleteApiKey', onFail)
-    .task('DeleteApiKey', 'DeleteStacks', onFail)
+    .task('DeleteApiKey', 'ReportUsage', onFail)
+    .task('ReportUsage', 'CancelSubscription', onFail)
+    .task('CancelSubscription', 'DeleteStacks', onFail)
     .poll('DeleteStacks', 'ExportData', { task: 'RetireStacks', args: { role: 'all' }, ...onFail })
     .poll('ExportData', 'EraseData', { task: 'ExportTenantData', ...onFail })
     .poll('EraseData', 'DedicatedAccount?', { task: 'EraseTenantData', args: { after: 'export' }, ...onFail })

@@ -1,8 +1,9 @@
 import { type AslDefinition, Flow } from './builder.js';
 
 /**
- * onboard: PROVISIONING → template → (dedicated account) → stack → identity → API key → ACTIVE.
- * Any failure compensates in reverse (API key, users, group, stack, account) and ends FAILED with
+ * onboard: PROVISIONING → template → (dedicated account) → stack → identity → API key → billing
+ * customer and subscription → ACTIVE. Any failure compensates in reverse (subscription, API key,
+ * users, group, stack, account) and ends FAILED with
  * the failing step and the AWS reason.
  */
 export function onboardDefinition(): AslDefinition {
@@ -21,7 +22,13 @@ export function onboardDefinition(): AslDefinition {
       ...onFail,
     })
     .task('CreateIdentity', 'CreateApiKey', onFail)
-    .task('CreateApiKey', 'Activate', { args: { tier: 'tenant' }, ...onFail })
+    .task('CreateApiKey', 'CreateBillingCustomer', { args: { tier: 'tenant' }, ...onFail })
+    .task('CreateBillingCustomer', 'CreateSubscription', { task: 'EnsureBillingCustomer', ...onFail })
+    .task('CreateSubscription', 'Activate', {
+      task: 'EnsureSubscription',
+      args: { tier: 'tenant' },
+      ...onFail,
+    })
     .task('Activate', undefined, { task: 'Finish', ...onFail })
     .poll('Compensate', 'RecordRollback', {
       task: 'CompensateOnboard',

@@ -1,5 +1,8 @@
 import type { AwsClients } from '../../core/aws/clients.js';
 import { isNotFound as isAwsNotFound, toControlPlaneError } from '../../core/aws/errors.js';
+import type { BillingAccounts } from '../../core/billing/accounts.js';
+import type { BillingProvider } from '../../core/billing/provider.js';
+import type { UsageSource } from '../../core/billing/usage.js';
 import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
@@ -39,6 +42,15 @@ export interface TaskDeps {
   readonly tenantRoleBoundaryArn?: string | undefined;
   /** Told about every operation that ended (metrics). */
   readonly onFinished?: (operation: Operation) => void;
+  /** The billing provider and its records; absent when none is configured (billing steps are skipped). */
+  readonly billing?: BillingDeps | undefined;
+}
+
+export interface BillingDeps {
+  readonly provider: BillingProvider;
+  readonly accounts: BillingAccounts;
+  /** Where usage is read from for meter events; absent until the metering store is wired. */
+  readonly usage?: UsageSource | undefined;
 }
 
 /**

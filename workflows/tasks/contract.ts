@@ -52,6 +52,12 @@ export const TASK_ARGS = {
   CopyTenantData: z.strictObject(PartSizes),
   /** `export` needs this operation's manifest, `copy` its copy marker, before anything is erased. */
   EraseTenantData: z.strictObject({ after: z.enum(['export', 'copy']), ...PartSizes }),
+  EnsureBillingCustomer: none,
+  /** The subscription on the prices of the tenant's tier (`tenant`) or the operation's target. */
+  EnsureSubscription: z.strictObject({ tier: TierChoice }),
+  MoveSubscription: z.strictObject({ tier: TierChoice }),
+  CancelSubscription: none,
+  ReportUsage: none,
 } as const satisfies Record<string, z.ZodType<Record<string, unknown>>>;
 
 /** The name of a task handler, as a Task state's `Parameters.task` gives it. */

@@ -1,5 +1,12 @@
 import { closeAccount, vendAccount } from './accounts.js';
 import { createApiKey, deleteApiKey, moveApiKey, setApiKeyEnabled } from './api-access.js';
+import {
+  cancelSubscription,
+  ensureBillingCustomer,
+  ensureSubscription,
+  moveSubscription,
+  reportUsage,
+} from './billing.js';
 import type { TaskDeps } from './context.js';
 import { setDatabaseRunning } from './database.js';
 import { createIdentity, deleteIdentity, setUsersEnabled } from './identity.js';
@@ -21,7 +28,8 @@ import {
 } from './stacks.js';
 import { copyTenantData, eraseTenantData, exportTenantData } from './tenant-data.js';
 
-export type { HandlerOf, TaskDeps, TaskHandler, TaskInput, TaskResult } from './context.js';
+export { BILLING_SKIPPED } from './billing.js';
+export type { BillingDeps, HandlerOf, TaskDeps, TaskHandler, TaskInput, TaskResult } from './context.js';
 export { TaskError, toTaskError } from './context.js';
 export {
   checkTaskArgs,
@@ -63,6 +71,11 @@ export const TASK_HANDLERS = {
   ExportTenantData: exportTenantData,
   CopyTenantData: copyTenantData,
   EraseTenantData: eraseTenantData,
+  EnsureBillingCustomer: ensureBillingCustomer,
+  EnsureSubscription: ensureSubscription,
+  MoveSubscription: moveSubscription,
+  CancelSubscription: cancelSubscription,
+  ReportUsage: reportUsage,
 } as const satisfies TaskHandlers;
 
 /** The task runner over every handler of the contract (see ./runner.ts). */

@@ -5,6 +5,7 @@ import type { TenantPatch } from '../../core/registry/registry.js';
 import type { EventType } from '../events.js';
 import { closeAccount } from './accounts.js';
 import { deleteApiKeyOf } from './api-access.js';
+import { cancelSubscriptionForCompensation } from './billing.js';
 import { type HandlerOf, loadScope, type PollResult, tierFor } from './context.js';
 import { deleteIdentityOf } from './identity.js';
 import { retireStacks } from './stacks.js';
@@ -139,11 +140,13 @@ export const recordFailure: HandlerOf<'RecordFailure'> = async (input, deps) => 
 };
 
 /**
- * CompensateOnboard: undo a half-done onboarding in reverse order of creation: API key, users,
- * group, then the stack (polled until gone). Each part treats "already gone" as done.
+ * CompensateOnboard: undo a half-done onboarding in reverse order of creation: subscription, API
+ * key, users, group, then the stack (polled until gone). Each part treats "already gone" as done.
+ * The billing customer stays (with no subscription it is never charged).
  */
 export const compensateOnboard: HandlerOf<'CompensateOnboard'> = async (input, deps): Promise<PollResult> => {
   const { tenant } = await loadScope(deps, input);
+  await cancelSubscriptionForCompensation(deps, input);
   await deleteApiKeyOf(deps, tenant);
   await deleteIdentityOf(deps, tenant);
   const stacks = (await retireStacks({ ...input, args: { role: 'all' } }, deps)) as PollResult;

@@ -1,0 +1,178 @@
+import type { BillingAccount } from '../../core/billing/accounts.js';
+import { billingIdempotencyKey, itemChanges } from '../../core/billing/provider.js';
+import { reportTenantUsage } from '../../core/billing/usage.js';
+import { ControlPlaneError, isControlPlaneError } from '../../core/errors.js';
+import type { Tier } from '../../tiers/catalog.js';
+import { type BillingDeps, type HandlerOf, loadScope, type TaskInput, tierFor } from './context.js';
+
+/**
+ * The billing steps: a customer at onboarding, a subscription on the tier's prices, the
+ * subscription moved on a tier change and cancelled at offboarding, usage reported as meter
+ * events. Each is an "ensure": it reads the tenant's billing record (and the subscription) first
+ * and calls the provider only for what is missing, with an Idempotency-Key derived from the
+ * operation and step, so a crash between the provider's answer and the record repeats the same
+ * request and the provider answers the same object. With no provider configured every step
+ * succeeds at once and says so in its detail.
+ */
+
+export const BILLING_SKIPPED = 'skipped: no billing provider configured (STRIPE_SECRET_KEY)';
+
+const key = (input: TaskInput, call: string) => billingIdempotencyKey(input.operationId, input.step, call);
+const pricesOf = (tier: Tier): string[] => tier.billing?.stripePriceIds ?? [];
+
+function requireAccount(account: BillingAccount | undefined, tenantId: string): BillingAccount {
+  if (!account)
+    throw new ControlPlaneError(
+      'WORKFLOW_FAILED',
+      `tenant ${tenantId} has no billing customer; its onboarding ran without a billing provider`,
+    );
+  return account;
+}
+
+async function createSubscription(
+  billing: BillingDeps,
+  input: TaskInput,
+  account: BillingAccount,
+  tier: Tier,
+) {
+  const sub = await billing.provider.createSubscription(
+    { customerId: account.customerId, tenantId: account.tenantId, priceIds: pricesOf(tier) },
+    key(input, 'subscription'),
+  );
+  await billing.accounts.saveSubscription(account.tenantId, {
+    subscriptionId: sub.subscriptionId,
+    priceIds: sub.items.map((i) => i.priceId),
+    status: sub.status,
+  });
+  return { detail: `subscription ${sub.subscriptionId} on ${pricesOf(tier).join(', ')} (${sub.status})` };
+}
+
+/** Cancels the tenant's subscription unless it has none or it is cancelled already. */
+async function cancelSubscriptionOf(
+  billing: BillingDeps,
+  input: TaskInput,
+  account: BillingAccount | undefined,
+) {
+  if (!account?.subscriptionId) return { detail: 'no subscription' };
+  if (account.canceledAt) return { detail: `subscription ${account.subscriptionId} cancelled already` };
+  const subscriptionId = account.subscriptionId;
+  const sub = await billing.provider
+    .cancelSubscription(subscriptionId, key(input, 'cancel'))
+    .catch(async (e) => {
+      // Cancelled outside the control plane (the dashboard, dunning): Stripe refuses a second cancel.
+      if (!isControlPlaneError(e, 'BILLING_ERROR')) throw e;
+      const seen = await billing.provider.getSubscription(subscriptionId);
+      if (seen.status !== 'canceled') throw e;
+      return seen;
+    });
+  await billing.accounts.saveSubscription(account.tenantId, {
+    subscriptionId,
+    priceIds: sub.items.map((i) => i.priceId),
+    status: sub.status,
+    canceled: true,
+  });
+  return { detail: `subscription ${subscriptionId} cancelled` };
+}
+
+/** EnsureBillingCustomer: the tenant's customer, created once and recorded with its reverse index. */
+export const ensureBillingCustomer: HandlerOf<'EnsureBillingCustomer'> = async (input, deps) => {
+  const billing = deps.billing;
+  if (!billing) return { detail: BILLING_SKIPPED };
+  const { tenant } = await loadScope(deps, input);
+  const recorded = await billing.accounts.get(tenant.tenantId);
+  if (recorded) return { detail: `customer ${recorded.customerId} (recorded)` };
+  const { customerId } = await billing.provider.createCustomer(
+    { tenantId: tenant.tenantId, slug: tenant.slug, name: tenant.name, email: tenant.adminEmail },
+    key(input, 'customer'),
+  );
+  await billing.accounts.saveCustomer(tenant.tenantId, billing.provider.name, customerId);
+  return { detail: `customer ${customerId} created` };
+};
+
+/** EnsureSubscription: a subscription on the tier's prices (none for a tier without prices). */
+export const ensureSubscription: HandlerOf<'EnsureSubscription'> = async (input, deps) => {
+  const billing = deps.billing;
+  if (!billing) return { detail: BILLING_SKIPPED };
+  const scope = await loadScope(deps, input);
+  const tier = tierFor(deps, scope, input.args.tier);
+  const account = requireAccount(await billing.accounts.get(scope.tenant.tenantId), scope.tenant.tenantId);
+  if (account.subscriptionId && !account.canceledAt)
+    return { detail: `subscription ${account.subscriptionId} (recorded)` };
+  if (pricesOf(tier).length === 0)
+    return { detail: `no subscription: tier ${tier.name} has no billing.stripePriceIds` };
+  return createSubscription(billing, input, account, tier);
+};
+
+/**
+ * MoveSubscription: the subscription's items onto exactly the tier's prices, in one update; the
+ * subscription as Stripe holds it is read first, so a retry after the update finds nothing to do.
+ * Into a tier without prices the subscription is cancelled; out of one, one is created.
+ */
+export const moveSubscription: HandlerOf<'MoveSubscription'> = async (input, deps) => {
+  const billing = deps.billing;
+  if (!billing) return { detail: BILLING_SKIPPED };
+  const scope = await loadScope(deps, input);
+  const tier = tierFor(deps, scope, input.args.tier);
+  const account = requireAccount(await billing.accounts.get(scope.tenant.tenantId), scope.tenant.tenantId);
+  const prices = pricesOf(tier);
+  const live = account.subscriptionId && !account.canceledAt;
+  if (!live) {
+    if (prices.length === 0)
+      return { detail: `no subscription: tier ${tier.name} has no billing.stripePriceIds` };
+    return createSubscription(billing, input, account, tier);
+  }
+  if (prices.length === 0) return cancelSubscriptionOf(billing, input, account);
+  const subscriptionId = account.subscriptionId!;
+  const current = await billing.provider.getSubscription(subscriptionId);
+  const changes = itemChanges(current, prices);
+  if (changes.removeItemIds.length === 0 && changes.addPriceIds.length === 0) {
+    await billing.accounts.saveSubscription(account.tenantId, {
+      subscriptionId,
+      priceIds: prices,
+      status: current.status,
+    });
+    return { detail: `subscription ${subscriptionId} on ${prices.join(', ')} already` };
+  }
+  const moved = await billing.provider.updateSubscriptionItems(
+    { subscriptionId, ...changes },
+    key(input, 'move'),
+  );
+  await billing.accounts.saveSubscription(account.tenantId, {
+    subscriptionId,
+    priceIds: moved.items.map((i) => i.priceId),
+    status: moved.status,
+  });
+  return { detail: `subscription ${subscriptionId} moved to ${prices.join(', ')}` };
+};
+
+/** CancelSubscription: offboarding ends the tenant's subscription (its customer and invoices stay). */
+export const cancelSubscription: HandlerOf<'CancelSubscription'> = async (input, deps) => {
+  const billing = deps.billing;
+  if (!billing) return { detail: BILLING_SKIPPED };
+  return cancelSubscriptionOf(billing, input, await billing.accounts.get(input.tenantId));
+};
+
+/** Compensation of an onboarding: the subscription it made is cancelled (no-op without billing). */
+export async function cancelSubscriptionForCompensation(
+  deps: { billing?: BillingDeps | undefined },
+  input: TaskInput,
+) {
+  if (!deps.billing) return;
+  await cancelSubscriptionOf(deps.billing, input, await deps.billing.accounts.get(input.tenantId));
+}
+
+/** ReportUsage: every unreported hour of the tenant's usage up to now, before its subscription ends. */
+export const reportUsage: HandlerOf<'ReportUsage'> = async (input, deps) => {
+  const billing = deps.billing;
+  if (!billing) return { detail: BILLING_SKIPPED };
+  if (!billing.usage) return { detail: 'skipped: no usage source wired' };
+  const result = await reportTenantUsage(
+    { provider: billing.provider, accounts: billing.accounts, source: billing.usage, clock: deps.clock },
+    input.tenantId,
+    'now',
+  );
+  if ('skipped' in result) return { detail: `skipped: ${result.skipped}` };
+  return {
+    detail: `reported ${result.reported} hour(s) of usage (${result.quantity} units); ${result.alreadyReported} reported before`,
+  };
+};
