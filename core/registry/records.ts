@@ -22,7 +22,14 @@ export const TenantStateSchema = z.enum(TENANT_STATES);
 export const OperationTypeSchema = z.enum(OPERATION_TYPES);
 export const OperationStatusSchema = z.enum(OPERATION_STATUSES);
 
-export const ErrorInfoSchema = z.object({ code: z.string(), message: z.string() });
+export const ErrorInfoSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  /** The step that failed first (an operation's lastError), never a compensation step. */
+  step: z.string().optional(),
+  /** Compensation steps that failed too, each with its own error; every one of them ran. */
+  undoFailed: z.array(z.object({ step: z.string(), code: z.string(), message: z.string() })).optional(),
+});
 export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 
 /** A tenant stack's role: the one serving it, the one a tier change builds, the one a change retires. */

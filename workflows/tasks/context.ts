@@ -53,6 +53,8 @@ export interface TaskInput<A extends object = Record<string, unknown>> {
   readonly args: A;
   /** True for a task called in a Task → Choice → Wait loop until it answers `done`. */
   readonly poll?: boolean;
+  /** A compensation step (Flow.undo): a NotFound answer counts as done, its target is gone already. */
+  readonly undo?: boolean;
   /** The execution's base poll interval; pending answers back off from it. */
   readonly pollSeconds?: number;
   /** The whole execution state, for handlers that read a caught error. */
@@ -135,6 +137,11 @@ export function toTaskError(e: unknown): TaskError {
 
 /** True for AWS "not found" answers, whatever the service calls them (core/aws/errors.ts). */
 export const isNotFound = isAwsNotFound;
+
+/** NotFound, or one of ours wrapping a NotFound (its `cause`): what an undo step counts as done. */
+export function isGone(e: unknown): boolean {
+  return isNotFound(e) || isNotFound((e as { cause?: unknown } | undefined)?.cause);
+}
 
 export function ignoreNotFound(e: unknown): undefined {
   if (isNotFound(e)) return undefined;
