@@ -151,6 +151,21 @@ export const OperationSchema = z.object({
     })
     .optional(),
   error: ErrorInfoSchema.optional(),
+  /** A cancel asked for (POST /v1/operations/{id}/cancel): the next step stops and compensation runs. */
+  cancel: z.object({ actor: z.string(), at: z.string() }).optional(),
+  /** Which run of the operation this is: 2 after its first retry (absent: the first). */
+  attempt: z.number().int().positive().optional(),
+  /** The earlier runs a retry ended: when, who retried, and why each failed. */
+  previousAttempts: z
+    .array(
+      z.object({
+        attempt: z.number().int().positive(),
+        endedAt: z.string().optional(),
+        error: ErrorInfoSchema.optional(),
+        retriedBy: z.string(),
+      }),
+    )
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   endedAt: z.string().optional(),

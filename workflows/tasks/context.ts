@@ -1,6 +1,7 @@
 import type { AwsClients } from '../../core/aws/clients.js';
 import { isNotFound as isAwsNotFound, toControlPlaneError } from '../../core/aws/errors.js';
 import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
+import { CANCEL_RULES } from '../../core/lifecycle.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd } from '../../core/registry/registry.js';
@@ -93,9 +94,20 @@ export interface TaskScope {
   readonly operation: Operation;
 }
 
-/** The tenant and the operation a step works on, in one BatchGetItem. */
-export function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskScope> {
-  return deps.registry.getScope(input.tenantId, input.operationId);
+/**
+ * The tenant and the operation a step works on, in one BatchGetItem. A forward step of an operation
+ * someone cancelled stops here (OPERATION_CANCELLED), so the machine's Catch runs its compensation;
+ * undo steps, the failure ending and steps past the point of no return go on.
+ */
+export async function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskScope> {
+  const scope = await deps.registry.getScope(input.tenantId, input.operationId);
+  const { cancel, type, steps } = scope.operation;
+  if (cancel && !input.undo && input.task !== 'RecordFailure') {
+    const noReturn = CANCEL_RULES[type].pointOfNoReturn;
+    if (!noReturn || !steps.some((s) => s.name === noReturn && s.status === 'SUCCEEDED'))
+      throw new TaskError('OPERATION_CANCELLED', `cancelled by ${cancel.actor} at ${cancel.at}`);
+  }
+  return scope;
 }
 
 /** The tier a step works on: the tenant's current one, or the operation's target. */
