@@ -16,6 +16,7 @@ export const UNIT_TESTS = [
   'core/aws/errors.test.ts',
   'core/backoff.test.ts',
   'core/lifecycle.test.ts',
+  'core/reconcile/classify.test.ts',
   'core/registry/list-merge.test.ts',
   'templates/deployer.test.ts',
   'templates/emulator.test.ts',
