@@ -19,6 +19,7 @@ export const UNIT_TESTS = [
   'core/billing/stripe.test.ts',
   'core/lifecycle.test.ts',
   'core/quotas/rules.test.ts',
+  'core/reconcile/classify.test.ts',
   'core/registry/list-merge.test.ts',
   'core/tenant-config/resolve.test.ts',
   'core/usage/ingest.test.ts',

@@ -18,6 +18,22 @@ export interface RouteContext {
   readonly clock: () => Date;
 }
 
+/** Idempotency inputs of a mutating call: the caller's key, scoped by actor, over route + params + body. */
+export function idempotent(
+  request: FastifyRequest,
+  headers: { readonly 'idempotency-key'?: string | undefined },
+  params: unknown,
+  body: unknown,
+) {
+  const actor = request.principal!.actor;
+  return {
+    actor,
+    scope: `api:${actor}`,
+    idempotencyKey: headers['idempotency-key'],
+    fingerprint: { method: request.method, route: request.routeOptions.url, params, body },
+  };
+}
+
 /** Adds tenant and operation ids to every later log line of the request, "request completed" included. */
 export function logContext(
   request: FastifyRequest,

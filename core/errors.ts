@@ -167,6 +167,20 @@ export const ERROR_CATALOGUE = {
     description:
       'The billing provider could not be reached, answered a server fault or rate-limited the call, after retries; retried by the workflow.',
   },
+  OPERATION_NOT_RETRYABLE: {
+    status: 409,
+    description:
+      'The operation cannot be retried: it has not failed, or the tenant changed since it ended (a later operation).',
+  },
+  OPERATION_NOT_CANCELLABLE: {
+    status: 409,
+    description:
+      'The operation cannot be cancelled: it has ended, it has nothing to undo (offboard), or it is past its point of no return.',
+  },
+  OPERATION_CANCELLED: {
+    status: 409,
+    description: "The operation was cancelled at the caller's request; its compensation ran (lastError).",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

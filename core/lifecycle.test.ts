@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ControlPlaneError } from './errors.js';
 import {
+  assertCancellable,
   assertTransition,
+  CANCEL_RULES,
   canTransition,
   endState,
   isOperationEnded,
@@ -9,6 +11,8 @@ import {
   OPERATION_RULES,
   OPERATION_STATUSES,
   OPERATION_TYPES,
+  RETRY_FROM,
+  retryState,
   startState,
   TENANT_STATES,
   TRANSITIONS,
@@ -33,6 +37,11 @@ const allowed = new Set([
   'OFFBOARDING>OFFBOARDED',
   'OFFBOARDING>FAILED',
   'FAILED>OFFBOARDING',
+  // Retrying a failed operation re-enters its `during` state (RETRY_FROM).
+  'FAILED>PROVISIONING',
+  'FAILED>UPDATING',
+  'FAILED>SUSPENDING',
+  'FAILED>RESUMING',
 ]);
 
 describe('tenant lifecycle transitions', () => {
@@ -100,5 +109,66 @@ describe('operation ended', () => {
       'SUCCEEDED',
       'FAILED',
     ]);
+  });
+});
+
+describe('retry of a failed operation', () => {
+  it.each([
+    ['onboard', 'FAILED', 'PROVISIONING'],
+    ['change-tier', 'FAILED', 'UPDATING'],
+    ['change-tier', 'ACTIVE', 'UPDATING'],
+    ['suspend', 'FAILED', 'SUSPENDING'],
+    ['suspend', 'ACTIVE', 'SUSPENDING'],
+    ['resume', 'FAILED', 'RESUMING'],
+    ['resume', 'SUSPENDED', 'RESUMING'],
+    ['offboard', 'FAILED', 'OFFBOARDING'],
+  ] as const)('a failed %s of a tenant in %s re-enters %s', (type, from, to) => {
+    expect(retryState(type, from)).toBe(to);
+    expect(canTransition(from, to)).toBe(true);
+  });
+
+  it('every state a retry starts from reaches its operation, and the operation can end from there', () => {
+    for (const type of OPERATION_TYPES) {
+      const rule = OPERATION_RULES[type];
+      for (const from of RETRY_FROM[type])
+        expect(canTransition(from, rule.during), `${type} ${from}`).toBe(true);
+    }
+  });
+
+  it('refuses a retry from a state the operation does not leave the tenant in', () => {
+    const refused = [
+      ['onboard', 'ACTIVE'],
+      ['suspend', 'SUSPENDED'],
+      ['resume', 'ACTIVE'],
+      ['offboard', 'OFFBOARDED'],
+      ['change-tier', 'SUSPENDED'],
+    ] as const;
+    for (const [type, from] of refused) {
+      expect(() => retryState(type, from), `${type} ${from}`).toThrow(
+        expect.objectContaining({ code: 'INVALID_STATE_TRANSITION' }),
+      );
+    }
+  });
+});
+
+describe('cancel of a running operation', () => {
+  it('is refused for offboard (nothing to undo) and for a tier change past its cut-over', () => {
+    expect(CANCEL_RULES.offboard.cancellable).toBe(false);
+    expect(() => assertCancellable('offboard', [])).toThrow(
+      expect.objectContaining({ code: 'OPERATION_NOT_CANCELLABLE' }),
+    );
+    const before = [{ name: 'AwaitMigration', status: 'RUNNING' }];
+    expect(() => assertCancellable('change-tier', before)).not.toThrow();
+    expect(() =>
+      assertCancellable('change-tier', [...before, { name: 'CutOver', status: 'SUCCEEDED' }]),
+    ).toThrow(/CutOver/);
+  });
+
+  it('allows every other operation, whose rollback state the lifecycle reaches', () => {
+    for (const type of ['onboard', 'suspend', 'resume', 'change-tier'] as const) {
+      expect(() => assertCancellable(type, [{ name: 'Begin', status: 'SUCCEEDED' }])).not.toThrow();
+      const rule = OPERATION_RULES[type];
+      expect(rule.during === rule.onRolledBack || canTransition(rule.during, rule.onRolledBack)).toBe(true);
+    }
   });
 });

@@ -45,8 +45,9 @@ export const TRANSITIONS: Readonly<Record<TenantState, readonly TenantState[]>> 
   RESUMING: ['ACTIVE', 'SUSPENDED', 'FAILED'],
   OFFBOARDING: ['OFFBOARDED', 'FAILED'],
   OFFBOARDED: [],
-  // A failed tenant can only be cleaned up; onboarding again is a new tenant.
-  FAILED: ['OFFBOARDING'],
+  // A failed tenant is cleaned up, or its failed operation retried (RETRY_FROM): the retry
+  // re-enters that operation's `during` state.
+  FAILED: ['OFFBOARDING', 'PROVISIONING', 'UPDATING', 'SUSPENDING', 'RESUMING'],
 };
 
 export function canTransition(from: TenantState, to: TenantState): boolean {
@@ -107,6 +108,71 @@ export function endState(type: OperationType, outcome: 'succeeded' | 'rolled-bac
   if (outcome === 'succeeded') return rule.onSuccess;
   if (outcome === 'rolled-back') return rule.onRolledBack;
   return 'FAILED';
+}
+
+/**
+ * Retrying a FAILED operation (POST /v1/operations/{id}/retry): the tenant states it can be retried
+ * from. FAILED (its compensation did not finish, or an onboarding or offboarding failed), or the
+ * state a clean rollback returned the tenant to. The retry re-enters the operation's `during` state.
+ */
+export const RETRY_FROM: Readonly<Record<OperationType, readonly TenantState[]>> = {
+  onboard: ['FAILED'],
+  'change-tier': ['ACTIVE', 'FAILED'],
+  suspend: ['ACTIVE', 'FAILED'],
+  resume: ['SUSPENDED', 'FAILED'],
+  offboard: ['FAILED'],
+};
+
+/** The state a tenant in `current` moves to when its failed `type` operation is retried. */
+export function retryState(type: OperationType, current: TenantState): TenantState {
+  if (!RETRY_FROM[type].includes(current)) {
+    throw new ControlPlaneError(
+      'INVALID_STATE_TRANSITION',
+      `cannot retry a failed ${type} of a tenant in ${current}; a ${type} is retried from ${RETRY_FROM[type].join(' or ')}`,
+      { details: { operation: type, state: current, requires: RETRY_FROM[type] } },
+    );
+  }
+  const to = OPERATION_RULES[type].during;
+  assertTransition(current, to);
+  return to;
+}
+
+/**
+ * Cancelling a running operation (POST /v1/operations/{id}/cancel) stops it at its next step and
+ * runs its compensation, so the tenant ends where a rollback leaves it (`onRolledBack`). Offboarding
+ * has no compensation, and a tier change cannot go back once its cut-over has run.
+ */
+export const CANCEL_RULES: Readonly<
+  Record<OperationType, { readonly cancellable: boolean; readonly pointOfNoReturn?: string }>
+> = {
+  onboard: { cancellable: true },
+  'change-tier': { cancellable: true, pointOfNoReturn: 'CutOver' },
+  suspend: { cancellable: true },
+  resume: { cancellable: true },
+  offboard: { cancellable: false },
+};
+
+/** Throws OPERATION_NOT_CANCELLABLE unless an operation of `type` with these steps can still be cancelled. */
+export function assertCancellable(
+  type: OperationType,
+  steps: readonly { readonly name: string; readonly status: string }[],
+): void {
+  const rule = CANCEL_RULES[type];
+  if (!rule.cancellable)
+    throw new ControlPlaneError(
+      'OPERATION_NOT_CANCELLABLE',
+      `a ${type} cannot be cancelled: it has nothing to undo`,
+      {
+        details: { operation: type },
+      },
+    );
+  const passed = rule.pointOfNoReturn && steps.some((s) => s.name === rule.pointOfNoReturn);
+  if (passed)
+    throw new ControlPlaneError(
+      'OPERATION_NOT_CANCELLABLE',
+      `this ${type} has reached ${rule.pointOfNoReturn}, after which it cannot be undone; let it finish`,
+      { details: { operation: type, pointOfNoReturn: rule.pointOfNoReturn } },
+    );
 }
 
 export function isTerminal(state: TenantState): boolean {

@@ -118,6 +118,14 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
       return launch(await registry.startOperation(tenantIdOrSlug, 'offboard', opRequest(ctx)));
     },
 
+    async retry(operationId, ctx) {
+      return launch(await registry.retryOperation(operationId, opRequest(ctx)));
+    },
+
+    cancel(operationId, ctx) {
+      return registry.requestCancel(operationId, ctx.actor);
+    },
+
     awaitOperation(operationId: string, timeoutMs: number) {
       return deps.watch.wait(operationId, timeoutMs);
     },

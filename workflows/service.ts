@@ -48,6 +48,18 @@ export interface LifecycleService {
    * long polling for watchers. OPERATION_NOT_FOUND when there is no such operation.
    */
   awaitOperation(operationId: string, timeoutMs: number): Promise<Operation>;
+  /**
+   * Runs a FAILED operation again (its next attempt), once its cause is fixed: the tenant re-enters
+   * the operation's state and the workflow runs from the top, where every step is an idempotent
+   * ensure, so what is done settles at once and the run picks up at the step that failed.
+   */
+  retry(operationId: string, ctx: CallContext): Promise<Started>;
+  /**
+   * Asks a running operation to stop: its next step fails with OPERATION_CANCELLED and its
+   * compensation runs. Asking again answers the same; an ended, offboarding or past-cut-over
+   * operation is OPERATION_NOT_CANCELLABLE.
+   */
+  cancel(operationId: string, ctx: CallContext): Promise<Operation>;
   /** Answers the step an operation waits on (migration hand-off); NOT_WAITING_FOR_CALLBACK otherwise. */
   callback(operationId: string, answer: CallbackAnswer, ctx: CallContext): Promise<Operation>;
 }

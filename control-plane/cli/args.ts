@@ -61,7 +61,21 @@ export interface CommandSpec {
   readonly required?: readonly CommandOption[];
 }
 
-const MUTATING: CommandOption[] = ['wait', 'interval', 'idempotency-key'];
+const MUTATING = ['wait', 'interval', 'idempotency-key'] as const satisfies CommandOption[];
+
+/** Retry, cancel, reconcile (control-plane/cli/reconcile.ts; docs/reconcile.md). */
+const RECONCILE_COMMANDS = {
+  retry: {
+    summary: 'run a FAILED operation again from its failed step',
+    positionals: ['operationId'],
+    options: MUTATING,
+  },
+  cancel: {
+    summary: 'stop a running operation and run its compensation',
+    positionals: ['operationId'],
+    options: ['wait', 'interval'],
+  },
+} as const satisfies Record<string, CommandSpec>;
 
 export const COMMANDS = {
   onboard: {
@@ -126,6 +140,7 @@ export const COMMANDS = {
     positionals: [],
     options: [],
   },
+  ...RECONCILE_COMMANDS,
   help: { summary: 'show this help', positionals: [], options: [] },
 } as const satisfies Record<string, CommandSpec>;
 

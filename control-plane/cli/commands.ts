@@ -6,6 +6,7 @@ import { configCommand, quotasCommand } from './config.js';
 import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { gatesCommand } from './gates.js';
+import { RECONCILE_HANDLERS } from './reconcile.js';
 import {
   type Output,
   ProgressView,
@@ -30,7 +31,7 @@ export interface CommandEnv {
   readonly local?: { readonly dataDir: string; readonly registryTable: string; readonly url: string };
 }
 
-interface Started {
+export interface Started {
   readonly tenant: Tenant;
   readonly operation: Operation;
 }
@@ -74,7 +75,7 @@ function finalStatus(env: CommandEnv, op: Operation): number {
 }
 
 /** Shared tail of every mutating command: print the acceptance, or follow the operation with --wait. */
-async function accepted(env: CommandEnv, started: Started, wait: boolean): Promise<number> {
+export async function accepted(env: CommandEnv, started: Started, wait: boolean): Promise<number> {
   if (!wait) {
     if (env.json) printJson(env.stdout, started);
     else env.stdout.write(renderAccepted(started.tenant, started.operation));
@@ -178,6 +179,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   doctor: doctorCommand,
   config: configCommand,
   quotas: quotasCommand,
+  ...RECONCILE_HANDLERS,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

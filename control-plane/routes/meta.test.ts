@@ -29,6 +29,8 @@ const ROUTES = [
   'post /v1/api-keys',
   'post /v1/usage',
   'post /v1/operations/{operationId}/callback',
+  'post /v1/operations/{operationId}/retry',
+  'post /v1/operations/{operationId}/cancel',
   'get /v1/tenants',
   'post /v1/tenants',
   'delete /v1/tenants/{tenantId}',

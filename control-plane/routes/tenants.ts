@@ -1,8 +1,5 @@
-import type { FastifyRequest } from 'fastify';
-import type { z } from 'zod';
 import type { ErrorCode } from '../../core/errors.js';
-import type { Principal } from '../auth.js';
-import { answerStarted, logContext, type RouteContext } from '../context.js';
+import { answerStarted, idempotent, logContext, type RouteContext } from '../context.js';
 import type { Router } from '../route.js';
 import {
   ChangeTierSchema,
@@ -33,24 +30,6 @@ const OPERATION_REFUSALS: ErrorCode[] = [
   'VERSION_CONFLICT',
 ];
 const IDEMPOTENCY_ERRORS: ErrorCode[] = ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT'];
-
-const principalOf = (request: FastifyRequest): Principal => request.principal!;
-
-/** Idempotency inputs of a mutating call: the caller's key, scoped by actor, over route + params + body. */
-function idempotent(
-  request: FastifyRequest,
-  headers: z.output<typeof IdempotencyHeadersSchema>,
-  params: unknown,
-  body: unknown,
-) {
-  const actor = principalOf(request).actor;
-  return {
-    actor,
-    scope: `api:${actor}`,
-    idempotencyKey: headers['idempotency-key'],
-    fingerprint: { method: request.method, route: request.routeOptions.url, params, body },
-  };
-}
 
 export function tenantRoutes(router: Router, ctx: RouteContext): void {
   router.add({

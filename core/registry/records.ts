@@ -22,7 +22,14 @@ export const TenantStateSchema = z.enum(TENANT_STATES);
 export const OperationTypeSchema = z.enum(OPERATION_TYPES);
 export const OperationStatusSchema = z.enum(OPERATION_STATUSES);
 
-export const ErrorInfoSchema = z.object({ code: z.string(), message: z.string() });
+export const ErrorInfoSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  /** The step that failed first (an operation's lastError), never a compensation step. */
+  step: z.string().optional(),
+  /** Compensation steps that failed too, each with its own error; every one of them ran. */
+  undoFailed: z.array(z.object({ step: z.string(), code: z.string(), message: z.string() })).optional(),
+});
 export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 
 /** A tenant stack's role: the one serving it, the one a tier change builds, the one a change retires. */
@@ -144,6 +151,21 @@ export const OperationSchema = z.object({
     })
     .optional(),
   error: ErrorInfoSchema.optional(),
+  /** A cancel asked for (POST /v1/operations/{id}/cancel): the next step stops and compensation runs. */
+  cancel: z.object({ actor: z.string(), at: z.string() }).optional(),
+  /** Which run of the operation this is: 2 after its first retry (absent: the first). */
+  attempt: z.number().int().positive().optional(),
+  /** The earlier runs a retry ended: when, who retried, and why each failed. */
+  previousAttempts: z
+    .array(
+      z.object({
+        attempt: z.number().int().positive(),
+        endedAt: z.string().optional(),
+        error: ErrorInfoSchema.optional(),
+        retriedBy: z.string(),
+      }),
+    )
+    .optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   endedAt: z.string().optional(),

@@ -19,6 +19,7 @@ import {
   type IdempotencyStoreOptions,
 } from './idempotency.js';
 import { nowIso, type RegistryIo } from './io.js';
+import { requestCancel, retryOperation } from './operation-control.js';
 import { RegistryQueries } from './queries.js';
 import type { ErrorInfo, Operation, Step, Tenant } from './records.js';
 import {
@@ -303,6 +304,19 @@ export class Registry extends RegistryQueries {
       throw e;
     }
     return { tenant: next, operation };
+  }
+
+  /** Opens a FAILED operation again for its next attempt (operation-control.ts). */
+  retryOperation(
+    operationId: string,
+    op: OperationRequest,
+  ): Promise<{ tenant: Tenant; operation: Operation }> {
+    return retryOperation(this.io, this, this.idempotency, operationId, op);
+  }
+
+  /** Records a cancel request on a running operation (operation-control.ts). */
+  requestCancel(operationId: string, actor: string): Promise<Operation> {
+    return requestCancel(this.io, operationId, actor);
   }
 
   /**

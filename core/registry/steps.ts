@@ -15,7 +15,7 @@ export type StepMode = 'start' | 'detail' | 'end' | 'put';
 
 /** The progress fields of an operation that `updateOperation` may change. */
 export type OperationProgress = Partial<
-  Pick<Operation, 'status' | 'waitingFor' | 'waitingSince' | 'callback'>
+  Pick<Operation, 'status' | 'waitingFor' | 'waitingSince' | 'callback' | 'cancel'>
 >;
 
 let stepSeq = 0;
@@ -153,7 +153,7 @@ export async function updateOperation(
     const values: Record<string, unknown> = { ':u': next.updatedAt, ':rev': rev, ':next': rev + 1 };
     const sets = ['#u = :u', 'rev = :next'];
     const removes: string[] = [];
-    for (const key of ['status', 'waitingFor', 'waitingSince', 'callback'] as const) {
+    for (const key of ['status', 'waitingFor', 'waitingSince', 'callback', 'cancel'] as const) {
       if (!(key in patch) && !(key === 'waitingSince' && 'waitingFor' in patch)) continue;
       names[`#${key}`] = key;
       if (next[key] === undefined) removes.push(`#${key}`);

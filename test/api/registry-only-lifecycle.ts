@@ -82,6 +82,15 @@ export class RegistryOnlyLifecycle implements LifecycleService {
     return this.registry.startOperation(tenantIdOrSlug, 'offboard', { actor: ctx.actor });
   }
 
+  /** The registry's records only: the operation opens again and stays PENDING. */
+  retry(operationId: string, ctx: CallContext): Promise<Started> {
+    return this.registry.retryOperation(operationId, { actor: ctx.actor });
+  }
+
+  cancel(operationId: string, ctx: CallContext): Promise<Operation> {
+    return this.registry.requestCancel(operationId, ctx.actor);
+  }
+
   async callback(operationId: string, answer: CallbackAnswer, _ctx: CallContext): Promise<Operation> {
     const operation = await this.registry.requireOperation(operationId);
     if (!operation.waitingFor) {

@@ -50,7 +50,7 @@ export interface StateOptions {
   readonly catchTo?: string;
   /** Catch ResultPath; `$.error` by default. */
   readonly errorPath?: string;
-  /** Pass the whole state (with `error` / `compensationError` when caught) to the handler. */
+  /** Pass the whole state (with `error` / `undoErrors` when caught) to the handler. */
   readonly withError?: boolean;
 }
 
@@ -75,7 +75,12 @@ type SameNameRest<K extends TaskName> =
 interface AnyTaskOptions extends StateOptions {
   readonly task?: TaskName;
   readonly args?: object;
+  /** A compensation step (see Flow.undo): the runner counts a NotFound answer as done. */
+  readonly undo?: boolean;
 }
+
+/** Where an undo step's failure is kept for RecordFailure: `$.undoErrors.<step>`. */
+export const UNDO_ERRORS_PATH = '$.undoErrors';
 
 export class Flow {
   readonly states: Record<string, AslState> = {};
@@ -99,6 +104,7 @@ export class Flow {
         args: o.args ?? {},
         // Polled tasks record their step at the first call and on each new detail.
         poll,
+        ...(o.undo ? { undo: true } : {}),
         // The whole state, not `$.error`: a path to a missing field fails the state on AWS.
         ...(o.withError ? { 'state.$': '$' } : {}),
       },
@@ -150,6 +156,32 @@ export class Flow {
     // The task says how long to wait (its backoff): seconds, as Step Functions requires.
     this.states[wait] = { Type: 'Wait', SecondsPath: '$.poll.waitSeconds', Next: step };
     return this;
+  }
+
+  /**
+   * One step of a compensation chain. Whatever becomes of it, the chain goes on to `next`: a
+   * failure is caught into `$.undoErrors.<step>` (RecordFailure lists them), so every undo step runs
+   * even when another one failed. The runner counts a NotFound answer as done (`undo: true`): what
+   * it would undo is gone already.
+   */
+  undo<K extends TaskName>(
+    step: string,
+    next: string,
+    o: TaskOptions<K> & { readonly poll?: boolean },
+  ): this {
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(step))
+      throw new Error(`undo step name ${step} must be letters and digits (it is a JSONPath key)`);
+    const options: AnyTaskOptions = {
+      ...o,
+      undo: true,
+      catchTo: next,
+      errorPath: `${UNDO_ERRORS_PATH}.${step}`,
+    };
+    if (!o.poll) {
+      this.states[step] = this.taskState(step, next, options, null);
+      return this;
+    }
+    return this.poll(step, next, options as TaskOptions<K>);
   }
 
   choice(name: string, variable: string, whenTrue: string, otherwise: string): this {

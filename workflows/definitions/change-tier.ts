@@ -24,24 +24,9 @@ export function changeTierDefinition(): AslDefinition {
       })
       .task('MoveApiKey', 'MoveSubscription', { args: { tier: 'target' }, ...undoSame })
       .task('MoveSubscription', 'Finish', { args: { tier: 'target' }, ...undoSame })
-      .poll('UndoUpdate', 'UndoApiKey', {
-        task: 'EnsureStackUpdated',
-        args: { tier: 'tenant' },
-        catchTo: 'RecordFailure',
-        errorPath: '$.compensationError',
-      })
-      .task('UndoApiKey', 'UndoSubscription', {
-        task: 'MoveApiKey',
-        args: { tier: 'tenant' },
-        catchTo: 'RecordFailure',
-        errorPath: '$.compensationError',
-      })
-      .task('UndoSubscription', 'RecordRollback', {
-        task: 'MoveSubscription',
-        args: { tier: 'tenant' },
-        catchTo: 'RecordFailure',
-        errorPath: '$.compensationError',
-      })
+      .undo('UndoUpdate', 'UndoApiKey', { task: 'EnsureStackUpdated', args: { tier: 'tenant' }, poll: true })
+      .undo('UndoApiKey', 'UndoSubscription', { task: 'MoveApiKey', args: { tier: 'tenant' } })
+      .undo('UndoSubscription', 'RecordRollback', { task: 'MoveSubscription', args: { tier: 'tenant' } })
       // model change
       .task('ResolveTargetTemplate', 'NewAccount?', {
         task: 'ResolveTemplate',
@@ -93,18 +78,9 @@ export function changeTierDefinition(): AslDefinition {
       })
       .choice('CloseOldAccount?', '$.plan.closeAccount', 'CloseOldAccount', 'Finish')
       .task('CloseOldAccount', 'Finish', { task: 'CloseAccount', catchTo: 'RecordFailure' })
-      .poll('UndoTargetStack', 'UndoAccount?', {
-        task: 'RetireStacks',
-        args: { role: 'target' },
-        catchTo: 'RecordFailure',
-        errorPath: '$.compensationError',
-      })
+      .undo('UndoTargetStack', 'UndoAccount?', { task: 'RetireStacks', args: { role: 'target' }, poll: true })
       .choice('UndoAccount?', '$.plan.vendAccount', 'UndoAccount', 'RecordRollback')
-      .task('UndoAccount', 'RecordRollback', {
-        task: 'CloseAccount',
-        catchTo: 'RecordFailure',
-        errorPath: '$.compensationError',
-      })
+      .undo('UndoAccount', 'RecordRollback', { task: 'CloseAccount' })
       // end
       .task('Finish', undefined, { catchTo: 'RecordFailure' })
       .failureEnding({ rollback: true })

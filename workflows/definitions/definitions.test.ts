@@ -199,6 +199,40 @@ describe('the builder', () => {
     expect(start.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Stop' }]);
   });
 
+  it('chains undo steps so that each runs whatever became of the one before', () => {
+    const def = new Flow()
+      .undo('UndoA', 'UndoB', { task: 'SetApiKeyEnabled', args: { enabled: true } })
+      .undo('UndoB', 'End', { task: 'SetDatabaseRunning', args: { running: true }, poll: true })
+      .fail('End', 'X', 'y')
+      .build('test', 'UndoA');
+    expect(def.States.UndoA).toMatchObject({
+      Next: 'UndoB',
+      Parameters: { undo: true },
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.undoErrors.UndoA', Next: 'UndoB' }],
+    });
+    expect(def.States.UndoB).toMatchObject({
+      Next: 'UndoB: done?',
+      Parameters: { undo: true, poll: true },
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.undoErrors.UndoB', Next: 'End' }],
+    });
+    expect(() => new Flow().undo('Undo B', 'End', { task: 'Finish' })).toThrow(/letters and digits/);
+  });
+
+  it('sends every undo step of every definition on to the next one, never to the failure ending', () => {
+    for (const [type, def] of definitions) {
+      for (const { name, state, params } of tasksOf(def)) {
+        if (!(params as { undo?: boolean }).undo) continue;
+        const caught = (state.Catch as { Next: string; ResultPath: string }[])[0]!;
+        expect(caught.ResultPath, `${type} ${name}`).toBe(`$.undoErrors.${name}`);
+        const onward = params.poll
+          ? (def.States[state.Next as string]!.Choices as { Next: string }[])[0]!.Next
+          : state.Next;
+        expect(caught.Next, `${type} ${name}`).toBe(onward);
+        expect(caught.Next, `${type} ${name}`).not.toBe('RecordFailure');
+      }
+    }
+  });
+
   it('only takes TaskNames and their args (checked by the type checker)', () => {
     const flow = new Flow();
     // @ts-expect-error an unknown task named by its state

@@ -30,11 +30,7 @@ export function onboardDefinition(): AslDefinition {
       ...onFail,
     })
     .task('Activate', undefined, { task: 'Finish', ...onFail })
-    .poll('Compensate', 'RecordRollback', {
-      task: 'CompensateOnboard',
-      catchTo: 'RecordFailure',
-      errorPath: '$.compensationError',
-    })
+    .undo('Compensate', 'RecordRollback', { task: 'CompensateOnboard', poll: true })
     .failureEnding({ rollback: true })
     .build('Onboard a tenant: create its stack, identity and API access.', 'Begin');
 }

@@ -13,6 +13,17 @@ export interface StepFunctionsEngineOptions {
 }
 
 /**
+ * One execution per attempt: the operation id, then `<id>-attempt-<n>` for a retry. Names are unique
+ * for 90 days, and RedriveExecution does not fit these machines: it restarts at the state that
+ * failed, which here is the Fail state after RecordFailure and compensation, so it would only fail
+ * again. A retry is a new execution, whose idempotent steps settle what is done already.
+ */
+export function executionName(operation: Operation): string {
+  const attempt = operation.attempt ?? 1;
+  return attempt > 1 ? `${operation.operationId}-attempt-${attempt}` : operation.operationId;
+}
+
+/**
  * The AWS engine: the same definitions on Step Functions (Standard). The execution name is the
  * operation id, so starting twice starts once (names are unique for 90 days).
  */
@@ -32,7 +43,7 @@ export class StepFunctionsEngine implements WorkflowEngine {
       await this.options.sfn.send(
         new StartExecutionCommand({
           stateMachineArn: this.options.stateMachineArn(operation.type),
-          name: operation.operationId,
+          name: executionName(operation),
           input: JSON.stringify(input),
         }),
       );

@@ -4,6 +4,7 @@ import type { BillingAccounts } from '../../core/billing/accounts.js';
 import type { BillingProvider } from '../../core/billing/provider.js';
 import type { UsageSource } from '../../core/billing/usage.js';
 import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
+import { CANCEL_RULES } from '../../core/lifecycle.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd } from '../../core/registry/registry.js';
@@ -65,6 +66,8 @@ export interface TaskInput<A extends object = Record<string, unknown>> {
   readonly args: A;
   /** True for a task called in a Task → Choice → Wait loop until it answers `done`. */
   readonly poll?: boolean;
+  /** A compensation step (Flow.undo): a NotFound answer counts as done, its target is gone already. */
+  readonly undo?: boolean;
   /** The execution's base poll interval; pending answers back off from it. */
   readonly pollSeconds?: number;
   /** The whole execution state, for handlers that read a caught error. */
@@ -103,9 +106,20 @@ export interface TaskScope {
   readonly operation: Operation;
 }
 
-/** The tenant and the operation a step works on, in one BatchGetItem. */
-export function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskScope> {
-  return deps.registry.getScope(input.tenantId, input.operationId);
+/**
+ * The tenant and the operation a step works on, in one BatchGetItem. A forward step of an operation
+ * someone cancelled stops here (OPERATION_CANCELLED), so the machine's Catch runs its compensation;
+ * undo steps, the failure ending and steps past the point of no return go on.
+ */
+export async function loadScope(deps: TaskDeps, input: TaskInput): Promise<TaskScope> {
+  const scope = await deps.registry.getScope(input.tenantId, input.operationId);
+  const { cancel, type, steps } = scope.operation;
+  if (cancel && !input.undo && input.task !== 'RecordFailure') {
+    const noReturn = CANCEL_RULES[type].pointOfNoReturn;
+    if (!noReturn || !steps.some((s) => s.name === noReturn && s.status === 'SUCCEEDED'))
+      throw new TaskError('OPERATION_CANCELLED', `cancelled by ${cancel.actor} at ${cancel.at}`);
+  }
+  return scope;
 }
 
 /** The tier a step works on: the tenant's current one, or the operation's target. */
@@ -147,6 +161,11 @@ export function toTaskError(e: unknown): TaskError {
 
 /** True for AWS "not found" answers, whatever the service calls them (core/aws/errors.ts). */
 export const isNotFound = isAwsNotFound;
+
+/** NotFound, or one of ours wrapping a NotFound (its `cause`): what an undo step counts as done. */
+export function isGone(e: unknown): boolean {
+  return isNotFound(e) || isNotFound((e as { cause?: unknown } | undefined)?.cause);
+}
 
 export function ignoreNotFound(e: unknown): undefined {
   if (isNotFound(e)) return undefined;

@@ -6,7 +6,7 @@ import type { EventType } from '../events.js';
 import { closeAccount } from './accounts.js';
 import { deleteApiKeyOf } from './api-access.js';
 import { cancelSubscriptionForCompensation } from './billing.js';
-import { type HandlerOf, loadScope, type PollResult, tierFor } from './context.js';
+import { type HandlerOf, loadScope, type PollResult, tierFor, toTaskError } from './context.js';
 import { deleteIdentityOf } from './identity.js';
 import { retireStacks } from './stacks.js';
 
@@ -102,26 +102,43 @@ function caughtError(
   return { code: caught.Error, message };
 }
 
+/** Every undo step that failed, as the compensation chain caught them (`$.undoErrors.<step>`). */
+function undoFailures(
+  state: Record<string, unknown> | undefined,
+): { step: string; code: string; message: string }[] {
+  const caught = (state?.undoErrors ?? {}) as Record<string, unknown>;
+  return Object.keys(caught).flatMap((step) => {
+    const error = caughtError(caught, step);
+    return error ? [{ step, ...error }] : [];
+  });
+}
+
 /**
  * RecordFailure: the operation failed. `rolled-back` when compensation undid everything (the tenant
  * returns to where it was, or FAILED for an onboarding), `failed` otherwise. lastError names the
- * failing step and the AWS reason.
+ * step that failed first and its reason (never an undo step), and lists every undo step that failed.
  */
 export const recordFailure: HandlerOf<'RecordFailure'> = async (input, deps) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   if (operation.status === 'SUCCEEDED' || operation.status === 'FAILED') return { already: operation.status };
   const original = caughtError(input.state, 'error');
-  const compensation = caughtError(input.state, 'compensationError');
-  const failedStep = [...operation.steps].reverse().find((s) => s.status === 'FAILED');
+  const undoFailed = undoFailures(input.state);
+  const undoSteps = new Set(undoFailed.map((u) => u.step));
+  const failedStep = [...operation.steps]
+    .reverse()
+    .find((s) => s.status === 'FAILED' && !undoSteps.has(s.name));
   const cause = original ??
-    compensation ?? { code: 'WORKFLOW_FAILED', message: 'the workflow failed without an error' };
+    undoFailed[0] ?? { code: 'WORKFLOW_FAILED', message: 'the workflow failed without an error' };
   const stepName = failedStep?.name ?? 'unknown step';
+  const undoText = undoFailed.map((u) => `${u.step} (${u.message})`).join(', ');
   const error: ErrorInfo = {
     code: cause.code.startsWith('States.') ? 'WORKFLOW_FAILED' : cause.code,
-    message: `${stepName}: ${cause.message}${compensation && original ? ` (compensation failed too: ${compensation.message})` : ''}`,
+    message: `${stepName}: ${cause.message}${undoFailed.length ? `; undo steps failed: ${undoText}` : ''}`,
+    step: stepName,
+    ...(undoFailed.length ? { undoFailed } : {}),
   };
-  const outcome = input.args.outcome === 'rolled-back' && !compensation ? 'rolled-back' : 'failed';
+  const outcome = input.args.outcome === 'rolled-back' && undoFailed.length === 0 ? 'rolled-back' : 'failed';
   await deps.events.publish({
     type: operation.type === 'onboard' ? 'tenant.onboarding_failed' : 'tenant.operation_failed',
     tenantId: tenant.tenantId,
@@ -141,18 +158,32 @@ export const recordFailure: HandlerOf<'RecordFailure'> = async (input, deps) => 
 
 /**
  * CompensateOnboard: undo a half-done onboarding in reverse order of creation: subscription, API
- * key, users, group, then the stack (polled until gone). Each part treats "already gone" as done.
+ * key, users, group, then the stack (polled until gone), then the vended account. Every part runs even when
+ * another failed ("already gone" counts as done); the failures are reported together at the end.
  * The billing customer stays (with no subscription it is never charged).
  */
 export const compensateOnboard: HandlerOf<'CompensateOnboard'> = async (input, deps): Promise<PollResult> => {
   const { tenant } = await loadScope(deps, input);
-  await cancelSubscriptionForCompensation(deps, input);
-  await deleteApiKeyOf(deps, tenant);
-  await deleteIdentityOf(deps, tenant);
-  const stacks = (await retireStacks({ ...input, args: { role: 'all' } }, deps)) as PollResult;
-  if (!stacks.done) return stacks;
-  // Last: the account the onboarding vended, once nothing runs in it.
-  await closeAccount({ ...input, args: {} }, deps);
+  const failures: string[] = [];
+  const attempt = async <T>(part: string, run: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await run();
+    } catch (e) {
+      failures.push(`${part}: ${toTaskError(e).message}`);
+      return undefined;
+    }
+  };
+  await attempt('subscription', () => cancelSubscriptionForCompensation(deps, input));
+  await attempt('api key', () => deleteApiKeyOf(deps, tenant));
+  await attempt('users and group', () => deleteIdentityOf(deps, tenant));
+  const stacks = (await attempt('stacks', () => retireStacks({ ...input, args: { role: 'all' } }, deps))) as
+    | PollResult
+    | undefined;
+  if (stacks && !stacks.done) return stacks;
+  // Last: the account the onboarding vended, once nothing runs in it (left open when a stack is stuck).
+  if (stacks) await attempt('account', () => closeAccount({ ...input, args: {} }, deps));
+  if (failures.length)
+    throw new ControlPlaneError('WORKFLOW_FAILED', `compensation left things behind: ${failures.join('; ')}`);
   return { done: true, detail: 'nothing left behind' };
 };
 

@@ -1,7 +1,7 @@
 import { backoffDelay, backoffSeconds, sleep } from '../../core/backoff.js';
 import { describeError } from '../../core/errors.js';
 import type { HandlerOf, StepCall, TaskDeps, TaskInput, TaskResult } from './context.js';
-import { TaskError, toTaskError } from './context.js';
+import { isGone, TaskError, toTaskError } from './context.js';
 import { checkTaskArgs, isTaskName, TASK_NAMES, type TaskName } from './contract.js';
 
 /** One handler per task of the contract, each receiving its own task's validated args. */
@@ -152,6 +152,12 @@ export function createTaskRunnerWith(
     } catch (e) {
       const start = startOf(startedAt);
       polled.delete(key);
+      if (input.undo && isGone(e)) {
+        // An undo whose target is gone already has nothing left to undo: done, and said so.
+        const detail = `already gone: ${toTaskError(e).message}`;
+        await deps.registry.stepEnded(input.operationId, input.step, 'SUCCEEDED', undefined, detail, start);
+        return { done: true, detail };
+      }
       throw await failed(input, e, start);
     }
   };
