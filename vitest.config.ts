@@ -26,6 +26,7 @@ export const UNIT_TESTS = [
   'test/no-aws.test.ts',
   'tiers/catalog.test.ts',
   'workflows/definitions/definitions.test.ts',
+  'workflows/event-tap.test.ts',
   'workflows/engine/local.test.ts',
   'workflows/tasks/runner.test.ts',
   'workflows/tasks/tenant-data.test.ts',

@@ -28,6 +28,7 @@ import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { createRouter } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { type EventStreamDeps, eventStreamRoutes } from './routes/events-stream.js';
 import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
@@ -35,6 +36,7 @@ import { operationRoutes } from './routes/operations.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { whoAmIRoutes } from './routes/whoami.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -57,6 +59,8 @@ export interface AppDeps {
   readonly processOwner?: ProcessOwner | undefined;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
+  /** The event stream's source (the workflows' tap, local engine); without it the stream answers EVENT_STREAM_UNAVAILABLE. */
+  readonly events?: EventStreamDeps;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -208,6 +212,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   gateRoutes(router, ctx);
   apiKeyRoutes(router, deps.apiKeys);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
+  eventStreamRoutes(app, router, ctx, deps.events ?? {});
+  whoAmIRoutes(router);
   await webhookRoutes(app, router, ctx);
 
   await app.register(swagger, { mode: 'static', specification: { document: openapi() as never } });

@@ -13,8 +13,11 @@ import type { Scope } from './schemas.js';
  * handler runs, so `DELETE …?dryRun=true` cannot do the real thing.
  */
 
-/** A bearer scope, no credential (`public`), or the signup webhook's HMAC signature. */
-export type AuthRequirement = Scope | 'public' | 'webhook-signature';
+/**
+ * A bearer scope, any valid bearer credential whatever its scopes (`authenticated`: only for reads
+ * about the caller itself), no credential (`public`), or the signup webhook's HMAC signature.
+ */
+export type AuthRequirement = Scope | 'authenticated' | 'public' | 'webhook-signature';
 
 export interface ResponseDoc {
   readonly description: string;
@@ -72,8 +75,9 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, H extends S
 /** Every error code a route can answer: its own plus those that follow from its definition. */
 export function routeErrors(doc: RouteDoc): ErrorCode[] {
   const codes = new Set<ErrorCode>();
-  if (doc.auth !== 'public' && doc.auth !== 'webhook-signature')
-    codes.add('UNAUTHENTICATED').add('FORBIDDEN');
+  if (doc.auth !== 'public' && doc.auth !== 'webhook-signature') codes.add('UNAUTHENTICATED');
+  if (doc.auth !== 'public' && doc.auth !== 'webhook-signature' && doc.auth !== 'authenticated')
+    codes.add('FORBIDDEN');
   codes.add('UNKNOWN_QUERY_PARAMETER');
   if (doc.params || doc.query || doc.headers || doc.body) codes.add('VALIDATION_FAILED');
   if (doc.body) codes.add('INVALID_JSON').add('UNSUPPORTED_MEDIA_TYPE').add('BODY_TOO_LARGE');
@@ -192,7 +196,9 @@ export function createRouter(app: FastifyInstance, auth: Authenticator, docs: Ro
       app.route({
         method: def.method,
         url: def.url,
-        ...(bearer ? { onRequest: auth.hook(def.auth as Scope) } : {}),
+        ...(bearer
+          ? { onRequest: auth.hook(def.auth === 'authenticated' ? undefined : (def.auth as Scope)) }
+          : {}),
         handler: async (request, reply) => handler(await parseInput(def, request), request, reply),
       });
     },

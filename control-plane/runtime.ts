@@ -205,6 +205,8 @@ export async function buildRuntime<R extends RuntimeRole>(
     // Exports live in the platform's artifact bucket: served where the platform is known.
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
     health: () => aws.health(),
+    // The stream carries what this process runs: the local engine's operations.
+    ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
   });
   const admin = await ensureAdminKey(config, apiKeys);
   const theApp = app;

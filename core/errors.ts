@@ -119,6 +119,11 @@ export const ERROR_CATALOGUE = {
     description: 'The control plane is shutting down; retry on another instance.',
   },
   INTERNAL: { status: 500, description: 'An unexpected error; the log has the request id.' },
+  EVENT_STREAM_UNAVAILABLE: {
+    status: 503,
+    description:
+      'The event stream is not served here (workflows run on Step Functions) or has as many streams open as it serves.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

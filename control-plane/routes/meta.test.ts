@@ -23,6 +23,7 @@ const ROUTES = [
   'get /metrics',
   'get /openapi.json',
   'get /readyz',
+  'get /v1/events/stream',
   'get /v1/gates',
   'get /v1/operations/{operationId}',
   'post /v1/api-keys',
@@ -39,6 +40,7 @@ const ROUTES = [
   'post /v1/tenants/{tenantId}/tier',
   'get /v1/tiers',
   'post /v1/webhooks/signup',
+  'get /v1/whoami',
 ].sort();
 
 type OpenApi = {
@@ -176,6 +178,9 @@ describe('OpenAPI', () => {
     ]);
     expect(doc.paths['/v1/webhooks/signup']!.post!.security).toEqual([{ webhookSignature: [] }]);
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);
+    // Any credential may ask who it is; the event stream needs tenants:read.
+    expect(doc.paths['/v1/whoami']!.get!.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/v1/events/stream']!.get!.security).toEqual([{ bearerAuth: ['tenants:read'] }]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining([
         'Tenant',

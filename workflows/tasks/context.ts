@@ -2,7 +2,7 @@ import type { AwsClients } from '../../core/aws/clients.js';
 import { isNotFound as isAwsNotFound, toControlPlaneError } from '../../core/aws/errors.js';
 import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
-import type { Operation, Tenant } from '../../core/registry/records.js';
+import type { ErrorInfo, Operation, Step, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd } from '../../core/registry/registry.js';
 import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../templates/index.js';
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
@@ -39,6 +39,18 @@ export interface TaskDeps {
   readonly tenantRoleBoundaryArn?: string | undefined;
   /** Told about every operation that ended (metrics). */
   readonly onFinished?: (operation: Operation) => void;
+  /** Told about every step change the runner recorded (live progress: long polls, the event stream). */
+  readonly onStep?: (change: StepChange) => void;
+}
+
+/** One step change as the task runner recorded it. */
+export interface StepChange {
+  readonly operationId: string;
+  readonly tenantId: string;
+  readonly step: string;
+  readonly status: Step['status'];
+  readonly detail?: string | undefined;
+  readonly error?: ErrorInfo | undefined;
 }
 
 /**
