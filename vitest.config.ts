@@ -33,6 +33,7 @@ export const UNIT_TESTS = [
   'tiers/catalog-billing.test.ts',
   'tiers/catalog.test.ts',
   'workflows/definitions/definitions.test.ts',
+  'workflows/event-tap.test.ts',
   'workflows/engine/local.test.ts',
   'workflows/tasks/runner.test.ts',
   'workflows/tasks/tenant-data.test.ts',

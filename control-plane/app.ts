@@ -36,6 +36,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { createRouter } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { costRoutes } from './routes/costs.js';
+import { type EventStreamDeps, eventStreamRoutes } from './routes/events-stream.js';
 import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
@@ -48,6 +49,7 @@ import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { usageRoutes } from './routes/usage.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { whoAmIRoutes } from './routes/whoami.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -82,6 +84,8 @@ export interface AppDeps {
   readonly revenue?: RevenueSource;
   /** Billing records (customer → tenant) for the Stripe webhook; without them every customer is unknown. */
   readonly billingAccounts?: BillingAccounts;
+  /** The event stream's source (the workflows' tap, local engine); without it the stream answers EVENT_STREAM_UNAVAILABLE. */
+  readonly events?: EventStreamDeps;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -243,6 +247,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     platformTagValue: PLATFORM_TAG_VALUE,
   });
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
+  eventStreamRoutes(app, router, ctx, deps.events ?? {});
+  whoAmIRoutes(router);
   await webhookRoutes(app, router, ctx);
   await tenantConfigRoutes(app, router, ctx, deps.tenantConfig);
   quotaRoutes(router, deps.quotas);

@@ -114,12 +114,12 @@ export class Authenticator {
     return { actor: `jwt:${payload.sub}`, scopes: scopesFromClaims(payload) };
   }
 
-  /** An onRequest hook: authenticates, then FORBIDDEN unless the caller has `scope`. */
-  hook(scope: Scope): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  /** An onRequest hook: authenticates, then (given a scope) FORBIDDEN unless the caller has it. */
+  hook(scope: Scope | undefined): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
     return async (request) => {
       const principal = await this.authenticate(request.headers.authorization);
       request.principal = principal;
-      if (!hasScope(principal, scope)) {
+      if (scope && !hasScope(principal, scope)) {
         throw new ControlPlaneError(
           'FORBIDDEN',
           `this route needs the ${scope} scope; ${principal.actor} has ${[...principal.scopes].join(', ') || 'none'}`,

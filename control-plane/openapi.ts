@@ -76,6 +76,7 @@ function security(doc: RouteDoc): Json[] {
   if (doc.auth === 'public') return [];
   if (doc.auth === 'webhook-signature') return [{ webhookSignature: [] }];
   if (doc.auth === 'stripe-signature') return [{ stripeSignature: [] }];
+  if (doc.auth === 'authenticated') return [{ bearerAuth: [] }];
   // OpenAPI 3.1 lets non-OAuth schemes list role names: the scope the route needs.
   return [{ bearerAuth: [doc.auth] }];
 }

@@ -13,12 +13,16 @@ import type { Scope } from './schemas.js';
  * handler runs, so `DELETE …?dryRun=true` cannot do the real thing.
  */
 
-/** A bearer scope, no credential (`public`), or a webhook's HMAC signature (signup's, Stripe's). */
-export type AuthRequirement = Scope | 'public' | 'webhook-signature' | 'stripe-signature';
+/**
+ * A bearer scope, any valid bearer credential whatever its scopes (`authenticated`: only for reads
+ * about the caller itself), no credential (`public`), or a webhook's HMAC signature (signup's, Stripe's).
+ */
+export type AuthRequirement = Scope | 'authenticated' | 'public' | 'webhook-signature' | 'stripe-signature';
 
 /** Requirements met without a bearer credential. */
 const NO_BEARER: readonly AuthRequirement[] = ['public', 'webhook-signature', 'stripe-signature'];
-export const needsBearer = (auth: AuthRequirement): auth is Scope => !NO_BEARER.includes(auth);
+export const needsBearer = (auth: AuthRequirement): auth is Scope | 'authenticated' =>
+  !NO_BEARER.includes(auth);
 
 export interface ResponseDoc {
   readonly description: string;
@@ -78,7 +82,10 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, H extends S
 /** Every error code a route can answer: its own plus those that follow from its definition. */
 export function routeErrors(doc: RouteDoc): ErrorCode[] {
   const codes = new Set<ErrorCode>();
-  if (needsBearer(doc.auth)) codes.add('UNAUTHENTICATED').add('FORBIDDEN');
+  if (needsBearer(doc.auth)) {
+    codes.add('UNAUTHENTICATED');
+    if (doc.auth !== 'authenticated') codes.add('FORBIDDEN');
+  }
   codes.add('UNKNOWN_QUERY_PARAMETER');
   if (doc.params || doc.query || doc.headers || doc.body) codes.add('VALIDATION_FAILED');
   if (doc.body) codes.add('INVALID_JSON').add('UNSUPPORTED_MEDIA_TYPE').add('BODY_TOO_LARGE');
@@ -196,7 +203,9 @@ export function createRouter(app: FastifyInstance, auth: Authenticator, docs: Ro
       app.route({
         method: def.method,
         url: def.url,
-        ...(needsBearer(def.auth) ? { onRequest: auth.hook(def.auth) } : {}),
+        ...(needsBearer(def.auth)
+          ? { onRequest: auth.hook(def.auth === 'authenticated' ? undefined : def.auth) }
+          : {}),
         handler: async (request, reply) => handler(await parseInput(def, request), request, reply),
       });
     },

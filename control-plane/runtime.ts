@@ -230,6 +230,8 @@ export async function buildRuntime<R extends RuntimeRole>(
       tableName: config.registryTable,
     }),
     health: () => aws.health(),
+    // The stream carries what this process runs: the local engine's operations.
+    ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
   });
   const admin = await ensureAdminKey(config, apiKeys);
   const theApp = app;

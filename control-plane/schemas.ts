@@ -128,6 +128,14 @@ export const GetOperationQuerySchema = z
       .max(MAX_OPERATION_WAIT_SECONDS)
       .optional()
       .describe('Answer once the operation has ended, or after this many seconds with it as it stands.'),
+    since: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "With waitSeconds: answer as soon as the operation's version differs from this one (a step started, changed or ended), not only at its end.",
+      ),
   })
   .strict();
 export const ListEventsQuerySchema = z

@@ -181,6 +181,11 @@ export const ERROR_CATALOGUE = {
     status: 409,
     description: "The operation was cancelled at the caller's request; its compensation ran (lastError).",
   },
+  EVENT_STREAM_UNAVAILABLE: {
+    status: 503,
+    description:
+      'The event stream is not served here (workflows run on Step Functions) or has as many streams open as it serves.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -14,6 +14,7 @@ import type { TierCatalog } from '../tiers/catalog.js';
 import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
 import type { WorkflowEngine } from './engine/types.js';
+import { EventTap } from './event-tap.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
@@ -25,6 +26,13 @@ export { definitionText, substitute, workflowDefinitions } from './definitions/i
 export { LocalEngine } from './engine/local.js';
 export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
+export {
+  EventTap,
+  type Replay,
+  STREAM_EVENT_TYPES,
+  type StreamEventType,
+  type TappedEvent,
+} from './event-tap.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
 export type { CallContext, LifecycleService, Started } from './service.js';
@@ -42,6 +50,8 @@ export interface Workflows {
   readonly engine: WorkflowEngine;
   /** Long polling on operations; close it before the API so waiting requests answer at once. */
   readonly watch: OperationWatch;
+  /** This process's lifecycle events and operation/step changes, for the event stream. */
+  readonly tap: EventTap;
   readonly lifecycle: LifecycleService;
   readonly runTask: TaskRunner;
   readonly deps: TaskDeps;
@@ -99,6 +109,17 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
   );
   // Gate releases still running; close() waits for them before the SDK clients go.
   const releasing = new Set<Promise<void>>();
+  const tap = new EventTap({ clock });
+  const bus =
+    options.events ?? eventBridgePublisher(aws.clients, () => platformOutputs().eventBusName, clock);
+  // What goes to EventBridge goes to the local tap too, once published.
+  const events: EventPublisher = {
+    async publish(e) {
+      const event = await bus.publish(e);
+      tap.emit(event);
+      return event;
+    },
+  };
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
@@ -107,7 +128,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     platform: platformOutputs,
     target,
     prefix: config.resourcePrefix,
-    events: options.events ?? eventBridgePublisher(aws.clients, () => platformOutputs().eventBusName, clock),
+    events,
     stackGate: gates.stackGate,
     cognitoLimiter: new RateLimiter(config.cognitoUsersPerSecond),
     accountGate: gates.accountGate,
@@ -119,9 +140,24 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     migrationTimeoutSeconds: config.migrationCallbackTimeoutSeconds,
     exportRetentionDays: config.tenantExportRetentionDays,
     clock,
+    onStep: (change) => {
+      watch.changed(change.operationId);
+      const { operationId, tenantId, ...data } = change;
+      tap.emit({ type: 'operation.step', operationId, tenantId, data });
+    },
     onFinished: (operation) => {
       options.onFinished?.(operation);
       watch.ended(operation);
+      tap.emit({
+        type: 'operation.ended',
+        operationId: operation.operationId,
+        tenantId: operation.tenantId,
+        data: {
+          type: operation.type,
+          status: operation.status,
+          ...(operation.error ? { error: operation.error } : {}),
+        },
+      });
       // Whatever the operation still holds (a path that missed its release) is freed at its end.
       const release = gates
         .releaseOperation(operation.operationId)
@@ -185,14 +221,22 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     defaultRegion: config.region,
     clock,
     admission: quotas,
-    ...(options.onStarted ? { onStarted: options.onStarted } : {}),
+    onStarted: (operation) => {
+      options.onStarted?.(operation);
+      tap.emit({
+        type: 'operation.started',
+        operationId: operation.operationId,
+        tenantId: operation.tenantId,
+        data: { type: operation.type, status: operation.status, input: operation.input },
+      });
+    },
   });
   const close = async (): Promise<void> => {
     watch.close();
     await engine.close();
     await Promise.all([...releasing]);
   };
-  return { engine, watch, lifecycle, runTask, deps, claims, quotas, close };
+  return { engine, watch, tap, lifecycle, runTask, deps, claims, quotas, close };
 }
 
 /** The quota pre-checks of a control plane, on its AWS clients and configuration. */

@@ -126,12 +126,12 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
       return registry.requestCancel(operationId, ctx.actor);
     },
 
-    awaitOperation(operationId: string, timeoutMs: number) {
-      return deps.watch.wait(operationId, timeoutMs);
+    awaitOperation(operationId: string, timeoutMs: number, since?: number) {
+      return deps.watch.wait(operationId, timeoutMs, since);
     },
 
     async callback(operationId: string, answer: CallbackAnswer, ctx: CallContext) {
-      return registry.updateOperation(operationId, (op) => {
+      const answered = await registry.updateOperation(operationId, (op) => {
         if (op.status !== 'RUNNING' || op.waitingFor !== 'migration' || op.callback) {
           throw new ControlPlaneError(
             'NOT_WAITING_FOR_CALLBACK',
@@ -149,6 +149,8 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
           },
         };
       });
+      deps.watch.changed(operationId);
+      return answered;
     },
   };
 }

@@ -44,10 +44,11 @@ export interface LifecycleService {
   resume(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
   offboard(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
   /**
-   * The operation once it has ended (SUCCEEDED or FAILED), or as it stands after `timeoutMs`:
-   * long polling for watchers. OPERATION_NOT_FOUND when there is no such operation.
+   * The operation once it has ended (SUCCEEDED or FAILED), with `since` as soon as its version
+   * differs from it (a step started or ended), or as it stands after `timeoutMs`: long polling for
+   * watchers. OPERATION_NOT_FOUND when there is no such operation.
    */
-  awaitOperation(operationId: string, timeoutMs: number): Promise<Operation>;
+  awaitOperation(operationId: string, timeoutMs: number, since?: number): Promise<Operation>;
   /**
    * Runs a FAILED operation again (its next attempt), once its cause is fixed: the tenant re-enters
    * the operation's state and the workflow runs from the top, where every step is an idempotent

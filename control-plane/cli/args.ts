@@ -50,6 +50,10 @@ const COMMAND_OPTIONS = {
   domain: { type: 'string', help: 'config set: custom domain hostname ("none" removes it)' },
   patch: { type: 'string', help: 'config set: a JSON merge patch, e.g. {"branding":{"name":"Acme"}}' },
   'if-match': { type: 'string', help: 'config set: apply only to the config with this ETag' },
+  follow: {
+    type: 'boolean',
+    help: 'print lifecycle events as they happen (the event stream), until interrupted or --limit',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 type CommandOption = keyof typeof COMMAND_OPTIONS;
@@ -59,6 +63,8 @@ export interface CommandSpec {
   readonly positionals: readonly string[];
   readonly options: readonly CommandOption[];
   readonly required?: readonly CommandOption[];
+  /** How many trailing positionals may be left out. */
+  readonly optionalPositionals?: number;
 }
 
 const MUTATING = ['wait', 'interval', 'idempotency-key'] as const satisfies CommandOption[];
@@ -103,7 +109,12 @@ export const COMMANDS = {
     positionals: ['tenant'],
     options: MUTATING,
   },
-  events: { summary: "show a tenant's audit trail", positionals: ['tenant'], options: ['limit', 'cursor'] },
+  events: {
+    summary: "show a tenant's audit trail; --follow prints live events (of one tenant, or all)",
+    positionals: ['tenant'],
+    optionalPositionals: 1,
+    options: ['limit', 'cursor', 'follow'],
+  },
   export: {
     summary: "show a tenant's data export (written by offboarding); --out DIR downloads it",
     positionals: ['tenant'],
@@ -202,13 +213,20 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   }
   const missing = (spec.required ?? []).filter((o) => values[o] === undefined || values[o] === '');
   if (missing.length) throw new UsageError(`${command} needs ${missing.map((o) => `--${o}`).join(', ')}`);
-  if (positionals.length !== spec.positionals.length) {
-    const expected = spec.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments';
+  const fewest = spec.positionals.length - (spec.optionalPositionals ?? 0);
+  if (positionals.length < fewest || positionals.length > spec.positionals.length) {
+    const expected = positionalsText(spec).trim() || 'no arguments';
     throw new UsageError(
       `${command} takes ${expected}; got ${positionals.length ? positionals.join(' ') : 'none'}`,
     );
   }
   return { command, positionals, options: values, rest: [] };
+}
+
+/** ` <a> [<b>]`: the optional ones in brackets. */
+function positionalsText(spec: CommandSpec): string {
+  const fewest = spec.positionals.length - (spec.optionalPositionals ?? 0);
+  return spec.positionals.map((p, i) => (i < fewest ? ` <${p}>` : ` [<${p}>]`)).join('');
 }
 
 function parseLoose(argv: readonly string[]): ParsedCommand['options'] {
@@ -235,7 +253,7 @@ export function usage(command?: string): string {
       .join('\n');
   if (command && command in COMMANDS && command !== 'help') {
     const spec: CommandSpec = COMMANDS[command as CommandName];
-    const args = spec.positionals.map((p) => ` <${p}>`).join('');
+    const args = positionalsText(spec);
     return [
       `tenantctl ${command}${args}${spec.options.length ? ' [options]' : ''}`,
       '',
@@ -248,10 +266,7 @@ export function usage(command?: string): string {
     ].join('\n');
   }
   const commands = Object.entries(COMMANDS)
-    .map(
-      ([name, spec]) =>
-        `  ${`${name}${(spec as CommandSpec).positionals.map((p) => ` <${p}>`).join('')}`.padEnd(30)}${spec.summary}`,
-    )
+    .map(([name, spec]) => `  ${`${name}${positionalsText(spec)}`.padEnd(30)}${spec.summary}`)
     .join('\n');
   return [
     'tenantctl: manage tenants through the control-plane API',

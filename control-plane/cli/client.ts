@@ -67,6 +67,52 @@ export class ApiClient {
     return bytes;
   }
 
+  /**
+   * A GET whose answer is a stream (server-sent events): its body once the status is 200, or the
+   * API's error as an ApiError. Breaking out of reading it closes the connection.
+   */
+  async stream(
+    path: string,
+    options: { query?: RequestOptions['query']; lastEventId?: string | undefined } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.options.key) headers.authorization = `Bearer ${this.options.key}`;
+    if (options.lastEventId) headers['last-event-id'] = options.lastEventId;
+    let res: Response;
+    try {
+      res = await this.fetch(url, { method: 'GET', headers });
+    } catch (e) {
+      throw this.connectionFailed(e);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      let error: { code?: string; message?: string } | undefined;
+      try {
+        error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        error = undefined;
+      }
+      throw new ApiError(
+        error?.code ?? `HTTP_${res.status}`,
+        error?.message ?? text.slice(0, 200),
+        res.status,
+      );
+    }
+    return res.body;
+  }
+
+  private connectionFailed(e: unknown): ApiError {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    return new ApiError(
+      'CONNECTION_FAILED',
+      `cannot reach the control plane at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+      0,
+    );
+  }
+
   async request<T>(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
@@ -88,12 +134,7 @@ export class ApiClient {
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
       });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(
-        'CONNECTION_FAILED',
-        `cannot reach the control plane at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
-        0,
-      );
+      throw this.connectionFailed(e);
     }
     options.onHeaders?.(res.headers);
     const text = await res.text();

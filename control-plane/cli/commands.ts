@@ -1,21 +1,22 @@
 import type { AuditEvent, Operation, Tenant } from '../../core/registry/records.js';
 import type { Tier } from '../../tiers/catalog.js';
-import { type CommandName, intOption, type ParsedCommand } from './args.js';
+import { type CommandName, intOption, type ParsedCommand, UsageError } from './args.js';
 import type { ApiClient } from './client.js';
 import { configCommand, quotasCommand } from './config.js';
 import { doctorCommand } from './doctor.js';
+import { followEvents } from './events-follow.js';
 import { exportCommand } from './export.js';
 import { gatesCommand } from './gates.js';
 import { RECONCILE_HANDLERS } from './reconcile.js';
 import {
   type Output,
-  ProgressView,
   renderAccepted,
   renderEvents,
   renderTenant,
   renderTenantList,
   renderTiers,
 } from './render.js';
+import { watchOperation } from './watch.js';
 
 /** What each tenantctl command does against the API. Each returns the exit status. */
 
@@ -43,27 +44,6 @@ const EXIT_OPERATION_FAILED = 2;
 
 const printJson = (out: Output, value: unknown) => out.write(`${JSON.stringify(value, null, 2)}\n`);
 const path = (tenant: string) => `/v1/tenants/${encodeURIComponent(tenant)}`;
-const isDone = (op: Operation) => op.status === 'SUCCEEDED' || op.status === 'FAILED';
-
-/**
- * Follows the operation until it ends, drawing its steps (text mode). Each request is a long poll
- * (`waitSeconds`): it answers at the end at once, or after the poll interval with progress to draw.
- */
-export async function watchOperation(env: CommandEnv, operationId: string): Promise<Operation> {
-  const view = env.json ? undefined : new ProgressView(env.stdout, env.now);
-  const waitSeconds = Math.min(20, Math.max(1, Math.round(env.pollMs / 1000)));
-  for (;;) {
-    const sent = env.now();
-    const op = await env.client.request<Operation>(
-      'GET',
-      `/v1/operations/${encodeURIComponent(operationId)}?waitSeconds=${waitSeconds}`,
-    );
-    view?.update(op);
-    if (isDone(op)) return op;
-    // A server that answers at once (an older one, a proxy) must not turn this into a busy loop.
-    await env.sleep(Math.max(0, env.pollMs - (env.now() - sent)));
-  }
-}
 
 function finalStatus(env: CommandEnv, op: Operation): number {
   if (op.status === 'SUCCEEDED') return EXIT_OK;
@@ -164,7 +144,13 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
     return accepted(env, started, o.wait === true);
   },
 
-  async events(env, { positionals: [tenant], options: o }) {
+  async events(env, cmd) {
+    const {
+      positionals: [tenant],
+      options: o,
+    } = cmd;
+    if (o.follow === true) return followEvents(env, cmd);
+    if (!tenant) throw new UsageError('events takes <tenant> (or --follow for live events of every tenant)');
     const page = await env.client.request<Page<AuditEvent>>('GET', `${path(tenant!)}/events`, {
       query: { limit: intOption(o.limit, 'limit'), cursor: str(o.cursor) },
     });

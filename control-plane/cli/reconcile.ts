@@ -1,6 +1,7 @@
 import type { Operation } from '../../core/registry/records.js';
 import type { ParsedCommand } from './args.js';
-import { accepted, type CommandEnv, type Started, watchOperation } from './commands.js';
+import { accepted, type CommandEnv, type Started } from './commands.js';
+import { watchOperation } from './watch.js';
 
 /** tenantctl retry | cancel (docs/reconcile.md): handlers over /v1/operations/{id}/retry|cancel. */
 

@@ -103,6 +103,14 @@ function stepDuration(step: Step, now: number): string {
   return seconds(end - Date.parse(step.startedAt));
 }
 
+/** The commands that answer an operation's migration hand-off (docs/workflows.md), when it waits on one. */
+export function handoffCommands(op: Operation): string[] {
+  if (op.waitingFor !== 'migration' || op.callback || op.endedAt) return [];
+  return [`tenantctl migration complete ${op.operationId}`, `tenantctl migration fail ${op.operationId}`];
+}
+
+const HANDOFF_INTRO = 'waiting for the application plane to move the data; answer the hand-off with:';
+
 /**
  * Shows an operation's steps while it runs. On a terminal it redraws in place with status marks, a
  * spinner and elapsed times; elsewhere (pipes, CI logs) it prints one line per change.
@@ -112,6 +120,8 @@ export class ProgressView {
   private frame = 0;
   private readonly seen = new Map<string, string>();
   private lastStatus: string | undefined;
+  private last: Operation | undefined;
+  private handoffShown = false;
 
   constructor(
     private readonly out: Output,
@@ -119,8 +129,14 @@ export class ProgressView {
   ) {}
 
   update(op: Operation): void {
+    this.last = op;
     if (this.out.isTTY) this.redraw(op);
     else this.appendChanges(op);
+  }
+
+  /** Between answers on a terminal: the spinner turns and the running step's time goes on. */
+  tick(): void {
+    if (this.out.isTTY && this.last && !this.last.endedAt) this.redraw(this.last);
   }
 
   private redraw(op: Operation): void {
@@ -138,6 +154,8 @@ export class ProgressView {
         return `  ${mark} ${s.name.padEnd(28)} ${stepDuration(s, now).padStart(7)}${detail}`;
       }),
     ];
+    const handoff = handoffCommands(op);
+    if (handoff.length) lines.push(`  ${HANDOFF_INTRO}`, ...handoff.map((c) => `    ${c}`));
     // Move up over the previous drawing and clear it, then draw again.
     const clear = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[0J` : '';
     this.out.write(`${clear}${lines.join('\n')}\n`);
@@ -165,5 +183,10 @@ export class ProgressView {
         `${elapsed()} ${MARKS[s.status]} ${s.name} ${s.status}${s.endedAt ? ` in ${stepDuration(s, now)}` : ''}${detail}\n`,
       );
     });
+    const handoff = handoffCommands(op);
+    if (handoff.length && !this.handoffShown) {
+      this.handoffShown = true;
+      this.out.write(`${elapsed()} ${HANDOFF_INTRO}\n${handoff.map((c) => `  ${c}\n`).join('')}`);
+    }
   }
 }

@@ -24,6 +24,7 @@ const ROUTES = [
   'get /openapi.json',
   'get /readyz',
   'get /v1/costs',
+  'get /v1/events/stream',
   'get /v1/gates',
   'get /v1/operations/{operationId}',
   'post /v1/api-keys',
@@ -49,6 +50,7 @@ const ROUTES = [
   'patch /v1/tenants/{tenantId}/config',
   'get /v1/quotas',
   'post /v1/webhooks/stripe',
+  'get /v1/whoami',
 ].sort();
 
 type OpenApi = {
@@ -186,6 +188,9 @@ describe('OpenAPI', () => {
     ]);
     expect(doc.paths['/v1/webhooks/signup']!.post!.security).toEqual([{ webhookSignature: [] }]);
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);
+    // Any credential may ask who it is; the event stream needs tenants:read.
+    expect(doc.paths['/v1/whoami']!.get!.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/v1/events/stream']!.get!.security).toEqual([{ bearerAuth: ['tenants:read'] }]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining([
         'Tenant',

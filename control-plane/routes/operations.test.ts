@@ -90,6 +90,84 @@ describe('GET /v1/operations/:operationId?waitSeconds=N (long polling)', () => {
   });
 });
 
+describe('GET /v1/operations/:operationId?waitSeconds=N&since=V (live progress)', () => {
+  it('answers as soon as a step starts, with a new version, not only at the end', async () => {
+    const polling = signal();
+    const app = await startTestApp({
+      registry: t.registry,
+      lifecycle: lifecycleWith('awaitOperation', polling.fire),
+    });
+    try {
+      const { operation } = await onboard('op-since');
+      expect(operation.version).toBe(0);
+      const waiting = app.call({
+        method: 'GET',
+        url: `/v1/operations/${operation.operationId}?waitSeconds=10&since=${operation.version}`,
+      });
+      await polling.wait;
+      await t.registry.stepStarted(operation.operationId, 'Begin');
+      const first = (await waiting).json() as Operation;
+      expect(first.status).toBe('RUNNING');
+      expect(first.version).toBeGreaterThan(operation.version);
+      expect(first.steps.map((s) => [s.name, s.status])).toEqual([['Begin', 'RUNNING']]);
+      // Already behind: the answer comes at once.
+      const behind = await t.call({
+        method: 'GET',
+        url: `/v1/operations/${operation.operationId}?waitSeconds=10&since=${operation.version}`,
+      });
+      expect((behind.json() as Operation).version).toBe(first.version);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts every step write and status change in the version', async () => {
+    const { operation } = await onboard('op-version');
+    const id = operation.operationId;
+    const version = async () => (await t.registry.requireOperation(id)).version;
+    await t.registry.stepStarted(id, 'Begin');
+    expect(await version()).toBe(1);
+    await t.registry.recordStep(
+      id,
+      { name: 'Begin', status: 'RUNNING', startedAt: 'x', detail: 'CREATE_IN_PROGRESS' },
+      'detail',
+    );
+    expect(await version()).toBe(2);
+    await t.registry.stepEnded(id, 'Begin', 'SUCCEEDED');
+    expect(await version()).toBe(3);
+    await t.registry.updateOperation(id, () => ({ waitingFor: 'migration' }));
+    expect(await version()).toBe(4);
+  });
+
+  it('keeps a step where it first ran when it is written again (a resumed operation)', async () => {
+    const { operation } = await onboard('op-resume-order');
+    const id = operation.operationId;
+    const started = new Date().toISOString();
+    await t.registry.stepEnded(id, 'Begin', 'SUCCEEDED', undefined, undefined, started);
+    await t.registry.stepEnded(id, 'ResolveTemplate', 'SUCCEEDED', undefined, undefined, started);
+    await t.registry.stepStarted(id, 'CreateStack');
+    // The resume runs the quick steps again: they stay first.
+    await t.registry.stepEnded(id, 'Begin', 'SUCCEEDED', undefined, undefined, new Date().toISOString());
+    await t.registry.stepEnded(
+      id,
+      'ResolveTemplate',
+      'SUCCEEDED',
+      undefined,
+      undefined,
+      new Date().toISOString(),
+    );
+    const op = await t.registry.requireOperation(id);
+    expect(op.steps.map((s) => s.name)).toEqual(['Begin', 'ResolveTemplate', 'CreateStack']);
+  });
+
+  it('refuses a since that is not a version', async () => {
+    const { operation } = await onboard('op-since-bad');
+    const res = await t.call({ method: 'GET', url: `/v1/operations/${operation.operationId}?since=soon` });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res).code).toBe('VALIDATION_FAILED');
+  });
+});
+
 describe('POST /v1/operations/:operationId/callback', () => {
   it('answers the step the operation waits on (scope operations:callback)', async () => {
     const { operation } = await onboard('op-callback');

@@ -16,7 +16,7 @@ export function operationRoutes(router: Router, ctx: RouteContext): void {
     operationId: 'getOperation',
     summary: 'Get an operation with its steps',
     description:
-      'Follow a workflow: status ends in SUCCEEDED or FAILED. With `waitSeconds`, the answer comes as soon as the operation has ended, or after that many seconds with the operation as it stands (long polling: one request instead of a poll loop).',
+      'Follow a workflow: status ends in SUCCEEDED or FAILED. With `waitSeconds`, the answer comes as soon as the operation has ended, or after that many seconds with the operation as it stands (long polling: one request instead of a poll loop). With `since=<version>` too, it comes as soon as anything changes: pass back the `version` of the last answer to follow every step as it happens.',
     tags,
     auth: 'tenants:read',
     params: OperationParamsSchema,
@@ -25,7 +25,7 @@ export function operationRoutes(router: Router, ctx: RouteContext): void {
     errors: ['OPERATION_NOT_FOUND'],
     handler: async ({ params, query }, request, reply) => {
       const operation = query.waitSeconds
-        ? await ctx.lifecycle.awaitOperation(params.operationId, query.waitSeconds * 1000)
+        ? await ctx.lifecycle.awaitOperation(params.operationId, query.waitSeconds * 1000, query.since)
         : await ctx.registry.requireOperation(params.operationId);
       logContext(request, reply, { tenantId: operation.tenantId, operationId: operation.operationId });
       return operation;

@@ -137,6 +137,7 @@ export function endedRecords(
     ...operation,
     steps,
     status: end.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
+    version: operation.version + 1,
     updatedAt: at,
     endedAt: at,
     ...(end.error ? { error: end.error } : {}),

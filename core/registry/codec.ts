@@ -14,6 +14,10 @@ import {
  * parsed record (keys and bookkeeping stripped) on the way out.
  */
 
+/** The attribute holding the position a step first took (steps.ts stepUpdate): bookkeeping. */
+const STEP_ORDER_PREFIX = 'seq_';
+export const stepOrderAttribute = (stepName: string) => `${STEP_ORDER_PREFIX}${stepName}`;
+
 /** Attributes that are keys or bookkeeping, never part of a record. */
 function isBookkeeping(attribute: string): boolean {
   return (
@@ -21,6 +25,7 @@ function isBookkeeping(attribute: string): boolean {
     attribute === 'sk' ||
     attribute === 'kind' ||
     attribute === 'rev' ||
+    attribute.startsWith(STEP_ORDER_PREFIX) ||
     attribute.startsWith('gsi') ||
     attribute.startsWith('open')
   );
@@ -64,8 +69,10 @@ export function toOperationItem(op: Operation): Record<string, unknown> {
 
 export function fromOperationItem(item: Record<string, unknown>): Operation {
   const stepMap = (item.stepMap ?? {}) as Record<string, Step & { seq?: number }>;
+  // A step's first position (kept across rewrites after a resume), else the one it was written with.
+  const order = (s: Step & { seq?: number }) => Number(item[stepOrderAttribute(s.name)] ?? s.seq ?? 0);
   const steps = Object.values(stepMap)
-    .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0) || a.startedAt.localeCompare(b.startedAt))
+    .sort((a, b) => order(a) - order(b) || a.startedAt.localeCompare(b.startedAt))
     .map(({ seq: _seq, ...step }) => step);
   const { stepMap: _m, ...rest } = stripKeys(item);
   return OperationSchema.parse({ ...rest, steps });

@@ -166,6 +166,11 @@ export const OperationSchema = z.object({
       }),
     )
     .optional(),
+  /**
+   * Counts every change (a step started, its detail, its end, the status, the end): a long poll
+   * given `since=<version>` answers as soon as it differs. Older records lack it: 0.
+   */
+  version: z.number().int().nonnegative().default(0),
   createdAt: z.string(),
   updatedAt: z.string(),
   endedAt: z.string().optional(),

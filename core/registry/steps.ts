@@ -1,7 +1,7 @@
 import { GetCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../aws/errors.js';
 import { ControlPlaneError } from '../errors.js';
-import { fromOperationItem } from './codec.js';
+import { fromOperationItem, stepOrderAttribute } from './codec.js';
 import { nowIso, type RegistryIo } from './io.js';
 import { operationKey } from './keys.js';
 import type { ErrorInfo, Operation, Step } from './records.js';
@@ -44,8 +44,14 @@ export function stepUpdate(
     '#n': step.name,
     '#st': 'status',
     '#u': 'updatedAt',
+    '#ver': 'version',
   };
-  const values: Record<string, unknown> = { ':u': nowIso(io), ':pending': 'PENDING', ':running': 'RUNNING' };
+  const values: Record<string, unknown> = {
+    ':u': nowIso(io),
+    ':pending': 'PENDING',
+    ':running': 'RUNNING',
+    ':one': 1,
+  };
   const sets: string[] = [];
   const setField = (field: keyof Step, value: unknown) => {
     names[`#f_${field}`] = field;
@@ -59,8 +65,14 @@ export function stepUpdate(
     if (step.detail) setField('detail', step.detail);
     if (step.error) setField('error', step.error);
   } else {
-    values[':s'] = { ...step, seq: nextStepSeq(io.clock().getTime()) };
+    const seq = nextStepSeq(io.clock().getTime());
+    values[':s'] = { ...step, seq };
     sets.push('#m.#n = :s');
+    // A step's first position is kept in a top-level attribute (if_not_exists works there, unlike
+    // on the nested path): a step written again after a resume stays where it first ran.
+    names['#o'] = stepOrderAttribute(step.name);
+    values[':o'] = seq;
+    sets.push('#o = if_not_exists(#o, :o)');
   }
   // `start` keeps a step already there (a poll's later calls, a resumed step): a condition rather
   // than if_not_exists on the nested path, which moto ignores.
@@ -73,7 +85,7 @@ export function stepUpdate(
   return {
     TableName: io.tableName,
     Key: { ...operationKey(operationId) },
-    UpdateExpression: `SET ${sets.join(', ')}, #st = :running, #u = :u`,
+    UpdateExpression: `SET ${sets.join(', ')}, #st = :running, #u = :u ADD #ver :one`,
     ConditionExpression: `#st IN (:pending, :running)${exists}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
@@ -144,13 +156,18 @@ export async function updateOperation(
     const rev = Number(out.Item.rev ?? 0);
     const current = fromOperationItem(out.Item);
     const patch = change(current);
-    const next: Operation = { ...current, ...patch, updatedAt: nowIso(io) };
+    const next: Operation = { ...current, ...patch, version: current.version + 1, updatedAt: nowIso(io) };
     if ('waitingFor' in patch && patch.waitingFor === undefined) {
       delete next.waitingFor;
       delete next.waitingSince;
     }
-    const names: Record<string, string> = { '#u': 'updatedAt' };
-    const values: Record<string, unknown> = { ':u': next.updatedAt, ':rev': rev, ':next': rev + 1 };
+    const names: Record<string, string> = { '#u': 'updatedAt', '#ver': 'version' };
+    const values: Record<string, unknown> = {
+      ':u': next.updatedAt,
+      ':rev': rev,
+      ':next': rev + 1,
+      ':one': 1,
+    };
     const sets = ['#u = :u', 'rev = :next'];
     const removes: string[] = [];
     for (const key of ['status', 'waitingFor', 'waitingSince', 'callback', 'cancel'] as const) {
@@ -167,7 +184,7 @@ export async function updateOperation(
         new UpdateCommand({
           TableName: io.tableName,
           Key: operationKey(operationId),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''} ADD #ver :one`,
           ConditionExpression: 'rev = :rev',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -61,6 +61,7 @@ export interface TestAppOptions {
       | 'tenantConfig'
       | 'revenue'
       | 'billingAccounts'
+      | 'events'
     >
   >;
 }

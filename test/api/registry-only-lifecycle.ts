@@ -37,9 +37,9 @@ export class RegistryOnlyLifecycle implements LifecycleService {
   ) {}
 
   /** Nothing runs here: a long poll re-reads the registry, as on Step Functions. */
-  awaitOperation(operationId: string, timeoutMs: number): Promise<Operation> {
+  awaitOperation(operationId: string, timeoutMs: number, since?: number): Promise<Operation> {
     const watch = new OperationWatch({ registry: this.registry, runsHere: () => false, pollMs: 50 });
-    return watch.wait(operationId, timeoutMs);
+    return watch.wait(operationId, timeoutMs, since);
   }
 
   async onboard(request: OnboardRequest, ctx: CallContext): Promise<Started> {

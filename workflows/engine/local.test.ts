@@ -12,6 +12,7 @@ const operation = {
   steps: [],
   actor: 'test',
   input: {},
+  version: 0,
   createdAt: '2026-11-23T00:00:00.000Z',
   updatedAt: '2026-11-23T00:00:00.000Z',
 } as Operation;

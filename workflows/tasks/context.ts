@@ -6,7 +6,7 @@ import type { UsageSource } from '../../core/billing/usage.js';
 import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
 import { CANCEL_RULES } from '../../core/lifecycle.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
-import type { Operation, Tenant } from '../../core/registry/records.js';
+import type { ErrorInfo, Operation, Step, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd } from '../../core/registry/registry.js';
 import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../templates/index.js';
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
@@ -45,6 +45,8 @@ export interface TaskDeps {
   readonly onFinished?: (operation: Operation) => void;
   /** The billing provider and its records; absent when none is configured (billing steps are skipped). */
   readonly billing?: BillingDeps | undefined;
+  /** Told about every step change the runner recorded (live progress: long polls, the event stream). */
+  readonly onStep?: (change: StepChange) => void;
 }
 
 export interface BillingDeps {
@@ -52,6 +54,16 @@ export interface BillingDeps {
   readonly accounts: BillingAccounts;
   /** Where usage is read from for meter events; absent until the metering store is wired. */
   readonly usage?: UsageSource | undefined;
+}
+
+/** One step change as the task runner recorded it. */
+export interface StepChange {
+  readonly operationId: string;
+  readonly tenantId: string;
+  readonly step: string;
+  readonly status: Step['status'];
+  readonly detail?: string | undefined;
+  readonly error?: ErrorInfo | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { backoffDelay, backoffSeconds, sleep } from '../../core/backoff.js';
 import { describeError } from '../../core/errors.js';
-import type { HandlerOf, StepCall, TaskDeps, TaskInput, TaskResult } from './context.js';
+import type { HandlerOf, StepCall, StepChange, TaskDeps, TaskInput, TaskResult } from './context.js';
 import { isGone, TaskError, toTaskError } from './context.js';
 import { checkTaskArgs, isTaskName, TASK_NAMES, type TaskName } from './contract.js';
 
@@ -51,6 +51,20 @@ export function createTaskRunnerWith(
     { detail?: string | undefined; pending: number; startedAt?: string | undefined }
   >();
 
+  /** Tells the live watchers (long polls, event stream) that a step changed; never fails the step. */
+  const announce = (input: TaskInput, change: Omit<StepChange, 'operationId' | 'tenantId' | 'step'>) => {
+    try {
+      deps.onStep?.({
+        operationId: input.operationId,
+        tenantId: input.tenantId,
+        step: input.step,
+        ...change,
+      });
+    } catch {
+      // A watcher's failure is its own.
+    }
+  };
+
   /** Records the step FAILED with the error's code and message, then answers the error to throw. */
   async function failed(input: TaskInput, e: unknown, startedAt: string | undefined): Promise<TaskError> {
     const err = toTaskError(e);
@@ -67,6 +81,7 @@ export function createTaskRunnerWith(
         // The registry being down must not hide the original error.
         err.message = `${err.message} (step not recorded: ${describeError(recordError)})`;
       });
+    announce(input, { status: 'FAILED', error: { code: err.code, message: err.message } });
     return err;
   }
 
@@ -101,6 +116,7 @@ export function createTaskRunnerWith(
       );
       // Not written: the step was started by an earlier process, whose start time stays.
       polled.set(key, { pending: 0, startedAt: wrote ? startedAt : undefined });
+      if (wrote) announce(input, { status: 'RUNNING' });
     }
     // The start this process knows: a quick step's is now, a polled step's its first call's.
     const knownStart = input.poll ? polled.get(key)?.startedAt : startedAt;
@@ -125,6 +141,7 @@ export function createTaskRunnerWith(
             'detail',
           );
           memo.detail = poll.detail;
+          announce(input, { status: 'RUNNING', detail: poll.detail });
         }
         polled.set(key, memo);
         const attempt = memo.pending - 1;
@@ -148,6 +165,7 @@ export function createTaskRunnerWith(
           // A polled step keeps the start recorded at its first call; a quick step started just now.
           input.poll ? undefined : startedAt,
         );
+      announce(input, { status: 'SUCCEEDED', detail: poll?.detail });
       return result ?? {};
     } catch (e) {
       const start = startOf(startedAt);

@@ -1,0 +1,95 @@
+import { EVENT_TYPES, EVENT_VERSION, type LifecycleEvent } from './events.js';
+
+/**
+ * The local event tap: every lifecycle event this process publishes to EventBridge, plus the
+ * operation and step changes it records, in one ordered, bounded, in-memory log that the event
+ * stream (GET /v1/events/stream) and `tenantctl events --follow` read. Each event has an id
+ * `<epoch>-<seq>`, the epoch naming this process's log, so a client resuming with Last-Event-ID
+ * gets what it missed, or is told plainly (`stream.gap`) that the log no longer holds it.
+ */
+
+/** Change events the stream carries besides the EventBridge ones (same envelope). */
+export const CHANGE_EVENT_TYPES = ['operation.started', 'operation.step', 'operation.ended'] as const;
+export const STREAM_EVENT_TYPES = [...EVENT_TYPES, ...CHANGE_EVENT_TYPES] as const;
+export type StreamEventType = (typeof STREAM_EVENT_TYPES)[number];
+
+export interface TappedEvent extends Omit<LifecycleEvent, 'type'> {
+  readonly id: string;
+  readonly type: StreamEventType | (string & {});
+}
+
+export type EventListener = (event: TappedEvent) => void;
+
+export interface EventTapOptions {
+  /** Events kept for Last-Event-ID resume. @default 1000 */
+  readonly capacity?: number;
+  readonly clock?: () => Date;
+  /** Names this process's log in event ids. @default the start time in ms, base 36 */
+  readonly epoch?: string;
+}
+
+/** What `replay` answers: the events after an id, or `gap` when the log no longer holds them all. */
+export type Replay = { readonly events: TappedEvent[]; readonly gap: boolean };
+
+export class EventTap {
+  private readonly buffer: TappedEvent[] = [];
+  private readonly listeners = new Set<EventListener>();
+  private readonly capacity: number;
+  private readonly clock: () => Date;
+  readonly epoch: string;
+  private seq = 0;
+
+  constructor(options: EventTapOptions = {}) {
+    this.capacity = options.capacity ?? 1000;
+    this.clock = options.clock ?? (() => new Date());
+    this.epoch = options.epoch ?? Date.now().toString(36);
+  }
+
+  /** Records an event and hands it to every listener; a listener that throws is dropped. */
+  emit(
+    event: Omit<LifecycleEvent, 'type' | 'version' | 'time'> & { type: string; time?: string },
+  ): TappedEvent {
+    this.seq += 1;
+    const tapped: TappedEvent = {
+      id: `${this.epoch}-${this.seq}`,
+      type: event.type,
+      version: EVENT_VERSION,
+      tenantId: event.tenantId,
+      operationId: event.operationId,
+      time: event.time ?? this.clock().toISOString(),
+      data: event.data,
+    };
+    this.buffer.push(tapped);
+    if (this.buffer.length > this.capacity) this.buffer.shift();
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(tapped);
+      } catch {
+        this.listeners.delete(listener);
+      }
+    }
+    return tapped;
+  }
+
+  /** The events after `lastId` (an id this tap gave). Unknown, foreign or evicted ids are a gap. */
+  replay(lastId: string): Replay {
+    const [epoch, seqText] = lastId.split('-');
+    const seq = Number(seqText);
+    if (epoch !== this.epoch || !Number.isInteger(seq) || seq < 0 || seq > this.seq)
+      return { events: [], gap: true };
+    const events = this.buffer.filter((e) => Number(e.id.split('-')[1]) > seq);
+    const oldest = this.buffer[0] ? Number(this.buffer[0].id.split('-')[1]) : this.seq + 1;
+    return { events, gap: seq + 1 < oldest };
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+}
