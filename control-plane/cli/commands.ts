@@ -1,10 +1,11 @@
 import type { AuditEvent, Operation, Tenant } from '../../core/registry/records.js';
 import type { Tier } from '../../tiers/catalog.js';
-import { type CommandName, intOption, type ParsedCommand } from './args.js';
+import { type CommandName, intOption, type ParsedCommand, str, strings } from './args.js';
 import type { ApiClient } from './client.js';
 import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { gatesCommand } from './gates.js';
+import { OPERATOR_HANDLERS } from './operator.js';
 import {
   type Output,
   ProgressView,
@@ -29,7 +30,7 @@ export interface CommandEnv {
   readonly local?: { readonly dataDir: string; readonly registryTable: string; readonly url: string };
 }
 
-interface Started {
+export interface Started {
   readonly tenant: Tenant;
   readonly operation: Operation;
 }
@@ -73,7 +74,7 @@ function finalStatus(env: CommandEnv, op: Operation): number {
 }
 
 /** Shared tail of every mutating command: print the acceptance, or follow the operation with --wait. */
-async function accepted(env: CommandEnv, started: Started, wait: boolean): Promise<number> {
+export async function accepted(env: CommandEnv, started: Started, wait: boolean): Promise<number> {
   if (!wait) {
     if (env.json) printJson(env.stdout, started);
     else env.stdout.write(renderAccepted(started.tenant, started.operation));
@@ -93,9 +94,8 @@ async function accepted(env: CommandEnv, started: Started, wait: boolean): Promi
 
 type Handler = (env: CommandEnv, cmd: ParsedCommand) => Promise<number>;
 
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-
 export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Handler> = {
+  ...OPERATOR_HANDLERS,
   async onboard(env, { options: o }) {
     const body = {
       name: str(o.name),
@@ -103,6 +103,9 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
       adminEmail: str(o.email),
       slug: str(o.slug),
       region: str(o.region),
+      ...(strings(o['allowed-principal']).length
+        ? { allowedPrincipals: strings(o['allowed-principal']) }
+        : {}),
     };
     const started = await env.client.request<Started>('POST', '/v1/tenants', {
       body,

@@ -15,8 +15,9 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | slot               | LEASE#<gate>              | SLOT#<n>                 | owner (`<operationId>[/…]`), expiresAt |
  * | waiter             | LEASE#<gate>              | WAIT#<ticket>#<owner>    | owner, expiresAt (renewed while it polls) |
  * | apikey             | APIKEY#<sha256>           | #APIKEY                  | -                                     |
- * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
+ * | apikey-name        | APIKEYS                   | NAME#<name>              | the key's hash (and a rotated-out one until previousUntil) |
  * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
+ * | apikey-event       | APIKEY-AUDIT              | EVENT#<ulid>             | audit trail of key changes, kept      |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`).
@@ -39,6 +40,7 @@ export const ITEM_KINDS = [
   'apikey',
   'apikey-name',
   'apikey-admin',
+  'apikey-event',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -92,8 +94,19 @@ export const ownerOperationId = (owner: string): string | undefined => {
 // ---------------------------------------------------------------- API keys
 
 export const apiKeyKey = (hash: string): ItemKey => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' });
-export const apiKeyNameKey = (name: string): ItemKey => ({ pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME' });
+/** Every name claim in one partition, so the key list is one Query (key changes are rare). */
+export const API_KEY_NAMES_PK = 'APIKEYS';
+export const API_KEY_NAME_PREFIX = 'NAME#';
+export const apiKeyNameKey = (name: string): ItemKey => ({
+  pk: API_KEY_NAMES_PK,
+  sk: `${API_KEY_NAME_PREFIX}${name}`,
+});
 export const ADMIN_KEY_POINTER: ItemKey = { pk: 'APIKEY-ADMIN', sk: '#CURRENT' };
+export const API_KEY_AUDIT_PK = 'APIKEY-AUDIT';
+export const apiKeyEventKey = (eventId: string): ItemKey => ({
+  pk: API_KEY_AUDIT_PK,
+  sk: `${EVENT_PREFIX}${eventId}`,
+});
 
 // ---------------------------------------------------------------- indexes
 

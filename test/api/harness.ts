@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { ApiKeyStore, ensureAdminKey } from '../../control-plane/api-keys.js';
+import { ApiKeyStore, type ApiKeyStoreOptions, ensureAdminKey } from '../../control-plane/api-keys.js';
 import { type AppDeps, buildApp } from '../../control-plane/app.js';
 import type { Scope } from '../../control-plane/schemas.js';
 import { type Config, loadConfig } from '../../core/config.js';
@@ -39,6 +39,8 @@ export interface TestAppOptions {
   readonly lifecycle?: (registry: Registry, catalog: TierCatalog) => LifecycleService;
   /** Reuse a registry (and its table) across apps. */
   readonly registry?: Registry;
+  /** API key store options (an injected clock, the rotation overlap). */
+  readonly apiKeys?: Partial<Omit<ApiKeyStoreOptions, 'documents' | 'tableName'>>;
   readonly deps?: Partial<
     Pick<AppDeps, 'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger' | 'exports'>
   >;
@@ -65,7 +67,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   const config = loadConfig({ env: {}, overrides });
   const catalog = TierCatalog.load();
-  const apiKeys = new ApiKeyStore({ documents: clients.documents, tableName: registry.tableName });
+  const apiKeys = new ApiKeyStore({
+    documents: clients.documents,
+    tableName: registry.tableName,
+    ...options.apiKeys,
+  });
   const admin = await ensureAdminKey(config, apiKeys);
   const app = await buildApp({
     config,
