@@ -31,6 +31,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
+import { operationHistoryRoutes } from './routes/operation-history.js';
 import { operationRoutes } from './routes/operations.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
@@ -203,6 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   tenantRoutes(router, ctx);
   operationRoutes(router, ctx);
+  operationHistoryRoutes(router, ctx);
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);

@@ -4,6 +4,8 @@ import {
   AuditEventSchema,
   OperationIdSchema,
   OperationSchema,
+  OperationStatusSchema,
+  OperationTypeSchema,
   SLUG_ACCEPTED,
   SLUG_PATTERN,
   TenantIdSchema,
@@ -130,6 +132,24 @@ export const GetOperationQuerySchema = z
       .describe('Answer once the operation has ended, or after this many seconds with it as it stands.'),
   })
   .strict();
+const operationFilters = {
+  status: OperationStatusSchema.optional(),
+  type: OperationTypeSchema.optional(),
+  limit: limit(200).optional(),
+  cursor: CursorSchema.optional(),
+};
+export const ListTenantOperationsQuerySchema = z.object(operationFilters).strict();
+export const ListOperationsQuerySchema = z
+  .object({
+    tenant: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Only this tenant’s operations: a tenant id (t_…) or slug.'),
+    ...operationFilters,
+  })
+  .strict();
 export const ListEventsQuerySchema = z
   .object({ limit: limit(500).optional(), cursor: CursorSchema.optional() })
   .strict();
@@ -250,6 +270,7 @@ const page = <T extends z.ZodType>(item: T) =>
   });
 export const TenantPageSchema = page(TenantResponseSchema).meta({ id: 'TenantPage' });
 export const EventPageSchema = page(AuditEventResponseSchema).meta({ id: 'AuditEventPage' });
+export const OperationPageSchema = page(OperationResponseSchema).meta({ id: 'OperationPage' });
 export const ApiKeyEventPageSchema = page(ApiKeyEventSchema).meta({ id: 'ApiKeyEventPage' });
 
 export const TiersResponseSchema = TierCatalogSchema.meta({ id: 'TierCatalog' });

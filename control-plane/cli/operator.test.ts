@@ -126,6 +126,38 @@ describe('tenantctl migration complete|fail', () => {
   });
 });
 
+describe('tenantctl ops', () => {
+  it('lists operations newest first, per tenant, with case-insensitive filters', async () => {
+    await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('ops-one') });
+    const all = await cli(['ops']);
+    expect(all.code).toBe(0);
+    const lines = all.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^OPERATION\s+TYPE\s+STATUS\s+TENANT\s+CREATED\s+ENDED$/);
+    expect(lines[1]).toMatch(/^op_\w+\s+onboard\s+PENDING\s+t_\w+\s+\S+\s+-$/);
+
+    const tenant = await t.registry.requireTenant('ops-one');
+    const mine = await cli([
+      'ops',
+      '--tenant',
+      'ops-one',
+      '--status',
+      'pending',
+      '--type',
+      'ONBOARD',
+      '--json',
+    ]);
+    expect(mine.code).toBe(0);
+    const page = JSON.parse(mine.stdout) as { items: Operation[]; nextCursor: string | null };
+    expect(page.items.map((o) => o.tenantId)).toEqual([tenant.tenantId]);
+    expect(page.nextCursor).toBeNull();
+
+    const paged = await cli(['ops', '--limit', '1']);
+    expect(paged.stdout).toMatch(/\nmore: --cursor \S+\n$/);
+    const none = await cli(['ops', '--tenant', 'ops-one', '--status', 'failed']);
+    expect(none.stdout).toBe('no operations\n');
+  });
+});
+
 describe('tenantctl help', () => {
   it('lays flags out as `--flag <value>  description`, aligned, with required flags marked', () => {
     const help = usage('onboard');

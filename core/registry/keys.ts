@@ -1,4 +1,11 @@
-import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from './table.js';
+import {
+  LIST_INDEXES,
+  LIST_SHARDS,
+  type ListIndex,
+  OPEN_OPERATIONS_INDEX,
+  OPERATION_INDEXES,
+  type OperationIndex,
+} from './table.js';
 
 /**
  * Every key of the registry's single table, in one place. Each item kind has one builder here; no
@@ -20,7 +27,8 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | apikey-event       | APIKEY-AUDIT              | EVENT#<ulid>             | audit trail of key changes, kept      |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
- * sparse open-operations index keys (`openOperationKeys`).
+ * sparse open-operations index keys (`openOperationKeys`); every operation carries the two
+ * history index keys (`operationHistoryKeys`: all, by tenant).
  */
 
 export interface ItemKey {
@@ -146,3 +154,23 @@ export const openOperationKeys = (operationId: string): Record<string, string> =
   [OPEN_OPERATIONS_INDEX.pk]: OPEN_PARTITION,
   [OPEN_OPERATIONS_INDEX.sk]: operationId,
 });
+
+/** The history-index partition of an operation query, with its shard (the tenant index has one). */
+export function operationPartition(
+  index: OperationIndex,
+  filter: { tenantId?: string },
+  shard: number,
+): string {
+  return index === 'operationsByTenant' ? `OPS#TENANT#${filter.tenantId}` : `OPS#${shard}`;
+}
+
+/** The two history-index keys every operation carries, written with it (codec.ts). */
+export function operationHistoryKeys(op: { operationId: string; tenantId: string }): Record<string, string> {
+  const shard = listShard(op.operationId);
+  const keys: Record<string, string> = {};
+  for (const [index, { pk, sk }] of Object.entries(OPERATION_INDEXES)) {
+    keys[pk] = operationPartition(index as OperationIndex, op, shard);
+    keys[sk] = op.operationId;
+  }
+  return keys;
+}
