@@ -41,6 +41,7 @@ import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationControlRoutes } from './routes/operation-control.js';
+import { operationHistoryRoutes } from './routes/operation-history.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
@@ -235,6 +236,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   tenantRoutes(router, ctx);
   operationRoutes(router, ctx);
   operationControlRoutes(router, ctx);
+  operationHistoryRoutes(router, ctx);
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);

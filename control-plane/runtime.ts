@@ -199,7 +199,11 @@ export async function buildRuntime<R extends RuntimeRole>(
 
   // Loaded only by the roles that serve the API: the task function's bundle never runs Fastify.
   const { buildApp } = await import('./app.js');
-  const apiKeys = new ApiKeyStore({ documents: aws.clients.documents, tableName: config.registryTable });
+  const apiKeys = new ApiKeyStore({
+    documents: aws.clients.documents,
+    tableName: config.registryTable,
+    rotationOverlapMs: config.apiKeyRotationOverlapSeconds * 1000,
+  });
   const deployed = platform;
   app = await buildApp({
     config,

@@ -4,6 +4,8 @@ import {
   AuditEventSchema,
   OperationIdSchema,
   OperationSchema,
+  OperationStatusSchema,
+  OperationTypeSchema,
   SLUG_ACCEPTED,
   SLUG_PATTERN,
   TenantIdSchema,
@@ -138,6 +140,24 @@ export const GetOperationQuerySchema = z
       ),
   })
   .strict();
+const operationFilters = {
+  status: OperationStatusSchema.optional(),
+  type: OperationTypeSchema.optional(),
+  limit: limit(200).optional(),
+  cursor: CursorSchema.optional(),
+};
+export const ListTenantOperationsQuerySchema = z.object(operationFilters).strict();
+export const ListOperationsQuerySchema = z
+  .object({
+    tenant: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Only this tenant’s operations: a tenant id (t_…) or slug.'),
+    ...operationFilters,
+  })
+  .strict();
 export const ListEventsQuerySchema = z
   .object({ limit: limit(500).optional(), cursor: CursorSchema.optional() })
   .strict();
@@ -203,6 +223,46 @@ export const ApiKeyCreatedSchema = z
     key: z.string(),
   })
   .meta({ id: 'ApiKeyCreated' });
+export const ApiKeyParamsSchema = z.object({ name: ApiKeyNameSchema });
+/** An API key as listed: never its secret nor its hash. */
+export const ApiKeyInfoSchema = z
+  .object({
+    name: z.string(),
+    scopes: z.array(ScopeSchema),
+    createdAt: z.string(),
+    /** Written at most once a minute per key. */
+    lastUsedAt: z.string().optional(),
+    rotatedAt: z.string().optional(),
+    /** After a rotation: until when the previous secret still works. */
+    previousKeyValidUntil: z.string().optional(),
+  })
+  .meta({ id: 'ApiKey' });
+export const ApiKeyListSchema = z.object({ items: z.array(ApiKeyInfoSchema) }).meta({ id: 'ApiKeyList' });
+export const RotateApiKeySchema = z
+  .object({
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .optional()
+      .describe('How long the previous secret keeps working; default API_KEY_ROTATION_OVERLAP_SECONDS.'),
+  })
+  .strict()
+  .optional()
+  .meta({ id: 'RotateApiKey' });
+export const ApiKeyRotatedSchema = ApiKeyInfoSchema.extend({ key: z.string() }).meta({ id: 'ApiKeyRotated' });
+export const ApiKeyEventSchema = z
+  .object({
+    eventId: z.string(),
+    at: z.string(),
+    action: z.enum(['created', 'revoked', 'rotated', 'admin-key-replaced']),
+    name: z.string(),
+    actor: z.string(),
+    scopes: z.array(ScopeSchema).optional(),
+    detail: z.string().optional(),
+  })
+  .meta({ id: 'ApiKeyEvent' });
 
 // ---------------------------------------------------------------- responses
 
@@ -222,6 +282,8 @@ const page = <T extends z.ZodType>(item: T) =>
   });
 export const TenantPageSchema = page(TenantResponseSchema).meta({ id: 'TenantPage' });
 export const EventPageSchema = page(AuditEventResponseSchema).meta({ id: 'AuditEventPage' });
+export const OperationPageSchema = page(OperationResponseSchema).meta({ id: 'OperationPage' });
+export const ApiKeyEventPageSchema = page(ApiKeyEventSchema).meta({ id: 'ApiKeyEventPage' });
 
 export const TiersResponseSchema = TierCatalogSchema.meta({ id: 'TierCatalog' });
 

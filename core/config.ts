@@ -88,6 +88,13 @@ export const ConfigSchema = z
     jwtIssuer: z.url().optional(),
     jwtAudience: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** After an API key is rotated, how long its previous secret keeps working (0: not at all). */
+    apiKeyRotationOverlapSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .default(3600),
     /** Resume operations left RUNNING by a previous process at start-up. */
     resumeOnStart: bool.default(true),
     /** Check AWS quotas before accepting an onboarding (core/quotas). */
@@ -161,6 +168,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   stripeSecretKey: 'STRIPE_SECRET_KEY',
   stripeApiBase: 'STRIPE_API_BASE',
   stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
+  apiKeyRotationOverlapSeconds: 'API_KEY_ROTATION_OVERLAP_SECONDS',
 };
 
 export interface LoadConfigOptions {

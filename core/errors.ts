@@ -186,6 +186,14 @@ export const ERROR_CATALOGUE = {
     description:
       'The event stream is not served here (workflows run on Step Functions) or has as many streams open as it serves.',
   },
+  API_KEY_NOT_FOUND: {
+    status: 404,
+    description: 'No API key has that name (it was never created, or was revoked).',
+  },
+  API_KEY_MANAGED: {
+    status: 409,
+    description: 'The admin key is set by configuration and cannot be revoked or rotated through the API.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { OPERATOR_COMMANDS } from './operator-commands.js';
 
 /**
  * tenantctl's command line: one table of commands (their options and positionals) that drives
@@ -10,39 +11,67 @@ type OptionSpec = {
   readonly multiple?: boolean;
   readonly short?: string;
   readonly help: string;
+  /** What the value is, as help shows it: `--tier <name>`. */
+  readonly value?: string;
 };
 
 export const GLOBAL_OPTIONS = {
-  url: { type: 'string', help: 'control plane URL (TENANTCTL_URL; default http://127.0.0.1:3000)' },
+  url: {
+    type: 'string',
+    value: 'url',
+    help: 'control plane URL (TENANTCTL_URL; default http://127.0.0.1:3000)',
+  },
   key: {
     type: 'string',
+    value: 'key',
     help: 'API key or JWT (TENANTCTL_KEY, CONTROL_PLANE_ADMIN_KEY, or <data-dir>/admin-key)',
   },
   'data-dir': {
     type: 'string',
-    help: 'local data directory holding admin-key (CONTROL_PLANE_DATA_DIR; default .data)',
+    value: 'dir',
+    help: 'local data directory holding admin-key (CONTROL_PLANE_DATA_DIR; default: .data here or in a parent)',
   },
   json: { type: 'boolean', help: 'print JSON (for scripts) instead of text' },
   help: { type: 'boolean', short: 'h', help: 'show help' },
 } as const satisfies Record<string, OptionSpec>;
 
 const COMMAND_OPTIONS = {
-  name: { type: 'string', help: 'tenant display name' },
-  tier: { type: 'string', help: 'tier name (see `tenantctl tiers`)' },
-  email: { type: 'string', help: "tenant admin's email" },
-  slug: { type: 'string', help: 'DNS-safe tenant slug (derived from the name when absent)' },
-  region: { type: 'string', help: 'AWS region of the tenant' },
-  reason: { type: 'string', help: 'why the tenant is suspended (audit trail)' },
-  state: { type: 'string', help: 'filter by lifecycle state, e.g. ACTIVE' },
-  limit: { type: 'string', help: 'page size' },
-  cursor: { type: 'string', help: 'nextCursor of the previous page' },
+  name: { type: 'string', value: 'name', help: 'tenant display name' },
+  tier: { type: 'string', value: 'tier', help: 'tier name (see `tenantctl tiers`)' },
+  email: { type: 'string', value: 'email', help: "tenant admin's email" },
+  slug: { type: 'string', value: 'slug', help: 'DNS-safe tenant slug (derived from the name when absent)' },
+  region: { type: 'string', value: 'region', help: 'AWS region of the tenant' },
+  'allowed-principal': {
+    type: 'string',
+    multiple: true,
+    value: 'arn',
+    help: 'an IAM principal ARN allowed to reach a silo tenant',
+  },
+  reason: { type: 'string', value: 'text', help: 'why (kept in the audit trail)' },
+  state: { type: 'string', value: 'state', help: 'filter by lifecycle state, e.g. ACTIVE' },
+  tenant: { type: 'string', value: 'tenant', help: 'only this tenant (id or slug)' },
+  status: { type: 'string', value: 'status', help: 'filter by status: PENDING, RUNNING, SUCCEEDED, FAILED' },
+  type: { type: 'string', value: 'type', help: 'filter by operation type, e.g. onboard' },
+  scope: { type: 'string', multiple: true, value: 'scope', help: 'a scope of the key' },
+  overlap: {
+    type: 'string',
+    value: 'seconds',
+    help: 'how long the previous secret keeps working (default: the server setting)',
+  },
+  limit: { type: 'string', value: 'n', help: 'page size' },
+  cursor: { type: 'string', value: 'cursor', help: 'nextCursor of the previous page' },
   wait: { type: 'boolean', help: 'follow the operation until it ends (exit 2 if it fails)' },
-  interval: { type: 'string', help: 'poll interval in ms while waiting (default 500)' },
+  interval: { type: 'string', value: 'ms', help: 'poll interval in ms while waiting (default 500)' },
   'idempotency-key': {
     type: 'string',
+    value: 'key',
     help: 'send this Idempotency-Key: a retry with it never repeats the change',
   },
-  out: { type: 'string', help: 'write the export (manifest, parts, objects) into this directory' },
+  out: {
+    type: 'string',
+    value: 'dir',
+    help: 'write the export (manifest, parts, objects) into this directory',
+  },
   flags: {
     type: 'string',
     help: 'config set: name=value,… (true/false/numbers as JSON; null = tier default)',
@@ -56,7 +85,7 @@ const COMMAND_OPTIONS = {
   },
 } as const satisfies Record<string, OptionSpec>;
 
-type CommandOption = keyof typeof COMMAND_OPTIONS;
+export type CommandOption = keyof typeof COMMAND_OPTIONS;
 
 export interface CommandSpec {
   readonly summary: string;
@@ -67,7 +96,7 @@ export interface CommandSpec {
   readonly optionalPositionals?: number;
 }
 
-const MUTATING = ['wait', 'interval', 'idempotency-key'] as const satisfies CommandOption[];
+export const MUTATING = ['wait', 'interval', 'idempotency-key'] as const satisfies CommandOption[];
 
 /** Retry, cancel, reconcile (control-plane/cli/reconcile.ts; docs/reconcile.md). */
 const RECONCILE_COMMANDS = {
@@ -87,7 +116,7 @@ export const COMMANDS = {
   onboard: {
     summary: 'onboard a tenant',
     positionals: [],
-    options: ['name', 'tier', 'email', 'slug', 'region', ...MUTATING],
+    options: ['name', 'tier', 'email', 'slug', 'region', 'allowed-principal', ...MUTATING],
     required: ['name', 'tier', 'email'],
   },
   get: { summary: 'show a tenant (by id or slug)', positionals: ['tenant'], options: [] },
@@ -152,6 +181,7 @@ export const COMMANDS = {
     options: [],
   },
   ...RECONCILE_COMMANDS,
+  ...OPERATOR_COMMANDS,
   help: { summary: 'show this help', positionals: [], options: [] },
 } as const satisfies Record<string, CommandSpec>;
 
@@ -160,7 +190,9 @@ export type CommandName = keyof typeof COMMANDS;
 export interface ParsedCommand {
   readonly command: CommandName;
   readonly positionals: readonly string[];
-  readonly options: { readonly [K in CommandOption | keyof typeof GLOBAL_OPTIONS]?: string | boolean };
+  readonly options: {
+    readonly [K in CommandOption | keyof typeof GLOBAL_OPTIONS]?: string | boolean | string[];
+  };
   /** For `synth`: everything after the word synth, untouched. */
   readonly rest: readonly string[];
 }
@@ -173,9 +205,13 @@ const ALL_OPTIONS = { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS };
 const parseOptions = Object.fromEntries(
   Object.entries(ALL_OPTIONS).map(([k, v]) => [
     k,
-    { type: v.type, ...('short' in v ? { short: v.short } : {}) },
+    {
+      type: v.type,
+      ...('short' in v ? { short: v.short } : {}),
+      ...('multiple' in v ? { multiple: v.multiple } : {}),
+    },
   ]),
-) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
+) as Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   // `synth` takes options of its own: hand everything after it over untouched.
@@ -198,11 +234,22 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   } catch (e) {
     throw new UsageError((e as Error).message.split('\n')[0]!);
   }
-  const [name, ...positionals] = parsed.positionals;
+  const [first0, ...others] = parsed.positionals;
   const values = parsed.values as ParsedCommand['options'];
-  if (!name) return { command: 'help', positionals: [], options: values, rest: [] };
+  if (!first0) return { command: 'help', positionals: [], options: values, rest: [] };
+  // Command groups: `keys list`, `migration complete`.
+  const group = groupOf(first0);
+  const twoWords = others[0] !== undefined ? `${first0} ${others[0]}` : undefined;
+  const name = group && twoWords && twoWords in COMMANDS ? twoWords : first0;
+  const positionals = name === first0 ? others : others.slice(1);
+  if (group.length > 0 && name === first0) {
+    if (values.help) return { command: 'help', positionals: [first0], options: values, rest: [] };
+    throw new UsageError(
+      `${first0} needs a subcommand: ${group.map((c) => c.slice(first0.length + 1)).join(', ')}`,
+    );
+  }
   if (!(name in COMMANDS))
-    throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    throw new UsageError(`unknown command "${name}"; commands: ${topLevelNames().join(', ')}`);
   const command = name as CommandName;
   const spec: CommandSpec = COMMANDS[command];
   if (values.help) return { command: 'help', positionals: [command], options: values, rest: [] };
@@ -229,13 +276,20 @@ function positionalsText(spec: CommandSpec): string {
   return spec.positionals.map((p, i) => (i < fewest ? ` <${p}>` : ` [<${p}>]`)).join('');
 }
 
+/** The commands of a group (`keys` → `keys list`, …), none for a plain command. */
+function groupOf(word: string): string[] {
+  return Object.keys(COMMANDS).filter((c) => c.startsWith(`${word} `));
+}
+
+const topLevelNames = () => [...new Set(Object.keys(COMMANDS).map((c) => c.split(' ')[0]!))];
+
 function parseLoose(argv: readonly string[]): ParsedCommand['options'] {
   return parseArgs({ args: [...argv], options: parseOptions, allowPositionals: true, strict: false })
     .values as ParsedCommand['options'];
 }
 
 /** A positive integer option, or a usage error naming it. */
-export function intOption(value: string | boolean | undefined, name: string): number | undefined {
+export function intOption(value: string | boolean | string[] | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(n) || n <= 0)
@@ -243,43 +297,79 @@ export function intOption(value: string | boolean | undefined, name: string): nu
   return n;
 }
 
+/** Help lines in the conventional layout: `  --flag <value>  description`, one aligned column. */
+function columns(rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`.trimEnd()).join('\n');
+}
+
+function optionRows(names: readonly string[], required: readonly string[] = []): [string, string][] {
+  return names.map((n) => {
+    const spec = (ALL_OPTIONS as Record<string, OptionSpec>)[n]!;
+    const value = spec.type === 'string' ? ` <${spec.value ?? n}>` : '';
+    const short = spec.short ? `-${spec.short}, ` : '';
+    const marks = [required.includes(n) ? 'required' : '', spec.multiple ? 'repeatable' : '']
+      .filter(Boolean)
+      .join(', ');
+    return [`${short}--${n}${value}`, `${spec.help}${marks ? ` (${marks})` : ''}`];
+  });
+}
+
+const synopsis = (name: string, spec: CommandSpec): string => {
+  const required = (spec.required ?? []).map((o) => {
+    const opt = (ALL_OPTIONS as Record<string, OptionSpec>)[o]!;
+    return ` --${o}${opt.type === 'string' ? ` <${opt.value ?? o}>` : ''}`;
+  });
+  const optional = spec.options.length > (spec.required?.length ?? 0) ? ' [options]' : '';
+  return `${name}${positionalsText(spec)}${required.join('')}${optional}`;
+};
+
 export function usage(command?: string): string {
-  const optionLines = (names: readonly string[]) =>
-    names
-      .map((n) => {
-        const spec = (ALL_OPTIONS as Record<string, OptionSpec>)[n]!;
-        return `  --${n}${spec.type === 'string' ? ` <${n}>` : ''}`.padEnd(30) + spec.help;
-      })
-      .join('\n');
+  const globals = optionRows(Object.keys(GLOBAL_OPTIONS));
   if (command && command in COMMANDS && command !== 'help') {
     const spec: CommandSpec = COMMANDS[command as CommandName];
-    const args = positionalsText(spec);
+    const own = optionRows(spec.options, spec.required);
+    // One column for the command's options and the global ones, so both line up.
+    const all = columns([...own, ...globals]).split('\n');
     return [
-      `tenantctl ${command}${args}${spec.options.length ? ' [options]' : ''}`,
+      `usage: tenantctl ${synopsis(command, spec)}`,
       '',
       spec.summary,
-      ...(spec.options.length ? ['', 'options:', optionLines(spec.options)] : []),
+      ...(own.length ? ['', 'options:', ...all.slice(0, own.length)] : []),
       '',
       'global options:',
-      optionLines(Object.keys(GLOBAL_OPTIONS)),
+      ...all.slice(own.length),
       '',
     ].join('\n');
   }
-  const commands = Object.entries(COMMANDS)
-    .map(([name, spec]) => `  ${`${name}${positionalsText(spec)}`.padEnd(30)}${spec.summary}`)
-    .join('\n');
+  const names = Object.keys(COMMANDS).filter((n) => !command || n.startsWith(`${command} `));
+  const commands = columns(
+    names.map((name) => {
+      const spec: CommandSpec = COMMANDS[name as CommandName];
+      return [`${name}${positionalsText(spec)}`, spec.summary];
+    }),
+  );
   return [
-    'tenantctl: manage tenants through the control-plane API',
+    command
+      ? `tenantctl ${command}: its commands`
+      : 'tenantctl: manage tenants through the control-plane API',
     '',
-    'usage: tenantctl <command> [arguments] [options]',
+    `usage: tenantctl ${command ?? '<command>'}${command ? ' <subcommand>' : ''} [arguments] [options]`,
     '',
     'commands:',
     commands,
     '',
     'global options:',
-    optionLines(Object.keys(GLOBAL_OPTIONS)),
+    columns(globals),
     '',
+    'run tenantctl <command> --help for its options',
     'exit status: 0 done, 1 error (usage, connection or API error), 2 the operation FAILED',
     '',
   ].join('\n');
 }
+
+/** A string option's value (the last one given), or undefined. */
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** A repeatable option's values ([] when absent). */
+export const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];

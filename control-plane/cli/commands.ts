@@ -1,12 +1,13 @@
 import type { AuditEvent, Operation, Tenant } from '../../core/registry/records.js';
 import type { Tier } from '../../tiers/catalog.js';
-import { type CommandName, intOption, type ParsedCommand, UsageError } from './args.js';
+import { type CommandName, intOption, type ParsedCommand, str, strings, UsageError } from './args.js';
 import type { ApiClient } from './client.js';
 import { configCommand, quotasCommand } from './config.js';
 import { doctorCommand } from './doctor.js';
 import { followEvents } from './events-follow.js';
 import { exportCommand } from './export.js';
 import { gatesCommand } from './gates.js';
+import { OPERATOR_HANDLERS } from './operator.js';
 import { RECONCILE_HANDLERS } from './reconcile.js';
 import {
   type Output,
@@ -75,9 +76,8 @@ export async function accepted(env: CommandEnv, started: Started, wait: boolean)
 
 type Handler = (env: CommandEnv, cmd: ParsedCommand) => Promise<number>;
 
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-
 export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Handler> = {
+  ...OPERATOR_HANDLERS,
   async onboard(env, { options: o }) {
     const body = {
       name: str(o.name),
@@ -85,6 +85,9 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
       adminEmail: str(o.email),
       slug: str(o.slug),
       region: str(o.region),
+      ...(strings(o['allowed-principal']).length
+        ? { allowedPrincipals: strings(o['allowed-principal']) }
+        : {}),
     };
     const started = await env.client.request<Started>('POST', '/v1/tenants', {
       body,

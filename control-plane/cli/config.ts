@@ -1,15 +1,13 @@
 import type { QuotaView } from '../../core/quotas/rules.js';
 import type { ConfigPatch, ResolvedConfig } from '../../core/tenant-config/schema.js';
 import { MERGE_PATCH_TYPE } from '../routes/tenant-config.js';
-import { type ParsedCommand, UsageError } from './args.js';
+import { type ParsedCommand, str, UsageError } from './args.js';
 import type { CommandEnv } from './commands.js';
 
 /**
  * `tenantctl config get|set <tenant>` (GET/PATCH /v1/tenants/:id/config) and `tenantctl quotas`
  * (GET /v1/quotas).
  */
-
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** `--flags a=true,b=3,c=dark,d=null`: JSON where a value parses as JSON (true, 3, null), else a string. */
 export function parseFlags(text: string): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { intOption, parseCommandLine, UsageError, usage } from './args.js';
+import { intOption, parseCommandLine, str, UsageError, usage } from './args.js';
 import { ApiClient, ApiError } from './client.js';
 import { COMMAND_HANDLERS, type CommandEnv } from './commands.js';
 import type { Output } from './render.js';
@@ -71,7 +71,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     if (cmd.command === 'synth') return await runSynth(cmd.rest, io);
-    const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
     const baseUrl = str(cmd.options.url) ?? io.env.TENANTCTL_URL ?? DEFAULT_URL;
     const client = new ApiClient({
       baseUrl,

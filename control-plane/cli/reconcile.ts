@@ -1,11 +1,10 @@
 import type { Operation } from '../../core/registry/records.js';
-import type { ParsedCommand } from './args.js';
+import { type ParsedCommand, str } from './args.js';
 import { accepted, type CommandEnv, type Started } from './commands.js';
 import { watchOperation } from './watch.js';
 
 /** tenantctl retry | cancel (docs/reconcile.md): handlers over /v1/operations/{id}/retry|cancel. */
 
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 const opPath = (operationId: string) => `/v1/operations/${encodeURIComponent(operationId)}`;
 
 type Handler = (env: CommandEnv, cmd: ParsedCommand) => Promise<number>;

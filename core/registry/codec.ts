@@ -1,4 +1,4 @@
-import { eventKey, listKeys, operationKey, tenantKey } from './keys.js';
+import { eventKey, listKeys, operationHistoryKeys, operationKey, tenantKey } from './keys.js';
 import {
   type AuditEvent,
   AuditEventSchema,
@@ -64,7 +64,13 @@ export function toOperationItem(op: Operation): Record<string, unknown> {
   steps.forEach((s, i) => {
     stepMap[s.name] = { ...s, seq: i };
   });
-  return { ...operationKey(op.operationId), kind: 'operation', ...rest, stepMap };
+  return {
+    ...operationKey(op.operationId),
+    kind: 'operation',
+    ...rest,
+    stepMap,
+    ...operationHistoryKeys(op),
+  };
 }
 
 export function fromOperationItem(item: Record<string, unknown>): Operation {

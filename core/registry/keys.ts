@@ -1,4 +1,11 @@
-import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from './table.js';
+import {
+  LIST_INDEXES,
+  LIST_SHARDS,
+  type ListIndex,
+  OPEN_OPERATIONS_INDEX,
+  OPERATION_INDEXES,
+  type OperationIndex,
+} from './table.js';
 
 /**
  * Every key of the registry's single table, in one place. Each item kind has one builder here; no
@@ -15,7 +22,7 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | slot               | LEASE#<gate>              | SLOT#<n>                 | owner (`<operationId>[/…]`), expiresAt |
  * | waiter             | LEASE#<gate>              | WAIT#<ticket>#<owner>    | owner, expiresAt (renewed while it polls) |
  * | apikey             | APIKEY#<sha256>           | #APIKEY                  | -                                     |
- * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
+ * | apikey-name        | APIKEYS                   | NAME#<name>              | the key's hash (and a rotated-out one until previousUntil) |
  * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
  * | tenant-config      | TENANT#<tenantId>         | #CONFIG                  | the tenant; `version` (optimistic lock), kept |
  * | usage-hour         | USAGE#<tenantId>          | HOUR#<meter>#<hour ISO>  | - (aggregates, kept for billing)      |
@@ -23,9 +30,11 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | billing            | BILLING#<tenantId>        | #ACCOUNT                 | the tenant's billing customer and subscription (core/billing) |
  * | billing-customer   | BILLCUST#<provider>#<id>  | #BILLCUST                | the tenant a provider's customer is   |
  * | usage-reported     | BILLING#<tenantId>        | USAGE#<meter>#<hour>     | an hour of usage reported to the provider, kept |
+ * | apikey-event       | APIKEY-AUDIT              | EVENT#<ulid>             | audit trail of key changes, kept      |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
- * sparse open-operations index keys (`openOperationKeys`).
+ * sparse open-operations index keys (`openOperationKeys`); every operation carries the two
+ * history index keys (`operationHistoryKeys`: all, by tenant).
  */
 
 export interface ItemKey {
@@ -51,6 +60,7 @@ export const ITEM_KINDS = [
   'billing',
   'billing-customer',
   'usage-reported',
+  'apikey-event',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -106,8 +116,19 @@ export const ownerOperationId = (owner: string): string | undefined => {
 // ---------------------------------------------------------------- API keys
 
 export const apiKeyKey = (hash: string): ItemKey => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' });
-export const apiKeyNameKey = (name: string): ItemKey => ({ pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME' });
+/** Every name claim in one partition, so the key list is one Query (key changes are rare). */
+export const API_KEY_NAMES_PK = 'APIKEYS';
+export const API_KEY_NAME_PREFIX = 'NAME#';
+export const apiKeyNameKey = (name: string): ItemKey => ({
+  pk: API_KEY_NAMES_PK,
+  sk: `${API_KEY_NAME_PREFIX}${name}`,
+});
 export const ADMIN_KEY_POINTER: ItemKey = { pk: 'APIKEY-ADMIN', sk: '#CURRENT' };
+export const API_KEY_AUDIT_PK = 'APIKEY-AUDIT';
+export const apiKeyEventKey = (eventId: string): ItemKey => ({
+  pk: API_KEY_AUDIT_PK,
+  sk: `${EVENT_PREFIX}${eventId}`,
+});
 
 // ---------------------------------------------------------------- usage (core/usage/)
 
@@ -179,3 +200,23 @@ export const openOperationKeys = (operationId: string): Record<string, string> =
   [OPEN_OPERATIONS_INDEX.pk]: OPEN_PARTITION,
   [OPEN_OPERATIONS_INDEX.sk]: operationId,
 });
+
+/** The history-index partition of an operation query, with its shard (the tenant index has one). */
+export function operationPartition(
+  index: OperationIndex,
+  filter: { tenantId?: string },
+  shard: number,
+): string {
+  return index === 'operationsByTenant' ? `OPS#TENANT#${filter.tenantId}` : `OPS#${shard}`;
+}
+
+/** The two history-index keys every operation carries, written with it (codec.ts). */
+export function operationHistoryKeys(op: { operationId: string; tenantId: string }): Record<string, string> {
+  const shard = listShard(op.operationId);
+  const keys: Record<string, string> = {};
+  for (const [index, { pk, sk }] of Object.entries(OPERATION_INDEXES)) {
+    keys[pk] = operationPartition(index as OperationIndex, op, shard);
+    keys[sk] = op.operationId;
+  }
+  return keys;
+}

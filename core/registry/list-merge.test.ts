@@ -65,4 +65,37 @@ describe('mergeShards', () => {
     await mergeShards(4, 50, undefined, skewed.query);
     expect(skewed.reads()).toBeLessThanOrEqual(4 * 50);
   });
+
+  it('pages through filtered shards (a FilterExpression after Limit): every match once, none stalls', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean()), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 30 }),
+        async (spec, limit) => {
+          const all = keys(spec.length);
+          const matches = new Set(all.filter((_, i) => spec[i]![1]));
+          const parts: string[][] = [[], [], [], []];
+          all.forEach((k, i) => {
+            parts[spec[i]![0]]!.push(k);
+          });
+          for (const p of parts) p.sort().reverse();
+          // Like DynamoDB: Limit items are read, the filter drops some, LastEvaluatedKey says how far.
+          const query: QueryShard<string> = async (shard, after, max) => {
+            const part = parts[shard]!;
+            const start = after ? part.indexOf(after.sk as string) + 1 : 0;
+            const read = part.slice(start, start + max);
+            const exhausted = start + read.length >= part.length;
+            return {
+              items: read.filter((k) => matches.has(k)).map((k) => ({ item: k, key: { sk: k }, sortKey: k })),
+              exhausted,
+              scannedTo: exhausted || read.length === 0 ? undefined : { sk: read[read.length - 1]! },
+            };
+          };
+          const pages = await pageThrough(query, 4, limit);
+          expect(pages.flat()).toEqual([...all].reverse().filter((k) => matches.has(k)));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -22,6 +22,11 @@ export interface ShardPage<T> {
   readonly items: readonly { item: T; key: Key; sortKey: string }[];
   /** True when the shard has nothing after the returned items. */
   readonly exhausted: boolean;
+  /**
+   * A filtered query's LastEvaluatedKey: how far it read. When it returned no item, nothing up to
+   * there matches, so the shard moves on past it (else a shard of non-matching items would stall).
+   */
+  readonly scannedTo?: Key | undefined;
 }
 
 export type QueryShard<T> = (shard: number, after: Key | undefined, limit: number) => Promise<ShardPage<T>>;
@@ -73,6 +78,8 @@ export async function mergeShards<T>(
   const fetched: Entry[][] = state.map(() => []);
   const exhausted = state.map((s) => s.done);
   const position = state.map((s) => s.after);
+  // Where a filtered shard skipped to before it returned anything: its cursor if it contributes nothing.
+  const skipped: (Key | undefined)[] = state.map(() => undefined);
   const open = state.filter((s) => !s.done).length;
   // Half as much again as an even share: with just the share plus two, 78% of pages on even shards
   // needed a second round (another Query per shard, another round trip); with this, 2%, and fewer
@@ -88,6 +95,10 @@ export async function mergeShards<T>(
       fetched[shard]!.push(...page.items.map((entry) => ({ ...entry, shard })));
       exhausted[shard] = page.exhausted;
       if (page.items.length > 0) position[shard] = page.items[page.items.length - 1]!.key;
+      else if (page.scannedTo && !page.exhausted) {
+        position[shard] = page.scannedTo;
+        if (fetched[shard]!.length === 0) skipped[shard] = page.scannedTo;
+      }
       // An empty answer that is not the end: ask again on the next page, not in a loop here.
       else stalled.add(shard);
     });
@@ -110,7 +121,7 @@ export async function mergeShards<T>(
     if (s.done) return s;
     const mine = taken.filter((c) => c.shard === shard);
     const consumedAll = mine.length === fetched[shard]!.length;
-    const after = mine.length > 0 ? mine[mine.length - 1]!.key : s.after;
+    const after = mine.length > 0 ? mine[mine.length - 1]!.key : (skipped[shard] ?? s.after);
     return { after, done: consumedAll && exhausted[shard]! };
   });
   const more = next.some((s) => !s.done);

@@ -17,6 +17,7 @@ import {
 } from './keys.js';
 import { type LeaseItem, readGate } from './leases.js';
 import { decodeCursor, type Key, mergeShards } from './list-merge.js';
+import { listOperations, type OperationListQuery } from './operation-history.js';
 import type { AuditEvent, Operation, Page, Tenant } from './records.js';
 import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from './table.js';
 
@@ -38,6 +39,8 @@ export interface RegistryReader {
   getOperation(operationId: string): Promise<Operation | undefined>;
   requireOperation(operationId: string): Promise<Operation>;
   listOpenOperations(): Promise<Operation[]>;
+  /** Operation history, newest first (operation-history.ts). */
+  listOperations(query: OperationListQuery): Promise<Page<Operation>>;
   listEvents(tenantId: string, query?: { limit?: number; cursor?: string }): Promise<Page<AuditEvent>>;
   /** Every slot and waiter of a lease gate (leases.ts). */
   listGateItems(gate: string): Promise<LeaseItem[]>;
@@ -178,6 +181,10 @@ export class RegistryQueries implements RegistryReader {
       after = out.LastEvaluatedKey;
     } while (after);
     return items;
+  }
+
+  listOperations(query: OperationListQuery): Promise<Page<Operation>> {
+    return listOperations(this.io, query);
   }
 
   /** A tenant's audit trail, oldest first, one page at a time. */

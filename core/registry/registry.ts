@@ -45,6 +45,7 @@ export type { NewTenant, OperationRequest, StepEnd, TenantPatch } from './change
 export { fromOperationItem, toTenantItem } from './codec.js';
 export type { IdempotencyClaim, IdempotencyLink, IdempotencyTake, ProcessOwner } from './idempotency.js';
 export { listShard } from './keys.js';
+export type { OperationListQuery } from './operation-history.js';
 export type { RegistryReader, TenantListQuery } from './queries.js';
 export { nextStepSeq } from './steps.js';
 

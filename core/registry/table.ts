@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 
 /**
@@ -29,10 +30,23 @@ export type ListIndex = keyof typeof LIST_INDEXES;
 /** Sparse index of operations not yet finished, read at start-up to resume them. */
 export const OPEN_OPERATIONS_INDEX = { name: 'openOperations', pk: 'openpk', sk: 'opensk' } as const;
 
+/**
+ * Operation history, newest first (operation ids are ULIDs): every operation (sharded like the
+ * tenant lists) and one tenant's (its own partition). Type and status are filters: two indexes, not
+ * more, since CloudFormation adds one index per table update (a deploy over an older table that
+ * lacks both needs two updates; local mode adds them itself, ensureRegistryTable).
+ */
+export const OPERATION_INDEXES = {
+  operationsAll: { pk: 'gsiopspk', sk: 'gsiopssk' },
+  operationsByTenant: { pk: 'gsiotnpk', sk: 'gsiotnsk' },
+} as const;
+export type OperationIndex = keyof typeof OPERATION_INDEXES;
+
 export function registryTableDefinition(tableName: string): CreateTableCommandInput {
   const indexes = [
     ...Object.entries(LIST_INDEXES).map(([name, k]) => ({ name, ...k })),
     OPEN_OPERATIONS_INDEX,
+    ...Object.entries(OPERATION_INDEXES).map(([name, k]) => ({ name, ...k })),
   ];
   return {
     TableName: tableName,
@@ -90,5 +104,35 @@ export async function ensureRegistryTable(
     status = await describeRegistryTable(client, tableName);
     if (status !== 'ACTIVE') await new Promise((r) => setTimeout(r, 100));
   }
+  if (!created) await addMissingIndexes(client, tableName);
   return created ? 'created' : 'exists';
+}
+
+/**
+ * A table made by an older version lacks the indexes added since (operation history): they are
+ * added one at a time, as DynamoDB requires, and waited for. Items written before keep no index keys.
+ */
+async function addMissingIndexes(client: DynamoDBClient, tableName: string): Promise<void> {
+  const definition = registryTableDefinition(tableName);
+  const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const present = new Set(out.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName));
+  for (const index of definition.GlobalSecondaryIndexes ?? []) {
+    if (present.has(index.IndexName)) continue;
+    const attributes = new Set(index.KeySchema?.map((k) => k.AttributeName));
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: definition.AttributeDefinitions?.filter((a) => attributes.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+    for (let i = 0; i < 100; i++) {
+      const now = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const status = now.Table?.GlobalSecondaryIndexes?.find(
+        (g) => g.IndexName === index.IndexName,
+      )?.IndexStatus;
+      if (status === 'ACTIVE' && now.Table?.TableStatus === 'ACTIVE') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

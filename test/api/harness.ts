@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { ApiKeyStore, ensureAdminKey } from '../../control-plane/api-keys.js';
+import { ApiKeyStore, type ApiKeyStoreOptions, ensureAdminKey } from '../../control-plane/api-keys.js';
 import { type AppDeps, buildApp } from '../../control-plane/app.js';
 import type { Scope } from '../../control-plane/schemas.js';
 import { type Config, loadConfig } from '../../core/config.js';
@@ -48,6 +48,8 @@ export interface TestAppOptions {
   readonly catalog?: TierCatalog;
   /** Reuse a registry (and its table) across apps. */
   readonly registry?: Registry;
+  /** API key store options (an injected clock, the rotation overlap). */
+  readonly apiKeys?: Partial<Omit<ApiKeyStoreOptions, 'documents' | 'tableName'>>;
   readonly deps?: Partial<
     Pick<
       AppDeps,
@@ -89,7 +91,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   const config = loadConfig({ env: {}, overrides });
   const catalog = options.catalog ?? TierCatalog.load();
-  const apiKeys = new ApiKeyStore({ documents: clients.documents, tableName: registry.tableName });
+  const apiKeys = new ApiKeyStore({
+    documents: clients.documents,
+    tableName: registry.tableName,
+    ...options.apiKeys,
+  });
   const admin = await ensureAdminKey(config, apiKeys);
   const quotas = createQuotaService(config, { clients }, catalog);
   const app = await buildApp({

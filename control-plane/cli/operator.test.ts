@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Operation } from '../../core/registry/records.js';
+import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { parseCommandLine, UsageError, usage } from './args.js';
+import { runCli } from './main.js';
+
+/** The operator's tenantctl commands against a running API (registry-only lifecycle). */
+
+let t: TestApp;
+let url: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+async function cli(argv: string[], key = t.adminKey) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: { write: (s: string) => (stdout += s), isTTY: false },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: { TENANTCTL_URL: url, TENANTCTL_KEY: key },
+    sleep: async () => undefined,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('tenantctl keys', () => {
+  it('create prints the secret once; list, rotate, revoke and events', async () => {
+    const created = await cli([
+      'keys',
+      'create',
+      'ci-bot',
+      '--scope',
+      'tenants:read',
+      '--scope',
+      'tenants:write',
+    ]);
+    expect(created.code).toBe(0);
+    const secret = /^ {4}(tcp_\S+)$/m.exec(created.stdout)?.[1];
+    expect(secret).toBeDefined();
+    expect(created.stdout).toMatch(/^created API key ci-bot \(tenants:read, tenants:write\):/);
+
+    const listed = await cli(['keys', 'list']);
+    expect(listed.stdout.split('\n')[0]).toMatch(
+      /^NAME\s+SCOPES\s+CREATED\s+LAST USED\s+PREVIOUS SECRET UNTIL$/,
+    );
+    expect(listed.stdout).toMatch(/\nci-bot\s+tenants:read,tenants:write\s+\S+\s+never\s+-\n/);
+    expect(listed.stdout).not.toContain('tcp_');
+
+    expect((await cli(['tiers', '--json'], secret)).code).toBe(0);
+    const rotated = await cli(['keys', 'rotate', 'ci-bot', '--overlap', '0']);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toContain('the previous secret no longer works');
+    const fresh = /^ {4}(tcp_\S+)$/m.exec(rotated.stdout)?.[1];
+    expect((await cli(['tiers'], secret)).stderr).toMatch(/^error: UNAUTHENTICATED/);
+    expect((await cli(['tiers', '--json'], fresh)).code).toBe(0);
+
+    const revoked = await cli(['keys', 'revoke', 'ci-bot']);
+    expect(revoked.stdout).toBe('revoked API key ci-bot: it gets 401 from now on\n');
+    expect((await cli(['tiers'], fresh)).code).toBe(1);
+
+    const events = await cli(['keys', 'events']);
+    expect(events.stdout.split('\n').slice(1, 4)).toEqual([
+      expect.stringMatching(/^\S+\s+key:admin\s+revoked\s+ci-bot$/),
+      expect.stringMatching(/^\S+\s+key:admin\s+rotated\s+ci-bot\s+previous secret revoked at once$/),
+      expect.stringMatching(/^\S+\s+key:admin\s+created\s+ci-bot$/),
+    ]);
+    const gone = await cli(['keys', 'revoke', 'ci-bot']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^error: API_KEY_NOT_FOUND: /);
+  });
+
+  it('keys needs a subcommand, create needs --scope', async () => {
+    const bare = await cli(['keys']);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(
+      /^tenantctl: keys needs a subcommand: list, create, revoke, rotate, events\n/,
+    );
+    expect(() => parseCommandLine(['keys', 'create', 'x'])).toThrow(/keys create needs --scope/);
+    expect(() => parseCommandLine(['keys', 'frob'])).toThrow(UsageError);
+  });
+});
+
+describe('tenantctl migration complete|fail', () => {
+  async function handOff(slug: string): Promise<Operation> {
+    await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody(slug) });
+    const tenant = await t.registry.requireTenant(slug);
+    await t.registry.finishOperation({ operationId: tenant.currentOperationId!, outcome: 'succeeded' });
+    const { operation } = (
+      await t.call({ method: 'POST', url: `/v1/tenants/${slug}/tier`, payload: { tier: 'standard' } })
+    ).json() as { operation: Operation };
+    return t.registry.updateOperation(operation.operationId, () => ({
+      waitingFor: 'callback',
+      waitingSince: new Date().toISOString(),
+    }));
+  }
+
+  it('complete answers the hand-off as succeeded, with a key that has only operations:callback', async () => {
+    const op = await handOff('mig-done');
+    const callbackOnly = await t.keyWith(['operations:callback']);
+    const out = await cli(['migration', 'complete', op.operationId, '--reason', 'copied'], callbackOnly);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe(
+      `answered change-tier ${op.operationId}: migration succeeded; the operation is PENDING\nfollow it: tenantctl watch ${op.operationId}\n`,
+    );
+    expect((await t.registry.requireOperation(op.operationId)).waitingFor).toBeUndefined();
+    const twice = await cli(['migration', 'complete', op.operationId]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/^error: NOT_WAITING_FOR_CALLBACK: /);
+  });
+
+  it('fail answers it as failed: the change rolls back', async () => {
+    const op = await handOff('mig-fail');
+    const out = await cli(['migration', 'fail', op.operationId, '--reason', 'schema mismatch', '--json']);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toMatchObject({
+      operationId: op.operationId,
+      status: 'FAILED',
+      error: { code: 'MIGRATION_REJECTED', message: 'schema mismatch' },
+    });
+  });
+});
+
+describe('tenantctl ops', () => {
+  it('lists operations newest first, per tenant, with case-insensitive filters', async () => {
+    await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('ops-one') });
+    const all = await cli(['ops']);
+    expect(all.code).toBe(0);
+    const lines = all.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^OPERATION\s+TYPE\s+STATUS\s+TENANT\s+CREATED\s+ENDED$/);
+    expect(lines[1]).toMatch(/^op_\w+\s+onboard\s+PENDING\s+t_\w+\s+\S+\s+-$/);
+
+    const tenant = await t.registry.requireTenant('ops-one');
+    const mine = await cli([
+      'ops',
+      '--tenant',
+      'ops-one',
+      '--status',
+      'pending',
+      '--type',
+      'ONBOARD',
+      '--json',
+    ]);
+    expect(mine.code).toBe(0);
+    const page = JSON.parse(mine.stdout) as { items: Operation[]; nextCursor: string | null };
+    expect(page.items.map((o) => o.tenantId)).toEqual([tenant.tenantId]);
+    expect(page.nextCursor).toBeNull();
+
+    const paged = await cli(['ops', '--limit', '1']);
+    expect(paged.stdout).toMatch(/\nmore: --cursor \S+\n$/);
+    const none = await cli(['ops', '--tenant', 'ops-one', '--status', 'failed']);
+    expect(none.stdout).toBe('no operations\n');
+  });
+});
+
+describe('tenantctl help', () => {
+  it('lays flags out as `--flag <value>  description`, aligned, with required flags marked', () => {
+    const help = usage('onboard');
+    const lines = help.split('\n');
+    expect(lines[0]).toBe('usage: tenantctl onboard --name <name> --tier <tier> --email <email> [options]');
+    const flagLines = lines.filter((l) => /^ {2}(-\w, )?--/.test(l));
+    expect(flagLines.length).toBeGreaterThan(8);
+    // Every description starts in one column, at least two spaces after the longest flag.
+    const column = (l: string) => /^ {2}\S.*?\S {2,}(?=\S)/.exec(l)![0].length;
+    expect(new Set(flagLines.map(column)).size).toBe(1);
+    expect(help).toMatch(/\n {2}--name <name> {2,}tenant display name \(required\)\n/);
+    expect(help).toMatch(/\n {2}--idempotency-key <key> {2,}send this Idempotency-Key/);
+    expect(help).toMatch(/\n {2}--allowed-principal <arn> {2,}.*\(repeatable\)\n/);
+    expect(help).toMatch(
+      /\n {2}--slug <slug> {2,}DNS-safe tenant slug \(derived from the name when absent\)\n/,
+    );
+    expect(help).toMatch(/\n {2}-h, --help {2,}show help\n/);
+
+    const top = usage();
+    expect(top).toMatch(/\n {2}keys rotate <name> {2,}a new secret for an API key/);
+    expect(top).toMatch(/\n {2}migration complete <operationId> {2,}answer a migration hand-off/);
+    const group = usage('keys');
+    expect(group).toContain('keys list');
+    expect(group).not.toContain('onboard');
+  });
+});
