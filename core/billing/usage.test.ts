@@ -6,7 +6,6 @@ import { BillingAccounts } from './accounts.js';
 import { stripeProvider } from './stripe.js';
 import { inMemoryUsageSource, reportTenantUsage, USAGE_SETTLE_SECONDS, usageIdentifier } from './usage.js';
 
-const HOUR = 3_600_000;
 const clients = testClients();
 let double: StripeDouble;
 let accounts: BillingAccounts;
