@@ -152,15 +152,11 @@ describe('POST /v1/webhooks/stripe', () => {
   it('customer.subscription.updated onto another tier’s price changes the tenant’s tier', async () => {
     const tenant = await onboarded('upgrade-co');
     const account = await accounts.get(tenant.tenantId);
-    const res = await deliver(
-      stripeDelivery(
-        'customer.subscription.updated',
-        subscriptionObject(account!.subscriptionId!, account!.customerId, [
-          TEST_PRICES.standard,
-          TEST_PRICES.calls,
-        ]),
-      ),
-    );
+    const toStandard = subscriptionObject(account!.subscriptionId!, account!.customerId, [
+      TEST_PRICES.standard,
+      TEST_PRICES.calls,
+    ]);
+    const res = await deliver(stripeDelivery('customer.subscription.updated', toStandard));
     const answer = res.json() as { action: string; operationId: string };
     expect(answer.action).toBe('change-tier');
     const op = await cp.waitForOperation(answer.operationId);
@@ -170,15 +166,7 @@ describe('POST /v1/webhooks/stripe', () => {
     const moved = op.steps.find((s) => s.name === 'MoveSubscription');
     expect(moved?.detail).toMatch(/moved to price_standard, price_api_calls$/);
     // The same prices again (Stripe's echo of the move) change nothing.
-    const echo = await deliver(
-      stripeDelivery(
-        'customer.subscription.updated',
-        subscriptionObject(account!.subscriptionId!, account!.customerId, [
-          TEST_PRICES.standard,
-          TEST_PRICES.calls,
-        ]),
-      ),
-    );
+    const echo = await deliver(stripeDelivery('customer.subscription.updated', toStandard));
     expect(echo.json()).toMatchObject({ action: 'ignored', detail: 'tenant is on tier standard already' });
   });
 
