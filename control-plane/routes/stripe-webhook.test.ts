@@ -190,6 +190,40 @@ describe('POST /v1/webhooks/stripe', () => {
     expect(await t.countItems()).toBe(items + 2);
   });
 
+  it('never logs the Stripe-Signature, even with a serializer that logs request headers', async () => {
+    const lines: string[] = [];
+    const logged = await startTestApp({
+      registry: cp.aws.registry,
+      overrides: { stripeWebhookSecret: TEST_STRIPE_WEBHOOK_SECRET, logLevel: 'info' },
+      deps: {
+        billingAccounts: accounts,
+        logger: {
+          stream: { write: (line: string) => lines.push(line) },
+          serializers: {
+            req: (r: { method: string; headers: unknown }) => ({ method: r.method, headers: r.headers }),
+          },
+        },
+      },
+    });
+    try {
+      const d = stripeDelivery('charge.succeeded', { id: 'ch_1', object: 'charge' });
+      const res = await logged.call({
+        method: 'POST',
+        url: '/v1/webhooks/stripe',
+        key: null,
+        headers: { 'content-type': 'application/json', 'stripe-signature': d.signature },
+        payload: d.raw,
+      });
+      expect(res.statusCode).toBe(200);
+      const signature = d.signature.split('v1=')[1]!.slice(0, 64);
+      expect(lines.some((l) => l.includes('"stripe-signature":"[Redacted]"'))).toBe(true);
+      expect(lines.join('\n')).not.toContain(signature);
+      expect(lines.join('\n')).not.toContain(TEST_STRIPE_WEBHOOK_SECRET);
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('answers 503 WEBHOOK_NOT_CONFIGURED without STRIPE_WEBHOOK_SECRET', async () => {
     const bare = await startTestApp({
       registry: cp.aws.registry,
