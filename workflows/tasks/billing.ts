@@ -1,7 +1,8 @@
 import type { BillingAccount } from '../../core/billing/accounts.js';
 import { billingIdempotencyKey, itemChanges } from '../../core/billing/provider.js';
 import { reportTenantUsage } from '../../core/billing/usage.js';
-import { ControlPlaneError, isControlPlaneError } from '../../core/errors.js';
+import { isControlPlaneError } from '../../core/errors.js';
+import type { Tenant } from '../../core/registry/records.js';
 import type { Tier } from '../../tiers/catalog.js';
 import {
   type BillingDeps,
@@ -72,7 +73,28 @@ async function cancelSubscriptionOf(
   return { detail: `subscription ${subscriptionId} cancelled` };
 }
 
-/** What the subscription steps work on: the tier asked for and the tenant's billing record (required). */
+/** The tenant's billing record, its customer created first when it has none. */
+async function ensureCustomer(
+  billing: BillingDeps,
+  input: TaskInput,
+  tenant: Tenant,
+): Promise<{ account: BillingAccount; created: boolean }> {
+  const recorded = await billing.accounts.get(tenant.tenantId);
+  if (recorded) return { account: recorded, created: false };
+  const { customerId } = await billing.provider.createCustomer(
+    { tenantId: tenant.tenantId, slug: tenant.slug, name: tenant.name, email: tenant.adminEmail },
+    key(input, 'customer'),
+  );
+  return {
+    account: await billing.accounts.saveCustomer(tenant.tenantId, billing.provider.name, customerId),
+    created: true,
+  };
+}
+
+/**
+ * What the subscription steps work on: the tier asked for and the tenant's billing record. A tenant
+ * onboarded before billing was configured gets its customer here, at its first tier change.
+ */
 async function subscriptionScope(
   deps: TaskDeps,
   billing: BillingDeps,
@@ -80,13 +102,7 @@ async function subscriptionScope(
 ) {
   const scope = await loadScope(deps, input);
   const tier = tierFor(deps, scope, input.args.tier);
-  const tenantId = scope.tenant.tenantId;
-  const account = await billing.accounts.get(tenantId);
-  if (!account)
-    throw new ControlPlaneError(
-      'WORKFLOW_FAILED',
-      `tenant ${tenantId} has no billing customer; its onboarding ran without a billing provider`,
-    );
+  const { account } = await ensureCustomer(billing, input, scope.tenant);
   return { tier, account, prices: pricesOf(tier) };
 }
 
@@ -99,14 +115,8 @@ export const ensureBillingCustomer: HandlerOf<'EnsureBillingCustomer'> = async (
   const billing = deps.billing;
   if (!billing) return { detail: BILLING_SKIPPED };
   const { tenant } = await loadScope(deps, input);
-  const recorded = await billing.accounts.get(tenant.tenantId);
-  if (recorded) return { detail: `customer ${recorded.customerId} (recorded)` };
-  const { customerId } = await billing.provider.createCustomer(
-    { tenantId: tenant.tenantId, slug: tenant.slug, name: tenant.name, email: tenant.adminEmail },
-    key(input, 'customer'),
-  );
-  await billing.accounts.saveCustomer(tenant.tenantId, billing.provider.name, customerId);
-  return { detail: `customer ${customerId} created` };
+  const { account, created } = await ensureCustomer(billing, input, tenant);
+  return { detail: `customer ${account.customerId} ${created ? 'created' : '(recorded)'}` };
 };
 
 /** EnsureSubscription: a subscription on the tier's prices (none for a tier without prices). */
