@@ -205,6 +205,37 @@ describe('billing on Stripe (local double) through the lifecycle', () => {
     }
   });
 
+  it('a failed onboarding cancels the subscription it made (compensation) and keeps the customer', async () => {
+    const failing = await startTestControlPlane({
+      catalog: billingCatalog(),
+      billing: provider,
+      hooks: {
+        beforeTask(input) {
+          if (input.step === 'Activate') throw new Error('activation broke');
+        },
+      },
+    });
+    try {
+      const from = double.requests.length;
+      const started = await failing.workflows.lifecycle.onboard(
+        { name: 'Doomed Co', slug: 'doomed-co', tier: 'basic', adminEmail: 'owner@doomed.example.com' },
+        actor,
+      );
+      const op = await failing.waitForOperation(started.operation.operationId);
+      expect(op.status).toBe('FAILED');
+      const writes = double.requests.slice(from).filter((r) => r.method !== 'GET');
+      expect(writes.map((r) => [r.method, r.path.replace(/sub_\w+/, 'sub_…'), r.idempotencyKey])).toEqual([
+        ['POST', '/v1/customers', `${op.operationId}:CreateBillingCustomer:customer`],
+        ['POST', '/v1/subscriptions', `${op.operationId}:CreateSubscription:subscription`],
+        ['DELETE', '/v1/subscriptions/sub_…', `${op.operationId}:Compensate:cancel`],
+      ]);
+      const subId = writes[2]!.path.split('/').at(-1)!;
+      expect(double.subscriptions.get(subId)?.status).toBe('canceled');
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('a tenant onboarded before billing was configured gets its customer and subscription at its next tier change', async () => {
     const onboard = await run(
       cp.workflows.lifecycle.onboard(
