@@ -50,8 +50,8 @@ async function onboarded(slug: string, tier = 'basic'): Promise<Tenant> {
   return cp.aws.registry.requireTenant(slug);
 }
 
-function deliver(delivery: { raw: string; signature: string | null }) {
-  return t.call({
+function deliver(delivery: { raw: string; signature: string | null }, app: TestApp = t) {
+  return app.call({
     method: 'POST',
     url: '/v1/webhooks/stripe',
     key: null,
@@ -207,13 +207,7 @@ describe('POST /v1/webhooks/stripe', () => {
     });
     try {
       const d = stripeDelivery('charge.succeeded', { id: 'ch_1', object: 'charge' });
-      const res = await logged.call({
-        method: 'POST',
-        url: '/v1/webhooks/stripe',
-        key: null,
-        headers: { 'content-type': 'application/json', 'stripe-signature': d.signature },
-        payload: d.raw,
-      });
+      const res = await deliver(d, logged);
       expect(res.statusCode).toBe(200);
       const signature = d.signature.split('v1=')[1]!.slice(0, 64);
       expect(lines.some((l) => l.includes('"stripe-signature":"[Redacted]"'))).toBe(true);
@@ -231,13 +225,7 @@ describe('POST /v1/webhooks/stripe', () => {
     });
     try {
       const d = stripeDelivery('invoice.payment_failed', invoice('cus_x'));
-      const res = await bare.call({
-        method: 'POST',
-        url: '/v1/webhooks/stripe',
-        key: null,
-        headers: { 'content-type': 'application/json', 'stripe-signature': d.signature },
-        payload: d.raw,
-      });
+      const res = await deliver(d, bare);
       expect(res.statusCode).toBe(503);
       expect((res.json() as { error: { code: string } }).error.code).toBe('WEBHOOK_NOT_CONFIGURED');
     } finally {
