@@ -1,8 +1,10 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BillingAccounts } from '../core/billing/accounts.js';
 import type { BillingProvider } from '../core/billing/provider.js';
 import { stripeProvider } from '../core/billing/stripe.js';
 import { inMemoryUsageSource, usageIdentifier } from '../core/billing/usage.js';
+import { billingAccountKey } from '../core/registry/keys.js';
 import type { Operation } from '../core/registry/records.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
 import {
@@ -201,6 +203,63 @@ describe('billing on Stripe (local double) through the lifecycle', () => {
     } finally {
       await local.close();
     }
+  });
+
+  it('a failed onboarding cancels the subscription it made (compensation) and keeps the customer', async () => {
+    const failing = await startTestControlPlane({
+      catalog: billingCatalog(),
+      billing: provider,
+      hooks: {
+        beforeTask(input) {
+          if (input.step === 'Activate') throw new Error('activation broke');
+        },
+      },
+    });
+    try {
+      const from = double.requests.length;
+      const started = await failing.workflows.lifecycle.onboard(
+        { name: 'Doomed Co', slug: 'doomed-co', tier: 'basic', adminEmail: 'owner@doomed.example.com' },
+        actor,
+      );
+      const op = await failing.waitForOperation(started.operation.operationId);
+      expect(op.status).toBe('FAILED');
+      const writes = double.requests.slice(from).filter((r) => r.method !== 'GET');
+      expect(writes.map((r) => [r.method, r.path.replace(/sub_\w+/, 'sub_…'), r.idempotencyKey])).toEqual([
+        ['POST', '/v1/customers', `${op.operationId}:CreateBillingCustomer:customer`],
+        ['POST', '/v1/subscriptions', `${op.operationId}:CreateSubscription:subscription`],
+        ['DELETE', '/v1/subscriptions/sub_…', `${op.operationId}:Compensate:cancel`],
+      ]);
+      const subId = writes[2]!.path.split('/').at(-1)!;
+      expect(double.subscriptions.get(subId)?.status).toBe('canceled');
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('a tenant onboarded before billing was configured gets its customer and subscription at its next tier change', async () => {
+    const onboard = await run(
+      cp.workflows.lifecycle.onboard(
+        { name: 'Early Co', slug: 'early-co', tier: 'basic', adminEmail: 'owner@early.example.com' },
+        actor,
+      ),
+    );
+    // As if onboarded without a provider: no billing record.
+    await cp.aws.clients.documents.send(
+      new DeleteCommand({ TableName: cp.config.registryTable, Key: billingAccountKey(onboard.tenantId) }),
+    );
+    const from = double.requests.length;
+    const change = await run(cp.workflows.lifecycle.changeTier('early-co', 'standard', actor));
+    expect(sent(double.requests.slice(from)).map((r) => [r.method, r.path, r.idempotencyKey])).toEqual([
+      ['POST', '/v1/customers', `${change.operationId}:MoveSubscription:customer`],
+      ['POST', '/v1/subscriptions', `${change.operationId}:MoveSubscription:subscription`],
+    ]);
+    expect(double.requests.at(-1)!.body.items).toEqual([
+      { price: 'price_standard' },
+      { price: 'price_api_calls' },
+    ]);
+    expect(detailOf(change, 'MoveSubscription')).toMatch(
+      /^subscription sub_\w+ on price_standard, price_api_calls \(active\)$/,
+    );
   });
 
   it('with no billing provider configured, the billing steps are skipped and say so', async () => {

@@ -50,8 +50,8 @@ async function onboarded(slug: string, tier = 'basic'): Promise<Tenant> {
   return cp.aws.registry.requireTenant(slug);
 }
 
-function deliver(delivery: { raw: string; signature: string | null }) {
-  return t.call({
+function deliver(delivery: { raw: string; signature: string | null }, app: TestApp = t) {
+  return app.call({
     method: 'POST',
     url: '/v1/webhooks/stripe',
     key: null,
@@ -152,15 +152,11 @@ describe('POST /v1/webhooks/stripe', () => {
   it('customer.subscription.updated onto another tier’s price changes the tenant’s tier', async () => {
     const tenant = await onboarded('upgrade-co');
     const account = await accounts.get(tenant.tenantId);
-    const res = await deliver(
-      stripeDelivery(
-        'customer.subscription.updated',
-        subscriptionObject(account!.subscriptionId!, account!.customerId, [
-          TEST_PRICES.standard,
-          TEST_PRICES.calls,
-        ]),
-      ),
-    );
+    const toStandard = subscriptionObject(account!.subscriptionId!, account!.customerId, [
+      TEST_PRICES.standard,
+      TEST_PRICES.calls,
+    ]);
+    const res = await deliver(stripeDelivery('customer.subscription.updated', toStandard));
     const answer = res.json() as { action: string; operationId: string };
     expect(answer.action).toBe('change-tier');
     const op = await cp.waitForOperation(answer.operationId);
@@ -170,15 +166,7 @@ describe('POST /v1/webhooks/stripe', () => {
     const moved = op.steps.find((s) => s.name === 'MoveSubscription');
     expect(moved?.detail).toMatch(/moved to price_standard, price_api_calls$/);
     // The same prices again (Stripe's echo of the move) change nothing.
-    const echo = await deliver(
-      stripeDelivery(
-        'customer.subscription.updated',
-        subscriptionObject(account!.subscriptionId!, account!.customerId, [
-          TEST_PRICES.standard,
-          TEST_PRICES.calls,
-        ]),
-      ),
-    );
+    const echo = await deliver(stripeDelivery('customer.subscription.updated', toStandard));
     expect(echo.json()).toMatchObject({ action: 'ignored', detail: 'tenant is on tier standard already' });
   });
 
@@ -202,6 +190,34 @@ describe('POST /v1/webhooks/stripe', () => {
     expect(await t.countItems()).toBe(items + 2);
   });
 
+  it('never logs the Stripe-Signature, even with a serializer that logs request headers', async () => {
+    const lines: string[] = [];
+    const logged = await startTestApp({
+      registry: cp.aws.registry,
+      overrides: { stripeWebhookSecret: TEST_STRIPE_WEBHOOK_SECRET, logLevel: 'info' },
+      deps: {
+        billingAccounts: accounts,
+        logger: {
+          stream: { write: (line: string) => lines.push(line) },
+          serializers: {
+            req: (r: { method: string; headers: unknown }) => ({ method: r.method, headers: r.headers }),
+          },
+        },
+      },
+    });
+    try {
+      const d = stripeDelivery('charge.succeeded', { id: 'ch_1', object: 'charge' });
+      const res = await deliver(d, logged);
+      expect(res.statusCode).toBe(200);
+      const signature = d.signature.split('v1=')[1]!.slice(0, 64);
+      expect(lines.some((l) => l.includes('"stripe-signature":"[Redacted]"'))).toBe(true);
+      expect(lines.join('\n')).not.toContain(signature);
+      expect(lines.join('\n')).not.toContain(TEST_STRIPE_WEBHOOK_SECRET);
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('answers 503 WEBHOOK_NOT_CONFIGURED without STRIPE_WEBHOOK_SECRET', async () => {
     const bare = await startTestApp({
       registry: cp.aws.registry,
@@ -209,13 +225,7 @@ describe('POST /v1/webhooks/stripe', () => {
     });
     try {
       const d = stripeDelivery('invoice.payment_failed', invoice('cus_x'));
-      const res = await bare.call({
-        method: 'POST',
-        url: '/v1/webhooks/stripe',
-        key: null,
-        headers: { 'content-type': 'application/json', 'stripe-signature': d.signature },
-        payload: d.raw,
-      });
+      const res = await deliver(d, bare);
       expect(res.statusCode).toBe(503);
       expect((res.json() as { error: { code: string } }).error.code).toBe('WEBHOOK_NOT_CONFIGURED');
     } finally {

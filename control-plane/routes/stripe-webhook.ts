@@ -1,14 +1,13 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { BillingAccounts } from '../../core/billing/accounts.js';
-import { ControlPlaneError, type ErrorCode, isControlPlaneError } from '../../core/errors.js';
+import { type ErrorCode, isControlPlaneError } from '../../core/errors.js';
 import type { IdempotencyLink } from '../../core/registry/idempotency.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { CallContext, Started } from '../../workflows/index.js';
 import { logContext, type RouteContext } from '../context.js';
 import type { Router } from '../route.js';
-import { verifyWebhookSignature } from '../webhook-signature.js';
-import { signedRoutes } from './webhooks.js';
+import { signatureCheck, signedRoutes } from './webhooks.js';
 
 export const STRIPE_ACTOR = 'webhook:stripe';
 export const STRIPE_IDEMPOTENCY_SCOPE = 'webhook-stripe';
@@ -92,9 +91,17 @@ export async function stripeWebhookRoutes(
   ctx: RouteContext,
   accounts: BillingAccounts | undefined,
 ): Promise<void> {
-  async function tenantOf(customerId: string): Promise<Tenant | undefined> {
+  /** The tenant whose customer it is, or the answer for a customer the control plane did not make (logged). */
+  async function tenantOf(
+    customerId: string,
+    event: StripeEvent,
+    log: FastifyBaseLogger,
+  ): Promise<Tenant | Answer> {
     const tenantId = await accounts?.tenantOfCustomer('stripe', customerId);
-    return tenantId ? ctx.registry.getTenant(tenantId) : undefined;
+    const tenant = tenantId ? await ctx.registry.getTenant(tenantId) : undefined;
+    if (tenant) return tenant;
+    log.warn({ customer: customerId, event: event.id }, 'stripe event for an unknown customer');
+    return ignored(`customer ${customerId} is no tenant's`);
   }
 
   /** Starts an operation, or acknowledges a refusal a redelivery would not cure. */
@@ -119,11 +126,8 @@ export async function stripeWebhookRoutes(
   ): Promise<Answer> {
     const invoice = InvoiceSchema.safeParse(event.data.object);
     if (!invoice.success) return ignored('the event carries no invoice with a customer');
-    const tenant = await tenantOf(invoice.data.customer);
-    if (!tenant) {
-      log.warn({ customer: invoice.data.customer, event: event.id }, 'stripe event for an unknown customer');
-      return ignored(`customer ${invoice.data.customer} is no tenant's`);
-    }
+    const tenant = await tenantOf(invoice.data.customer, event, log);
+    if ('received' in tenant) return tenant;
     if (tenant.state !== 'ACTIVE') return ignored(`tenant is ${tenant.state}; nothing to suspend`, tenant);
     const attempts = invoice.data.attempt_count ? ` (attempt ${invoice.data.attempt_count})` : '';
     const reason = `payment failed: Stripe invoice ${invoice.data.id}${attempts}`;
@@ -142,11 +146,8 @@ export async function stripeWebhookRoutes(
     const parsed = SubscriptionSchema.safeParse(event.data.object);
     if (!parsed.success) return ignored('the event carries no subscription with items');
     const sub = parsed.data;
-    const tenant = await tenantOf(sub.customer);
-    if (!tenant) {
-      log.warn({ customer: sub.customer, event: event.id }, 'stripe event for an unknown customer');
-      return ignored(`customer ${sub.customer} is no tenant's`);
-    }
+    const tenant = await tenantOf(sub.customer, event, log);
+    if ('received' in tenant) return tenant;
     const account = await accounts?.get(tenant.tenantId);
     if (account?.subscriptionId !== sub.id)
       return ignored(
@@ -204,23 +205,13 @@ export async function stripeWebhookRoutes(
         'IDEMPOTENCY_KEY_REUSED',
         'IDEMPOTENCY_IN_FLIGHT',
       ],
-      verifyRawBody: (raw, request) => {
-        const secret = ctx.config.stripeWebhookSecret;
-        if (!secret) {
-          throw new ControlPlaneError(
-            'WEBHOOK_NOT_CONFIGURED',
-            "the Stripe webhook is disabled: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (whsec_…)",
-          );
-        }
-        const header = request.headers['stripe-signature'];
-        verifyWebhookSignature({
-          secret,
-          header: Array.isArray(header) ? header[0] : header,
-          headerName: 'Stripe-Signature',
-          rawBody: raw,
-          now: ctx.clock(),
-        });
-      },
+      verifyRawBody: signatureCheck({
+        secret: () => ctx.config.stripeWebhookSecret,
+        header: 'Stripe-Signature',
+        disabled:
+          "the Stripe webhook is disabled: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (whsec_…)",
+        clock: ctx.clock,
+      }),
       handler: async ({ body: event }, request, reply) => {
         const result = await ctx.idempotency.run(
           STRIPE_IDEMPOTENCY_SCOPE,

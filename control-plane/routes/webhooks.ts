@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ControlPlaneError } from '../../core/errors.js';
 import { answerStarted, type RouteContext } from '../context.js';
 import type { Router } from '../route.js';
@@ -42,22 +42,13 @@ export async function webhookRoutes(app: FastifyInstance, router: Router, ctx: R
         'IDEMPOTENCY_KEY_REUSED',
         'IDEMPOTENCY_IN_FLIGHT',
       ],
-      verifyRawBody: (raw, request) => {
-        const secret = ctx.config.signupWebhookSecret;
-        if (!secret) {
-          throw new ControlPlaneError(
-            'WEBHOOK_NOT_CONFIGURED',
-            'the signup webhook is disabled: set SIGNUP_WEBHOOK_SECRET to the secret the sender signs with',
-          );
-        }
-        const header = request.headers['webhook-signature'];
-        verifyWebhookSignature({
-          secret,
-          header: Array.isArray(header) ? header[0] : header,
-          rawBody: raw,
-          now: ctx.clock(),
-        });
-      },
+      verifyRawBody: signatureCheck({
+        secret: () => ctx.config.signupWebhookSecret,
+        header: 'Webhook-Signature',
+        disabled:
+          'the signup webhook is disabled: set SIGNUP_WEBHOOK_SECRET to the secret the sender signs with',
+        clock: ctx.clock,
+      }),
       handler: async ({ body: event }, request, reply) =>
         answerStarted(ctx, request, reply, {
           scope: SIGNUP_IDEMPOTENCY_SCOPE,
@@ -68,6 +59,32 @@ export async function webhookRoutes(app: FastifyInstance, router: Router, ctx: R
         }),
     }),
   );
+}
+
+/**
+ * A route's `verifyRawBody` for a webhook signed with `secret` in `header`: WEBHOOK_NOT_CONFIGURED
+ * without a secret, else the signature check of webhook-signature.ts.
+ */
+export function signatureCheck(options: {
+  readonly secret: () => string | undefined;
+  /** The header as documented, e.g. `Stripe-Signature`. */
+  readonly header: string;
+  /** What WEBHOOK_NOT_CONFIGURED says (which variable to set). */
+  readonly disabled: string;
+  readonly clock: () => Date;
+}): (raw: Buffer, request: FastifyRequest) => void {
+  return (raw, request) => {
+    const secret = options.secret();
+    if (!secret) throw new ControlPlaneError('WEBHOOK_NOT_CONFIGURED', options.disabled);
+    const header = request.headers[options.header.toLowerCase()];
+    verifyWebhookSignature({
+      secret,
+      header: Array.isArray(header) ? header[0] : header,
+      headerName: options.header,
+      rawBody: raw,
+      now: options.clock(),
+    });
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeDouble } from '../../test/support/stripe-double.js';
+import { loadConfig } from '../config.js';
 import { isControlPlaneError } from '../errors.js';
 import { itemChanges } from './provider.js';
 import { billingProviderFromConfig, STRIPE_API_VERSION, stripeProvider } from './stripe.js';
@@ -134,6 +135,28 @@ describe('Stripe adapter against the double', () => {
     expect(isControlPlaneError(refused, 'BILLING_ERROR')).toBe(true);
     expect((refused as Error).message).not.toContain(wrongKey);
     expect(JSON.stringify(refused)).not.toContain(wrongKey);
+  });
+
+  it('config: STRIPE_API_BASE is loopback only in local mode; a bad key is refused without being echoed', () => {
+    expect(() => loadConfig({ env: { STRIPE_API_BASE: 'https://api.stripe.com' } })).toThrow(
+      /stripeApiBase \(STRIPE_API_BASE\): local mode only talks to loopback/,
+    );
+    expect(
+      loadConfig({ env: { STRIPE_API_BASE: 'https://api.stripe.com', CONTROL_PLANE_TARGET: 'aws' } })
+        .stripeApiBase,
+    ).toBe('https://api.stripe.com');
+    const badKey = 'pk_live_ThisIsAPublishableKey123';
+    const err = (() => {
+      try {
+        loadConfig({ env: { STRIPE_SECRET_KEY: badKey } });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).toMatch(/stripeSecretKey \(STRIPE_SECRET_KEY\): a Stripe secret key/);
+    expect(
+      JSON.stringify({ message: err?.message, details: (err as { details?: unknown })?.details }),
+    ).not.toContain(badKey);
   });
 
   it('no STRIPE_SECRET_KEY, no provider', () => {

@@ -4,9 +4,14 @@ import { StripeDouble, TEST_STRIPE_KEY } from '../../test/support/stripe-double.
 import { ensureRegistryTable } from '../registry/table.js';
 import { BillingAccounts } from './accounts.js';
 import { stripeProvider } from './stripe.js';
-import { inMemoryUsageSource, reportTenantUsage, USAGE_SETTLE_SECONDS, usageIdentifier } from './usage.js';
+import {
+  inMemoryUsageSource,
+  reportAllUsage,
+  reportTenantUsage,
+  USAGE_SETTLE_SECONDS,
+  usageIdentifier,
+} from './usage.js';
 
-const HOUR = 3_600_000;
 const clients = testClients();
 let double: StripeDouble;
 let accounts: BillingAccounts;
@@ -131,6 +136,41 @@ describe('usage reported as Stripe meter events', () => {
       ['/v1/billing/meter_events', key, true],
     ]);
     expect(double.meterEvents.length).toBe(events + 1);
+  });
+
+  it('the periodic job reports every billed tenant’s closed hours, skipping offboarded ones and those without a customer', async () => {
+    await customerFor('t_ALL1');
+    await customerFor('t_ALL2');
+    const source = inMemoryUsageSource([
+      { tenantId: 't_ALL1', meter: 'api_calls', hour: hour(8), quantity: 4 },
+      { tenantId: 't_ALL2', meter: 'api_calls', hour: hour(8), quantity: 6 },
+      { tenantId: 't_GONE', meter: 'api_calls', hour: hour(8), quantity: 50 },
+      { tenantId: 't_FREE', meter: 'api_calls', hour: hour(8), quantity: 70 },
+    ]);
+    const page = (ids: [string, string][]) => ids.map(([tenantId, state]) => ({ tenantId, state }));
+    const pages = [
+      {
+        items: page([
+          ['t_ALL1', 'ACTIVE'],
+          ['t_GONE', 'OFFBOARDED'],
+        ]),
+        nextCursor: 'next',
+      },
+      {
+        items: page([
+          ['t_ALL2', 'SUSPENDED'],
+          ['t_FREE', 'ACTIVE'],
+        ]),
+        nextCursor: undefined,
+      },
+    ];
+    const registry = {
+      listTenants: async (q: { cursor?: string }) => (q.cursor ? pages[1]! : pages[0]!) as never,
+    };
+    const provider = stripeProvider({ secretKey: TEST_STRIPE_KEY, apiBase: base });
+    const deps = { provider, accounts, source, clock, registry };
+    expect(await reportAllUsage(deps)).toEqual({ tenants: 2, reported: 2, quantity: 10 });
+    expect(await reportAllUsage(deps)).toEqual({ tenants: 2, reported: 0, quantity: 0 });
   });
 
   it('a tenant without a billing customer reports nothing', async () => {

@@ -1,3 +1,4 @@
+import type { RegistryReader } from '../registry/queries.js';
 import type { BillingAccounts } from './accounts.js';
 import type { BillingProvider } from './provider.js';
 
@@ -111,6 +112,33 @@ export async function reportTenantUsage(
     }
   }
   return { reported, alreadyReported, quantity };
+}
+
+/**
+ * The periodic job: every tenant's closed, unreported hours (offboarded tenants reported theirs
+ * when they left). Safe to run from several control planes at once: an hour two of them send
+ * carries one identifier and Idempotency-Key, and its mark is written once.
+ */
+export async function reportAllUsage(
+  deps: UsageReporterDeps & { readonly registry: Pick<RegistryReader, 'listTenants'> },
+): Promise<{ readonly tenants: number; readonly reported: number; readonly quantity: number }> {
+  let cursor: string | undefined;
+  let tenants = 0;
+  let reported = 0;
+  let quantity = 0;
+  do {
+    const page = await deps.registry.listTenants({ limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const tenant of page.items) {
+      if (tenant.state === 'OFFBOARDED') continue;
+      const result = await reportTenantUsage(deps, tenant.tenantId, 'closed');
+      if ('skipped' in result) continue;
+      tenants++;
+      reported += result.reported;
+      quantity += result.quantity;
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return { tenants, reported, quantity };
 }
 
 /** A UsageSource over fixed hours (tests, and a stand-in until the metering store is wired). */

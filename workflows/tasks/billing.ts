@@ -1,9 +1,17 @@
 import type { BillingAccount } from '../../core/billing/accounts.js';
 import { billingIdempotencyKey, itemChanges } from '../../core/billing/provider.js';
 import { reportTenantUsage } from '../../core/billing/usage.js';
-import { ControlPlaneError, isControlPlaneError } from '../../core/errors.js';
+import { isControlPlaneError } from '../../core/errors.js';
+import type { Tenant } from '../../core/registry/records.js';
 import type { Tier } from '../../tiers/catalog.js';
-import { type BillingDeps, type HandlerOf, loadScope, type TaskInput, tierFor } from './context.js';
+import {
+  type BillingDeps,
+  type HandlerOf,
+  loadScope,
+  type TaskDeps,
+  type TaskInput,
+  tierFor,
+} from './context.js';
 
 /**
  * The billing steps: a customer at onboarding, a subscription on the tier's prices, the
@@ -19,15 +27,6 @@ export const BILLING_SKIPPED = 'skipped: no billing provider configured (STRIPE_
 
 const key = (input: TaskInput, call: string) => billingIdempotencyKey(input.operationId, input.step, call);
 const pricesOf = (tier: Tier): string[] => tier.billing?.stripePriceIds ?? [];
-
-function requireAccount(account: BillingAccount | undefined, tenantId: string): BillingAccount {
-  if (!account)
-    throw new ControlPlaneError(
-      'WORKFLOW_FAILED',
-      `tenant ${tenantId} has no billing customer; its onboarding ran without a billing provider`,
-    );
-  return account;
-}
 
 async function createSubscription(
   billing: BillingDeps,
@@ -74,32 +73,60 @@ async function cancelSubscriptionOf(
   return { detail: `subscription ${subscriptionId} cancelled` };
 }
 
+/** The tenant's billing record, its customer created first when it has none. */
+async function ensureCustomer(
+  billing: BillingDeps,
+  input: TaskInput,
+  tenant: Tenant,
+): Promise<{ account: BillingAccount; created: boolean }> {
+  const recorded = await billing.accounts.get(tenant.tenantId);
+  if (recorded) return { account: recorded, created: false };
+  const { customerId } = await billing.provider.createCustomer(
+    { tenantId: tenant.tenantId, slug: tenant.slug, name: tenant.name, email: tenant.adminEmail },
+    key(input, 'customer'),
+  );
+  return {
+    account: await billing.accounts.saveCustomer(tenant.tenantId, billing.provider.name, customerId),
+    created: true,
+  };
+}
+
+/**
+ * What the subscription steps work on: the tier asked for and the tenant's billing record. A tenant
+ * onboarded before billing was configured gets its customer here, at its first tier change.
+ */
+async function subscriptionScope(
+  deps: TaskDeps,
+  billing: BillingDeps,
+  input: TaskInput<{ readonly tier: 'tenant' | 'target' }>,
+) {
+  const scope = await loadScope(deps, input);
+  const tier = tierFor(deps, scope, input.args.tier);
+  const { account } = await ensureCustomer(billing, input, scope.tenant);
+  return { tier, account, prices: pricesOf(tier) };
+}
+
+const noPrices = (tier: Tier) => ({
+  detail: `no subscription: tier ${tier.name} has no billing.stripePriceIds`,
+});
+
 /** EnsureBillingCustomer: the tenant's customer, created once and recorded with its reverse index. */
 export const ensureBillingCustomer: HandlerOf<'EnsureBillingCustomer'> = async (input, deps) => {
   const billing = deps.billing;
   if (!billing) return { detail: BILLING_SKIPPED };
   const { tenant } = await loadScope(deps, input);
-  const recorded = await billing.accounts.get(tenant.tenantId);
-  if (recorded) return { detail: `customer ${recorded.customerId} (recorded)` };
-  const { customerId } = await billing.provider.createCustomer(
-    { tenantId: tenant.tenantId, slug: tenant.slug, name: tenant.name, email: tenant.adminEmail },
-    key(input, 'customer'),
-  );
-  await billing.accounts.saveCustomer(tenant.tenantId, billing.provider.name, customerId);
-  return { detail: `customer ${customerId} created` };
+  const { account, created } = await ensureCustomer(billing, input, tenant);
+  return { detail: `customer ${account.customerId} ${created ? 'created' : '(recorded)'}` };
 };
 
 /** EnsureSubscription: a subscription on the tier's prices (none for a tier without prices). */
 export const ensureSubscription: HandlerOf<'EnsureSubscription'> = async (input, deps) => {
   const billing = deps.billing;
   if (!billing) return { detail: BILLING_SKIPPED };
-  const scope = await loadScope(deps, input);
-  const tier = tierFor(deps, scope, input.args.tier);
-  const account = requireAccount(await billing.accounts.get(scope.tenant.tenantId), scope.tenant.tenantId);
+  const { tier, account, prices } = await subscriptionScope(deps, billing, input);
   if (account.subscriptionId && !account.canceledAt)
     return { detail: `subscription ${account.subscriptionId} (recorded)` };
-  if (pricesOf(tier).length === 0)
-    return { detail: `no subscription: tier ${tier.name} has no billing.stripePriceIds` };
+  if (prices.length === 0) return noPrices(tier);
   return createSubscription(billing, input, account, tier);
 };
 
@@ -111,14 +138,10 @@ export const ensureSubscription: HandlerOf<'EnsureSubscription'> = async (input,
 export const moveSubscription: HandlerOf<'MoveSubscription'> = async (input, deps) => {
   const billing = deps.billing;
   if (!billing) return { detail: BILLING_SKIPPED };
-  const scope = await loadScope(deps, input);
-  const tier = tierFor(deps, scope, input.args.tier);
-  const account = requireAccount(await billing.accounts.get(scope.tenant.tenantId), scope.tenant.tenantId);
-  const prices = pricesOf(tier);
+  const { tier, account, prices } = await subscriptionScope(deps, billing, input);
   const live = account.subscriptionId && !account.canceledAt;
   if (!live) {
-    if (prices.length === 0)
-      return { detail: `no subscription: tier ${tier.name} has no billing.stripePriceIds` };
+    if (prices.length === 0) return noPrices(tier);
     return createSubscription(billing, input, account, tier);
   }
   if (prices.length === 0) return cancelSubscriptionOf(billing, input, account);
