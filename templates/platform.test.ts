@@ -143,6 +143,7 @@ describe('ensurePlatform', () => {
 
   it('brings usage plans to a changed catalog, keeping their ids', async () => {
     const changed = TierCatalog.parse({
+      ...DEFAULT_CATALOG,
       tiers: DEFAULT_CATALOG.tiers.map((t) =>
         t.name === 'basic' ? { ...t, throttle: { rateLimit: 5, burstLimit: 8, dailyQuota: 5_000 } } : t,
       ),

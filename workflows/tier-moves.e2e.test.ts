@@ -30,6 +30,7 @@ const MOVES = [...pairs.values()].flatMap(([a, b]) => [
 
 /** The shipped catalog with every pair open both ways. */
 const catalog = TierCatalog.parse({
+  ...DEFAULT_CATALOG,
   tiers: DEFAULT_CATALOG.tiers.map((t) => ({
     ...t,
     allowedTransitions: [

@@ -437,7 +437,7 @@ export function billingCatalog(): TierCatalog {
     if (t.name === 'premium') return { ...t, billing: { stripePriceIds: [TEST_PRICES.premium] } };
     return t;
   });
-  return TierCatalog.parse({ tiers });
+  return TierCatalog.parse({ ...DEFAULT_CATALOG, tiers });
 }
 
 /** A Stripe event delivery: its raw body and a `Stripe-Signature` made by the stripe SDK itself. */
