@@ -122,12 +122,10 @@ const badHostname = fc.constantFrom(
 );
 
 const badPatch = fc.oneof(
-  fc
-    .tuple(badFlagName, fc.boolean())
-    .map(([name, v]) => ({
-      label: `flag name ${JSON.stringify(name)}`,
-      body: { flags: { [name]: v } } as unknown,
-    })),
+  fc.tuple(badFlagName, fc.boolean()).map(([name, v]) => ({
+    label: `flag name ${JSON.stringify(name)}`,
+    body: { flags: { [name]: v } } as unknown,
+  })),
   badFlagValue.map((v) => ({
     label: `flag value ${JSON.stringify(v).slice(0, 40)}`,
     body: { flags: { beta: v } } as unknown,
