@@ -25,6 +25,7 @@ import {
 } from '../templates/index.js';
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
+import { benchQuotas } from './quotas.js';
 import { type BenchResult, saveResults } from './report.js';
 import {
   benchConfig,
@@ -440,6 +441,12 @@ async function main(): Promise<void> {
       ['api', () => benchApi(cp)],
       ['scale', () => benchRegistryScale(cp)],
       ['burst', () => benchBurst(cp, aws.pid)],
+      [
+        'quotas',
+        async () => {
+          results.quotaPrecheck = await benchQuotas(cp, counter, { count: N * 10, rounds: ROUNDS, log });
+        },
+      ],
     ];
     for (const [name, run] of steps) {
       if (!want(name)) continue;

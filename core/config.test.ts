@@ -51,6 +51,21 @@ describe('configuration', () => {
     );
   });
 
+  it('reads QUOTA_LIMITS as a JSON object of known quotas, naming what is wrong', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({
+      quotaPrecheck: true,
+      quotaCacheSeconds: 30,
+      quotaLimits: {},
+    });
+    const c = loadConfig({
+      env: { QUOTA_LIMITS: '{"cloudformation.stacks":200,"rds.instances":0}', QUOTA_PRECHECK: 'false' },
+    });
+    expect(c.quotaLimits).toEqual({ 'cloudformation.stacks': 200, 'rds.instances': 0 });
+    expect(c.quotaPrecheck).toBe(false);
+    for (const bad of ['{"stacks":1}', '{"vpc.vpcs":-1}', 'not json', '[1]'])
+      expect(() => loadConfig({ env: { QUOTA_LIMITS: bad } }), bad).toThrow(/quotaLimits.* \(QUOTA_LIMITS\)/);
+  });
+
   it('rejects unknown keys in the config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'c.json');

@@ -30,6 +30,26 @@ describe('tier catalog', () => {
     expect(c.get('enterprise').dedicatedAccount).toBe(false);
   });
 
+  it('declares feature flag defaults per tier; a tier without any has none', () => {
+    const c = TierCatalog.load();
+    expect(c.features('basic')).toEqual({
+      sso: false,
+      'audit-export': false,
+      'custom-domain': false,
+      'max-projects': 3,
+    });
+    expect(c.features('premium')).toMatchObject({ sso: true, 'max-projects': 100 });
+    for (const tier of c.tiers)
+      expect(Object.keys(tier.features).sort()).toEqual(Object.keys(c.features('basic')).sort());
+    expect(c.features('gone')).toEqual({});
+    const bare = TierCatalog.parse({
+      tiers: [
+        { name: 'solo', isolation: 'pool', throttle: { rateLimit: 1, burstLimit: 1, dailyQuota: 100 } },
+      ],
+    });
+    expect(bare.features('solo')).toEqual({});
+  });
+
   it('names the tiers there are for an unknown tier', () => {
     expect(codeOf(() => TierCatalog.load().get('gold'))).toBe(
       'UNKNOWN_TIER: unknown tier "gold"; the catalog has basic, standard, premium, enterprise, enterprise-dedicated',
@@ -170,6 +190,16 @@ describe('tier catalog', () => {
         ],
       },
       'tiers.0.throttle.burstLimit',
+    ],
+    [
+      'a feature flag with a bad name',
+      { tiers: [{ ...DEFAULT_CATALOG.tiers[0], features: { 'Has Space': true }, allowedTransitions: [] }] },
+      'tiers.0.features.Has Space',
+    ],
+    [
+      'a feature flag with an object value',
+      { tiers: [{ ...DEFAULT_CATALOG.tiers[0], features: { sso: { on: true } }, allowedTransitions: [] }] },
+      'tiers.0.features.sso',
     ],
     [
       'unknown field',

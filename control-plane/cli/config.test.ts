@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantctlAt } from '../../test/api/cli.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { configPatch, parseFlags } from './config.js';
-import { runCli } from './main.js';
 
 let t: TestApp;
 let url: string;
@@ -14,16 +14,10 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function tenantctl(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { TENANTCTL_URL: url, TENANTCTL_KEY: t.adminKey },
-  });
-  return { code, stdout, stderr };
-}
+const tenantctl = (...argv: string[]) => tenantctlAt(url, t.adminKey, argv);
+/** `config set cli-config --flags <flags> --if-match <etag>` */
+const setIfMatch = (flags: string, etag: string) =>
+  tenantctl('config', 'set', 'cli-config', '--flags', flags, '--if-match', etag);
 
 describe('tenantctl config', () => {
   it('get shows the resolved flags with their sources and the ETag; set sends a merge patch', async () => {
@@ -49,26 +43,10 @@ describe('tenantctl config', () => {
     expect(json).toMatchObject({ version: 1, overrides: { sso: true, theme: 'dark', 'max-projects': 7 } });
     expect(json.etag).toMatch(/^"1-/);
 
-    const stale = await tenantctl(
-      'config',
-      'set',
-      'cli-config',
-      '--flags',
-      'sso=null',
-      '--if-match',
-      '"0-stale"',
-    );
+    const stale = await setIfMatch('sso=null', '"0-stale"');
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/VERSION_CONFLICT/);
-    const fresh = await tenantctl(
-      'config',
-      'set',
-      'cli-config',
-      '--flags',
-      'sso=null',
-      '--if-match',
-      json.etag,
-    );
+    const fresh = await setIfMatch('sso=null', json.etag);
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(fresh.stdout).toMatch(/\n {2}sso {22}false {6}tier\n/);
   });

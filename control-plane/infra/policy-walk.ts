@@ -101,13 +101,23 @@ export interface BoundaryRules {
 }
 
 /**
+ * CloudFormation calls with no resource-level permissions that the control plane makes: account-wide
+ * reads of the stack count and limit (the quota pre-check, core/quotas). A statement of only these
+ * may name `*`.
+ */
+export const CLOUDFORMATION_ACCOUNT_READS = [
+  'cloudformation:ListStacks',
+  'cloudformation:DescribeAccountLimits',
+] as const;
+
+/**
  * The IAM boundaries of docs/deploy.md as checks over every Allow statement; returns one line per
  * violation (empty: all hold).
  * - no `*` action, no NotAction/NotResource, no wildcard action on `*` resources;
  * - iam:PassRole only of the execution role, only to CloudFormation (the execution role itself may
  *   pass tenant stacks' roles, `role/<prefix>-*`, to VPC flow logs only);
- * - CloudFormation only on `stack/<prefix>-*`, CreateStack/UpdateStack only with RoleARN = the
- *   execution role.
+ * - CloudFormation only on `stack/<prefix>-*` (a statement of only CLOUDFORMATION_ACCOUNT_READS
+ *   aside), CreateStack/UpdateStack only with RoleARN = the execution role.
  */
 export function boundaryViolations(statements: readonly FoundStatement[], rules: BoundaryRules): string[] {
   const violations: string[] = [];
@@ -144,8 +154,11 @@ export function boundaryViolations(statements: readonly FoundStatement[], rules:
           `iam:PassRole of ${resources.join(', ')} to ${String(passedTo)}: only the execution role, to CloudFormation`,
         );
     }
+    const accountReads =
+      same(resources, ['*']) &&
+      actions.every((a) => (CLOUDFORMATION_ACCOUNT_READS as readonly string[]).includes(a));
     if (actions.some((a) => a.toLowerCase().startsWith('cloudformation:') || a === '*')) {
-      if (!same(resources, [tenantStacks]))
+      if (!same(resources, [tenantStacks]) && !accountReads)
         say(`CloudFormation on ${resources.join(', ')}: only ${tenantStacks}`);
       const creates = actions.some((a) =>
         ['CreateStack', 'UpdateStack'].some((x) => actionCovers(a, `cloudformation:${x}`)),

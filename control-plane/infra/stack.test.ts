@@ -443,6 +443,15 @@ describe('IAM boundaries (every statement of both stacks)', () => {
       'without cloudformation:RoleArn',
     ],
     ['NotAction', { Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }, 'NotAction'],
+    [
+      'a stack write beside the account-wide reads',
+      {
+        Effect: 'Allow',
+        Action: ['cloudformation:ListStacks', 'cloudformation:DeleteStack'],
+        Resource: '*',
+      },
+      'CloudFormation on *',
+    ],
   ])('the boundary check catches %s', (_name, statement, message) => {
     const tampered = structuredClone(cpJson);
     const [id] = ofType(tampered, 'AWS::IAM::Policy')[0]!;

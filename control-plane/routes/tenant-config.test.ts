@@ -1,4 +1,4 @@
-import { ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
+import { DescribeCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { DescribeAccountLimitsCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../core/registry/records.js';
@@ -250,6 +250,10 @@ describe('custom domains (ACM on moto)', () => {
 
     const removed = await merge(tenant.slug, { domain: null });
     expect(removed.json()).toMatchObject({ version: 2, domain: null });
+    // The certificate no config names any more is deleted (it was attached to nothing).
+    await expect(
+      clients.acm.send(new DescribeCertificateCommand({ CertificateArn: domain!.certificateArn })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     const events = (await t.registry.listEvents(tenant.tenantId)).items.filter(
       (e) => e.action === 'config.updated',
     );

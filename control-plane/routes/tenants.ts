@@ -44,7 +44,7 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     headers: IdempotencyHeadersSchema,
     body: CreateTenantSchema,
     responses: STARTED,
-    errors: ['UNKNOWN_TIER', 'TENANT_EXISTS', 'INVALID_PARAMETER', ...IDEMPOTENCY_ERRORS],
+    errors: ['UNKNOWN_TIER', 'TENANT_EXISTS', 'INVALID_PARAMETER', 'QUOTA_EXCEEDED', ...IDEMPOTENCY_ERRORS],
     handler: async ({ headers, body }, request, reply) =>
       answerStarted(ctx, request, reply, {
         ...idempotent(request, headers, {}, body),

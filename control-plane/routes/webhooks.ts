@@ -39,6 +39,7 @@ export async function webhookRoutes(app: FastifyInstance, router: Router, ctx: R
         'SIGNATURE_EXPIRED',
         'UNKNOWN_TIER',
         'TENANT_EXISTS',
+        'QUOTA_EXCEEDED',
         'IDEMPOTENCY_KEY_REUSED',
         'IDEMPOTENCY_IN_FLIGHT',
       ],

@@ -7,6 +7,7 @@ import {
   isConditionFailed,
   isEndpointUnreachable,
   isNotFound,
+  isNotImplemented,
   isNoUpdates,
   isStackBusy,
   isThrottled,
@@ -84,5 +85,36 @@ describe('AWS error classifier', () => {
     expect(isEndpointUnreachable(new AggregateError([refused, reset], 'mixed'))).toBe(false);
     expect(isEndpointUnreachable(named('ThrottlingException'))).toBe(false);
     expect(isEndpointUnreachable('ECONNREFUSED')).toBe(false);
+  });
+
+  it('tells a call the endpoint lacks from other failures', () => {
+    const sdk = (name: string, message: string, status: number) =>
+      Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+    // What the SDK makes of moto's HTML 500 page for an unimplemented action (XML and JSON protocols).
+    expect(
+      isNotImplemented(
+        sdk(
+          'Error',
+          'XML parse error: mismatched tags <html> and </title>.\n  Deserialization error: to see the raw response…',
+          500,
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      isNotImplemented(
+        sdk(
+          'SyntaxError',
+          'Unexpected token \'<\', "<!doctype "... is not valid JSON\n  Deserialization error: …',
+          500,
+        ),
+      ),
+    ).toBe(true);
+    expect(isNotImplemented(sdk('NotImplemented', 'not implemented', 400))).toBe(true);
+    expect(isNotImplemented(sdk('Whatever', 'x', 501))).toBe(true);
+    expect(isNotImplemented(sdk('InternalFailure', 'oops', 500))).toBe(false);
+    expect(
+      isNotImplemented(sdk('SyntaxError', 'Unexpected end of JSON input\n  Deserialization error', 200)),
+    ).toBe(false);
+    expect(isNotImplemented(sdk('ThrottlingException', 'Rate exceeded', 400))).toBe(false);
   });
 });

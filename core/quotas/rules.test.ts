@@ -114,17 +114,23 @@ function fakeSource(values: Partial<Record<QuotaName, { usage: Reading; limit: R
   return { source, calls, values };
 }
 
+/** A quota service on a fake source, with a clock the test moves. */
+function serviceOn(source: QuotaSource, cacheSeconds: number, enabled = true) {
+  const clock = { now: Date.parse(at) };
+  const quotas = new QuotaService({
+    source,
+    tiers: () => TIERS,
+    cacheSeconds,
+    enabled,
+    clock: () => new Date(clock.now),
+  });
+  return { quotas, clock };
+}
+
 describe('quota service', () => {
   it('reads only what a tier takes of, once per cache window, and counts admitted onboardings meanwhile', async () => {
-    let now = Date.parse(at);
     const fake = fakeSource({ 'cloudformation.stacks': { usage: ok(8), limit: ok(10) } });
-    const quotas = new QuotaService({
-      source: fake.source,
-      tiers: () => TIERS,
-      cacheSeconds: 30,
-      enabled: true,
-      clock: () => new Date(now),
-    });
+    const { quotas, clock } = serviceOn(fake.source, 30);
     await Promise.all([quotas.admit(basic), quotas.admit(basic)]);
     expect(fake.calls.sort()).toEqual(['limit:cloudformation.stacks', 'usage:cloudformation.stacks']);
     quotas.admitted(basic);
@@ -137,37 +143,25 @@ describe('quota service', () => {
     expect(fake.calls).toHaveLength(2);
     // After the window, AWS is asked again (its count includes those stacks now).
     fake.values['cloudformation.stacks'] = { usage: ok(9), limit: ok(10) };
-    now += 31_000;
+    clock.now += 31_000;
     await quotas.admit(basic);
     expect(fake.calls).toHaveLength(4);
   });
 
   it('asks a call the endpoint lacks again only after an hour; off admits without reading', async () => {
-    let now = Date.parse(at);
     const fake = fakeSource({});
-    const quotas = new QuotaService({
-      source: fake.source,
-      tiers: () => TIERS,
-      cacheSeconds: 1,
-      enabled: true,
-      clock: () => new Date(now),
-    });
+    const { quotas, clock } = serviceOn(fake.source, 1);
     await quotas.admit(basic);
-    now += 5_000;
+    clock.now += 5_000;
     await quotas.admit(basic);
     expect(fake.calls.filter((c) => c.startsWith('limit:'))).toHaveLength(1);
     expect(fake.calls.filter((c) => c.startsWith('usage:'))).toHaveLength(2);
-    now += 3600_000;
+    clock.now += 3600_000;
     await quotas.admit(basic);
     expect(fake.calls.filter((c) => c.startsWith('limit:'))).toHaveLength(2);
 
     const off = fakeSource({});
-    const disabled = new QuotaService({
-      source: off.source,
-      tiers: () => TIERS,
-      cacheSeconds: 30,
-      enabled: false,
-    });
+    const { quotas: disabled } = serviceOn(off.source, 30, false);
     await disabled.admit(dedicated);
     expect(off.calls).toEqual([]);
     expect((await disabled.headroom()).map((v) => v.quota)).toEqual([...QUOTA_NAMES]);

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import {
   type ACMClient,
   type CertificateDetail,
+  DeleteCertificateCommand,
   DescribeCertificateCommand,
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
-import { isNotImplemented, toControlPlaneError } from '../aws/errors.js';
+import { errorName, isNotFound, isNotImplemented, toControlPlaneError } from '../aws/errors.js';
 import { backoffDelay, sleep } from '../backoff.js';
 import { ControlPlaneError } from '../errors.js';
 import type { DnsRecord, Domain } from './schema.js';
@@ -20,6 +21,11 @@ export interface CertificateProvider {
   request(tenantId: string, hostname: string): Promise<Domain>;
   /** The recorded certificate as ACM sees it now (status, records). */
   refresh(tenantId: string, domain: Domain): Promise<Domain>;
+  /**
+   * Deletes a certificate the config no longer names, where ACM allows it (not attached to a
+   * distribution or load balancer). Never throws: answers what became of it.
+   */
+  release(certificateArn: string): Promise<'deleted' | 'gone' | 'in-use' | 'failed'>;
 }
 
 export interface AcmCertificatesOptions {
@@ -117,6 +123,15 @@ export function acmCertificates(options: AcmCertificatesOptions): CertificatePro
       if (!arn)
         throw new ControlPlaneError('AWS_ERROR', 'ACM RequestCertificate answered no certificate ARN');
       return toDomain(hostname, arn, clock().toISOString(), await describe(arn));
+    },
+    async release(certificateArn) {
+      try {
+        await acm.send(new DeleteCertificateCommand({ CertificateArn: certificateArn }));
+        return 'deleted';
+      } catch (e) {
+        if (isNotFound(e)) return 'gone';
+        return errorName(e) === 'ResourceInUseException' ? 'in-use' : 'failed';
+      }
     },
     async refresh(_tenantId, domain) {
       return toDomain(

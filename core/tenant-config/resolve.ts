@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ControlPlaneError } from '../errors.js';
 import { canonicalJson } from '../ids.js';
 import {
   type Branding,
@@ -6,6 +7,7 @@ import {
   type ConfigPatch,
   type Flags,
   FlagsSchema,
+  MAX_FLAGS,
   type ResolvedConfig,
   type TenantConfigRecord,
 } from './schema.js';
@@ -61,9 +63,16 @@ export interface PatchPlan {
  * so a patch cannot leave a document the store would refuse (e.g. more than 100 flags).
  */
 export function planPatch(record: TenantConfigRecord, patch: ConfigPatch): PatchPlan {
-  const flags = FlagsSchema.parse(
-    applyMergePatch(record.flags, patch.flags === undefined ? {} : (patch.flags ?? null)) ?? {},
-  );
+  const merged = (applyMergePatch(record.flags, patch.flags === undefined ? {} : (patch.flags ?? null)) ??
+    {}) as Flags;
+  if (Object.keys(merged).length > MAX_FLAGS) {
+    throw new ControlPlaneError(
+      'VALIDATION_FAILED',
+      `the patch would leave ${Object.keys(merged).length} flags; a tenant has at most ${MAX_FLAGS} (set some to null to remove them)`,
+      { details: [{ in: 'body', path: 'flags', message: `at most ${MAX_FLAGS} flags` }] },
+    );
+  }
+  const flags = FlagsSchema.parse(merged);
   const branding = BrandingSchema.parse(
     applyMergePatch(record.branding, patch.branding === undefined ? {} : (patch.branding ?? null)) ?? {},
   );

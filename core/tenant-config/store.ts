@@ -177,6 +177,9 @@ export class TenantConfigStore {
       },
       options.actor,
     );
+    // The certificate of a replaced or removed domain, once the config no longer names it.
+    if (record.domain && record.domain.certificateArn !== domain?.certificateArn)
+      await this.options.certificates?.release(record.domain.certificateArn);
     const view = this.view(tenant, next);
     for (const ref of [tenant.tenantId, tenant.slug]) this.flagsCache.delete(ref);
     return { ...view, changed };

@@ -13,6 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from '../contract.js';
 import { controlPlaneFunction, copyInto, esmBanner, REPO_ROOT } from '../functions.js';
+import { CLOUDFORMATION_ACCOUNT_READS } from '../policy-walk.js';
 import type { InfraSettings } from '../settings.js';
 import { BUNDLED_TIER_CATALOG, stageCdkVersion } from '../templates.js';
 import type { LifecycleWorkflows } from './lifecycle-workflows.js';
@@ -108,10 +109,55 @@ export class Api extends ResourceGroup {
     props.workflows.grantStartExecution(this.role);
     this.adminKey.grantRead(this.role);
     this.webhookSecret.grantRead(this.role);
+    // Quota pre-checks before an onboarding is accepted (core/quotas): counts and limits, read only.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QuotaPrecheckReads',
+        actions: [
+          'servicequotas:GetServiceQuota',
+          'ec2:DescribeVpcs',
+          'ec2:DescribeAddresses',
+          'rds:DescribeDBInstances',
+          'organizations:ListAccounts',
+        ],
+        resources: ['*'],
+      }),
+    );
+    // The stack count and limit: account-wide reads, the only CloudFormation calls not on tenant stacks.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QuotaPrecheckStackReads',
+        actions: [...CLOUDFORMATION_ACCOUNT_READS],
+        resources: ['*'],
+      }),
+    );
+    // Custom-domain certificates (core/tenant-config): requested with a TenantId tag, and then
+    // read and deleted only when they carry one.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TenantCertificateRequests',
+        actions: ['acm:RequestCertificate', 'acm:AddTagsToCertificate'],
+        resources: ['*'],
+        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['TenantId'] } },
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TenantCertificates',
+        actions: ['acm:DescribeCertificate', 'acm:DeleteCertificate'],
+        resources: [Stack.of(this).formatArn({ service: 'acm', resource: 'certificate', resourceName: '*' })],
+        conditions: { StringLike: { 'aws:ResourceTag/TenantId': 't_*' } },
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
+      reason:
+        "Tenants' custom-domain certificates get ids from ACM at request time; reads and deletes are limited to certificates tagged with a TenantId.",
+    });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct: no resource-level permissions.',
+        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and the quota pre-check reads (ListStacks, DescribeAccountLimits, GetServiceQuota, EC2/RDS/Organizations list calls) have no resource-level permissions; acm:RequestCertificate names a certificate that does not exist yet, so it is allowed only with a TenantId tag.',
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_YEAR });
