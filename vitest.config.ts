@@ -22,6 +22,7 @@ export const UNIT_TESTS = [
   'core/reconcile/classify.test.ts',
   'core/registry/list-merge.test.ts',
   'core/tenant-config/resolve.test.ts',
+  'core/usage/billing-source.test.ts',
   'core/usage/ingest.test.ts',
   'templates/deployer.test.ts',
   'templates/emulator.test.ts',

@@ -10,6 +10,7 @@ import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../cor
 import { acmCertificates } from '../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../core/tenant-config/store.js';
 import { s3TenantExports } from '../core/tenant-data/exports.js';
+import { usageSourceOf } from '../core/usage/billing-source.js';
 import { UsageStore } from '../core/usage/store.js';
 import {
   ensurePlatform,
@@ -172,6 +173,12 @@ export async function buildRuntime<R extends RuntimeRole>(
   // The server's metrics see operations end here (local engine); the app is made after the workflows.
   const metrics = spec.server ? createMetrics() : undefined;
   let app: FastifyInstance | undefined;
+  // One usage store: the API records and reads usage in it, the billing reporter reports from it.
+  const usage = new UsageStore({
+    db: aws.clients.documents,
+    tableName: config.registryTable,
+    clock: () => new Date(),
+  });
   const workflows = createWorkflows({
     config,
     aws,
@@ -179,6 +186,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(platform ? { platform } : {}),
     synth,
     billing: billingProviderFromConfig(config),
+    usage: usageSourceOf(usage, () => catalog.meters),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
       ? {
@@ -223,11 +231,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
-    usage: new UsageStore({
-      db: aws.clients.documents,
-      tableName: config.registryTable,
-      clock: () => new Date(),
-    }),
+    usage,
     costs: costExplorerSource(aws.clients.costExplorer),
     billingAccounts: new BillingAccounts({
       documents: aws.clients.documents,
