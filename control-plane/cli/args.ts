@@ -43,12 +43,17 @@ const COMMAND_OPTIONS = {
     help: 'send this Idempotency-Key: a retry with it never repeats the change',
   },
   out: { type: 'string', help: 'write the export (manifest, parts, objects) into this directory' },
+  meter: { type: 'string', help: 'one meter of the tier catalog (default: every meter of the tier)' },
+  from: { type: 'string', help: 'start of the range (usage: ISO time; cost: YYYY-MM-DD)' },
+  to: { type: 'string', help: 'end of the range, exclusive (usage: ISO time; cost: YYYY-MM-DD)' },
+  granularity: { type: 'string', help: 'DAILY (default) or MONTHLY' },
 } as const satisfies Record<string, OptionSpec>;
 
 type CommandOption = keyof typeof COMMAND_OPTIONS;
 
 export interface CommandSpec {
   readonly summary: string;
+  /** Names; `[name]` is optional (only last ones may be). */
   readonly positionals: readonly string[];
   readonly options: readonly CommandOption[];
   readonly required?: readonly CommandOption[];
@@ -94,6 +99,17 @@ export const COMMANDS = {
     options: ['interval'],
   },
   tiers: { summary: 'show the tier catalog', positionals: [], options: [] },
+  usage: {
+    summary: "show a tenant's metered usage: per meter, included, overage, an hourly sparkline",
+    positionals: ['tenant'],
+    options: ['meter', 'from', 'to'],
+  },
+  cost: {
+    summary:
+      'show cost per tenant (direct + apportioned share) with a sparkline; all tenants without <tenant>',
+    positionals: ['[tenant]'],
+    options: ['from', 'to', 'granularity'],
+  },
   gates: {
     summary: 'show stack and account gates: slots, waiters, owners (admin)',
     positionals: [],
@@ -170,14 +186,17 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   }
   const missing = (spec.required ?? []).filter((o) => values[o] === undefined || values[o] === '');
   if (missing.length) throw new UsageError(`${command} needs ${missing.map((o) => `--${o}`).join(', ')}`);
-  if (positionals.length !== spec.positionals.length) {
-    const expected = spec.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments';
+  const required = spec.positionals.filter((p) => !p.startsWith('[')).length;
+  if (positionals.length < required || positionals.length > spec.positionals.length) {
+    const expected = spec.positionals.map(argLabel).join(' ') || 'no arguments';
     throw new UsageError(
       `${command} takes ${expected}; got ${positionals.length ? positionals.join(' ') : 'none'}`,
     );
   }
   return { command, positionals, options: values, rest: [] };
 }
+
+const argLabel = (p: string) => (p.startsWith('[') ? p : `<${p}>`);
 
 function parseLoose(argv: readonly string[]): ParsedCommand['options'] {
   return parseArgs({ args: [...argv], options: parseOptions, allowPositionals: true, strict: false })
@@ -203,7 +222,7 @@ export function usage(command?: string): string {
       .join('\n');
   if (command && command in COMMANDS && command !== 'help') {
     const spec: CommandSpec = COMMANDS[command as CommandName];
-    const args = spec.positionals.map((p) => ` <${p}>`).join('');
+    const args = spec.positionals.map((p) => ` ${argLabel(p)}`).join('');
     return [
       `tenantctl ${command}${args}${spec.options.length ? ' [options]' : ''}`,
       '',
@@ -218,7 +237,7 @@ export function usage(command?: string): string {
   const commands = Object.entries(COMMANDS)
     .map(
       ([name, spec]) =>
-        `  ${`${name}${(spec as CommandSpec).positionals.map((p) => ` <${p}>`).join('')}`.padEnd(30)}${spec.summary}`,
+        `  ${`${name}${(spec as CommandSpec).positionals.map((p) => ` ${argLabel(p)}`).join('')}`.padEnd(30)}${spec.summary}`,
     )
     .join('\n');
   return [

@@ -14,6 +14,7 @@ import {
   renderTenantList,
   renderTiers,
 } from './render.js';
+import { costCommand, usageCommand } from './usage.js';
 
 /** What each tenantctl command does against the API. Each returns the exit status. */
 
@@ -174,6 +175,8 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   export: exportCommand,
 
   gates: gatesCommand,
+  usage: usageCommand,
+  cost: costCommand,
   doctor: doctorCommand,
 
   async watch(env, { positionals: [operationId] }) {
