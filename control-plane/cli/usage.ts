@@ -41,7 +41,8 @@ export function sparkline(
   if (values.length === 0) return '';
   const per = Math.ceil(values.length / width);
   const points: number[] = [];
-  for (let i = 0; i < values.length; i += per) points.push(values.slice(i, i + per).reduce((a, b) => fold(a, b)));
+  for (let i = 0; i < values.length; i += per)
+    points.push(values.slice(i, i + per).reduce((a, b) => fold(a, b)));
   const low = Math.min(...points);
   const span = Math.max(...points) - low;
   return points

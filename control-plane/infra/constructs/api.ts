@@ -108,10 +108,14 @@ export class Api extends ResourceGroup {
     props.workflows.grantStartExecution(this.role);
     this.adminKey.grantRead(this.role);
     this.webhookSecret.grantRead(this.role);
+    // Cost per tenant (GET /v1/costs): Cost Explorer has no resource-level permissions.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'CostPerTenant', actions: ['ce:GetCostAndUsage'], resources: ['*'] }),
+    );
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct: no resource-level permissions.',
+        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and Cost Explorer GetCostAndUsage: no resource-level permissions.',
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_YEAR });
