@@ -19,6 +19,7 @@ export const UNIT_TESTS = [
   'core/lifecycle.test.ts',
   'core/registry/list-merge.test.ts',
   'core/usage/ingest.test.ts',
+  'core/usage/store.test.ts',
   'templates/deployer.test.ts',
   'templates/emulator.test.ts',
   'templates/parameters.test.ts',
