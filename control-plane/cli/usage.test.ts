@@ -4,8 +4,8 @@ import { startTestApp, type TestApp } from '../../test/api/harness.js';
 import { testClients } from '../../test/support/aws.js';
 import { costPeriod, presetCostAndUsage } from '../../test/support/cost-explorer.js';
 import { seedTenants } from '../../test/support/seed.js';
+import { tenantctl } from '../../test/support/tenantctl.js';
 import { parseCommandLine, UsageError } from './args.js';
-import { runCli } from './main.js';
 import { sparkline } from './usage.js';
 
 const NOW = new Date('2026-08-10T12:30:00.000Z');
@@ -43,16 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { TENANTCTL_URL: url, TENANTCTL_KEY: t.adminKey },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]) => tenantctl(url, t.adminKey, argv);
 
 describe('tenantctl usage and cost', () => {
   it('usage prints each meter with included and overage, and an hourly sparkline', async () => {

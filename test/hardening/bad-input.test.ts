@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../../control-plane/webhook-signature.js';
-import { ERROR_CATALOGUE } from '../../core/errors.js';
 import { PARAMETER_SPECS } from '../../templates/index.js';
 import { slugify } from '../../workflows/lifecycle.js';
 import { startTestApp, type TestApp, tenantBody, WEBHOOK_SECRET } from '../api/harness.js';
 import { testClients } from '../support/aws.js';
 import { seedTenants } from '../support/seed.js';
+import { expectCatalogued4xx, unchanged as unchangedTable, wrongType } from './support/refusals.js';
 
 /**
  * Bad input through the HTTP API: generated cases (fast-check) built from the request schemas
@@ -54,22 +54,9 @@ let sent = 0;
 /** Sends a case; the answer must be a catalogued 4xx. */
 async function expectRefused(c: Case): Promise<void> {
   sent += 1;
-  const res = await h.call(c.request);
-  const body = res.headers['content-type']?.toString().includes('json') ? res.json() : undefined;
-  const code = body?.error?.code as keyof typeof ERROR_CATALOGUE | undefined;
-  const where = `${c.label}: ${res.statusCode} ${res.body.slice(0, 300)}`;
-  expect(res.statusCode, where).toBeGreaterThanOrEqual(400);
-  expect(res.statusCode, where).toBeLessThan(500);
-  expect(code && code in ERROR_CATALOGUE, where).toBe(true);
-  expect(ERROR_CATALOGUE[code!].status, where).toBe(res.statusCode);
+  await expectCatalogued4xx(h, c.label, c.request);
 }
-
-/** Runs a property and checks the registry holds the same items afterwards. */
-async function unchanged(property: () => Promise<void>): Promise<void> {
-  const before = await h.countItems();
-  await property();
-  expect(await h.countItems()).toBe(before);
-}
+const unchanged = (property: () => Promise<void>) => unchangedTable(h, property);
 
 // ---------------------------------------------------------------- value generators (invalid by construction)
 
@@ -85,15 +72,6 @@ const json = (
   ...extra,
   headers: { 'content-type': 'application/json', ...(extra.headers ?? {}) },
 });
-
-const wrongType = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.array(fc.integer(), { minLength: 1, maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }),
-);
 
 const INJECTIONS = [
   "' OR '1'='1",
