@@ -24,6 +24,7 @@ export const UNIT_TESTS = [
   'core/tenant-config/resolve.test.ts',
   'core/usage/billing-source.test.ts',
   'core/usage/ingest.test.ts',
+  'core/usage/store.test.ts',
   'templates/deployer.test.ts',
   'templates/emulator.test.ts',
   'templates/parameters.test.ts',

@@ -83,12 +83,17 @@ const COMMAND_OPTIONS = {
     type: 'boolean',
     help: 'print lifecycle events as they happen (the event stream), until interrupted or --limit',
   },
+  meter: { type: 'string', help: 'one meter of the tier catalog (default: every meter of the tier)' },
+  from: { type: 'string', help: 'start of the range (usage: ISO time; cost: YYYY-MM-DD)' },
+  to: { type: 'string', help: 'end of the range, exclusive (usage: ISO time; cost: YYYY-MM-DD)' },
+  granularity: { type: 'string', help: 'DAILY (default) or MONTHLY' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type CommandOption = keyof typeof COMMAND_OPTIONS;
 
 export interface CommandSpec {
   readonly summary: string;
+  /** Names; `[name]` is optional (only last ones may be). */
   readonly positionals: readonly string[];
   readonly options: readonly CommandOption[];
   readonly required?: readonly CommandOption[];
@@ -164,6 +169,18 @@ export const COMMANDS = {
     summary: 'show the AWS quotas onboarding takes of, with their headroom',
     positionals: [],
     options: [],
+  },
+  usage: {
+    summary: "show a tenant's metered usage: per meter, included, overage, an hourly sparkline",
+    positionals: ['tenant'],
+    options: ['meter', 'from', 'to'],
+  },
+  cost: {
+    summary:
+      'show cost per tenant (direct + apportioned share) with a sparkline; all tenants without <tenant>',
+    positionals: ['tenant'],
+    optionalPositionals: 1,
+    options: ['from', 'to', 'granularity'],
   },
   gates: {
     summary: 'show stack and account gates: slots, waiters, owners (admin)',

@@ -17,6 +17,7 @@ import {
   renderTenantList,
   renderTiers,
 } from './render.js';
+import { costCommand, usageCommand } from './usage.js';
 import { watchOperation } from './watch.js';
 
 /** What each tenantctl command does against the API. Each returns the exit status. */
@@ -165,6 +166,8 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   export: exportCommand,
 
   gates: gatesCommand,
+  usage: usageCommand,
+  cost: costCommand,
   doctor: doctorCommand,
   config: configCommand,
   quotas: quotasCommand,

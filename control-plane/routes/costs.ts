@@ -16,7 +16,7 @@ import { TenantRefParamsSchema } from '../schemas.js';
 /** Cost Explorer answers DAILY ranges of up to a year (it keeps 13 months, 14 with the opt-in). */
 export const MAX_COST_RANGE_DAYS = 366;
 
-const DateSchema = z.iso.date();
+const DateSchema = z.iso.date({ error: 'a date YYYY-MM-DD such as 2026-12-01' });
 const CostQuerySchema = z
   .object({
     from: DateSchema.optional().describe(

@@ -127,6 +127,10 @@ describe('GET /v1/tiers', () => {
     );
     expect(tiers.map((x) => x.isolation)).toEqual(expect.arrayContaining(['pool', 'bridge', 'silo']));
     expect(tiers[0]!.throttle).toEqual(t.catalog.tiers[0]!.throttle);
+    const { meters, sharedCostMeter } = res.json() as { meters: { name: string }[]; sharedCostMeter: string };
+    expect(meters.map((m) => m.name)).toEqual(['api-requests', 'storage-gb', 'seats']);
+    expect(sharedCostMeter).toBe('api-requests');
+    expect((tiers[0] as { meters?: unknown }).meters).toEqual(t.catalog.tiers[0]!.meters);
     expect((await t.call({ method: 'GET', url: '/v1/tiers', key: null })).statusCode).toBe(401);
   });
 });

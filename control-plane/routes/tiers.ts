@@ -9,10 +9,14 @@ export function tierRoutes(router: Router, ctx: RouteContext): void {
     operationId: 'listTiers',
     summary: 'The tier catalog',
     description:
-      'Each tier with its isolation model, limits, database, dedicated-account setting and allowed moves.',
+      'Each tier with its isolation model, limits, database, dedicated-account setting, allowed moves and the meters it includes; the meters the catalog declares.',
     tags: ['tiers'],
     auth: 'tenants:read',
     responses: { 200: { description: 'The tier catalog.', schema: TiersResponseSchema } },
-    handler: async () => ({ tiers: ctx.catalog.tiers }),
+    handler: async () => ({
+      tiers: ctx.catalog.tiers,
+      meters: ctx.catalog.meters,
+      ...(ctx.catalog.sharedCostMeter ? { sharedCostMeter: ctx.catalog.sharedCostMeter } : {}),
+    }),
   });
 }

@@ -129,6 +129,56 @@ describe('POST /v1/usage', () => {
     ]);
   });
 
+  it('adds up concurrent batches of different events into one hour; max and last agree whatever the order', async () => {
+    const hour = '2026-12-04T07';
+    const batches = Array.from({ length: 5 }, (_, b) => [
+      ...Array.from({ length: 8 }, (_, i) =>
+        ev({
+          tenantId: standard.tenantId,
+          idempotencyKey: `c-${b}-${i}`,
+          quantity: b * 10 + i,
+          timestamp: `${hour}:0${i}:00Z`,
+        }),
+      ),
+      ev({
+        tenantId: standard.tenantId,
+        meter: 'storage-gb',
+        idempotencyKey: `c-${b}-max`,
+        quantity: [3, 9, 1, 7, 5][b]!,
+        timestamp: `${hour}:30:00Z`,
+      }),
+      ev({
+        tenantId: standard.tenantId,
+        meter: 'seats',
+        idempotencyKey: `c-${b}-last`,
+        quantity: 10 + b,
+        timestamp: `${hour}:4${b}:00Z`,
+      }),
+    ]);
+    // Delivered twice each, all at once.
+    const answers = await Promise.all([...batches, ...batches].map((batch) => post(batch)));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(10).fill(200));
+    expect(answers.reduce((n, a) => n + a.json().accepted, 0)).toBe(50);
+    const read = await usage(standard.tenantId, `from=${hour}:00:00Z&to=2026-12-04T08:00:00Z`);
+    const expected = batches
+      .flat()
+      .filter((e) => e.meter === 'api-requests')
+      .reduce((n, e) => n + (e.quantity as number), 0);
+    expect(read.items).toEqual([
+      { meter: 'api-requests', hour: `${hour}:00:00.000Z`, value: expected, sum: expected, count: 40 },
+      { meter: 'storage-gb', hour: `${hour}:00:00.000Z`, value: 9, sum: 25, count: 5, max: 9 },
+      {
+        meter: 'seats',
+        hour: `${hour}:00:00.000Z`,
+        value: 14,
+        sum: 60,
+        count: 5,
+        last: 14,
+        lastAt: `${hour}:44:00.000Z`,
+      },
+    ]);
+  });
+
   it('says per event what was accepted, duplicated or refused, each with a code', async () => {
     await post([ev({ idempotencyKey: 'p-dup', quantity: 2 })]);
     const res = await post([

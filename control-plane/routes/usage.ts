@@ -36,11 +36,11 @@ const UsageQuerySchema = z
       .optional()
       .describe('One meter; absent: every meter of the tenant’s tier.'),
     from: z.iso
-      .datetime({ offset: true })
+      .datetime({ offset: true, error: 'an ISO 8601 time such as 2026-12-04T09:00:00Z' })
       .optional()
       .describe('Inclusive, rounded down to its hour. Default: the start of the current month (UTC).'),
     to: z.iso
-      .datetime({ offset: true })
+      .datetime({ offset: true, error: 'an ISO 8601 time such as 2026-12-04T09:00:00Z' })
       .optional()
       .describe('Exclusive. Default: the end of the current hour.'),
     limit: z.coerce.number().int().min(1).max(744).optional().describe('Hours per page (default 168).'),

@@ -36,7 +36,9 @@ export const UsageEventSchema = z
     tenantId: z.string().min(1).max(64).describe('A tenant id (t_…) or slug.'),
     meter: z.string().min(1).max(64).describe('A meter of the tier catalog that the tenant’s tier includes.'),
     quantity: z.unknown().describe('A finite number ≥ 0 (at most 1e12).'),
-    timestamp: z.iso.datetime({ offset: true }).describe('When the usage happened (ISO 8601).'),
+    timestamp: z.iso
+      .datetime({ offset: true, error: 'an ISO 8601 time such as 2026-12-04T09:15:00Z' })
+      .describe('When the usage happened (ISO 8601).'),
     idempotencyKey: EventKeySchema.describe('Counted once per tenant: a redelivery is a duplicate.'),
   })
   .strict()

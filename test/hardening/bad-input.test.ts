@@ -8,7 +8,7 @@ import { startTestApp, type TestApp, tenantBody, WEBHOOK_SECRET } from '../api/h
 import { testClients } from '../support/aws.js';
 import { seedTenants } from '../support/seed.js';
 import { stripeDelivery, TEST_STRIPE_WEBHOOK_SECRET } from '../support/stripe-double.js';
-import { BAD_TENANT_REFS, expectCataloguedRefusal, writesNothing } from './support/refusals.js';
+import { BAD_TENANT_REFS, expectCataloguedRefusal, writesNothing, wrongType } from './support/refusals.js';
 
 /**
  * Bad input through the HTTP API: generated cases (fast-check) built from the request schemas
@@ -75,15 +75,6 @@ const json = (
   ...extra,
   headers: { 'content-type': 'application/json', ...(extra.headers ?? {}) },
 });
-
-const wrongType = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.array(fc.integer(), { minLength: 1, maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }),
-);
 
 const INJECTIONS = [
   "' OR '1'='1",

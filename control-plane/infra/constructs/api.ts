@@ -109,6 +109,10 @@ export class Api extends ResourceGroup {
     props.workflows.grantStartExecution(this.role);
     this.adminKey.grantRead(this.role);
     this.webhookSecret.grantRead(this.role);
+    // Cost per tenant (GET /v1/costs): Cost Explorer has no resource-level permissions.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'CostPerTenant', actions: ['ce:GetCostAndUsage'], resources: ['*'] }),
+    );
     // Quota pre-checks before an onboarding is accepted (core/quotas): counts and limits, read only.
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -157,7 +161,7 @@ export class Api extends ResourceGroup {
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and the quota pre-check reads (ListStacks, DescribeAccountLimits, GetServiceQuota, EC2/RDS/Organizations list calls) have no resource-level permissions; acm:RequestCertificate names a certificate that does not exist yet, so it is allowed only with a TenantId tag.',
+        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and the quota pre-check reads (ListStacks, DescribeAccountLimits, GetServiceQuota, EC2/RDS/Organizations list calls) and Cost Explorer GetCostAndUsage have no resource-level permissions; acm:RequestCertificate names a certificate that does not exist yet, so it is allowed only with a TenantId tag.',
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_YEAR });

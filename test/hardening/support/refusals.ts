@@ -1,4 +1,5 @@
-import type { LightMyRequestResponse } from 'fastify';
+import fc from 'fast-check';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { ERROR_CATALOGUE } from '../../../core/errors.js';
 import type { TestApp } from '../../api/harness.js';
@@ -38,3 +39,22 @@ export const BAD_TENANT_REFS: readonly string[] = [
   '%F0%9F%99%82',
   'x'.repeat(70),
 ];
+
+/** Sends a request; the answer must be a catalogued 4xx. */
+export async function expectCatalogued4xx(
+  h: TestApp,
+  label: string,
+  request: InjectOptions & { key?: string | null },
+): Promise<void> {
+  expectCataloguedRefusal(await h.call(request), label);
+}
+
+/** A value of a JSON type no field of the API takes where a string (or an object) is expected. */
+export const wrongType = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { minLength: 1, maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 2 }),
+);
