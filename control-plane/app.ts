@@ -33,6 +33,7 @@ import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationHistoryRoutes } from './routes/operation-history.js';
 import { operationRoutes } from './routes/operations.js';
+import { tenantUpdateRoutes } from './routes/tenant-update.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -203,6 +204,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return document;
   };
   tenantRoutes(router, ctx);
+  tenantUpdateRoutes(router, ctx);
   operationRoutes(router, ctx);
   operationHistoryRoutes(router, ctx);
   exportRoutes(router, ctx, deps.exports);

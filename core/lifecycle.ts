@@ -19,7 +19,7 @@ export const TENANT_STATES = [
 ] as const;
 export type TenantState = (typeof TENANT_STATES)[number];
 
-export const OPERATION_TYPES = ['onboard', 'change-tier', 'suspend', 'resume', 'offboard'] as const;
+export const OPERATION_TYPES = ['onboard', 'change-tier', 'suspend', 'resume', 'offboard', 'update'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
@@ -79,6 +79,8 @@ export const OPERATION_RULES: Readonly<Record<OperationType, OperationRule>> = {
   'change-tier': { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
   suspend: { from: ['ACTIVE'], during: 'SUSPENDING', onSuccess: 'SUSPENDED', onRolledBack: 'ACTIVE' },
   resume: { from: ['SUSPENDED'], during: 'RESUMING', onSuccess: 'ACTIVE', onRolledBack: 'SUSPENDED' },
+  // Name, admin email, allowed principals; a suspended tenant is resumed first.
+  update: { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
   offboard: {
     from: ['ACTIVE', 'SUSPENDED', 'FAILED'],
     during: 'OFFBOARDING',

@@ -21,8 +21,8 @@ export { LocalEngine } from './engine/local.js';
 export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
 export { type GateSpec, gateSpecs } from './gates.js';
-export { createLifecycleService, slugify } from './lifecycle.js';
-export type { CallContext, LifecycleService, Started } from './service.js';
+export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
+export type { CallContext, LifecycleService, Started, TenantUpdate } from './service.js';
 export {
   createTaskRunner,
   TASK_HANDLERS,

@@ -3,7 +3,14 @@ import type { Operation } from '../core/registry/records.js';
 import type { OperationRequest, Registry } from '../core/registry/registry.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { WorkflowEngine } from './engine/types.js';
-import type { CallbackAnswer, CallContext, LifecycleService, OnboardRequest, Started } from './service.js';
+import type {
+  CallbackAnswer,
+  CallContext,
+  LifecycleService,
+  OnboardRequest,
+  Started,
+  TenantUpdate,
+} from './service.js';
 import type { OperationWatch } from './watch.js';
 
 export interface LifecycleDeps {
@@ -33,6 +40,15 @@ export function slugify(name: string): string {
   return lettered.length >= 3
     ? lettered.slice(0, 32).replace(/-+$/, '')
     : `${lettered.replace(/-+$/, '')}-tenant`.slice(0, 32);
+}
+
+/** An update's operation input: only the fields given (a copy, so the record is plain data). */
+export function updateInput(changes: TenantUpdate): Record<string, unknown> {
+  return {
+    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.adminEmail !== undefined ? { adminEmail: changes.adminEmail } : {}),
+    ...(changes.allowedPrincipals !== undefined ? { allowedPrincipals: [...changes.allowedPrincipals] } : {}),
+  };
 }
 
 /**
@@ -104,6 +120,16 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
 
     async offboard(tenantIdOrSlug, ctx) {
       return launch(await registry.startOperation(tenantIdOrSlug, 'offboard', opRequest(ctx)));
+    },
+
+    async update(tenantIdOrSlug: string, changes: TenantUpdate, ctx: CallContext) {
+      return launch(
+        await registry.startOperation(
+          tenantIdOrSlug,
+          'update',
+          opRequest(ctx, { input: updateInput(changes) }),
+        ),
+      );
     },
 
     awaitOperation(operationId: string, timeoutMs: number) {

@@ -17,14 +17,14 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function cli(argv: string[], key = t.adminKey) {
+async function cli(argv: string[], key = t.adminKey, sleep: () => Promise<void> = async () => undefined) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
     stdout: { write: (s: string) => (stdout += s), isTTY: false },
     stderr: { write: (s: string) => (stderr += s) },
     env: { TENANTCTL_URL: url, TENANTCTL_KEY: key },
-    sleep: async () => undefined,
+    sleep,
   });
   return { code, stdout, stderr };
 }
@@ -126,6 +126,52 @@ describe('tenantctl migration complete|fail', () => {
   });
 });
 
+describe('tenantctl update and onboard --allowed-principal', () => {
+  it('onboard sends the principals; update sends only the fields given and follows with --wait', async () => {
+    const principal = 'arn:aws:iam::123456789012:root';
+    const onboarded = await cli([
+      'onboard',
+      '--name',
+      'Silo Cli',
+      '--tier',
+      'enterprise',
+      '--email',
+      'a@silo-cli.example.com',
+      '--slug',
+      'silo-cli',
+      '--allowed-principal',
+      principal,
+      '--json',
+    ]);
+    expect(onboarded.code, onboarded.stderr).toBe(0);
+    expect(JSON.parse(onboarded.stdout).tenant.allowedPrincipals).toEqual([principal]);
+    const tenant = await t.registry.requireTenant('silo-cli');
+    await t.registry.finishOperation({ operationId: tenant.currentOperationId!, outcome: 'succeeded' });
+
+    const second = 'arn:aws:iam::210987654321:role/consumer';
+    const finish = async () => {
+      const current = await t.registry.requireTenant('silo-cli');
+      if (current.currentOperationId)
+        await t.registry.finishOperation({ operationId: current.currentOperationId, outcome: 'succeeded' });
+    };
+    const updated = await cli(
+      ['update', 'silo-cli', '--allowed-principal', principal, '--allowed-principal', second, '--wait'],
+      t.adminKey,
+      finish,
+    );
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toMatch(/^update of silo-cli \(t_\w+\) accepted\n/);
+    expect(updated.stdout).toMatch(/update op_\w+ SUCCEEDED/);
+    const ops = await t.registry.listOperations({ tenantId: tenant.tenantId, type: 'update' });
+    expect(ops.items[0]!.input).toEqual({ allowedPrincipals: [principal, second] });
+
+    const nothing = await cli(['update', 'silo-cli']);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(
+      /^tenantctl: update needs at least one of --name, --email, --allowed-principal/,
+    );
+  });
+});
 describe('tenantctl ops', () => {
   it('lists operations newest first, per tenant, with case-insensitive filters', async () => {
     await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('ops-one') });

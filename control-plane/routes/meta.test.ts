@@ -38,6 +38,7 @@ const ROUTES = [
   'post /v1/tenants',
   'delete /v1/tenants/{tenantId}',
   'get /v1/tenants/{tenantId}',
+  'patch /v1/tenants/{tenantId}',
   'get /v1/tenants/{tenantId}/events',
   'get /v1/tenants/{tenantId}/export',
   'get /v1/tenants/{tenantId}/export/file',

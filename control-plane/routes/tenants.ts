@@ -20,24 +20,24 @@ import {
 } from '../schemas.js';
 
 const tags = ['tenants'];
-const STARTED = {
+export const STARTED = {
   202: {
     description: 'The operation is recorded and running; follow it at /v1/operations/{operationId}.',
     schema: StartedSchema,
   },
 };
-const OPERATION_REFUSALS: ErrorCode[] = [
+export const OPERATION_REFUSALS: ErrorCode[] = [
   'TENANT_NOT_FOUND',
   'OPERATION_IN_PROGRESS',
   'INVALID_STATE_TRANSITION',
   'VERSION_CONFLICT',
 ];
-const IDEMPOTENCY_ERRORS: ErrorCode[] = ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT'];
+export const IDEMPOTENCY_ERRORS: ErrorCode[] = ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT'];
 
 const principalOf = (request: FastifyRequest): Principal => request.principal!;
 
 /** Idempotency inputs of a mutating call: the caller's key, scoped by actor, over route + params + body. */
-function idempotent(
+export function idempotent(
   request: FastifyRequest,
   headers: z.output<typeof IdempotencyHeadersSchema>,
   params: unknown,
