@@ -87,6 +87,19 @@ export const ConfigSchema = z
     jwtIssuer: z.url().optional(),
     jwtAudience: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Regions tenants may ask for (comma-separated); empty: the control plane's own region only. */
+    allowedRegions: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((r) => r.trim())
+                .filter(Boolean)
+            : v,
+        z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'AWS regions such as us-east-1,eu-west-1')),
+      )
+      .default([]),
     /** After an API key is rotated, how long its previous secret keeps working (0: not at all). */
     apiKeyRotationOverlapSeconds: z.coerce
       .number()
@@ -135,6 +148,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   logLevel: 'LOG_LEVEL',
   resumeOnStart: 'RESUME_ON_START',
   apiKeyRotationOverlapSeconds: 'API_KEY_ROTATION_OVERLAP_SECONDS',
+  allowedRegions: 'ALLOWED_REGIONS',
 };
 
 export interface LoadConfigOptions {

@@ -51,6 +51,11 @@ export const TierSchema = z
     dedicatedAccount: z.boolean().default(false),
     /** Tiers a tenant on this tier may move to (upgrade or downgrade). */
     allowedTransitions: z.array(TierNameSchema).default([]),
+    /** Regions a tenant of this tier may live in (within ALLOWED_REGIONS); absent: any allowed one. */
+    regions: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'))
+      .min(1)
+      .optional(),
   })
   .strict()
   .superRefine((tier, ctx) => {

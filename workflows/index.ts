@@ -159,6 +159,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     catalog,
     engine,
     defaultRegion: config.region,
+    allowedRegions: config.allowedRegions,
     clock,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });

@@ -2,6 +2,7 @@ import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import type { OperationRequest, Registry } from '../core/registry/registry.js';
 import type { TierCatalog } from '../tiers/catalog.js';
+import { assertRegion } from '../tiers/regions.js';
 import type { WorkflowEngine } from './engine/types.js';
 import type {
   CallbackAnswer,
@@ -17,8 +18,10 @@ export interface LifecycleDeps {
   readonly registry: Registry;
   readonly catalog: TierCatalog;
   readonly engine: WorkflowEngine;
-  /** Region for tenants that do not ask for one. */
+  /** Region for tenants that do not ask for one (the control plane's own: where tenants are placed). */
   readonly defaultRegion: string;
+  /** ALLOWED_REGIONS (empty: the default region only); the catalog narrows it per tier. */
+  readonly allowedRegions?: readonly string[];
   readonly clock?: () => Date;
   /** Told about every operation started (metrics). */
   readonly onStarted?: (operation: Operation) => void;
@@ -58,6 +61,7 @@ export function updateInput(changes: TenantUpdate): Record<string, unknown> {
 export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   const { registry, catalog, engine } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const regions = { home: deps.defaultRegion, allowed: deps.allowedRegions ?? [] };
 
   const opRequest = (ctx: CallContext, extra: Partial<OperationRequest> = {}): OperationRequest => ({
     actor: ctx.actor,
@@ -78,6 +82,7 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   return {
     async onboard(request: OnboardRequest, ctx: CallContext) {
       const tier = catalog.get(request.tier);
+      assertRegion(regions, tier, request.region ?? deps.defaultRegion);
       const started = await registry.createTenant(
         {
           slug: request.slug ?? slugify(request.name),
@@ -95,7 +100,9 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
 
     async changeTier(tenantIdOrSlug, tierName, ctx) {
       const tenant = await registry.requireTenant(tenantIdOrSlug);
-      catalog.assertTransition(tenant.tier, tierName);
+      const { to } = catalog.assertTransition(tenant.tier, tierName);
+      // The target tier must allow where the tenant lives (its catalog regions).
+      if (to.regions && !to.regions.includes(tenant.region)) assertRegion(regions, to, tenant.region);
       return launch(
         await registry.startOperation(
           tenant.tenantId,

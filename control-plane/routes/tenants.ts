@@ -65,7 +65,14 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     headers: IdempotencyHeadersSchema,
     body: CreateTenantSchema,
     responses: STARTED,
-    errors: ['UNKNOWN_TIER', 'TENANT_EXISTS', 'INVALID_PARAMETER', ...IDEMPOTENCY_ERRORS],
+    errors: [
+      'UNKNOWN_TIER',
+      'TENANT_EXISTS',
+      'INVALID_PARAMETER',
+      'REGION_NOT_ALLOWED',
+      'REGION_NOT_AVAILABLE',
+      ...IDEMPOTENCY_ERRORS,
+    ],
     handler: async ({ headers, body }, request, reply) =>
       answerStarted(ctx, request, reply, {
         ...idempotent(request, headers, {}, body),
