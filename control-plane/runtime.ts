@@ -16,6 +16,7 @@ import { TierCatalog } from '../tiers/catalog.js';
 import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
+import { portError, preflight } from './preflight.js';
 
 /**
  * The one composition root: every process of the control plane is `buildRuntime(config, { role })`.
@@ -133,6 +134,8 @@ export async function buildRuntime<R extends RuntimeRole>(
   requireEngine(config, role);
   const say = options.progress ?? (() => undefined);
   const catalog = TierCatalog.load(config.tierCatalogFile);
+  // Before any side effect: no moto, platform or admin key for a start that cannot serve.
+  if (spec.server && options.listen !== false) await preflight(config);
   const aws = await startAwsRuntime(config, options.instrument ? { instrument: options.instrument } : {});
   say(
     aws.awsEndpoint
@@ -221,7 +224,17 @@ export async function buildRuntime<R extends RuntimeRole>(
     say(`generated an admin API key (shown once; also kept in ${admin.file}):\n\n    ${admin.key}\n`);
   }
   let url = `http://${config.host}:${config.port}`;
-  if (options.listen !== false) url = await theApp.listen({ host: config.host, port: config.port });
+  if (options.listen !== false) {
+    try {
+      url = await theApp.listen({ host: config.host, port: config.port });
+    } catch (e) {
+      // Taken since the pre-flight check: stop what started, answer in one line.
+      await close();
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES') throw portError(config.host, config.port, code);
+      throw e;
+    }
+  }
   say(`control plane listening on ${url} (API docs at ${url}/docs)`);
   if (config.resumeOnStart) {
     const resumed = await workflows.engine.resumeOpen();

@@ -132,6 +132,10 @@ export const ERROR_CATALOGUE = {
     description:
       "Tenants are placed in the control plane's own region only; another region is not available yet.",
   },
+  PORT_IN_USE: {
+    status: 500,
+    description: 'The API port (PORT on HOST) is taken or not allowed; found before anything started.',
+  },
   API_KEY_MANAGED: {
     status: 409,
     description: 'The admin key is set by configuration and cannot be revoked or rotated through the API.',
