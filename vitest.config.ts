@@ -27,6 +27,7 @@ export const UNIT_TESTS = [
   'tiers/catalog.test.ts',
   'workflows/definitions/definitions.test.ts',
   'workflows/engine/local.test.ts',
+  'workflows/slug.test.ts',
   'workflows/tasks/runner.test.ts',
   'workflows/tasks/tenant-data.test.ts',
   'workflows/watch.test.ts',

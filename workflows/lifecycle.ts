@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import type { OperationRequest, Registry } from '../core/registry/registry.js';
@@ -29,7 +30,11 @@ export interface LifecycleDeps {
   readonly watch: OperationWatch;
 }
 
-/** A DNS-safe slug from a display name: "ACME Corp." → "acme-corp". */
+/**
+ * A DNS-safe slug from a display name: "ACME Corp." → "acme-corp". A name with too few ASCII letters
+ * or digits to tell it apart ("日本", "東京") gets a short hash of the name, so such names do not all
+ * collide on one slug: "t-9f86d081".
+ */
 export function slugify(name: string): string {
   const base = name
     .normalize('NFKD')
@@ -39,10 +44,12 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 32)
     .replace(/-+$/, '');
+  if (base.replace(/-/g, '').length < 3) {
+    const hash = createHash('sha256').update(name.normalize('NFC')).digest('hex').slice(0, 8);
+    return base ? `t-${base}-${hash}`.replace(/^t-(?=[a-z])/, '').slice(0, 32) : `t-${hash}`;
+  }
   const lettered = /^[a-z]/.test(base) ? base : `t-${base}`;
-  return lettered.length >= 3
-    ? lettered.slice(0, 32).replace(/-+$/, '')
-    : `${lettered.replace(/-+$/, '')}-tenant`.slice(0, 32);
+  return lettered.slice(0, 32).replace(/-+$/, '');
 }
 
 /** An update's operation input: only the fields given (a copy, so the record is plain data). */

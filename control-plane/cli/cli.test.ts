@@ -210,7 +210,7 @@ describe('tenantctl against a running API', () => {
     });
 
     const events = await cli(['events', 'waiter']);
-    expect(events.stdout.split('\n')[0]).toMatch(/^AT\s+ACTOR\s+ACTION\s+CHANGE\s+OPERATION$/);
+    expect(events.stdout.split('\n')[0]).toMatch(/^AT\s+ACTOR\s+ACTION\s+CHANGE\s+OPERATION\s+DETAIL$/);
     expect(events.stdout).toMatch(/key:admin\s+operation\.started/);
 
     const tiers = await cli(['tiers']);

@@ -91,7 +91,10 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     auth: 'tenants:read',
     query: ListTenantsQuerySchema,
     responses: { 200: { description: 'One page of tenants.', schema: TenantPageSchema } },
+    errors: ['UNKNOWN_TIER'],
     handler: async ({ query }) => {
+      // A tier the catalog does not have is refused as onboarding refuses it, not answered "no tenants".
+      if (query.tier) ctx.catalog.get(query.tier);
       const page = await ctx.registry.listTenants(query);
       return { items: page.items, nextCursor: page.nextCursor ?? null };
     },
