@@ -13,6 +13,7 @@ export const UNIT_TESTS = [
   'bench/report.test.ts',
   'control-plane/errors-doc.test.ts',
   'control-plane/infra/settings.test.ts',
+  'control-plane/logging.test.ts',
   'core/aws/errors.test.ts',
   'core/backoff.test.ts',
   'core/lifecycle.test.ts',

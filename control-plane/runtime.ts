@@ -15,6 +15,7 @@ import {
 import { TierCatalog } from '../tiers/catalog.js';
 import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
+import type { AppDeps } from './app.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 import { portError, preflight } from './preflight.js';
 
@@ -57,6 +58,10 @@ export interface BuildRuntimeOptions<R extends RuntimeRole = RuntimeRole> {
   readonly instrument?: AwsRuntimeOptions['instrument'];
   /** Server role: do not listen (tests use app.inject). @default true */
   readonly listen?: boolean;
+  /** The API's logger (app.ts AppDeps.logger): main.ts gives the log format's stream. */
+  readonly logger?: AppDeps['logger'];
+  /** Print a generated admin key in the progress lines (a terminal), or only where it is kept (JSON logs). @default true */
+  readonly showGeneratedKey?: boolean;
   /** Where synthesized templates are cached. @default `<dataDir>/templates` */
   readonly templateCacheDir?: string;
 }
@@ -207,6 +212,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     catalog,
     lifecycle: workflows.lifecycle,
     apiKeys,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(metrics ? { metrics } : {}),
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
@@ -221,7 +227,12 @@ export async function buildRuntime<R extends RuntimeRole>(
   }
 
   if (admin.generated && admin.key) {
-    say(`generated an admin API key (shown once; also kept in ${admin.file}):\n\n    ${admin.key}\n`);
+    // Secrets never reach logs: in JSON mode (a log collector) only where the key is kept.
+    say(
+      options.showGeneratedKey === false
+        ? `generated an admin API key, kept in ${admin.file} (not logged)`
+        : `generated an admin API key (shown once; also kept in ${admin.file}):\n\n    ${admin.key}\n`,
+    );
   }
   let url = `http://${config.host}:${config.port}`;
   if (options.listen !== false) {

@@ -87,6 +87,8 @@ export const ConfigSchema = z
     jwtIssuer: z.url().optional(),
     jwtAudience: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `auto`: pretty lines on a terminal, JSON lines when piped; or always `pretty` / `json`. */
+    logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
     /** Regions tenants may ask for (comma-separated); empty: the control plane's own region only. */
     allowedRegions: z
       .preprocess(
@@ -149,6 +151,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   resumeOnStart: 'RESUME_ON_START',
   apiKeyRotationOverlapSeconds: 'API_KEY_ROTATION_OVERLAP_SECONDS',
   allowedRegions: 'ALLOWED_REGIONS',
+  logFormat: 'LOG_FORMAT',
 };
 
 export interface LoadConfigOptions {
