@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { runCaptured } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError, usage } from './args.js';
-import { runCli } from './main.js';
 import { renderTenant } from './render.js';
 
 /** The operator's tenantctl commands against a running API (registry-only lifecycle). */
@@ -28,16 +28,11 @@ async function cli(
   sleep: () => Promise<void> = async () => undefined,
   cwd?: string,
 ) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s) },
+  return runCaptured(argv, {
     env: key === null ? { TENANTCTL_URL: url } : { TENANTCTL_URL: url, TENANTCTL_KEY: key },
     sleep,
     ...(cwd ? { cwd } : {}),
   });
-  return { code, stdout, stderr };
 }
 
 describe('tenantctl keys', () => {
