@@ -24,6 +24,7 @@ import {
   apiKeyKey,
   apiKeyNameKey,
   EVENT_PREFIX,
+  EVENT_SK_PATTERN,
 } from '../core/registry/keys.js';
 import { type Scope, ScopeSchema } from './schemas.js';
 
@@ -267,7 +268,7 @@ export class ApiKeyStore {
     let start: Record<string, unknown> | undefined;
     if (query.cursor) {
       const sk = Buffer.from(query.cursor, 'base64url').toString('utf8');
-      if (!/^EVENT#[0-9A-Z]{26}$/.test(sk)) {
+      if (!EVENT_SK_PATTERN.test(sk)) {
         throw new ControlPlaneError('VALIDATION_FAILED', 'cursor is not one this API returned', {
           details: [{ path: 'cursor', message: 'an opaque cursor from nextCursor' }],
         });
@@ -353,13 +354,9 @@ export class ApiKeyStore {
     );
     if (previous && previous !== hash) {
       await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: apiKeyKey(previous) }));
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: this.eventPut({ action: 'admin-key-replaced', name: ADMIN_KEY_NAME, actor: 'system' }).Put!
-            .Item,
-        }),
-      );
+      await this.transact([
+        this.eventPut({ action: 'admin-key-replaced', name: ADMIN_KEY_NAME, actor: 'system' }),
+      ]);
     }
   }
 

@@ -46,6 +46,7 @@ import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { tenantConfigRoutes } from './routes/tenant-config.js';
+import { tenantUpdateRoutes } from './routes/tenant-update.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { usageRoutes } from './routes/usage.js';
@@ -234,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return document;
   };
   tenantRoutes(router, ctx);
+  tenantUpdateRoutes(router, ctx);
   operationRoutes(router, ctx);
   operationControlRoutes(router, ctx);
   operationHistoryRoutes(router, ctx);

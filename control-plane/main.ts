@@ -1,6 +1,7 @@
 import '../core/polyfills.js';
 import { loadConfig } from '../core/config.js';
 import { ControlPlaneError, describeError } from '../core/errors.js';
+import { logMode, prettyStream, progressLog } from './logging.js';
 import { buildRuntime } from './runtime.js';
 
 /**
@@ -9,7 +10,14 @@ import { buildRuntime } from './runtime.js';
  */
 try {
   const config = loadConfig({ argv: process.argv });
-  const cp = await buildRuntime(config, { role: 'server', progress: (line) => console.error(line) });
+  // One format for progress lines and request logs (LOG_FORMAT, docs/configuration.md).
+  const mode = logMode(config.logFormat, process.stdout.isTTY);
+  const cp = await buildRuntime(config, {
+    role: 'server',
+    progress: progressLog(mode, process.stdout),
+    ...(mode === 'pretty' ? { logger: { stream: prettyStream(process.stdout) } } : {}),
+    showGeneratedKey: mode === 'pretty',
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -22,7 +22,9 @@ import {
 import { TierCatalog } from '../tiers/catalog.js';
 import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
+import type { AppDeps } from './app.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
+import { portError, preflight } from './preflight.js';
 
 /**
  * The one composition root: every process of the control plane is `buildRuntime(config, { role })`.
@@ -63,6 +65,10 @@ export interface BuildRuntimeOptions<R extends RuntimeRole = RuntimeRole> {
   readonly instrument?: AwsRuntimeOptions['instrument'];
   /** Server role: do not listen (tests use app.inject). @default true */
   readonly listen?: boolean;
+  /** The API's logger (app.ts AppDeps.logger): main.ts gives the log format's stream. */
+  readonly logger?: AppDeps['logger'];
+  /** Print a generated admin key in the progress lines (a terminal), or only where it is kept (JSON logs). @default true */
+  readonly showGeneratedKey?: boolean;
   /** Where synthesized templates are cached. @default `<dataDir>/templates` */
   readonly templateCacheDir?: string;
 }
@@ -140,6 +146,8 @@ export async function buildRuntime<R extends RuntimeRole>(
   requireEngine(config, role);
   const say = options.progress ?? (() => undefined);
   const catalog = TierCatalog.load(config.tierCatalogFile);
+  // Before any side effect: no moto, platform or admin key for a start that cannot serve.
+  if (spec.server && options.listen !== false) await preflight(config);
   const aws = await startAwsRuntime(config, options.instrument ? { instrument: options.instrument } : {});
   say(
     aws.awsEndpoint
@@ -227,6 +235,7 @@ export async function buildRuntime<R extends RuntimeRole>(
       certificates: acmCertificates({ acm: aws.clients.acm }),
     }),
     quotas: workflows.quotas,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(metrics ? { metrics } : {}),
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
@@ -249,10 +258,25 @@ export async function buildRuntime<R extends RuntimeRole>(
   }
 
   if (admin.generated && admin.key) {
-    say(`generated an admin API key (shown once; also kept in ${admin.file}):\n\n    ${admin.key}\n`);
+    // Secrets never reach logs: in JSON mode (a log collector) only where the key is kept.
+    say(
+      options.showGeneratedKey === false
+        ? `generated an admin API key, kept in ${admin.file} (not logged)`
+        : `generated an admin API key (shown once; also kept in ${admin.file}):\n\n    ${admin.key}\n`,
+    );
   }
   let url = `http://${config.host}:${config.port}`;
-  if (options.listen !== false) url = await theApp.listen({ host: config.host, port: config.port });
+  if (options.listen !== false) {
+    try {
+      url = await theApp.listen({ host: config.host, port: config.port });
+    } catch (e) {
+      // Taken since the pre-flight check: stop what started, answer in one line.
+      await close();
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES') throw portError(config.host, config.port, code);
+      throw e;
+    }
+  }
   say(`control plane listening on ${url} (API docs at ${url}/docs)`);
   if (config.resumeOnStart) {
     const resumed = await workflows.engine.resumeOpen();

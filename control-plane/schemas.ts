@@ -79,6 +79,18 @@ export type OnboardInput = z.infer<typeof OnboardInputSchema>;
 export const CreateTenantSchema = OnboardInputSchema.meta({ id: 'CreateTenant' });
 export type CreateTenant = OnboardInput;
 
+export const UpdateTenantSchema = z
+  .object({
+    name: TenantNameSchema.optional(),
+    adminEmail: EmailSchema.optional(),
+    allowedPrincipals: AllowedPrincipalsSchema.optional(),
+  })
+  .strict()
+  .refine((b) => b.name !== undefined || b.adminEmail !== undefined || b.allowedPrincipals !== undefined, {
+    message: 'give at least one of name, adminEmail, allowedPrincipals',
+  })
+  .meta({ id: 'UpdateTenant' });
+
 export const ChangeTierSchema = z.object({ tier: TierRefSchema }).strict().meta({ id: 'ChangeTier' });
 export const SuspendSchema = z
   .object({ reason: text(500) })

@@ -88,6 +88,21 @@ export const ConfigSchema = z
     jwtIssuer: z.url().optional(),
     jwtAudience: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `auto`: pretty lines on a terminal, JSON lines when piped; or always `pretty` / `json`. */
+    logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
+    /** Regions tenants may ask for (comma-separated); empty: the control plane's own region only. */
+    allowedRegions: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((r) => r.trim())
+                .filter(Boolean)
+            : v,
+        z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'AWS regions such as us-east-1,eu-west-1')),
+      )
+      .default([]),
     /** After an API key is rotated, how long its previous secret keeps working (0: not at all). */
     apiKeyRotationOverlapSeconds: z.coerce
       .number()
@@ -169,6 +184,8 @@ export const ENV_VARS: Record<keyof Config, string> = {
   stripeApiBase: 'STRIPE_API_BASE',
   stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
   apiKeyRotationOverlapSeconds: 'API_KEY_ROTATION_OVERLAP_SECONDS',
+  allowedRegions: 'ALLOWED_REGIONS',
+  logFormat: 'LOG_FORMAT',
 };
 
 export interface LoadConfigOptions {

@@ -190,6 +190,19 @@ export const ERROR_CATALOGUE = {
     status: 404,
     description: 'No API key has that name (it was never created, or was revoked).',
   },
+  REGION_NOT_ALLOWED: {
+    status: 400,
+    description: "The region is not one the deployment (ALLOWED_REGIONS) or the tenant's tier allows.",
+  },
+  REGION_NOT_AVAILABLE: {
+    status: 400,
+    description:
+      "Tenants are placed in the control plane's own region only; another region is not available yet.",
+  },
+  PORT_IN_USE: {
+    status: 500,
+    description: 'The API port (PORT on HOST) is taken or not allowed; found before anything started.',
+  },
   API_KEY_MANAGED: {
     status: 409,
     description: 'The admin key is set by configuration and cannot be revoked or rotated through the API.',

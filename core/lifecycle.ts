@@ -19,7 +19,7 @@ export const TENANT_STATES = [
 ] as const;
 export type TenantState = (typeof TENANT_STATES)[number];
 
-export const OPERATION_TYPES = ['onboard', 'change-tier', 'suspend', 'resume', 'offboard'] as const;
+export const OPERATION_TYPES = ['onboard', 'change-tier', 'suspend', 'resume', 'offboard', 'update'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
@@ -80,6 +80,8 @@ export const OPERATION_RULES: Readonly<Record<OperationType, OperationRule>> = {
   'change-tier': { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
   suspend: { from: ['ACTIVE'], during: 'SUSPENDING', onSuccess: 'SUSPENDED', onRolledBack: 'ACTIVE' },
   resume: { from: ['SUSPENDED'], during: 'RESUMING', onSuccess: 'ACTIVE', onRolledBack: 'SUSPENDED' },
+  // Name, admin email, allowed principals; a suspended tenant is resumed first.
+  update: { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
   offboard: {
     from: ['ACTIVE', 'SUSPENDED', 'FAILED'],
     during: 'OFFBOARDING',
@@ -121,6 +123,7 @@ export const RETRY_FROM: Readonly<Record<OperationType, readonly TenantState[]>>
   suspend: ['ACTIVE', 'FAILED'],
   resume: ['SUSPENDED', 'FAILED'],
   offboard: ['FAILED'],
+  update: ['ACTIVE', 'FAILED'],
 };
 
 /** The state a tenant in `current` moves to when its failed `type` operation is retried. */
@@ -150,6 +153,7 @@ export const CANCEL_RULES: Readonly<
   suspend: { cancellable: true },
   resume: { cancellable: true },
   offboard: { cancellable: false },
+  update: { cancellable: true },
 };
 
 /** Throws OPERATION_NOT_CANCELLABLE unless an operation of `type` with these steps can still be cancelled. */

@@ -73,6 +73,11 @@ export const TierSchema = z
     meters: z.record(MeterNameSchema, TierMeterSchema).default({}),
     /** Absent: tenants of the tier get a billing customer and no subscription. */
     billing: TierBillingSchema.optional(),
+    /** Regions a tenant of this tier may live in (within ALLOWED_REGIONS); absent: any allowed one. */
+    regions: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'))
+      .min(1)
+      .optional(),
   })
   .strict()
   .superRefine((tier, ctx) => {

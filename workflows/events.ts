@@ -16,6 +16,7 @@ export const EVENT_TYPES = [
   'tenant.suspended',
   'tenant.resumed',
   'tenant.offboarded',
+  'tenant.updated',
   'tenant.operation_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

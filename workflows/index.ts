@@ -34,8 +34,8 @@ export {
   type TappedEvent,
 } from './event-tap.js';
 export { type GateSpec, gateSpecs } from './gates.js';
-export { createLifecycleService, slugify } from './lifecycle.js';
-export type { CallContext, LifecycleService, Started } from './service.js';
+export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
+export type { CallContext, LifecycleService, Started, TenantUpdate } from './service.js';
 export {
   BILLING_SKIPPED,
   createTaskRunner,
@@ -219,6 +219,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     catalog,
     engine,
     defaultRegion: config.region,
+    allowedRegions: config.allowedRegions,
     clock,
     admission: quotas,
     onStarted: (operation) => {

@@ -1,17 +1,28 @@
+import { createHash } from 'node:crypto';
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import type { OperationRequest, Registry } from '../core/registry/registry.js';
 import type { Tier, TierCatalog } from '../tiers/catalog.js';
+import { assertRegion } from '../tiers/regions.js';
 import type { WorkflowEngine } from './engine/types.js';
-import type { CallbackAnswer, CallContext, LifecycleService, OnboardRequest, Started } from './service.js';
+import type {
+  CallbackAnswer,
+  CallContext,
+  LifecycleService,
+  OnboardRequest,
+  Started,
+  TenantUpdate,
+} from './service.js';
 import type { OperationWatch } from './watch.js';
 
 export interface LifecycleDeps {
   readonly registry: Registry;
   readonly catalog: TierCatalog;
   readonly engine: WorkflowEngine;
-  /** Region for tenants that do not ask for one. */
+  /** Region for tenants that do not ask for one (the control plane's own: where tenants are placed). */
   readonly defaultRegion: string;
+  /** ALLOWED_REGIONS (empty: the default region only); the catalog narrows it per tier. */
+  readonly allowedRegions?: readonly string[];
   readonly clock?: () => Date;
   /** Told about every operation started (metrics). */
   readonly onStarted?: (operation: Operation) => void;
@@ -29,7 +40,11 @@ export interface OnboardingAdmission {
   admitted(tier: Tier): void;
 }
 
-/** A DNS-safe slug from a display name: "ACME Corp." → "acme-corp". */
+/**
+ * A DNS-safe slug from a display name: "ACME Corp." → "acme-corp". A name with too few ASCII letters
+ * or digits to tell it apart ("日本", "東京") gets a short hash of the name, so such names do not all
+ * collide on one slug: "t-9f86d081".
+ */
 export function slugify(name: string): string {
   const base = name
     .normalize('NFKD')
@@ -39,10 +54,21 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 32)
     .replace(/-+$/, '');
+  if (base.replace(/-/g, '').length < 3) {
+    const hash = createHash('sha256').update(name.normalize('NFC')).digest('hex').slice(0, 8);
+    return base ? `t-${base}-${hash}`.replace(/^t-(?=[a-z])/, '').slice(0, 32) : `t-${hash}`;
+  }
   const lettered = /^[a-z]/.test(base) ? base : `t-${base}`;
-  return lettered.length >= 3
-    ? lettered.slice(0, 32).replace(/-+$/, '')
-    : `${lettered.replace(/-+$/, '')}-tenant`.slice(0, 32);
+  return lettered.slice(0, 32).replace(/-+$/, '');
+}
+
+/** An update's operation input: only the fields given (a copy, so the record is plain data). */
+export function updateInput(changes: TenantUpdate): Record<string, unknown> {
+  return {
+    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.adminEmail !== undefined ? { adminEmail: changes.adminEmail } : {}),
+    ...(changes.allowedPrincipals !== undefined ? { allowedPrincipals: [...changes.allowedPrincipals] } : {}),
+  };
 }
 
 /**
@@ -52,6 +78,7 @@ export function slugify(name: string): string {
 export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   const { registry, catalog, engine } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const regions = { home: deps.defaultRegion, allowed: deps.allowedRegions ?? [] };
 
   const opRequest = (ctx: CallContext, extra: Partial<OperationRequest> = {}): OperationRequest => ({
     actor: ctx.actor,
@@ -72,6 +99,7 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   return {
     async onboard(request: OnboardRequest, ctx: CallContext) {
       const tier = catalog.get(request.tier);
+      assertRegion(regions, tier, request.region ?? deps.defaultRegion);
       await deps.admission?.admit(tier);
       const started = await registry.createTenant(
         {
@@ -91,7 +119,9 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
 
     async changeTier(tenantIdOrSlug, tierName, ctx) {
       const tenant = await registry.requireTenant(tenantIdOrSlug);
-      catalog.assertTransition(tenant.tier, tierName);
+      const { to } = catalog.assertTransition(tenant.tier, tierName);
+      // The target tier must allow where the tenant lives (its catalog regions).
+      if (to.regions && !to.regions.includes(tenant.region)) assertRegion(regions, to, tenant.region);
       return launch(
         await registry.startOperation(
           tenant.tenantId,
@@ -124,6 +154,16 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
 
     cancel(operationId, ctx) {
       return registry.requestCancel(operationId, ctx.actor);
+    },
+
+    async update(tenantIdOrSlug: string, changes: TenantUpdate, ctx: CallContext) {
+      return launch(
+        await registry.startOperation(
+          tenantIdOrSlug,
+          'update',
+          opRequest(ctx, { input: updateInput(changes) }),
+        ),
+      );
     },
 
     awaitOperation(operationId: string, timeoutMs: number, since?: number) {

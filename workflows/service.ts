@@ -32,6 +32,13 @@ export interface Started {
   readonly operation: Operation;
 }
 
+/** What PATCH /v1/tenants/{id} may change; at least one field (control-plane/schemas.ts UpdateTenantSchema). */
+export interface TenantUpdate {
+  readonly name?: string | undefined;
+  readonly adminEmail?: string | undefined;
+  readonly allowedPrincipals?: readonly string[] | undefined;
+}
+
 export interface CallbackAnswer {
   readonly status: 'succeeded' | 'failed';
   readonly reason?: string | undefined;
@@ -43,6 +50,8 @@ export interface LifecycleService {
   suspend(tenantIdOrSlug: string, reason: string, ctx: CallContext): Promise<Started>;
   resume(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
   offboard(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
+  /** Name, admin email, allowed principals: a recorded `update` operation (a stack update for a silo's principals). */
+  update(tenantIdOrSlug: string, changes: TenantUpdate, ctx: CallContext): Promise<Started>;
   /**
    * The operation once it has ended (SUCCEEDED or FAILED), with `since` as soon as its version
    * differs from it (a step started or ended), or as it stands after `timeoutMs`: long polling for

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp } from '../../test/api/harness.js';
+import { type CliRun, runCaptured } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError } from './args.js';
-import { type CliIo, runCli } from './main.js';
+import type { CliIo } from './main.js';
 
 let t: TestApp;
 let url: string;
@@ -18,24 +19,14 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Captured {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs tenantctl in-process against the test app; `io` overrides the defaults (TTY, env, sleep). */
-async function cli(argv: string[], io: Partial<CliIo> & { tty?: boolean } = {}): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: io.tty ?? false },
-    stderr: { write: (s: string) => (stderr += s) },
+function cli(argv: string[], io: Partial<CliIo> & { tty?: boolean } = {}): Promise<CliRun> {
+  return runCaptured(argv, {
+    tty: io.tty ?? false,
     env: io.env ?? { TENANTCTL_URL: url, TENANTCTL_KEY: t.adminKey },
     ...(io.cwd ? { cwd: io.cwd } : {}),
     ...(io.sleep ? { sleep: io.sleep } : {}),
   });
-  return { code, stdout, stderr };
 }
 
 describe('tenantctl against a running API', () => {
@@ -210,7 +201,7 @@ describe('tenantctl against a running API', () => {
     });
 
     const events = await cli(['events', 'waiter']);
-    expect(events.stdout.split('\n')[0]).toMatch(/^AT\s+ACTOR\s+ACTION\s+CHANGE\s+OPERATION$/);
+    expect(events.stdout.split('\n')[0]).toMatch(/^AT\s+ACTOR\s+ACTION\s+CHANGE\s+OPERATION\s+DETAIL$/);
     expect(events.stdout).toMatch(/key:admin\s+operation\.started/);
 
     const tiers = await cli(['tiers']);

@@ -59,8 +59,12 @@ function finalStatus(env: CommandEnv, op: Operation): number {
 /** Shared tail of every mutating command: print the acceptance, or follow the operation with --wait. */
 export async function accepted(env: CommandEnv, started: Started, wait: boolean): Promise<number> {
   if (!wait) {
-    if (env.json) printJson(env.stdout, started);
-    else env.stdout.write(renderAccepted(started.tenant, started.operation));
+    // A replayed request (same Idempotency-Key) answers the first acceptance: show where it is now.
+    const operation = await env.client
+      .request<Operation>('GET', `/v1/operations/${encodeURIComponent(started.operation.operationId)}`)
+      .catch(() => started.operation);
+    if (env.json) printJson(env.stdout, { ...started, operation });
+    else env.stdout.write(renderAccepted(started.tenant, operation));
     return EXIT_OK;
   }
   if (!env.json)
@@ -82,7 +86,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   async onboard(env, { options: o }) {
     const body = {
       name: str(o.name),
-      tier: str(o.tier),
+      tier: str(o.tier)?.toLowerCase(),
       adminEmail: str(o.email),
       slug: str(o.slug),
       region: str(o.region),
@@ -100,14 +104,29 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   async get(env, { positionals: [tenant] }) {
     const t = await env.client.request<Tenant>('GET', path(tenant!));
     if (env.json) printJson(env.stdout, t);
-    else env.stdout.write(renderTenant(t));
+    else {
+      // The suspension's reason is its operation's input (also in the audit trail).
+      const suspended = t.state === 'SUSPENDED' || t.state === 'SUSPENDING';
+      const last = suspended
+        ? await env.client
+            .request<Page<Operation>>('GET', `${path(t.tenantId)}/operations`, {
+              query: { type: 'suspend', limit: 1 },
+            })
+            .catch(() => undefined)
+        : undefined;
+      const reason = last?.items[0]?.input.reason;
+      env.stdout.write(
+        renderTenant(t, { suspensionReason: typeof reason === 'string' ? reason : undefined }),
+      );
+    }
     return EXIT_OK;
   },
 
   async list(env, { options: o }) {
     const query = {
-      tier: str(o.tier),
-      state: str(o.state),
+      // Enums are case-insensitive here: `--state active`, `--tier Basic`.
+      tier: str(o.tier)?.toLowerCase(),
+      state: str(o.state)?.toUpperCase(),
       limit: intOption(o.limit, 'limit'),
       cursor: str(o.cursor),
     };
@@ -119,7 +138,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
 
   async 'change-tier'(env, { positionals: [tenant, tier], options: o }) {
     const started = await env.client.request<Started>('POST', `${path(tenant!)}/tier`, {
-      body: { tier },
+      body: { tier: tier?.toLowerCase() },
       idempotencyKey: str(o['idempotency-key']),
     });
     return accepted(env, started, o.wait === true);

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { intOption, parseCommandLine, str, UsageError, usage } from './args.js';
 import { ApiClient, ApiError } from './client.js';
@@ -25,17 +26,25 @@ export interface CliIo {
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 const DEFAULT_POLL_MS = 500;
 
+/**
+ * The data directory: --data-dir or CONTROL_PLANE_DATA_DIR (relative to the working directory), else
+ * the nearest `.data` holding an admin key here or in a parent, so tenantctl works from a
+ * subdirectory of the project; `<cwd>/.data` when there is none.
+ */
+export function findDataDir(cwd: string, given: string | undefined): string {
+  if (given) return resolve(cwd, given);
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, '.data', 'admin-key'))) return join(dir, '.data');
+    if (dirname(dir) === dir) return resolve(cwd, '.data');
+  }
+}
+
 /** --key, TENANTCTL_KEY, CONTROL_PLANE_ADMIN_KEY, then the local admin key file (a convenience). */
-async function resolveKey(
-  flag: string | undefined,
-  io: CliIo,
-  dataDir: string | undefined,
-): Promise<string | undefined> {
+async function resolveKey(flag: string | undefined, io: CliIo, dataDir: string): Promise<string | undefined> {
   const given = flag ?? io.env.TENANTCTL_KEY ?? io.env.CONTROL_PLANE_ADMIN_KEY;
   if (given) return given;
-  const dir = resolve(io.cwd ?? process.cwd(), dataDir ?? io.env.CONTROL_PLANE_DATA_DIR ?? '.data');
   try {
-    return (await readFile(resolve(dir, 'admin-key'), 'utf8')).trim() || undefined;
+    return (await readFile(resolve(dataDir, 'admin-key'), 'utf8')).trim() || undefined;
   } catch {
     return undefined;
   }
@@ -63,6 +72,7 @@ async function runSynth(argv: readonly string[], io: CliIo): Promise<number> {
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let json = false;
+  let keyless: string | undefined;
   try {
     const cmd = parseCommandLine(argv);
     json = cmd.options.json === true;
@@ -72,9 +82,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (cmd.command === 'synth') return await runSynth(cmd.rest, io);
     const baseUrl = str(cmd.options.url) ?? io.env.TENANTCTL_URL ?? DEFAULT_URL;
+    const dataDir = findDataDir(
+      io.cwd ?? process.cwd(),
+      str(cmd.options['data-dir']) ?? io.env.CONTROL_PLANE_DATA_DIR,
+    );
+    const key = await resolveKey(str(cmd.options.key), io, dataDir);
+    if (!key) keyless = dataDir;
     const client = new ApiClient({
       baseUrl,
-      key: await resolveKey(str(cmd.options.key), io, str(cmd.options['data-dir'])),
+      key,
       ...(io.fetch ? { fetch: io.fetch } : {}),
     });
     const env: CommandEnv = {
@@ -86,10 +102,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       now: io.now ?? Date.now,
       sleep: io.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       local: {
-        dataDir: resolve(
-          io.cwd ?? process.cwd(),
-          str(cmd.options['data-dir']) ?? io.env.CONTROL_PLANE_DATA_DIR ?? '.data',
-        ),
+        dataDir,
         registryTable: io.env.REGISTRY_TABLE ?? 'tenant-control-plane-registry',
         url: baseUrl,
       },
@@ -105,7 +118,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io.stderr.write(
           `${JSON.stringify({ error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) } })}\n`,
         );
-      else io.stderr.write(`error: ${e.code}: ${e.message}\n${renderDetails(e.details)}`);
+      else {
+        const lines = renderDetails(e.details);
+        // The message restates the first fields ("invalid request: body x: …"); with the list below it, once is enough.
+        const message = lines ? e.message.replace(/^(invalid request):.*$/s, '$1') : e.message;
+        io.stderr.write(`error: ${e.code}: ${message}\n${lines}`);
+        if (e.code === 'UNAUTHENTICATED' && keyless)
+          io.stderr.write(
+            `hint: no API key was given and none was found in ${join(keyless, 'admin-key')} (nor in a .data of a parent directory); pass --key, set TENANTCTL_KEY, or run from the project directory\n`,
+          );
+      }
       return 1;
     }
     throw e;

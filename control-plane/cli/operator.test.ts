@@ -1,8 +1,12 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Operation } from '../../core/registry/records.js';
+import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { runCaptured } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError, usage } from './args.js';
-import { runCli } from './main.js';
+import { renderTenant } from './render.js';
 
 /** The operator's tenantctl commands against a running API (registry-only lifecycle). */
 
@@ -17,16 +21,18 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function cli(argv: string[], key = t.adminKey) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { TENANTCTL_URL: url, TENANTCTL_KEY: key },
-    sleep: async () => undefined,
+async function cli(
+  argv: string[],
+  /** null: no key given (tenantctl looks for the local admin key). */
+  key: string | null = t.adminKey,
+  sleep: () => Promise<void> = async () => undefined,
+  cwd?: string,
+) {
+  return runCaptured(argv, {
+    env: key === null ? { TENANTCTL_URL: url } : { TENANTCTL_URL: url, TENANTCTL_KEY: key },
+    sleep,
+    ...(cwd ? { cwd } : {}),
   });
-  return { code, stdout, stderr };
 }
 
 describe('tenantctl keys', () => {
@@ -126,6 +132,52 @@ describe('tenantctl migration complete|fail', () => {
   });
 });
 
+describe('tenantctl update and onboard --allowed-principal', () => {
+  it('onboard sends the principals; update sends only the fields given and follows with --wait', async () => {
+    const principal = 'arn:aws:iam::123456789012:root';
+    const onboarded = await cli([
+      'onboard',
+      '--name',
+      'Silo Cli',
+      '--tier',
+      'enterprise',
+      '--email',
+      'a@silo-cli.example.com',
+      '--slug',
+      'silo-cli',
+      '--allowed-principal',
+      principal,
+      '--json',
+    ]);
+    expect(onboarded.code, onboarded.stderr).toBe(0);
+    expect(JSON.parse(onboarded.stdout).tenant.allowedPrincipals).toEqual([principal]);
+    const tenant = await t.registry.requireTenant('silo-cli');
+    await t.registry.finishOperation({ operationId: tenant.currentOperationId!, outcome: 'succeeded' });
+
+    const second = 'arn:aws:iam::210987654321:role/consumer';
+    const finish = async () => {
+      const current = await t.registry.requireTenant('silo-cli');
+      if (current.currentOperationId)
+        await t.registry.finishOperation({ operationId: current.currentOperationId, outcome: 'succeeded' });
+    };
+    const updated = await cli(
+      ['update', 'silo-cli', '--allowed-principal', principal, '--allowed-principal', second, '--wait'],
+      t.adminKey,
+      finish,
+    );
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toMatch(/^update of silo-cli \(t_\w+\) accepted\n/);
+    expect(updated.stdout).toMatch(/update op_\w+ SUCCEEDED/);
+    const ops = await t.registry.listOperations({ tenantId: tenant.tenantId, type: 'update' });
+    expect(ops.items[0]!.input).toEqual({ allowedPrincipals: [principal, second] });
+
+    const nothing = await cli(['update', 'silo-cli']);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(
+      /^tenantctl: update needs at least one of --name, --email, --allowed-principal/,
+    );
+  });
+});
 describe('tenantctl ops', () => {
   it('lists operations newest first, per tenant, with case-insensitive filters', async () => {
     await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('ops-one') });
@@ -155,6 +207,114 @@ describe('tenantctl ops', () => {
     expect(paged.stdout).toMatch(/\nmore: --cursor \S+\n$/);
     const none = await cli(['ops', '--tenant', 'ops-one', '--status', 'failed']);
     expect(none.stdout).toBe('no operations\n');
+  });
+});
+
+describe('tenantctl polish', () => {
+  it('prints VALIDATION_FAILED once, with each field below it', async () => {
+    const out = await cli(['onboard', '--name', 'Bad', '--tier', 'basic', '--email', 'nope']);
+    expect(out.code).toBe(1);
+    expect(out.stderr.match(/VALIDATION_FAILED/g)).toHaveLength(1);
+    expect(out.stderr.match(/adminEmail/g)).toHaveLength(1);
+    expect(out.stderr).toMatch(
+      /^error: VALIDATION_FAILED: invalid request\n {2}- body adminEmail: an email address/,
+    );
+  });
+
+  it('refuses an unknown tier filter as onboard does; enums are case-insensitive', async () => {
+    const gold = await cli(['list', '--tier', 'gold']);
+    expect(gold.code).toBe(1);
+    expect(gold.stderr).toMatch(/^error: UNKNOWN_TIER: unknown tier "gold"; the catalog has basic, /);
+    await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('case-one') });
+    const listed = await cli(['list', '--state', 'provisioning', '--tier', 'BASIC']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/\ncase-one\s+basic\s+PROVISIONING/);
+  });
+
+  it('finds the admin key from a subdirectory, or prints a hint', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'tcp-project-'));
+    mkdirSync(join(project, '.data'));
+    writeFileSync(join(project, '.data', 'admin-key'), `${t.adminKey}\n`);
+    const deep = join(project, 'src', 'deep');
+    mkdirSync(deep, { recursive: true });
+    const found = await cli(['tiers'], null, undefined, deep);
+    expect(found.code, found.stderr).toBe(0);
+
+    const elsewhere = mkdtempSync(join(tmpdir(), 'tcp-nowhere-'));
+    const none = await cli(['tiers'], null, undefined, elsewhere);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(
+      /^error: UNAUTHENTICATED: .*\nhint: no API key was given and none was found in .*admin-key/,
+    );
+  });
+
+  it('a replayed onboarding prints the operation as it is now', async () => {
+    const argv = [
+      'onboard',
+      '--name',
+      'Replay',
+      '--tier',
+      'basic',
+      '--email',
+      'a@replay.example.com',
+      '--idempotency-key',
+      'replay-1',
+    ];
+    const first = await cli(argv);
+    expect(first.stdout).toMatch(/PENDING\nfollow it: tenantctl watch op_/);
+    const tenant = await t.registry.requireTenant('replay');
+    await t.registry.finishOperation({ operationId: tenant.currentOperationId!, outcome: 'succeeded' });
+    const again = await cli(argv);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^onboard of replay \(t_\w+\) accepted: operation op_\w+ SUCCEEDED\n$/);
+  });
+
+  it('shows the suspension reason in get and events', async () => {
+    await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('reasoned') });
+    const tenant = await t.registry.requireTenant('reasoned');
+    await t.registry.finishOperation({ operationId: tenant.currentOperationId!, outcome: 'succeeded' });
+    expect((await cli(['suspend', 'reasoned', '--reason', 'unpaid invoice'])).code).toBe(0);
+    const got = await cli(['get', 'reasoned']);
+    expect(got.stdout).toMatch(/state:\s+SUSPENDING\nreason:\s+unpaid invoice\n/);
+    const events = await cli(['events', 'reasoned']);
+    expect(events.stdout.split('\n')[0]).toMatch(/OPERATION\s+DETAIL$/);
+    expect(events.stdout).toContain('reason="unpaid invoice"');
+  });
+
+  it("an OFFBOARDED tenant's get shows no ids of deleted resources", () => {
+    const base = {
+      tenantId: 't_01ARZ3NDEKTSV4RRFFQ69G5FAV',
+      slug: 'gone-co',
+      name: 'Gone Co',
+      tier: 'enterprise-dedicated',
+      isolation: 'silo',
+      adminEmail: 'a@gone.example.com',
+      region: 'us-east-1',
+      accountId: '123456789012',
+      allowedPrincipals: [],
+      stacks: [
+        {
+          role: 'current',
+          stackName: 'tcp-gone-co',
+          arn: 'arn:aws:cloudformation:x',
+          templateVersion: 'v',
+          status: 'DELETE_COMPLETE',
+          region: 'us-east-1',
+        },
+      ],
+      outputs: {},
+      access: {},
+      version: 9,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-02T00:00:00.000Z',
+    } as unknown as Tenant;
+    const active = renderTenant({ ...base, state: 'ACTIVE' });
+    expect(active).toContain('tcp-gone-co');
+    expect(active).toContain('123456789012');
+    const gone = renderTenant({ ...base, state: 'OFFBOARDED', offboardedAt: '2026-01-02T00:00:00.000Z' });
+    expect(gone).not.toContain('tcp-gone-co');
+    expect(gone).not.toContain('123456789012');
+    expect(gone).toMatch(/offboarded:\s+2026-01-02/);
   });
 });
 

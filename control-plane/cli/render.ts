@@ -18,19 +18,26 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-export function renderTenant(t: Tenant): string {
+export function renderTenant(t: Tenant, extra: { suspensionReason?: string | undefined } = {}): string {
+  // An offboarded tenant's stacks, account and access are gone: their ids would point at nothing.
+  const gone = t.state === 'OFFBOARDED';
   const rows: [string, string | undefined][] = [
     ['tenant', t.tenantId],
     ['slug', t.slug],
     ['name', t.name],
     ['tier', `${t.tier} (${t.isolation})`],
     ['state', t.state],
+    ['reason', extra.suspensionReason],
     ['admin email', t.adminEmail],
     ['region', t.region],
-    ['account', t.accountId],
+    ['account', gone ? undefined : t.accountId],
     ['operation', t.currentOperationId],
     ['last error', t.lastError ? `${t.lastError.code}: ${t.lastError.message}` : undefined],
-    ['stacks', t.stacks.length ? t.stacks.map((s) => `${s.stackName} (${s.status})`).join(', ') : undefined],
+    [
+      'stacks',
+      !gone && t.stacks.length ? t.stacks.map((s) => `${s.stackName} (${s.status})`).join(', ') : undefined,
+    ],
+    ['offboarded', t.offboardedAt],
     ['created', t.createdAt],
     ['updated', t.updatedAt],
   ];
@@ -52,16 +59,25 @@ export function renderTenantList(items: readonly Tenant[], nextCursor: string | 
 export function renderEvents(items: readonly AuditEvent[], nextCursor: string | null): string {
   if (items.length === 0) return 'no events\n';
   const out = table(
-    ['AT', 'ACTOR', 'ACTION', 'CHANGE', 'OPERATION'],
+    ['AT', 'ACTOR', 'ACTION', 'CHANGE', 'OPERATION', 'DETAIL'],
     items.map((e) => [
       e.at,
       e.actor,
       e.action,
       e.from || e.to ? `${e.from ?? ''}→${e.to ?? ''}` : '',
       e.operationId ?? '',
+      eventDetail(e),
     ]),
   );
   return nextCursor ? `${out}more: --cursor ${nextCursor}\n` : out;
+}
+
+/** What an event's detail says that its other columns do not: a suspension's reason, an update's fields. */
+function eventDetail(e: AuditEvent): string {
+  const { type: _type, tier: _tier, fields: _fields, ...rest } = e.detail ?? {};
+  return Object.entries(rest)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' ');
 }
 
 export function renderTiers(tiers: readonly Tier[]): string {
@@ -81,7 +97,8 @@ export function renderTiers(tiers: readonly Tier[]): string {
 }
 
 export function renderAccepted(tenant: Tenant, operation: Operation): string {
-  return `${operation.type} of ${tenant.slug} (${tenant.tenantId}) accepted: operation ${operation.operationId} ${operation.status}\nfollow it: tenantctl watch ${operation.operationId}\n`;
+  const ended = operation.status === 'SUCCEEDED' || operation.status === 'FAILED';
+  return `${operation.type} of ${tenant.slug} (${tenant.tenantId}) accepted: operation ${operation.operationId} ${operation.status}\n${ended ? '' : `follow it: tenantctl watch ${operation.operationId}\n`}`;
 }
 
 const MARKS: Record<Step['status'], string> = {

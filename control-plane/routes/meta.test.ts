@@ -44,6 +44,7 @@ const ROUTES = [
   'delete /v1/tenants/{tenantId}',
   'get /v1/tenants/{tenantId}',
   'get /v1/tenants/{tenantId}/cost',
+  'patch /v1/tenants/{tenantId}',
   'get /v1/tenants/{tenantId}/events',
   'get /v1/tenants/{tenantId}/export',
   'get /v1/tenants/{tenantId}/export/file',

@@ -17,19 +17,19 @@ import {
 } from '../schemas.js';
 
 const tags = ['tenants'];
-const STARTED = {
+export const STARTED = {
   202: {
     description: 'The operation is recorded and running; follow it at /v1/operations/{operationId}.',
     schema: StartedSchema,
   },
 };
-const OPERATION_REFUSALS: ErrorCode[] = [
+export const OPERATION_REFUSALS: ErrorCode[] = [
   'TENANT_NOT_FOUND',
   'OPERATION_IN_PROGRESS',
   'INVALID_STATE_TRANSITION',
   'VERSION_CONFLICT',
 ];
-const IDEMPOTENCY_ERRORS: ErrorCode[] = ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT'];
+export const IDEMPOTENCY_ERRORS: ErrorCode[] = ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_FLIGHT'];
 
 export function tenantRoutes(router: Router, ctx: RouteContext): void {
   router.add({
@@ -44,7 +44,15 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     headers: IdempotencyHeadersSchema,
     body: CreateTenantSchema,
     responses: STARTED,
-    errors: ['UNKNOWN_TIER', 'TENANT_EXISTS', 'INVALID_PARAMETER', 'QUOTA_EXCEEDED', ...IDEMPOTENCY_ERRORS],
+    errors: [
+      'UNKNOWN_TIER',
+      'TENANT_EXISTS',
+      'INVALID_PARAMETER',
+      'REGION_NOT_ALLOWED',
+      'REGION_NOT_AVAILABLE',
+      'QUOTA_EXCEEDED',
+      ...IDEMPOTENCY_ERRORS,
+    ],
     handler: async ({ headers, body }, request, reply) =>
       answerStarted(ctx, request, reply, {
         ...idempotent(request, headers, {}, body),
@@ -63,7 +71,10 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     auth: 'tenants:read',
     query: ListTenantsQuerySchema,
     responses: { 200: { description: 'One page of tenants.', schema: TenantPageSchema } },
+    errors: ['UNKNOWN_TIER'],
     handler: async ({ query }) => {
+      // A tier the catalog does not have is refused as onboarding refuses it, not answered "no tenants".
+      if (query.tier) ctx.catalog.get(query.tier);
       const page = await ctx.registry.listTenants(query);
       return { items: page.items, nextCursor: page.nextCursor ?? null };
     },

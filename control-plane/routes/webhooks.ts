@@ -40,6 +40,8 @@ export async function webhookRoutes(app: FastifyInstance, router: Router, ctx: R
         'UNKNOWN_TIER',
         'TENANT_EXISTS',
         'QUOTA_EXCEEDED',
+        // A tier whose catalog regions exclude the control plane's own.
+        'REGION_NOT_ALLOWED',
         'IDEMPOTENCY_KEY_REUSED',
         'IDEMPOTENCY_IN_FLIGHT',
       ],

@@ -45,6 +45,9 @@ export type TenantPatch = Partial<
     | 'access'
     | 'templateVersion'
     | 'offboardedAt'
+    | 'name'
+    | 'adminEmail'
+    | 'allowedPrincipals'
   >
 >;
 

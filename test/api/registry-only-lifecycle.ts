@@ -3,12 +3,14 @@ import type { Operation } from '../../core/registry/records.js';
 import type { Registry } from '../../core/registry/registry.js';
 import type { TierCatalog } from '../../tiers/catalog.js';
 import type { OnboardingAdmission } from '../../workflows/lifecycle.js';
+import { updateInput } from '../../workflows/lifecycle.js';
 import type {
   CallbackAnswer,
   CallContext,
   LifecycleService,
   OnboardRequest,
   Started,
+  TenantUpdate,
 } from '../../workflows/service.js';
 import { OperationWatch } from '../../workflows/watch.js';
 
@@ -76,6 +78,13 @@ export class RegistryOnlyLifecycle implements LifecycleService {
 
   resume(tenantIdOrSlug: string, ctx: CallContext): Promise<Started> {
     return this.registry.startOperation(tenantIdOrSlug, 'resume', { actor: ctx.actor });
+  }
+
+  update(tenantIdOrSlug: string, changes: TenantUpdate, ctx: CallContext): Promise<Started> {
+    return this.registry.startOperation(tenantIdOrSlug, 'update', {
+      actor: ctx.actor,
+      input: updateInput(changes),
+    });
   }
 
   offboard(tenantIdOrSlug: string, ctx: CallContext): Promise<Started> {

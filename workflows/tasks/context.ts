@@ -7,7 +7,7 @@ import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
 import { CANCEL_RULES } from '../../core/lifecycle.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { ErrorInfo, Operation, Step, Tenant } from '../../core/registry/records.js';
-import type { Registry, StepEnd } from '../../core/registry/registry.js';
+import type { Registry, StepEnd, TenantPatch } from '../../core/registry/registry.js';
 import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../templates/index.js';
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
@@ -195,3 +195,12 @@ export const names = {
   token: (operationId: string, step: string, stackName: string) =>
     `${operationId}-${step}-${stackName}`.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 128),
 };
+
+/** The tenant fields an update operation asks for (its input, as the API validated it). */
+export function updateOf(input: Record<string, unknown>): TenantPatch {
+  const patch: TenantPatch = {};
+  if (typeof input.name === 'string') patch.name = input.name;
+  if (typeof input.adminEmail === 'string') patch.adminEmail = input.adminEmail;
+  if (Array.isArray(input.allowedPrincipals)) patch.allowedPrincipals = input.allowedPrincipals.map(String);
+  return patch;
+}

@@ -29,7 +29,11 @@ export const TASK_ARGS = {
   BeginOperation: none,
   ResolveTemplate: z.strictObject({ which: Which }),
   EnsureStack: z.strictObject({ which: Which, role: StackRole.exclude(['retiring']) }),
-  EnsureStackUpdated: z.strictObject({ tier: TierChoice }),
+  /** `principals: 'requested'`: the allowed principals an update operation asks for, not the tenant's. */
+  EnsureStackUpdated: z.strictObject({
+    tier: TierChoice,
+    principals: z.enum(['tenant', 'requested']).optional(),
+  }),
   RetireStacks: z.strictObject({ role: StackSelection }),
   SnapshotDatabase: z.strictObject({ role: StackSelection }),
   CreateIdentity: none,

@@ -6,7 +6,7 @@ import type { EventType } from '../events.js';
 import { closeAccount } from './accounts.js';
 import { deleteApiKeyOf } from './api-access.js';
 import { cancelSubscriptionForCompensation } from './billing.js';
-import { type HandlerOf, loadScope, type PollResult, tierFor, toTaskError } from './context.js';
+import { type HandlerOf, loadScope, type PollResult, tierFor, toTaskError, updateOf } from './context.js';
 import { deleteIdentityOf } from './identity.js';
 import { retireStacks } from './stacks.js';
 
@@ -23,11 +23,17 @@ export const beginOperation: HandlerOf<'BeginOperation'> = async (input, deps) =
     dedicatedAccount: false,
     vendAccount: false,
     closeAccount: false,
+    updateStack: false,
   };
   if (operation.type === 'onboard')
     return { ...plan, dedicatedAccount: tierFor(deps, scope, 'tenant').dedicatedAccount };
   if (operation.type === 'offboard')
     return { ...plan, dedicatedAccount: Boolean(tenant.accountId && !tenant.accountClosedAt) };
+  if (operation.type === 'update') {
+    // Only a silo's endpoint service uses the principals; other tiers keep them for a move to silo.
+    const principals = operation.input.allowedPrincipals !== undefined;
+    return { ...plan, updateStack: principals && tenant.isolation === 'silo' && tenant.stacks.length > 0 };
+  }
   if (operation.type !== 'change-tier') return plan;
   const { from, to } = deps.catalog.assertTransition(tenant.tier, tierFor(deps, scope, 'target').name);
   return {
@@ -45,6 +51,7 @@ const SUCCESS_EVENTS: Record<OperationType, EventType> = {
   suspend: 'tenant.suspended',
   resume: 'tenant.resumed',
   offboard: 'tenant.offboarded',
+  update: 'tenant.updated',
 };
 
 /**
@@ -63,6 +70,7 @@ export const finish: HandlerOf<'Finish'> = async (input, deps) => {
     patch.isolation = target.isolation;
   }
   if (operation.type === 'offboard') patch.offboardedAt = deps.clock().toISOString();
+  if (operation.type === 'update') Object.assign(patch, updateOf(operation.input));
   await deps.events.publish({
     type: SUCCESS_EVENTS[operation.type],
     tenantId: tenant.tenantId,

@@ -23,6 +23,7 @@ import {
   type TaskDeps,
   type TaskScope,
   tierFor,
+  updateOf,
 } from './context.js';
 
 /**
@@ -75,13 +76,14 @@ async function stackParameters(
   tier: Tier,
   templateVersion: string,
   accountId: string | undefined,
+  allowedPrincipals: readonly string[] = tenant.allowedPrincipals,
 ) {
   return buildTenantParameters(
     {
       tenantId: tenant.tenantId,
       slug: tenant.slug,
       tier,
-      allowedPrincipals: tenant.allowedPrincipals,
+      allowedPrincipals,
       templateVersion,
       // The boundary the execution role demands exists in the control plane's account only.
       ...(deps.tenantRoleBoundaryArn && !accountId
@@ -98,13 +100,21 @@ async function stackSpec(
   tenant: Tenant,
   tier: Tier,
   where: { stackName: string; accountId: string | undefined; token: string },
+  allowedPrincipals?: readonly string[],
 ): Promise<StackSpec & { templateVersion: string }> {
   const template = await deps.synth.resolve(tier.isolation, deps.target);
   return {
     stackName: where.stackName,
     template,
     templateVersion: template.versionId,
-    parameters: await stackParameters(deps, tenant, tier, template.versionId, where.accountId),
+    parameters: await stackParameters(
+      deps,
+      tenant,
+      tier,
+      template.versionId,
+      where.accountId,
+      allowedPrincipals,
+    ),
     tags: tenantStackTags({
       tenantId: tenant.tenantId,
       tier: tier.name,
@@ -238,15 +248,22 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   if (!ref)
     throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
   const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId })).cloudformation;
-  const spec = await stackSpec(deps, tenant, tier, {
-    stackName: ref.stackName,
-    accountId: ref.accountId,
-    token: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
-  });
+  const requested = input.args.principals === 'requested';
+  const spec = await stackSpec(
+    deps,
+    tenant,
+    tier,
+    {
+      stackName: ref.stackName,
+      accountId: ref.accountId,
+      token: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
+    },
+    requested ? (updateOf(operation.input).allowedPrincipals ?? tenant.allowedPrincipals) : undefined,
+  );
   const progress = await ensureUpdated(cf, spec, {
     skipWhenParametersMatch: true,
     // Going forward, a rollback since the operation began is its failure; undoing, it is the state to undo.
-    rolledBackAfter: input.args.tier === 'target' ? operation.createdAt : undefined,
+    rolledBackAfter: input.args.tier === 'target' || requested ? operation.createdAt : undefined,
   });
   if (!progress.done) return { done: false, detail: progress.status };
   if (progress.failure) throw progress.failure;

@@ -1,0 +1,20 @@
+import { type AslDefinition, Flow } from './builder.js';
+
+/**
+ * update: a tenant's name, admin email and allowed principals. A silo tenant's new principals reach
+ * its endpoint service's permissions through a stack update (AllowedPrincipals parameter); a failed
+ * update is rolled back by CloudFormation, so the tenant is left as it was. Finish records the fields.
+ */
+export function updateDefinition(): AslDefinition {
+  return new Flow()
+    .taskWithResult('Begin', '$.plan', 'UpdateStack?', { task: 'BeginOperation', catchTo: 'RecordFailure' })
+    .choice('UpdateStack?', '$.plan.updateStack', 'UpdateStack', 'Finish')
+    .poll('UpdateStack', 'Finish', {
+      task: 'EnsureStackUpdated',
+      args: { tier: 'tenant', principals: 'requested' },
+      catchTo: 'RecordRollback',
+    })
+    .task('Finish', undefined, { catchTo: 'RecordFailure' })
+    .failureEnding({ rollback: true })
+    .build("Update a tenant's name, admin email or allowed principals.", 'Begin');
+}
