@@ -15,6 +15,7 @@ import {
 import { TierCatalog } from '../tiers/catalog.js';
 import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
+import { consoleAssets } from './console/assets.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 
 /**
@@ -207,6 +208,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     health: () => aws.health(),
     // The stream carries what this process runs: the local engine's operations.
     ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
+    ...(spec.server ? { console: consoleAssets } : {}),
   });
   const admin = await ensureAdminKey(config, apiKeys);
   const theApp = app;
@@ -220,7 +222,13 @@ export async function buildRuntime<R extends RuntimeRole>(
   }
   let url = `http://${config.host}:${config.port}`;
   if (options.listen !== false) url = await theApp.listen({ host: config.host, port: config.port });
+  // Built before the first visit, so a broken bundle is said at start-up, not on a page.
+  const consoleReady = await consoleAssets().then(
+    () => `console at ${url}/console`,
+    (e: unknown) => `the console is unavailable: ${(e as Error).message}`,
+  );
   say(`control plane listening on ${url} (API docs at ${url}/docs)`);
+  say(consoleReady);
   if (config.resumeOnStart) {
     const resumed = await workflows.engine.resumeOpen();
     if (resumed > 0) say(`resumed ${resumed} operation(s) left running by a previous process`);

@@ -124,6 +124,10 @@ export const ERROR_CATALOGUE = {
     description:
       'The event stream is not served here (workflows run on Step Functions) or has as many streams open as it serves.',
   },
+  CONSOLE_UNAVAILABLE: {
+    status: 503,
+    description: 'The web console is not served by this process, or its bundle could not be built.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
