@@ -206,13 +206,21 @@ describe('the console in Chromium', () => {
     expect(await tenantState()).toBe('ACTIVE');
   });
 
-  it('changes the tier', async () => {
+  it('changes the tier across isolation models, showing the migration hand-off live', async () => {
     await openTenant('console-corp');
-    await page.getByLabel('New tier').selectOption('standard');
+    await page.getByLabel('New tier').selectOption('premium');
     await page.getByRole('button', { name: 'Change tier' }).click();
+    await page.waitForURL(/#\/operations\/op_/);
+    const handoff = page.getByRole('region', { name: 'Migration hand-off' });
+    await handoff.waitFor({ timeout: 60_000 });
+    const id = page.url().split('/').at(-1)!;
+    await expect(handoff.textContent()).resolves.toContain(`tenantctl migration complete ${id}`);
+    expect(await page.locator('.steps .step-running .spinner').count()).toBe(1);
+    await shot('operation-live', true);
+    await handoff.getByRole('button', { name: 'Mark migrated' }).click();
     await operationEnds();
     await openTenant('console-corp');
-    await expect.poll(() => page.locator('.facts').textContent()).toContain('standard (pool)');
+    await expect.poll(() => page.locator('.facts').textContent()).toContain('premium (bridge)');
   });
 
   it('shows the tier catalog', async () => {

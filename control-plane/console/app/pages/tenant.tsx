@@ -195,7 +195,9 @@ function Actions({ tenant, onStarted }: { tenant: Tenant; onStarted: (operationI
       {shown.offboard ? (
         <form onSubmit={form(() => void run('DELETE', base))} class="danger">
           <label>
-            Type <code>{tenant.slug}</code> to offboard
+            <span>
+              Type <code>{tenant.slug}</code> to offboard
+            </span>
             <input
               name="confirm"
               value={confirm}
