@@ -7,6 +7,7 @@ import { buildRuntime, type ServerRuntime } from '../../control-plane/runtime.js
 import { loadConfig } from '../../core/config.js';
 import type { Tenant } from '../../core/registry/records.js';
 import { testEndpoint, uniqueName } from '../support/aws.js';
+import { ONBOARD_STEPS } from '../support/control-plane.js';
 import { launchChromium, requireChromium } from './chromium.js';
 
 /**
@@ -162,14 +163,7 @@ describe('the console in Chromium', () => {
     const counts = await operationEnds();
     // Live: the list grew step by step while the page was open, not all at once at the end.
     expect(counts.length, `step counts seen: ${counts.join(', ')}`).toBeGreaterThan(2);
-    expect(await page.locator('.steps .step .name').allTextContents()).toEqual([
-      'Begin',
-      'ResolveTemplate',
-      'CreateStack',
-      'CreateIdentity',
-      'CreateApiKey',
-      'Activate',
-    ]);
+    expect(await page.locator('.steps .step .name').allTextContents()).toEqual(ONBOARD_STEPS);
     await shot('operation', true);
   });
 

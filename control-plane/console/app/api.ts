@@ -1,4 +1,4 @@
-import { readSse, SseParser } from '../../sse.js';
+import { readSse, SseParser, type StreamEventRecord } from '../../sse.js';
 
 /**
  * The console's only way to the control plane: the public API, with the signed-in credential as a
@@ -82,14 +82,7 @@ export async function api<T>(
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-export interface StreamEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly tenantId: string;
-  readonly operationId: string;
-  readonly time: string;
-  readonly data: Record<string, unknown>;
-}
+export type StreamEvent = StreamEventRecord;
 
 /**
  * Follows GET /v1/events/stream with fetch (EventSource cannot send the credential header),
