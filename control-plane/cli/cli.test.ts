@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp } from '../../test/api/harness.js';
+import { progressLines } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError } from './args.js';
 import { type CliIo, runCli } from './main.js';
 
@@ -121,10 +122,7 @@ describe('tenantctl against a running API', () => {
     };
     const out = await cli(['watch', id], { sleep });
     expect(out.code).toBe(0);
-    const lines = out.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.replace(/^\[\s*[\d.]+s\] /, ''));
+    const lines = progressLines(out.stdout);
     expect(lines).toEqual([
       `onboard ${id} PENDING`,
       `onboard ${id} RUNNING`,
