@@ -129,8 +129,8 @@ describe('tenantctl against a running API', () => {
       '• createStack RUNNING',
       expect.stringMatching(/^✔ createStack SUCCEEDED in [\d.]+s$/),
       '• createUsers RUNNING (waiting for Cognito)',
-      `onboard ${id} SUCCEEDED`,
       expect.stringMatching(/^✔ createUsers SUCCEEDED in [\d.]+s$/),
+      `onboard ${id} SUCCEEDED`,
     ]);
   });
 
