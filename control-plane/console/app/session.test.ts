@@ -5,7 +5,13 @@ import { Session } from './session.js';
 const openapi = {
   paths: {
     '/v1/tenants': {
-      get: { security: [{ bearerAuth: ['tenants:read'] }] },
+      get: {
+        security: [{ bearerAuth: ['tenants:read'] }],
+        parameters: [
+          { name: 'health', in: 'query', schema: { enum: ['healthy', 'drifted'] } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+      },
       post: { security: [{ bearerAuth: ['tenants:write'] }] },
     },
     '/v1/whoami': { get: { security: [{ bearerAuth: [] }] } },
@@ -28,5 +34,12 @@ describe('Session', () => {
     expect(session(['admin']).may('POST', '/v1/tenants')).toBe(true);
     // A route any credential may call.
     expect(session(['operations:callback']).may('GET', '/v1/whoami')).toBe(true);
+  });
+
+  it('lists the enum query parameters of a route: the filters the list offers', () => {
+    expect([...session(['admin']).queryEnums('GET', '/v1/tenants')]).toEqual([
+      ['health', ['healthy', 'drifted']],
+    ]);
+    expect(session(['admin']).queryEnums('GET', '/v1/rollouts').size).toBe(0);
   });
 });

@@ -35,6 +35,17 @@ export class Session {
     return op?.security?.[0]?.bearerAuth?.[0];
   }
 
+  /** The query parameters of a route that take a closed set of values (an OpenAPI enum): filters. */
+  queryEnums(method: string, path: string): Map<string, string[]> {
+    const op = this.openapi.paths?.[path]?.[method.toLowerCase()] as
+      | { parameters?: { name: string; in: string; schema?: { enum?: unknown[] } }[] }
+      | undefined;
+    const out = new Map<string, string[]>();
+    for (const p of op?.parameters ?? [])
+      if (p.in === 'query' && Array.isArray(p.schema?.enum)) out.set(p.name, p.schema.enum.map(String));
+    return out;
+  }
+
   /** Offered and allowed: what a button or page needs before it is shown. */
   may(method: string, path: string): boolean {
     if (!this.offers(method, path)) return false;

@@ -134,14 +134,19 @@ export function TenantsPage() {
   const [tier, setTier] = useState('');
   const [state, setState] = useState('');
   const [search, setSearch] = useState('');
+  // Filters the list route takes besides tier and state (e.g. health), read from its OpenAPI enums.
+  const extraFilters = [...session.queryEnums('GET', '/v1/tenants')].filter(
+    ([n]) => n !== 'tier' && n !== 'state',
+  );
+  const [extra, setExtra] = useState<Record<string, string>>({});
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [showOnboard, setShowOnboard] = useState(false);
   const [refresh, setRefresh] = useState(0);
   const cursor = cursors[cursors.length - 1];
   const tiers = useLoad(() => api<{ tiers: Tier[] }>('GET', '/v1/tiers'), []);
   const page = useLoad(
-    () => api<Page>('GET', '/v1/tenants', { query: { tier, state, cursor, limit: 25 } }),
-    [tier, state, cursor, refresh],
+    () => api<Page>('GET', '/v1/tenants', { query: { ...extra, tier, state, cursor, limit: 25 } }),
+    [tier, state, cursor, refresh, JSON.stringify(extra)],
   );
   const found = useLoad(
     async () =>
@@ -202,6 +207,21 @@ export function TenantsPage() {
             ))}
           </select>
         </div>
+        {extraFilters.map(([name, values]) => (
+          <div class="field" key={name}>
+            <label for={`filter-${name}`}>{name[0]!.toUpperCase() + name.slice(1)}</label>
+            <select
+              id={`filter-${name}`}
+              value={extra[name] ?? ''}
+              onChange={filter((v) => setExtra((x) => ({ ...x, [name]: v })))}
+            >
+              <option value="">all</option>
+              {values.map((v) => (
+                <option key={v}>{v}</option>
+              ))}
+            </select>
+          </div>
+        ))}
       </search>
       <ErrorBox error={page.error} />
       <TableWrap label="Tenants">
