@@ -50,6 +50,7 @@ describe('live progress of a real workflow', () => {
     expect(new Set(versions).size).toBe(versions.length);
     const mine = seen.filter((e) => e.operationId === id);
     expect(mine[0]).toMatchObject({ type: 'operation.started', data: { type: 'onboard' } });
+    expect(mine.at(-1)).toMatchObject({ type: 'operation.ended', data: { status: 'SUCCEEDED' } });
     const types = mine.map((e) => e.type);
     expect(types.indexOf('tenant.onboarded')).toBeGreaterThan(0);
     expect(types.indexOf('operation.ended')).toBeGreaterThan(types.indexOf('tenant.onboarded'));
