@@ -32,6 +32,7 @@ export const UNIT_TESTS = [
   'templates/stacks/stacks.test.ts',
   'templates/synth-cli.test.ts',
   'test/architecture.test.ts',
+  'test/browser/chromium.test.ts',
   'test/no-aws.test.ts',
   'tiers/catalog-billing.test.ts',
   'tiers/catalog.test.ts',

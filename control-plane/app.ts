@@ -35,6 +35,7 @@ import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { createRouter } from './route.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { type ConsoleSource, consoleRoutes } from './routes/console.js';
 import { costRoutes } from './routes/costs.js';
 import { type EventStreamDeps, eventStreamRoutes } from './routes/events-stream.js';
 import { exportRoutes } from './routes/exports.js';
@@ -88,6 +89,8 @@ export interface AppDeps {
   readonly billingAccounts?: BillingAccounts;
   /** The event stream's source (the workflows' tap, local engine); without it the stream answers EVENT_STREAM_UNAVAILABLE. */
   readonly events?: EventStreamDeps;
+  /** The web console's assets (server role); without it /console answers CONSOLE_UNAVAILABLE. */
+  readonly console?: ConsoleSource;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -253,6 +256,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   eventStreamRoutes(app, router, ctx, deps.events ?? {});
   whoAmIRoutes(router);
+  consoleRoutes(router, deps.console);
   await webhookRoutes(app, router, ctx);
   await tenantConfigRoutes(app, router, ctx, deps.tenantConfig);
   quotaRoutes(router, deps.quotas);

@@ -23,6 +23,7 @@ import { TierCatalog } from '../tiers/catalog.js';
 import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import type { AppDeps } from './app.js';
+import { consoleAssets } from './console/assets.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 import { portError, preflight } from './preflight.js';
 
@@ -249,6 +250,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     health: () => aws.health(),
     // The stream carries what this process runs: the local engine's operations.
     ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
+    ...(spec.server ? { console: consoleAssets } : {}),
   });
   const admin = await ensureAdminKey(config, apiKeys);
   const theApp = app;
@@ -277,7 +279,13 @@ export async function buildRuntime<R extends RuntimeRole>(
       throw e;
     }
   }
+  // Built before the first visit, so a broken bundle is said at start-up, not on a page.
+  const consoleReady = await consoleAssets().then(
+    () => `console at ${url}/console`,
+    (e: unknown) => `the console is unavailable: ${(e as Error).message}`,
+  );
   say(`control plane listening on ${url} (API docs at ${url}/docs)`);
+  say(consoleReady);
   if (config.resumeOnStart) {
     const resumed = await workflows.engine.resumeOpen();
     if (resumed > 0) say(`resumed ${resumed} operation(s) left running by a previous process`);

@@ -4,6 +4,16 @@
  * Authorization header (and a credential must never go in a URL). Pure: no Node or DOM APIs.
  */
 
+/** One event of GET /v1/events/stream, as its `data` line carries it (workflows/event-tap.ts). */
+export interface StreamEventRecord {
+  readonly id: string;
+  readonly type: string;
+  readonly tenantId: string;
+  readonly operationId: string;
+  readonly time: string;
+  readonly data: Record<string, unknown>;
+}
+
 export interface SseMessage {
   readonly event: string;
   readonly data: string;

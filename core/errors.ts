@@ -207,6 +207,10 @@ export const ERROR_CATALOGUE = {
     status: 409,
     description: 'The admin key is set by configuration and cannot be revoked or rotated through the API.',
   },
+  CONSOLE_UNAVAILABLE: {
+    status: 503,
+    description: 'The web console is not served by this process, or its bundle could not be built.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

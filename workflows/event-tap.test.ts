@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EventTap, type TappedEvent } from './event-tap.js';
+import type { Operation } from '../core/registry/records.js';
+import { EventTap, operationFeed, type TappedEvent } from './event-tap.js';
 
 const ids = { tenantId: 't_1', operationId: 'op_1', data: {} };
 
@@ -52,5 +53,34 @@ describe('EventTap', () => {
     tap.emit({ type: 'operation.step', ...ids });
     expect(got).toEqual(['e1-1', 'e1-2']);
     expect(tap.subscribers).toBe(1);
+  });
+});
+
+describe('operationFeed', () => {
+  it('taps the steps an end closed before the end, and drops their late announcement', () => {
+    const tap = new EventTap({ epoch: 'e1' });
+    const got: TappedEvent[] = [];
+    tap.subscribe((e) => got.push(e));
+    const feed = operationFeed(tap);
+    const change = { operationId: 'op_1', tenantId: 't_1' };
+    feed.step({ ...change, step: 'CreateApiKey', status: 'SUCCEEDED' });
+    const end = '2026-12-04T00:00:02.000Z';
+    feed.ended({
+      ...change,
+      type: 'onboard',
+      status: 'SUCCEEDED',
+      endedAt: end,
+      steps: [
+        { name: 'CreateApiKey', status: 'SUCCEEDED', startedAt: 'a', endedAt: '2026-12-04T00:00:01.000Z' },
+        { name: 'Activate', status: 'SUCCEEDED', startedAt: 'b', endedAt: end },
+      ],
+    } as unknown as Operation);
+    // The runner announces the last step once its task returns: already told.
+    feed.step({ ...change, step: 'Activate', status: 'SUCCEEDED' });
+    expect(got.map((e) => [e.type, e.data.step ?? e.data.status])).toEqual([
+      ['operation.step', 'CreateApiKey'],
+      ['operation.step', 'Activate'],
+      ['operation.ended', 'SUCCEEDED'],
+    ]);
   });
 });

@@ -1,4 +1,6 @@
+import type { Operation } from '../core/registry/records.js';
 import { EVENT_TYPES, EVENT_VERSION, type LifecycleEvent } from './events.js';
+import type { StepChange } from './tasks/context.js';
 
 /**
  * The local event tap: every lifecycle event this process publishes to EventBridge, plus the
@@ -92,4 +94,47 @@ export class EventTap {
   get subscribers(): number {
     return this.listeners.size;
   }
+}
+
+/**
+ * Feeds an operation's changes to the tap in the order a reader expects. The step that ends an
+ * operation is recorded with its end, before its task returns and the runner announces it: so the
+ * end is tapped with the steps it closed first, and the runner's late announcement of those is
+ * dropped.
+ */
+export function operationFeed(tap: EventTap, remember = 1000) {
+  const told = new Set<string>();
+  const key = (operationId: string, step: string) => `${operationId}/${step}`;
+  return {
+    started(op: Operation): void {
+      tap.emit({
+        type: 'operation.started',
+        operationId: op.operationId,
+        tenantId: op.tenantId,
+        data: { type: op.type, status: op.status, input: op.input },
+      });
+    },
+    step(change: StepChange): void {
+      if (told.delete(key(change.operationId, change.step))) return;
+      const { operationId, tenantId, ...data } = change;
+      tap.emit({ type: 'operation.step', operationId, tenantId, data });
+    },
+    ended(op: Operation): void {
+      const ids = { operationId: op.operationId, tenantId: op.tenantId };
+      for (const s of op.steps.filter((s) => s.endedAt && s.endedAt === op.endedAt)) {
+        told.add(key(op.operationId, s.name));
+        tap.emit({
+          type: 'operation.step',
+          ...ids,
+          data: { step: s.name, status: s.status, detail: s.detail },
+        });
+      }
+      for (const k of told) if (told.size > remember) told.delete(k);
+      tap.emit({
+        type: 'operation.ended',
+        ...ids,
+        data: { type: op.type, status: op.status, ...(op.error ? { error: op.error } : {}) },
+      });
+    },
+  };
 }

@@ -14,7 +14,7 @@ import type { TierCatalog } from '../tiers/catalog.js';
 import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
 import type { WorkflowEngine } from './engine/types.js';
-import { EventTap } from './event-tap.js';
+import { EventTap, operationFeed } from './event-tap.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
@@ -110,6 +110,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
   // Gate releases still running; close() waits for them before the SDK clients go.
   const releasing = new Set<Promise<void>>();
   const tap = new EventTap({ clock });
+  const feed = operationFeed(tap);
   const bus =
     options.events ?? eventBridgePublisher(aws.clients, () => platformOutputs().eventBusName, clock);
   // What goes to EventBridge goes to the local tap too, once published.
@@ -142,22 +143,12 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clock,
     onStep: (change) => {
       watch.changed(change.operationId);
-      const { operationId, tenantId, ...data } = change;
-      tap.emit({ type: 'operation.step', operationId, tenantId, data });
+      feed.step(change);
     },
     onFinished: (operation) => {
       options.onFinished?.(operation);
       watch.ended(operation);
-      tap.emit({
-        type: 'operation.ended',
-        operationId: operation.operationId,
-        tenantId: operation.tenantId,
-        data: {
-          type: operation.type,
-          status: operation.status,
-          ...(operation.error ? { error: operation.error } : {}),
-        },
-      });
+      feed.ended(operation);
       // Whatever the operation still holds (a path that missed its release) is freed at its end.
       const release = gates
         .releaseOperation(operation.operationId)
@@ -224,12 +215,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     admission: quotas,
     onStarted: (operation) => {
       options.onStarted?.(operation);
-      tap.emit({
-        type: 'operation.started',
-        operationId: operation.operationId,
-        tenantId: operation.tenantId,
-        data: { type: operation.type, status: operation.status, input: operation.input },
-      });
+      feed.started(operation);
     },
   });
   const close = async (): Promise<void> => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startTestApp, type TestApp } from '../../test/api/harness.js';
-import { type CliRun, runCaptured } from '../../test/support/cli.js';
+import { type CliRun, progressLines, runCaptured } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError } from './args.js';
 import type { CliIo } from './main.js';
 
@@ -112,18 +112,15 @@ describe('tenantctl against a running API', () => {
     };
     const out = await cli(['watch', id], { sleep });
     expect(out.code).toBe(0);
-    const lines = out.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.replace(/^\[\s*[\d.]+s\] /, ''));
+    const lines = progressLines(out.stdout);
     expect(lines).toEqual([
       `onboard ${id} PENDING`,
       `onboard ${id} RUNNING`,
       '• createStack RUNNING',
       expect.stringMatching(/^✔ createStack SUCCEEDED in [\d.]+s$/),
       '• createUsers RUNNING (waiting for Cognito)',
-      `onboard ${id} SUCCEEDED`,
       expect.stringMatching(/^✔ createUsers SUCCEEDED in [\d.]+s$/),
+      `onboard ${id} SUCCEEDED`,
     ]);
   });
 

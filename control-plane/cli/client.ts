@@ -16,6 +16,17 @@ export class ApiError extends Error {
   }
 }
 
+/** The API's error from a non-JSON-parsed answer (a download or a stream refused). */
+function errorFromText(status: number, text: string): ApiError {
+  let error: { code?: string; message?: string } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+  } catch {
+    error = undefined;
+  }
+  return new ApiError(error?.code ?? `HTTP_${status}`, error?.message ?? text.slice(0, 200), status);
+}
+
 export interface ApiClientOptions {
   readonly baseUrl: string;
   readonly key?: string | undefined;
@@ -50,20 +61,7 @@ export class ApiClient {
       : {};
     const res = await this.fetch(url, { method: 'GET', headers });
     const bytes = new Uint8Array(await res.arrayBuffer());
-    if (!res.ok) {
-      const text = Buffer.from(bytes).toString('utf8');
-      let error: { code?: string; message?: string } | undefined;
-      try {
-        error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      } catch {
-        error = undefined;
-      }
-      throw new ApiError(
-        error?.code ?? `HTTP_${res.status}`,
-        error?.message ?? text.slice(0, 200),
-        res.status,
-      );
-    }
+    if (!res.ok) throw errorFromText(res.status, Buffer.from(bytes).toString('utf8'));
     return bytes;
   }
 
@@ -87,20 +85,7 @@ export class ApiClient {
     } catch (e) {
       throw this.connectionFailed(e);
     }
-    if (!res.ok || !res.body) {
-      const text = await res.text();
-      let error: { code?: string; message?: string } | undefined;
-      try {
-        error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      } catch {
-        error = undefined;
-      }
-      throw new ApiError(
-        error?.code ?? `HTTP_${res.status}`,
-        error?.message ?? text.slice(0, 200),
-        res.status,
-      );
-    }
+    if (!res.ok || !res.body) throw errorFromText(res.status, await res.text());
     return res.body;
   }
 

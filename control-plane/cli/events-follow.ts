@@ -1,5 +1,5 @@
 import { backoffDelay } from '../../core/backoff.js';
-import { readSse, type SseMessage, SseParser } from '../sse.js';
+import { readSse, type SseMessage, SseParser, type StreamEventRecord } from '../sse.js';
 import { intOption, type ParsedCommand } from './args.js';
 import { ApiError } from './client.js';
 import type { CommandEnv } from './commands.js';
@@ -10,14 +10,7 @@ import type { CommandEnv } from './commands.js';
  * from GET /v1/events/stream; reconnects with Last-Event-ID when the stream drops.
  */
 
-interface StreamEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly tenantId: string;
-  readonly operationId: string;
-  readonly time: string;
-  readonly data: Record<string, unknown>;
-}
+type StreamEvent = StreamEventRecord;
 
 /** Connection attempts in a row before giving up (each after the one backoff). */
 const MAX_RECONNECTS = 8;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation } from '../../core/registry/records.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { progressLines } from '../../test/support/cli.js';
 import { EventTap } from '../../workflows/index.js';
 import { type CliIo, runCli } from './main.js';
 import { handoffCommands, ProgressView } from './render.js';
@@ -74,10 +75,7 @@ describe('tenantctl watch, live', () => {
       ]),
     });
     expect(out.code).toBe(0);
-    const lines = out.stdout
-      .trim()
-      .split('\n')
-      .map((l) => l.replace(/^\[\s*[\d.]+s\] /, ''));
+    const lines = progressLines(out.stdout);
     expect(lines).toEqual([
       `onboard ${id} PENDING`,
       `onboard ${id} RUNNING`,

@@ -182,10 +182,13 @@ export class ProgressView {
   private appendChanges(op: Operation): void {
     const now = this.now();
     const elapsed = () => `[${seconds(now - Date.parse(op.createdAt)).padStart(7)}]`;
-    if (op.status !== this.lastStatus) {
+    // The end is said after the steps that led to it; any other status before the steps it heads.
+    const status = () => {
+      if (op.status === this.lastStatus) return;
       this.out.write(`${elapsed()} ${op.type} ${op.operationId} ${op.status}\n`);
       this.lastStatus = op.status;
-    }
+    };
+    if (!op.endedAt) status();
     op.steps.forEach((s, i) => {
       const key = `${i}:${s.name}`;
       const state = `${s.status}|${liveDetail(s) ?? ''}`;
@@ -200,6 +203,7 @@ export class ProgressView {
         `${elapsed()} ${MARKS[s.status]} ${s.name} ${s.status}${s.endedAt ? ` in ${stepDuration(s, now)}` : ''}${detail}\n`,
       );
     });
+    if (op.endedAt) status();
     const handoff = handoffCommands(op);
     if (handoff.length && !this.handoffShown) {
       this.handoffShown = true;

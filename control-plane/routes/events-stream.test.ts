@@ -139,6 +139,34 @@ describe('GET /v1/events/stream without a tap, and on shutdown', () => {
     }
   });
 
+  it('lets go of a client that stops reading once too much waits for it', async () => {
+    const ownTap = new EventTap();
+    const app = await startTestApp({
+      registry: t.registry,
+      deps: { events: { tap: ownTap, maxBufferedBytes: 64 * 1024 } },
+    });
+    try {
+      const url = await app.app.listen({ host: '127.0.0.1', port: 0 });
+      const res = await fetch(`${url}/v1/events/stream`, {
+        headers: { authorization: `Bearer ${app.adminKey}` },
+      });
+      while (ownTap.subscribers < 1) await new Promise((r) => setImmediate(r));
+      // Nothing is read while 200 events of 64 KiB are published: far more than the socket holds.
+      const big = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 200; i++)
+        ownTap.emit({ type: 'operation.step', tenantId: 't_s', operationId: 'op_s', data: { big } });
+      // What was sent before the cut still arrives, then the stream ends with the reason.
+      let text = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body!) text += decoder.decode(chunk, { stream: true });
+      expect(text.trimEnd().endsWith(': too far behind; reconnect with Last-Event-ID')).toBe(true);
+      expect(text.split('event: operation.step').length - 1).toBeLessThan(200);
+      expect(ownTap.subscribers).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('ends open streams when the control plane closes', async () => {
     const ownTap = new EventTap();
     const app = await startTestApp({ registry: t.registry, deps: { events: { tap: ownTap } } });

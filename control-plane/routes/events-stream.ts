@@ -111,22 +111,7 @@ export function eventStreamRoutes(
         }
         raw.write(chunk);
       };
-      // Subscribed before the replay, so nothing published in between is lost; replayed ids are skipped.
-      const early: TappedEvent[] = [];
-      let live = false;
-      const unsubscribe = tap.subscribe((e) => {
-        if (!wanted(e)) return;
-        if (live) send(sseFrame(e));
-        else early.push(e);
-      });
-      const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
-      raw.on('close', () => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        open.delete(raw);
-      });
       send(`retry: 2000\n: ${tap.epoch}\n\n`);
-      const sent = new Set<string>();
       const last = headers['last-event-id'];
       if (last) {
         const replay = tap.replay(last);
@@ -134,13 +119,18 @@ export function eventStreamRoutes(
           send(
             `event: stream.gap\ndata: ${JSON.stringify({ lastEventId: last, message: 'events after this id are no longer held; re-read the records' })}\n\n`,
           );
-        for (const e of replay.events.filter(wanted)) {
-          sent.add(e.id);
-          send(sseFrame(e));
-        }
+        for (const e of replay.events.filter(wanted)) send(sseFrame(e));
       }
-      for (const e of early) if (!sent.has(e.id)) send(sseFrame(e));
-      live = true;
+      // Replay and subscription in one synchronous run: no event can fall between them.
+      const unsubscribe = tap.subscribe((e) => {
+        if (wanted(e)) send(sseFrame(e));
+      });
+      const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs);
+      raw.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        open.delete(raw);
+      });
       request.log.info({ tenantId, operationId: query.operation }, 'event stream opened');
       return reply;
     },

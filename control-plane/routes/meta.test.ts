@@ -19,6 +19,8 @@ const validatorInstalled = !spawnSync('openapi-spec-validator', ['--help'], { st
 
 /** Every route of the API, as OpenAPI lists it. */
 const ROUTES = [
+  'get /console',
+  'get /console/assets/{file}',
   'get /healthz',
   'get /metrics',
   'get /openapi.json',
