@@ -33,6 +33,7 @@ import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationControlRoutes } from './routes/operation-control.js';
 import { operationRoutes } from './routes/operations.js';
+import { type ReconcileServices, reconcileRoutes } from './routes/reconcile.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -56,6 +57,8 @@ export interface AppDeps {
   readonly idempotencyWaitMs?: number;
   /** The process that owns the idempotency records it takes (the local engine's claims), if any. */
   readonly processOwner?: ProcessOwner | undefined;
+  /** The reconciler and its findings (docs/reconcile.md); without them those routes answer RECONCILE_UNAVAILABLE. */
+  readonly reconcile?: ReconcileServices;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
 }
@@ -189,6 +192,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotency,
     metrics,
     clock,
+    reconcile: deps.reconcile,
   };
 
   const router = createRouter(app, auth);
@@ -205,6 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   tenantRoutes(router, ctx);
   operationRoutes(router, ctx);
   operationControlRoutes(router, ctx);
+  reconcileRoutes(router, ctx, deps.reconcile);
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);

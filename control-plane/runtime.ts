@@ -13,7 +13,12 @@ import {
   SynthesisService,
 } from '../templates/index.js';
 import { TierCatalog } from '../tiers/catalog.js';
-import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
+import {
+  createWorkflows,
+  scheduleReconcile,
+  type TaskRunnerHooks,
+  type Workflows,
+} from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 
@@ -204,6 +209,8 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    // The reconciler reads the platform (user pool, usage plans): served where the platform is known.
+    ...(deployed ? { reconcile: { reconciler: workflows.reconciler, findings: workflows.findings } } : {}),
     health: () => aws.health(),
   });
   const admin = await ensureAdminKey(config, apiKeys);
@@ -223,8 +230,14 @@ export async function buildRuntime<R extends RuntimeRole>(
     const resumed = await workflows.engine.resumeOpen();
     if (resumed > 0) say(`resumed ${resumed} operation(s) left running by a previous process`);
   }
+  const schedule = scheduleReconcile(workflows.reconciler, config.reconcileIntervalSeconds, theApp.log);
+  if (config.reconcileIntervalSeconds > 0) say(`reconciling every ${config.reconcileIntervalSeconds} s`);
   const server: ServerRuntime = {
     ...base,
+    close: async () => {
+      schedule.stop();
+      await close();
+    },
     app: theApp,
     platform: platform as PlatformOutputs,
     generatedAdminKey: admin.generated ? (admin.key ?? undefined) : undefined,

@@ -18,6 +18,7 @@
 
 export {
   ITEM_ACTIONS,
+  PLATFORM_TAG_VALUE,
   POSTGRES_ENGINE_VERSION,
   TAG_KEYS,
   TEMPLATE_BODY_LIMIT,
@@ -70,17 +71,21 @@ export {
 export {
   type DeleteSpec,
   deletionProgress,
+  driftDetectionStatus,
   ensureCreated,
   ensureDeleted,
   ensureUpdated,
   firstFailure,
   isInProgress,
+  listTaggedStacks,
   observe,
   progressOf,
   type StackProgress,
   type StackSpec,
   type StackView,
   stackFailure,
+  stackResourceDrifts,
+  startDriftDetection,
   type UpdateOptions,
 } from './stack-ops.js';
 export { runSynthCommand } from './synth-cli.js';

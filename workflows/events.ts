@@ -17,6 +17,8 @@ export const EVENT_TYPES = [
   'tenant.resumed',
   'tenant.offboarded',
   'tenant.operation_failed',
+  'tenant.repaired',
+  'tenant.drift_detected',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -24,6 +26,7 @@ export interface LifecycleEvent {
   readonly type: EventType;
   readonly version: typeof EVENT_VERSION;
   readonly tenantId: string;
+  /** The operation, or for `tenant.drift_detected` the reconcile run (`rc_…`). */
   readonly operationId: string;
   readonly time: string;
   readonly data: Record<string, unknown>;

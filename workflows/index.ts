@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
+import { FindingsStore } from '../core/reconcile/store.js';
 import { OperationClaims } from '../core/registry/claims.js';
 import type { Operation } from '../core/registry/records.js';
 import type { AwsRuntime } from '../core/runtime.js';
@@ -12,6 +13,8 @@ import type { WorkflowEngine } from './engine/types.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
+import { cloudFormationDrift, unavailableDrift } from './reconcile/drift.js';
+import { Reconciler } from './reconcile/reconciler.js';
 import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
@@ -22,6 +25,9 @@ export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
+export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
+export { Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
+export { scheduleReconcile } from './reconcile/schedule.js';
 export type { CallContext, LifecycleService, Started } from './service.js';
 export {
   createTaskRunner,
@@ -41,6 +47,9 @@ export interface Workflows {
   readonly deps: TaskDeps;
   /** This process's claims (local engine): heartbeated, so other processes can tell it died. */
   readonly claims?: OperationClaims | undefined;
+  /** Compares the registry with AWS (docs/reconcile.md); its findings in `findings`. */
+  readonly reconciler: Reconciler;
+  readonly findings: FindingsStore;
   /** Stops the long polls and the engine, then waits for the gate releases of operations that ended. */
   close(): Promise<void>;
 }
@@ -162,10 +171,32 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clock,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });
+  const findings = new FindingsStore({
+    documents: aws.clients.documents,
+    tableName: registry.tableName,
+    clock,
+  });
+  const reconciler = new Reconciler({
+    deps,
+    store: findings,
+    // moto has no drift detection: say so in every finding rather than call it and fail.
+    drift: aws.emulator
+      ? unavailableDrift('moto does not implement DetectStackDrift')
+      : cloudFormationDrift({
+          maxInFlight: config.reconcileDriftConcurrency,
+          pollMs: config.stackPollMs,
+          timeoutMs: 10 * 60_000,
+        }),
+    concurrency: config.reconcileConcurrency,
+    owner: claims?.runnerId ?? 'stepfunctions',
+    repair: (tenantId, ctx) => lifecycle.repair(tenantId, ctx),
+    ...(options.log ? { log: options.log } : {}),
+  });
   const close = async (): Promise<void> => {
     watch.close();
+    await reconciler.idle();
     await engine.close();
     await Promise.all([...releasing]);
   };
-  return { engine, watch, lifecycle, runTask, deps, claims, close };
+  return { engine, watch, lifecycle, runTask, deps, claims, reconciler, findings, close };
 }

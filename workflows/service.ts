@@ -43,6 +43,8 @@ export interface LifecycleService {
   suspend(tenantIdOrSlug: string, reason: string, ctx: CallContext): Promise<Started>;
   resume(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
   offboard(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
+  /** Runs an ACTIVE tenant's idempotent ensure steps again (a `repair` operation, docs/reconcile.md). */
+  repair(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
   /**
    * The operation once it has ended (SUCCEEDED or FAILED), or as it stands after `timeoutMs`:
    * long polling for watchers. OPERATION_NOT_FOUND when there is no such operation.

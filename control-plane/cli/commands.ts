@@ -123,6 +123,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
     const query = {
       tier: str(o.tier),
       state: str(o.state),
+      health: str(o.health),
       limit: intOption(o.limit, 'limit'),
       cursor: str(o.cursor),
     };

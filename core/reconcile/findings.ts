@@ -29,6 +29,8 @@ export const RESOURCE_KINDS = [
   'usage-plan',
   'account',
   'drift-detection',
+  /** The tenant as a whole: not compared (an operation in flight, a FAILED tenant). */
+  'tenant',
 ] as const;
 export const ResourceKindSchema = z.enum(RESOURCE_KINDS);
 export type ResourceKind = z.infer<typeof ResourceKindSchema>;

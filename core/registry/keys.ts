@@ -17,6 +17,9 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | apikey             | APIKEY#<sha256>           | #APIKEY                  | -                                     |
  * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
  * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
+ * | findings           | FINDINGS#<tenantId>       | #FINDINGS                | the reconcile run that wrote it; replaced by the next run |
+ * | orphans            | RECONCILE#ORPHANS         | #ORPHANS                 | the last full reconcile run; replaced by the next |
+ * | reconcile-run      | RECONCILE#<runId>         | #RUN                     | owner runner, expiresAt (renewed with its progress); kept, one small item per run |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`).
@@ -39,6 +42,9 @@ export const ITEM_KINDS = [
   'apikey',
   'apikey-name',
   'apikey-admin',
+  'findings',
+  'orphans',
+  'reconcile-run',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -133,3 +139,9 @@ export const openOperationKeys = (operationId: string): Record<string, string> =
   [OPEN_OPERATIONS_INDEX.pk]: OPEN_PARTITION,
   [OPEN_OPERATIONS_INDEX.sk]: operationId,
 });
+
+// ---------------------------------------------------------------- reconcile (core/reconcile)
+
+export const findingsKey = (tenantId: string): ItemKey => ({ pk: `FINDINGS#${tenantId}`, sk: '#FINDINGS' });
+export const ORPHANS_KEY: ItemKey = { pk: 'RECONCILE#ORPHANS', sk: '#ORPHANS' };
+export const reconcileRunKey = (runId: string): ItemKey => ({ pk: `RECONCILE#${runId}`, sk: '#RUN' });

@@ -3,6 +3,7 @@ import type { AslDefinition } from './builder.js';
 import { changeTierDefinition } from './change-tier.js';
 import { offboardDefinition } from './offboard.js';
 import { onboardDefinition } from './onboard.js';
+import { repairDefinition } from './repair.js';
 import { resumeDefinition, suspendDefinition } from './suspend-resume.js';
 
 export { type AslDefinition, TASK_FUNCTION_PLACEHOLDER } from './builder.js';
@@ -15,6 +16,7 @@ export function workflowDefinitions(): Record<OperationType, AslDefinition> {
     suspend: suspendDefinition(),
     resume: resumeDefinition(),
     offboard: offboardDefinition(),
+    repair: repairDefinition(),
   };
 }
 

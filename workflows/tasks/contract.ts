@@ -29,7 +29,8 @@ export const TASK_ARGS = {
   BeginOperation: none,
   ResolveTemplate: z.strictObject({ which: Which }),
   EnsureStack: z.strictObject({ which: Which, role: StackRole.exclude(['retiring']) }),
-  EnsureStackUpdated: z.strictObject({ tier: TierChoice }),
+  /** `reapply`: update even when the parameters match (a repair re-applies the recorded template). */
+  EnsureStackUpdated: z.strictObject({ tier: TierChoice, reapply: z.boolean().optional() }),
   RetireStacks: z.strictObject({ role: StackSelection }),
   SnapshotDatabase: z.strictObject({ role: StackSelection }),
   CreateIdentity: none,

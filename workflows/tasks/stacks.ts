@@ -244,7 +244,7 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
     token: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
   });
   const progress = await ensureUpdated(cf, spec, {
-    skipWhenParametersMatch: true,
+    skipWhenParametersMatch: input.args.reapply !== true,
     // Going forward, a rollback since the operation began is its failure; undoing, it is the state to undo.
     rolledBackAfter: input.args.tier === 'target' ? operation.createdAt : undefined,
   });
