@@ -25,6 +25,7 @@ import {
 } from '../templates/index.js';
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
+import { benchReconcile } from './reconcile.js';
 import { type BenchResult, saveResults } from './report.js';
 import {
   benchConfig,
@@ -58,6 +59,7 @@ const COMMAND = `${[
   'BENCH_BURST',
   'BENCH_SCALE',
   'BENCH_ROUNDS',
+  'RECONCILE_BENCH_TENANTS',
 ]
   .filter((v) => process.env[v])
   .map((v) => `${v}=${process.env[v]}`)
@@ -440,6 +442,12 @@ async function main(): Promise<void> {
       ['api', () => benchApi(cp)],
       ['scale', () => benchRegistryScale(cp)],
       ['burst', () => benchBurst(cp, aws.pid)],
+      [
+        'reconcile',
+        async () => {
+          results.reconcile = await benchReconcile(cp, counter, log);
+        },
+      ],
     ];
     for (const [name, run] of steps) {
       if (!want(name)) continue;

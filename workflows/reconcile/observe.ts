@@ -50,7 +50,7 @@ async function observeStacks(deps: TaskDeps, tenant: Tenant, drift: DriftDetecto
       .cloudformation;
     const view = await observe(cf, ref.stackName);
     let expectedParameters: Record<string, string> | undefined;
-    if (ref.role === 'current') {
+    if (view && ref.role === 'current') {
       const params = buildTenantParameters(
         {
           tenantId: tenant.tenantId,

@@ -147,8 +147,9 @@ export class Reconciler {
         },
       });
     }
-    if (why) run.counts.skipped++;
-    else if (health.status !== 'unknown') run.counts[health.status]++;
+    // Not compared (an operation in flight, AWS unreadable): counted apart, never as healthy.
+    if (health.status === 'unknown') run.counts.skipped++;
+    else run.counts[health.status]++;
     if (run.fix && !why && findings.some((f) => f.repairable)) {
       try {
         const started = await this.options.repair(tenant.tenantId, { actor: run.actor });
