@@ -19,14 +19,14 @@ import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
 
-export { definitionText, substitute, workflowDefinitions } from './definitions/index.js';
+export { definitionText, reconcileDefinition, substitute, workflowDefinitions } from './definitions/index.js';
 export { LocalEngine } from './engine/local.js';
 export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
 export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
-export { Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
+export { type PageResult, Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
 export { scheduleReconcile } from './reconcile/schedule.js';
 export type { CallContext, LifecycleService, Started } from './service.js';
 export {

@@ -176,6 +176,24 @@ describe('reconcile', () => {
     expect(await liveStacks(clients, `${prefix}-orphan-stack`)).toEqual([]);
   }, 240_000);
 
+  it('runs page by page as the Step Functions reconcile machine drives it', async () => {
+    let page = await cp.workflows.reconciler.page({}, 2);
+    const runId = page.runId;
+    for (let calls = 1; !page.done; calls++) {
+      expect(calls).toBeLessThan(5);
+      page = await cp.workflows.reconciler.page(page, 2);
+      expect(page.runId).toBe(runId);
+    }
+    const run = await call<ReconcileRun>('GET', `/v1/reconcile/${runId}`);
+    expect(run.body).toMatchObject({
+      status: 'SUCCEEDED',
+      done: TIERS.length,
+      total: TIERS.length,
+      orphans: 0,
+    });
+    expect(run.body.counts.healthy).toBe(TIERS.length);
+  });
+
   it('reconciles one tenant at once, and answers 404 for an unknown run', async () => {
     const one = await call<{ run: ReconcileRun; health: TenantHealth }>('POST', '/v1/reconcile', {
       tenant: 'rec-basic',

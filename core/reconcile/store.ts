@@ -41,6 +41,8 @@ export const ReconcileRunSchema = z
     /** Tenants whose findings are new this run. */
     newFindings: z.number().int(),
     orphans: z.number().int().optional(),
+    /** Why the orphan search did not run to its end (then `orphans` is absent). */
+    orphanSearch: z.string().optional(),
     /** Repair operations started (`fix`). */
     repairs: z.array(z.object({ tenantId: z.string(), operationId: z.string() })),
     error: z.object({ code: z.string(), message: z.string() }).optional(),

@@ -20,6 +20,8 @@ export function workflowDefinitions(): Record<OperationType, AslDefinition> {
   };
 }
 
+export { reconcileDefinition } from './reconcile.js';
+
 /** The definition as Step Functions receives it (before the task function ARN is substituted). */
 export function definitionText(type: OperationType): string {
   return JSON.stringify(workflowDefinitions()[type], null, 2);

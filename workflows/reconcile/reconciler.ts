@@ -43,6 +43,13 @@ export interface RunRequest {
   readonly tenant?: string | undefined;
 }
 
+/** What a page of a run answers the state machine: where to go on from, or done. */
+export interface PageResult {
+  readonly runId: string;
+  readonly cursor?: string;
+  readonly done: boolean;
+}
+
 /** A run with no progress written for this long was abandoned (its process died). */
 const RUN_LEASE_MS = 5 * 60_000;
 /** Progress is written every this many tenants (and at the end). */
@@ -218,9 +225,7 @@ export class Reconciler {
           }),
         ),
       );
-      const orphans = await this.findOrphans(tenants);
-      await store.putOrphans(run.runId, orphans);
-      run.orphans = orphans.length;
+      await this.searchOrphans(run, tenants);
       run.status = 'SUCCEEDED';
     } catch (e) {
       run.status = 'FAILED';
@@ -229,6 +234,59 @@ export class Reconciler {
     run.endedAt = this.now();
     await this.progress(run);
     return run;
+  }
+
+  /**
+   * One page of a run (the Step Functions reconcile machine calls this in a loop, each call within
+   * the task function's time limit): no `runId` starts a run; each call compares one page of tenants
+   * from `cursor` and answers the next; the last one searches for orphans and ends the run.
+   */
+  async page(
+    input: { readonly runId?: string; readonly cursor?: string },
+    pageSize = 50,
+  ): Promise<PageResult> {
+    const { deps, store } = this.options;
+    let run: ReconcileRun | undefined = input.runId ? await store.run(input.runId) : undefined;
+    if (!run) {
+      run = this.newRun({ actor: 'schedule' });
+      await this.progress(run);
+    }
+    const page = await deps.registry.listTenants({
+      limit: pageSize,
+      ...(input.cursor ? { cursor: input.cursor } : {}),
+    });
+    const slot = limit(Math.max(1, this.options.concurrency));
+    const cache = new RunCache(deps);
+    await Promise.all(page.items.map((t) => slot(() => this.reconcileTenant(t, run, cache))));
+    run.done += page.items.length;
+    if (page.nextCursor) {
+      await this.progress(run);
+      return { runId: run.runId, cursor: page.nextCursor, done: false };
+    }
+    const orphans = await this.findOrphans();
+    await store.putOrphans(run.runId, orphans);
+    Object.assign(run, {
+      orphans: orphans.length,
+      status: 'SUCCEEDED',
+      total: run.done,
+      endedAt: this.now(),
+    });
+    await this.progress(run);
+    return { runId: run.runId, done: true };
+  }
+
+  /**
+   * The run's orphan search. A search that fails (on AWS the task role may not list stacks: its
+   * CloudFormation rights are on tenant stacks only) is said in the run, and the last list is kept.
+   */
+  private async searchOrphans(run: ReconcileRun, known?: ReadonlyMap<string, Tenant>): Promise<void> {
+    try {
+      const orphans = await this.findOrphans(known);
+      await this.options.store.putOrphans(run.runId, orphans);
+      run.orphans = orphans.length;
+    } catch (e) {
+      run.orphanSearch = `orphan search failed: ${describeError(e)}`;
+    }
   }
 
   /** Stacks tagged TenantId in the control plane's account that no live tenant's record lists. */
