@@ -10,6 +10,7 @@ import { startTestControlPlane, type TestControlPlane } from '../../test/support
 import { groupUsers, liveStacks } from '../../test/support/moto-state.js';
 import { ApiKeyStore } from '../api-keys.js';
 import { buildApp } from '../app.js';
+import { runCli } from '../cli/main.js';
 
 /**
  * Reconcile on moto, through the API: tenants of every tier onboarded, then AWS changed behind the
@@ -192,6 +193,38 @@ describe('reconcile', () => {
       orphans: 0,
     });
     expect(run.body.counts.healthy).toBe(TIERS.length);
+  });
+
+  it('tenantctl reconcile shows progress; health, list --health and orphans read the findings', async () => {
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const cli = async (argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(argv, {
+        stdout: { write: (s: string) => (stdout += s), isTTY: false },
+        stderr: { write: (s: string) => (stderr += s) },
+        env: { TENANTCTL_URL: url, TENANTCTL_KEY: key },
+        sleep: () => cp.workflows.reconciler.idle(),
+      });
+      return { code, stdout, stderr };
+    };
+    const all = await cli(['reconcile']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/^reconciling: 0\/\? tenants/);
+    expect(all.stdout).toMatch(
+      /SUCCEEDED: 5\/5 tenants — 5 healthy, 0 drifted, 0 degraded, 0 not compared; 0 new finding\(s\), 0 orphan\(s\)\n$/,
+    );
+    const one = await cli(['health', 'rec-premium']);
+    expect(one.stdout).toMatch(/^t_[0-9A-Z]{26}: healthy \(checked /);
+    expect(one.stdout).toContain(
+      'info    unchecked      drift-detection drift detection unavailable on this endpoint',
+    );
+    const listed = await cli(['list', '--health', 'healthy', '--json']);
+    expect((JSON.parse(listed.stdout) as { items: Tenant[] }).items).toHaveLength(TIERS.length);
+    expect((await cli(['orphans'])).stdout).toMatch(/^0 orphan\(s\) found by the run of /);
+    const fix = await cli(['reconcile', '--tenant', 'rec-basic', '--fix']);
+    expect(fix.code).toBe(0);
+    expect(fix.stdout).toMatch(/: healthy/);
   });
 
   it('reconciles one tenant at once, and answers 404 for an unknown run', async () => {

@@ -201,7 +201,7 @@ export class Reconciler {
 
   /** Every tenant, `concurrency` at a time, then the orphan search; the run record shows progress. */
   async runAll(run: ReconcileRun = this.newRun({ actor: 'schedule' })): Promise<ReconcileRun> {
-    const { deps, store } = this.options;
+    const { deps } = this.options;
     const cache = new RunCache(deps);
     const tenants = new Map<string, Tenant>();
     try {
