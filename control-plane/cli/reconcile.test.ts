@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation } from '../../core/registry/records.js';
-import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { startTestApp, type TestApp, tenantBody, tenantctl } from '../../test/api/harness.js';
 import { parseCommandLine, UsageError } from './args.js';
-import { runCli } from './main.js';
 
 /** tenantctl retry | cancel against the API (registry only: no workflow runs here). */
 
@@ -17,16 +16,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { TENANTCTL_URL: url, TENANTCTL_KEY: t.adminKey },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]) => tenantctl(url, t.adminKey, argv);
 
 const onboard = async (slug: string) =>
   (

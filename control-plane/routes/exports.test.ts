@@ -6,9 +6,8 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3TenantExports } from '../../core/tenant-data/exports.js';
 import { type ExportManifest, exportLayout } from '../../core/tenant-data/layout.js';
-import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { startTestApp, type TestApp, tenantBody, tenantctl } from '../../test/api/harness.js';
 import { testClients, uniqueName } from '../../test/support/aws.js';
-import { runCli } from '../cli/main.js';
 
 const clients = testClients();
 const bucket = uniqueName('exports').toLowerCase();
@@ -120,16 +119,7 @@ describe('GET /v1/tenants/:tenantId/export', () => {
 });
 
 describe('tenantctl export', () => {
-  async function cli(argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(argv, {
-      stdout: { write: (s: string) => (stdout += s), isTTY: false },
-      stderr: { write: (s: string) => (stderr += s) },
-      env: { TENANTCTL_URL: url, TENANTCTL_KEY: t.adminKey },
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (argv: string[]) => tenantctl(url, t.adminKey, argv);
 
   it('prints the manifest, and with --out writes the manifest, parts and objects through the API', async () => {
     const shown = await cli(['export', 'exported']);

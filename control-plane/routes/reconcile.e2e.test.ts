@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantHealth } from '../../core/reconcile/findings.js';
 import type { Orphan, ReconcileRun } from '../../core/reconcile/store.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
+import { tenantctl } from '../../test/api/harness.js';
 import { startTestControlPlane, type TestControlPlane } from '../../test/support/control-plane.js';
 import { groupUsers, liveStacks } from '../../test/support/moto-state.js';
 import { ApiKeyStore } from '../api-keys.js';
 import { buildApp } from '../app.js';
-import { runCli } from '../cli/main.js';
 
 /**
  * Reconcile on moto, through the API: tenants of every tier onboarded, then AWS changed behind the
@@ -197,17 +197,8 @@ describe('reconcile', () => {
 
   it('tenantctl reconcile shows progress; health, list --health and orphans read the findings', async () => {
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const cli = async (argv: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli(argv, {
-        stdout: { write: (s: string) => (stdout += s), isTTY: false },
-        stderr: { write: (s: string) => (stderr += s) },
-        env: { TENANTCTL_URL: url, TENANTCTL_KEY: key },
-        sleep: () => cp.workflows.reconciler.idle(),
-      });
-      return { code, stdout, stderr };
-    };
+    const cli = (argv: string[]) =>
+      tenantctl(url, key, argv, { sleep: () => cp.workflows.reconciler.idle() });
     const all = await cli(['reconcile']);
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/^reconciling: 0\/\? tenants/);
