@@ -64,6 +64,7 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     auth: 'tenants:read',
     query: ListTenantsQuerySchema,
     responses: { 200: { description: 'One page of tenants.', schema: TenantPageSchema } },
+    errors: ['RECONCILE_UNAVAILABLE'],
     handler: async ({ query: { health, ...query } }) => {
       const page = health
         ? await tenantsWithHealth(ctx, ctx.reconcile, { ...query, health })
