@@ -65,6 +65,13 @@ const ROWS: Record<string, { label: string; target: string; figures(r: BenchResu
       return `${a.median.toFixed(1)} vs ${b.median.toFixed(1)} req/s → **ratio ${r.ratio}**`;
     },
   },
+  reconcile: {
+    label:
+      '6. reconcile: one full run over N tenants seeded directly (bench/reconcile.ts): AWS requests per tenant, wall time per 1,000',
+    target: '≤ 12 requests per tenant',
+    figures: (r) =>
+      `${r.tenants} tenants: **${r.requestsPerTenant} requests per tenant**, ${r.secondsPer1000} s per 1,000 tenants`,
+  },
 };
 
 /** The figures table of docs/performance.md, from the results file. */

@@ -26,6 +26,7 @@ import {
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
 import { benchQuotas } from './quotas.js';
+import { benchReconcile } from './reconcile.js';
 import { type BenchResult, saveResults } from './report.js';
 import {
   benchConfig,
@@ -59,6 +60,7 @@ const COMMAND = `${[
   'BENCH_BURST',
   'BENCH_SCALE',
   'BENCH_ROUNDS',
+  'RECONCILE_BENCH_TENANTS',
 ]
   .filter((v) => process.env[v])
   .map((v) => `${v}=${process.env[v]}`)
@@ -445,6 +447,12 @@ async function main(): Promise<void> {
         'quotas',
         async () => {
           results.quotaPrecheck = await benchQuotas(cp, counter, { count: N * 10, rounds: ROUNDS, log });
+        },
+      ],
+      [
+        'reconcile',
+        async () => {
+          results.reconcile = await benchReconcile(cp, counter, log);
         },
       ],
     ];

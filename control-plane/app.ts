@@ -45,6 +45,7 @@ import { operationControlRoutes } from './routes/operation-control.js';
 import { operationHistoryRoutes } from './routes/operation-history.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
+import { type ReconcileServices, reconcileRoutes } from './routes/reconcile.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { tenantConfigRoutes } from './routes/tenant-config.js';
 import { tenantUpdateRoutes } from './routes/tenant-update.js';
@@ -77,6 +78,8 @@ export interface AppDeps {
   readonly tenantConfig: TenantConfigStore;
   /** Quota pre-checks, shared with the lifecycle (GET /v1/quotas). */
   readonly quotas: QuotaService;
+  /** The reconciler and its findings (docs/reconcile.md); without them those routes answer RECONCILE_UNAVAILABLE. */
+  readonly reconcile?: ReconcileServices;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
   /** Usage aggregates in the registry table: `new UsageStore({ db: documents, tableName: config.registryTable, clock })`. */
@@ -224,6 +227,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotency,
     metrics,
     clock,
+    reconcile: deps.reconcile,
   };
 
   const router = createRouter(app, auth);
@@ -242,6 +246,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   operationRoutes(router, ctx);
   operationControlRoutes(router, ctx);
   operationHistoryRoutes(router, ctx);
+  reconcileRoutes(router, ctx, deps.reconcile);
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);

@@ -6,6 +6,7 @@ import type { TierCatalog } from '../tiers/catalog.js';
 import type { CallContext, LifecycleService, Started } from '../workflows/index.js';
 import { type Idempotency, inFlightRetryAfter } from './idempotency.js';
 import type { ControlPlaneMetrics } from './metrics.js';
+import type { ReconcileServices } from './routes/reconcile.js';
 
 /** What every route module gets: the injected services, nothing global. */
 export interface RouteContext {
@@ -16,6 +17,8 @@ export interface RouteContext {
   readonly idempotency: Idempotency;
   readonly metrics: ControlPlaneMetrics;
   readonly clock: () => Date;
+  /** The reconciler and its findings (docs/reconcile.md); absent where this process runs none. */
+  readonly reconcile?: ReconcileServices | undefined;
 }
 
 /** Idempotency inputs of a mutating call: the caller's key, scoped by actor, over route + params + body. */

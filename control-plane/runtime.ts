@@ -20,7 +20,12 @@ import {
   SynthesisService,
 } from '../templates/index.js';
 import { TierCatalog } from '../tiers/catalog.js';
-import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
+import {
+  createWorkflows,
+  scheduleReconcile,
+  type TaskRunnerHooks,
+  type Workflows,
+} from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import type { AppDeps } from './app.js';
 import { consoleAssets } from './console/assets.js';
@@ -247,6 +252,8 @@ export async function buildRuntime<R extends RuntimeRole>(
       documents: aws.clients.documents,
       tableName: config.registryTable,
     }),
+    // The reconciler reads the platform (user pool, usage plans): served where the platform is known.
+    ...(deployed ? { reconcile: { reconciler: workflows.reconciler, findings: workflows.findings } } : {}),
     health: () => aws.health(),
     // The stream carries what this process runs: the local engine's operations.
     ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
@@ -290,8 +297,14 @@ export async function buildRuntime<R extends RuntimeRole>(
     const resumed = await workflows.engine.resumeOpen();
     if (resumed > 0) say(`resumed ${resumed} operation(s) left running by a previous process`);
   }
+  const schedule = scheduleReconcile(workflows.reconciler, config.reconcileIntervalSeconds, theApp.log);
+  if (config.reconcileIntervalSeconds > 0) say(`reconciling every ${config.reconcileIntervalSeconds} s`);
   const server: ServerRuntime = {
     ...base,
+    close: async () => {
+      schedule.stop();
+      await close();
+    },
     app: theApp,
     platform: platform as PlatformOutputs,
     generatedAdminKey: admin.generated ? (admin.key ?? undefined) : undefined,

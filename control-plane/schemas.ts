@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.js';
+import { HealthStatusSchema } from '../core/reconcile/findings.js';
 import {
   AuditEventSchema,
   OperationIdSchema,
@@ -127,6 +128,8 @@ export const ListTenantsQuerySchema = z
   .object({
     tier: TierRefSchema.optional(),
     state: TenantStateSchema.optional(),
+    /** Only tenants the last reconcile found so (docs/reconcile.md). */
+    health: HealthStatusSchema.optional(),
     limit: limit(200).optional(),
     cursor: CursorSchema.optional(),
   })

@@ -1,6 +1,6 @@
 import '../core/polyfills.js';
 import { loadConfig } from '../core/config.js';
-import type { TaskInput, TaskResult } from '../workflows/index.js';
+import type { PageResult, TaskInput, TaskResult } from '../workflows/index.js';
 import { TASK_TEMPLATE_CACHE_DIR } from './infra/contract.js';
 import { buildRuntime, perContainer } from './runtime.js';
 
@@ -17,6 +17,13 @@ const runtime = perContainer(() =>
   }),
 );
 
-export async function handler(event: TaskInput): Promise<TaskResult> {
-  return (await runtime()).workflows.runTask(event);
+/** The reconcile machine's page calls (workflows/definitions/reconcile.ts). */
+interface ReconcilePageEvent {
+  readonly reconcile: { readonly runId?: string; readonly cursor?: string };
+}
+
+export async function handler(event: TaskInput | ReconcilePageEvent): Promise<TaskResult | PageResult> {
+  const { workflows } = await runtime();
+  if ('reconcile' in event) return workflows.reconciler.page(event.reconcile);
+  return workflows.runTask(event);
 }

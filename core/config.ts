@@ -139,6 +139,12 @@ export const ConfigSchema = z
     stripeApiBase: z.url().optional(),
     /** Signing secret of the Stripe webhook endpoint (whsec_…): unset, POST /v1/webhooks/stripe answers 503. */
     stripeWebhookSecret: z.string().min(16, 'at least 16 characters').optional(),
+    /** Seconds between reconcile runs in the server process (docs/reconcile.md); 0: none scheduled. */
+    reconcileIntervalSeconds: z.coerce.number().int().min(0).default(0),
+    /** Tenants a reconcile run compares at once. */
+    reconcileConcurrency: positiveInt.max(64).default(4),
+    /** Stack drift detections in flight at once (CloudFormation throttles DetectStackDrift). */
+    reconcileDriftConcurrency: positiveInt.max(20).default(2),
   })
   .strict();
 
@@ -168,6 +174,9 @@ export const ENV_VARS: Record<keyof Config, string> = {
   stackPollMs: 'STACK_POLL_MS',
   operationWatchPollMs: 'OPERATION_WATCH_POLL_MS',
   operationClaimSeconds: 'OPERATION_CLAIM_SECONDS',
+  reconcileIntervalSeconds: 'RECONCILE_INTERVAL_SECONDS',
+  reconcileConcurrency: 'RECONCILE_CONCURRENCY',
+  reconcileDriftConcurrency: 'RECONCILE_DRIFT_CONCURRENCY',
   migrationCallbackTimeoutSeconds: 'MIGRATION_CALLBACK_TIMEOUT_SECONDS',
   tenantExportRetentionDays: 'TENANT_EXPORT_RETENTION_DAYS',
   accountEmailPattern: 'ACCOUNT_EMAIL_PATTERN',

@@ -177,6 +177,12 @@ export const ERROR_CATALOGUE = {
     description:
       'The operation cannot be cancelled: it has ended, it has nothing to undo (offboard), or it is past its point of no return.',
   },
+  RECONCILE_UNAVAILABLE: {
+    status: 503,
+    description:
+      'This API instance does not run the reconciler (the API function on AWS); the scheduled workflow does.',
+  },
+  RECONCILE_RUN_NOT_FOUND: { status: 404, description: 'No reconcile run with that id.' },
   OPERATION_CANCELLED: {
     status: 409,
     description: "The operation was cancelled at the caller's request; its compensation ran (lastError).",

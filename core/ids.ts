@@ -27,3 +27,5 @@ export function canonicalJson(value: unknown): string {
 /** A random secret, base64url, e.g. for generated API keys. */
 export const randomSecret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 export const newRunnerId = (): string => `run_${ulid()}`;
+/** A reconcile run (docs/reconcile.md). */
+export const newReconcileRunId = (): string => `rc_${ulid()}`;

@@ -19,7 +19,15 @@ export const TENANT_STATES = [
 ] as const;
 export type TenantState = (typeof TENANT_STATES)[number];
 
-export const OPERATION_TYPES = ['onboard', 'change-tier', 'suspend', 'resume', 'offboard', 'update'] as const;
+export const OPERATION_TYPES = [
+  'onboard',
+  'change-tier',
+  'suspend',
+  'resume',
+  'offboard',
+  'update',
+  'repair',
+] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
@@ -88,6 +96,9 @@ export const OPERATION_RULES: Readonly<Record<OperationType, OperationRule>> = {
     onSuccess: 'OFFBOARDED',
     onRolledBack: 'FAILED',
   },
+  // Re-runs an ACTIVE tenant's ensure steps (docs/reconcile.md); a failed repair changed nothing
+  // that was not already wrong, so it returns the tenant to ACTIVE with lastError.
+  repair: { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
 };
 
 /** The state a tenant in `current` moves to when `type` starts; throws when the lifecycle refuses. */
@@ -124,6 +135,7 @@ export const RETRY_FROM: Readonly<Record<OperationType, readonly TenantState[]>>
   resume: ['SUSPENDED', 'FAILED'],
   offboard: ['FAILED'],
   update: ['ACTIVE', 'FAILED'],
+  repair: ['ACTIVE', 'FAILED'],
 };
 
 /** The state a tenant in `current` moves to when its failed `type` operation is retried. */
@@ -154,6 +166,7 @@ export const CANCEL_RULES: Readonly<
   resume: { cancellable: true },
   offboard: { cancellable: false },
   update: { cancellable: true },
+  repair: { cancellable: true },
 };
 
 /** Throws OPERATION_NOT_CANCELLABLE unless an operation of `type` with these steps can still be cancelled. */

@@ -71,17 +71,21 @@ export {
 export {
   type DeleteSpec,
   deletionProgress,
+  driftDetectionStatus,
   ensureCreated,
   ensureDeleted,
   ensureUpdated,
   firstFailure,
   isInProgress,
+  listTaggedStacks,
   observe,
   progressOf,
   type StackProgress,
   type StackSpec,
   type StackView,
   stackFailure,
+  stackResourceDrifts,
+  startDriftDetection,
   type UpdateOptions,
 } from './stack-ops.js';
 export { runSynthCommand } from './synth-cli.js';

@@ -2,8 +2,11 @@ import {
   type CloudFormationClient,
   CreateStackCommand,
   DeleteStackCommand,
+  DescribeStackDriftDetectionStatusCommand,
   DescribeStackEventsCommand,
+  DescribeStackResourceDriftsCommand,
   DescribeStacksCommand,
+  DetectStackDriftCommand,
   type Stack,
   type StackEvent,
   UpdateStackCommand,
@@ -44,6 +47,8 @@ export interface StackView {
   readonly parameters: Record<string, string>;
   readonly terminationProtection: boolean;
   readonly lastUpdatedTime?: Date | undefined;
+  /** The stack's tags (TenantId, Tier, TemplateVersion, …). */
+  readonly tags: Record<string, string>;
 }
 
 export type StackProgress =
@@ -132,6 +137,7 @@ function toView(stack: Stack): StackView {
     parameters,
     terminationProtection: Boolean(stack.EnableTerminationProtection),
     lastUpdatedTime: stack.LastUpdatedTime,
+    tags: Object.fromEntries((stack.Tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? '']] : []))),
   };
 }
 
@@ -387,4 +393,64 @@ export async function ensureDeleted(cf: CloudFormationClient, spec: DeleteSpec):
     return { done: true, failure: error, stack: before };
   }
   return deletionProgress(cf, { stackName: stackId, token: spec.token });
+}
+
+// ---------------------------------------------------------------- reading many stacks, drift
+
+/**
+ * Every live stack (not DELETE_COMPLETE) carrying the tag `tagKey`, with its tags: DescribeStacks
+ * without a name, paged (ListStacks answers no tags). The reconciler's orphan search.
+ */
+export async function listTaggedStacks(cf: CloudFormationClient, tagKey: string): Promise<StackView[]> {
+  const out: StackView[] = [];
+  let token: string | undefined;
+  do {
+    const page = await cf.send(new DescribeStacksCommand({ NextToken: token })).catch((e: unknown) => {
+      throw toControlPlaneError(e, 'DescribeStacks');
+    });
+    for (const stack of page.Stacks ?? [])
+      if (stack.StackStatus !== 'DELETE_COMPLETE' && stack.Tags?.some((t) => t.Key === tagKey))
+        out.push(toView(stack));
+    token = page.NextToken;
+  } while (token);
+  return out;
+}
+
+/** Starts drift detection of a stack (DetectStackDrift); answers its detection id. */
+export async function startDriftDetection(cf: CloudFormationClient, stackName: string): Promise<string> {
+  const out = await cf.send(new DetectStackDriftCommand({ StackName: stackName }));
+  return out.StackDriftDetectionId ?? '';
+}
+
+/** Where a drift detection stands: DETECTION_IN_PROGRESS, DETECTION_COMPLETE or DETECTION_FAILED. */
+export async function driftDetectionStatus(
+  cf: CloudFormationClient,
+  detectionId: string,
+): Promise<{
+  readonly status: string;
+  readonly reason?: string | undefined;
+  readonly stackDriftStatus?: string | undefined;
+}> {
+  const out = await cf.send(
+    new DescribeStackDriftDetectionStatusCommand({ StackDriftDetectionId: detectionId }),
+  );
+  return {
+    status: out.DetectionStatus ?? 'UNKNOWN',
+    reason: out.DetectionStatusReason,
+    stackDriftStatus: out.StackDriftStatus,
+  };
+}
+
+/** Every resource's drift from the stack's last detection (DescribeStackResourceDrifts, paged). */
+export async function stackResourceDrifts(cf: CloudFormationClient, stackName: string) {
+  const out = [];
+  let token: string | undefined;
+  do {
+    const page = await cf.send(
+      new DescribeStackResourceDriftsCommand({ StackName: stackName, NextToken: token }),
+    );
+    out.push(...(page.StackResourceDrifts ?? []));
+    token = page.NextToken;
+  } while (token);
+  return out;
 }

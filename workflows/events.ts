@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   'tenant.offboarded',
   'tenant.updated',
   'tenant.operation_failed',
+  'tenant.repaired',
+  'tenant.drift_detected',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -25,6 +27,7 @@ export interface LifecycleEvent {
   readonly type: EventType;
   readonly version: typeof EVENT_VERSION;
   readonly tenantId: string;
+  /** The operation, or for `tenant.drift_detected` the reconcile run (`rc_…`). */
   readonly operationId: string;
   readonly time: string;
   readonly data: Record<string, unknown>;

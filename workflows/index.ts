@@ -6,6 +6,7 @@ import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { awsQuotaSource } from '../core/quotas/aws.js';
 import { QuotaService } from '../core/quotas/service.js';
+import { FindingsStore } from '../core/reconcile/store.js';
 import { OperationClaims } from '../core/registry/claims.js';
 import type { Operation } from '../core/registry/records.js';
 import type { AwsRuntime } from '../core/runtime.js';
@@ -18,11 +19,13 @@ import { EventTap, operationFeed } from './event-tap.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
+import { cloudFormationDrift, unavailableDrift } from './reconcile/drift.js';
+import { Reconciler } from './reconcile/reconciler.js';
 import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
 
-export { definitionText, substitute, workflowDefinitions } from './definitions/index.js';
+export { definitionText, reconcileDefinition, substitute, workflowDefinitions } from './definitions/index.js';
 export { LocalEngine } from './engine/local.js';
 export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
@@ -35,6 +38,9 @@ export {
 } from './event-tap.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
+export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
+export { type PageResult, Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
+export { scheduleReconcile } from './reconcile/schedule.js';
 export type { CallContext, LifecycleService, Started, TenantUpdate } from './service.js';
 export {
   BILLING_SKIPPED,
@@ -59,6 +65,9 @@ export interface Workflows {
   readonly claims?: OperationClaims | undefined;
   /** Quota pre-checks the lifecycle asks before an onboarding (and GET /v1/quotas reads). */
   readonly quotas: QuotaService;
+  /** Compares the registry with AWS (docs/reconcile.md); its findings in `findings`. */
+  readonly reconciler: Reconciler;
+  readonly findings: FindingsStore;
   /** Stops the long polls and the engine, then waits for the gate releases of operations that ended. */
   close(): Promise<void>;
 }
@@ -218,12 +227,34 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
       feed.started(operation);
     },
   });
+  const findings = new FindingsStore({
+    documents: aws.clients.documents,
+    tableName: registry.tableName,
+    clock,
+  });
+  const reconciler = new Reconciler({
+    deps,
+    store: findings,
+    // moto has no drift detection: say so in every finding rather than call it and fail.
+    drift: aws.emulator
+      ? unavailableDrift('moto does not implement DetectStackDrift')
+      : cloudFormationDrift({
+          maxInFlight: config.reconcileDriftConcurrency,
+          pollMs: config.stackPollMs,
+          timeoutMs: 10 * 60_000,
+        }),
+    concurrency: config.reconcileConcurrency,
+    owner: claims?.runnerId ?? 'stepfunctions',
+    repair: (tenantId, ctx) => lifecycle.repair(tenantId, ctx),
+    ...(options.log ? { log: options.log } : {}),
+  });
   const close = async (): Promise<void> => {
     watch.close();
+    await reconciler.idle();
     await engine.close();
     await Promise.all([...releasing]);
   };
-  return { engine, watch, tap, lifecycle, runTask, deps, claims, quotas, close };
+  return { engine, watch, tap, lifecycle, runTask, deps, claims, quotas, reconciler, findings, close };
 }
 
 /** The quota pre-checks of a control plane, on its AWS clients and configuration. */

@@ -148,6 +148,10 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
       return launch(await registry.startOperation(tenantIdOrSlug, 'offboard', opRequest(ctx)));
     },
 
+    async repair(tenantIdOrSlug, ctx) {
+      return launch(await registry.startOperation(tenantIdOrSlug, 'repair', opRequest(ctx)));
+    },
+
     async retry(operationId, ctx) {
       return launch(await registry.retryOperation(operationId, opRequest(ctx)));
     },

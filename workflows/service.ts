@@ -52,6 +52,8 @@ export interface LifecycleService {
   offboard(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
   /** Name, admin email, allowed principals: a recorded `update` operation (a stack update for a silo's principals). */
   update(tenantIdOrSlug: string, changes: TenantUpdate, ctx: CallContext): Promise<Started>;
+  /** Runs an ACTIVE tenant's idempotent ensure steps again (a `repair` operation, docs/reconcile.md). */
+  repair(tenantIdOrSlug: string, ctx: CallContext): Promise<Started>;
   /**
    * The operation once it has ended (SUCCEEDED or FAILED), with `since` as soon as its version
    * differs from it (a step started or ended), or as it stands after `timeoutMs`: long polling for

@@ -87,6 +87,9 @@ const COMMAND_OPTIONS = {
   from: { type: 'string', help: 'start of the range (usage: ISO time; cost: YYYY-MM-DD)' },
   to: { type: 'string', help: 'end of the range, exclusive (usage: ISO time; cost: YYYY-MM-DD)' },
   granularity: { type: 'string', help: 'DAILY (default) or MONTHLY' },
+  health: { type: 'string', help: 'filter by health: healthy, drifted, degraded or unknown' },
+  fix: { type: 'boolean', help: 'start a repair of each tenant with repairable findings, and wait for them' },
+  delete: { type: 'boolean', help: 'delete the listed orphans (each is checked again first)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type CommandOption = keyof typeof COMMAND_OPTIONS;
@@ -115,6 +118,26 @@ const RECONCILE_COMMANDS = {
     positionals: ['operationId'],
     options: ['wait', 'interval'],
   },
+  reconcile: {
+    summary: 'compare the registry with AWS (every tenant, or --tenant); --fix repairs',
+    positionals: [],
+    options: ['tenant', 'fix', 'interval'],
+  },
+  health: {
+    summary: "show a tenant's health: what the last reconcile found",
+    positionals: ['tenant'],
+    options: [],
+  },
+  repair: {
+    summary: "run an ACTIVE tenant's ensure steps again",
+    positionals: ['tenant'],
+    options: MUTATING,
+  },
+  orphans: {
+    summary: 'list the orphan stacks the last reconcile found; --delete deletes them',
+    positionals: [],
+    options: ['delete'],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export const COMMANDS = {
@@ -128,7 +151,7 @@ export const COMMANDS = {
   list: {
     summary: 'list tenants, newest first',
     positionals: [],
-    options: ['tier', 'state', 'limit', 'cursor'],
+    options: ['tier', 'state', 'health', 'limit', 'cursor'],
   },
   'change-tier': { summary: "change a tenant's tier", positionals: ['tenant', 'tier'], options: MUTATING },
   suspend: {

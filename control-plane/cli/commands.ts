@@ -127,6 +127,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
       // Enums are case-insensitive here: `--state active`, `--tier Basic`.
       tier: str(o.tier)?.toLowerCase(),
       state: str(o.state)?.toUpperCase(),
+      health: str(o.health),
       limit: intOption(o.limit, 'limit'),
       cursor: str(o.cursor),
     };

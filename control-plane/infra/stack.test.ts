@@ -124,7 +124,8 @@ describe('registry table', () => {
 
 describe('workflows', () => {
   it('one Standard state machine per operation, named <prefix>-<type>, running the local engine’s text', () => {
-    cp.resourceCountIs('AWS::StepFunctions::StateMachine', OPERATION_TYPES.length);
+    // One per operation, and the reconcile workflow (docs/reconcile.md).
+    cp.resourceCountIs('AWS::StepFunctions::StateMachine', OPERATION_TYPES.length + 1);
     const task = taskFunctionId();
     for (const type of OPERATION_TYPES) {
       const id = logicalId(

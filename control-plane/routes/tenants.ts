@@ -15,6 +15,7 @@ import {
   TenantRefParamsSchema,
   TenantResponseSchema,
 } from '../schemas.js';
+import { tenantsWithHealth } from './reconcile.js';
 
 const tags = ['tenants'];
 export const STARTED = {
@@ -66,16 +67,18 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     operationId: 'listTenants',
     summary: 'List tenants, newest first',
     description:
-      'Filter by tier and/or state; pass nextCursor back as cursor (with the same filters) for the next page.',
+      'Filter by tier and/or state, and by health (what the last reconcile found; a page may then hold fewer than `limit`); pass nextCursor back as cursor (with the same filters) for the next page.',
     tags,
     auth: 'tenants:read',
     query: ListTenantsQuerySchema,
     responses: { 200: { description: 'One page of tenants.', schema: TenantPageSchema } },
-    errors: ['UNKNOWN_TIER'],
-    handler: async ({ query }) => {
+    errors: ['UNKNOWN_TIER', 'RECONCILE_UNAVAILABLE'],
+    handler: async ({ query: { health, ...query } }) => {
       // A tier the catalog does not have is refused as onboarding refuses it, not answered "no tenants".
       if (query.tier) ctx.catalog.get(query.tier);
-      const page = await ctx.registry.listTenants(query);
+      const page = health
+        ? await tenantsWithHealth(ctx, ctx.reconcile, { ...query, health })
+        : await ctx.registry.listTenants(query);
       return { items: page.items, nextCursor: page.nextCursor ?? null };
     },
   });

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../registry/records.js';
 import { TenantSchema } from '../registry/records.js';
-import { classifyOrphans, classifyTenant, notComparedBecause, type Observed } from './classify.js';
+import {
+  classifyOrphans,
+  classifyTenant,
+  notComparedBecause,
+  type Observed,
+  parameterValue,
+} from './classify.js';
 import { classifyDrift, type StackResourceDrift } from './drift.js';
 import { healthStatus, mergeFindings } from './findings.js';
 
@@ -146,6 +152,12 @@ describe('classifyTenant', () => {
     ]);
     expect(findings[0]!.severity).toBe('warning');
     expect(findings[2]!.repairable).toBe(false);
+  });
+
+  it("reads moto's list parameters (Python list text) as CloudFormation's comma list", () => {
+    expect(parameterValue("['subnet-1', 'subnet-2']")).toBe('subnet-1,subnet-2');
+    expect(parameterValue("['']")).toBe('');
+    expect(parameterValue('subnet-1,subnet-2')).toBe('subnet-1,subnet-2');
   });
 
   it('compares only settled states and says why not otherwise', () => {

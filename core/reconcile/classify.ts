@@ -50,6 +50,19 @@ const SERVING = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE'
 const NOT_COMPARED = new Set(['TemplateVersion']);
 const MASKED = '****';
 
+/**
+ * A list parameter as CloudFormation answers it: `a,b`. moto answers the Python text of the list
+ * (`['a', 'b']`); both read the same here, so an emulator's spelling is no drift.
+ */
+export function parameterValue(v: string | undefined): string | undefined {
+  if (v === undefined || !/^\[.*\]$/s.test(v)) return v;
+  return v
+    .slice(1, -1)
+    .split(',')
+    .map((x) => x.trim().replace(/^'(.*)'$/, '$1'))
+    .join(',');
+}
+
 /** States whose AWS side the reconciler knows what to expect of. */
 export const COMPARED_STATES = ['ACTIVE', 'SUSPENDED'] as const;
 
@@ -118,7 +131,8 @@ export function classifyTenant(tenant: Tenant, observed: Observed, at: string): 
       });
     if (expectedParameters) {
       const differ = Object.entries(expectedParameters).filter(
-        ([k, v]) => !NOT_COMPARED.has(k) && live.parameters[k] !== MASKED && live.parameters[k] !== v,
+        ([k, v]) =>
+          !NOT_COMPARED.has(k) && live.parameters[k] !== MASKED && parameterValue(live.parameters[k]) !== v,
       );
       if (differ.length)
         add({

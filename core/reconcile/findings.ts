@@ -29,6 +29,8 @@ export const RESOURCE_KINDS = [
   'usage-plan',
   'account',
   'drift-detection',
+  /** The tenant as a whole: not compared (an operation in flight, a FAILED tenant). */
+  'tenant',
 ] as const;
 export const ResourceKindSchema = z.enum(RESOURCE_KINDS);
 export type ResourceKind = z.infer<typeof ResourceKindSchema>;
@@ -81,7 +83,7 @@ export function finding(input: FindingInput, at: string): Finding {
   };
 }
 
-/** `unknown`: never reconciled yet; a tenant nothing was compared for is never called healthy. */
+/** `unknown`: never reconciled, or not compared (see its finding); a tenant nothing was compared for is never called healthy. */
 export const HEALTH_STATUSES = ['healthy', 'drifted', 'degraded', 'unknown'] as const;
 export const HealthStatusSchema = z.enum(HEALTH_STATUSES);
 export type HealthStatus = z.infer<typeof HealthStatusSchema>;
@@ -91,7 +93,11 @@ export type HealthStatus = z.infer<typeof HealthStatusSchema>;
  * differs from the record in a way the tenant still works with; `healthy`: nothing differs.
  * `unchecked` findings (info) do not make a tenant healthy or unhealthy: they say what was not looked at.
  */
-export function healthStatus(findings: readonly Pick<Finding, 'severity'>[]): HealthStatus {
+export function healthStatus(
+  findings: readonly Pick<Finding, 'severity' | 'class' | 'resource'>[],
+): HealthStatus {
+  // Not compared at all (an operation in flight, AWS unreadable): nothing is known.
+  if (findings.some((f) => f.class === 'unchecked' && f.resource === 'tenant')) return 'unknown';
   if (findings.some((f) => f.severity === 'error')) return 'degraded';
   if (findings.some((f) => f.severity === 'warning')) return 'drifted';
   return 'healthy';

@@ -31,6 +31,9 @@ import {
  * | billing-customer   | BILLCUST#<provider>#<id>  | #BILLCUST                | the tenant a provider's customer is   |
  * | usage-reported     | BILLING#<tenantId>        | USAGE#<meter>#<hour>     | an hour of usage reported to the provider, kept |
  * | apikey-event       | APIKEY-AUDIT              | EVENT#<ulid>             | audit trail of key changes, kept      |
+ * | findings           | FINDINGS#<tenantId>       | #FINDINGS                | the reconcile run that wrote it; replaced by the next run |
+ * | orphans            | RECONCILE#ORPHANS         | #ORPHANS                 | the last full reconcile run; replaced by the next |
+ * | reconcile-run      | RECONCILE#<runId>         | #RUN                     | owner runner, expiresAt (renewed with its progress); kept, one small item per run |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`); every operation carries the two
@@ -61,6 +64,9 @@ export const ITEM_KINDS = [
   'billing-customer',
   'usage-reported',
   'apikey-event',
+  'findings',
+  'orphans',
+  'reconcile-run',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -220,3 +226,8 @@ export function operationHistoryKeys(op: { operationId: string; tenantId: string
   }
   return keys;
 }
+// ---------------------------------------------------------------- reconcile (core/reconcile)
+
+export const findingsKey = (tenantId: string): ItemKey => ({ pk: `FINDINGS#${tenantId}`, sk: '#FINDINGS' });
+export const ORPHANS_KEY: ItemKey = { pk: 'RECONCILE#ORPHANS', sk: '#ORPHANS' };
+export const reconcileRunKey = (runId: string): ItemKey => ({ pk: `RECONCILE#${runId}`, sk: '#RUN' });

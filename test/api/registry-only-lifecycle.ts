@@ -91,6 +91,10 @@ export class RegistryOnlyLifecycle implements LifecycleService {
     return this.registry.startOperation(tenantIdOrSlug, 'offboard', { actor: ctx.actor });
   }
 
+  repair(tenantIdOrSlug: string, ctx: CallContext): Promise<Started> {
+    return this.registry.startOperation(tenantIdOrSlug, 'repair', { actor: ctx.actor });
+  }
+
   /** The registry's records only: the operation opens again and stays PENDING. */
   retry(operationId: string, ctx: CallContext): Promise<Started> {
     return this.registry.retryOperation(operationId, { actor: ctx.actor });

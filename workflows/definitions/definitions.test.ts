@@ -10,7 +10,7 @@ import {
   TASK_FUNCTION_PLACEHOLDER,
   TRANSIENT_ERRORS,
 } from './builder.js';
-import { substitute, workflowDefinitions } from './index.js';
+import { reconcileDefinition, substitute, workflowDefinitions } from './index.js';
 
 /**
  * The contract between the state machines and the task handlers, checked on every definition
@@ -180,6 +180,23 @@ describe('workflow definitions', () => {
         expect(params.task).toBeTruthy();
       }
     });
+  });
+});
+
+describe('the reconcile machine', () => {
+  it('is accepted by asl-validator and loops its page task until done', () => {
+    const def = reconcileDefinition();
+    const result = aslValidator(JSON.parse(substitute(JSON.stringify(def), TASK_ARN)), {
+      checkPaths: true,
+      checkArn: true,
+    });
+    expect(result.isValid, result.errorsText('\n')).toBe(true);
+    expect(def.States.ReconcilePage).toMatchObject({
+      Parameters: { 'reconcile.$': '$' },
+      Next: 'MorePages?',
+    });
+    expect(def.States['MorePages?']).toMatchObject({ Default: 'ReconcilePage' });
+    expect(reachableFrom(def, def.StartAt)).toEqual(new Set(Object.keys(def.States)));
   });
 });
 

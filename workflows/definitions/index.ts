@@ -3,6 +3,7 @@ import type { AslDefinition } from './builder.js';
 import { changeTierDefinition } from './change-tier.js';
 import { offboardDefinition } from './offboard.js';
 import { onboardDefinition } from './onboard.js';
+import { repairDefinition } from './repair.js';
 import { resumeDefinition, suspendDefinition } from './suspend-resume.js';
 import { updateDefinition } from './update.js';
 
@@ -17,8 +18,11 @@ export function workflowDefinitions(): Record<OperationType, AslDefinition> {
     resume: resumeDefinition(),
     offboard: offboardDefinition(),
     update: updateDefinition(),
+    repair: repairDefinition(),
   };
 }
+
+export { reconcileDefinition } from './reconcile.js';
 
 /** The definition as Step Functions receives it (before the task function ARN is substituted). */
 export function definitionText(type: OperationType): string {

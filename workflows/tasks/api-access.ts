@@ -3,6 +3,7 @@ import {
   CreateUsagePlanKeyCommand,
   DeleteApiKeyCommand,
   DeleteUsagePlanKeyCommand,
+  GetApiKeyCommand,
   GetApiKeysCommand,
   GetUsagePlanKeysCommand,
   UpdateApiKeyCommand,
@@ -44,12 +45,23 @@ function usagePlanOf(deps: TaskDeps, tierName: string): string {
   return plan;
 }
 
-/** CreateApiKey: the tenant's key (found by name on a re-run) in its tier's usage plan. */
+/** The tenant's key as API Gateway has it: a recorded id is checked (a repair finds it deleted), else by name. */
+async function existingApiKey(deps: TaskDeps, tenant: Tenant): Promise<string | undefined> {
+  if (tenant.access.apiKeyId) {
+    const found = await deps.clients.apigateway
+      .send(new GetApiKeyCommand({ apiKey: tenant.access.apiKeyId }))
+      .catch(ignoreNotFound);
+    if (found) return tenant.access.apiKeyId;
+  }
+  return findApiKey(deps, { ...tenant, access: { ...tenant.access, apiKeyId: undefined } });
+}
+
+/** CreateApiKey: the tenant's key (found by name on a re-run, made again if deleted) in its tier's usage plan. */
 export const createApiKey: HandlerOf<'CreateApiKey'> = async (input, deps, step) => {
   const scope = await loadScope(deps, input);
   const { tenant, operation } = scope;
   const tier = tierFor(deps, scope, input.args.tier);
-  let keyId = await findApiKey(deps, tenant);
+  let keyId = await existingApiKey(deps, tenant);
   if (!keyId) {
     const out = await deps.clients.apigateway.send(
       new CreateApiKeyCommand({

@@ -29,10 +29,14 @@ export const TASK_ARGS = {
   BeginOperation: none,
   ResolveTemplate: z.strictObject({ which: Which }),
   EnsureStack: z.strictObject({ which: Which, role: StackRole.exclude(['retiring']) }),
-  /** `principals: 'requested'`: the allowed principals an update operation asks for, not the tenant's. */
+  /**
+   * `principals: 'requested'`: the allowed principals an update operation asks for, not the tenant's.
+   * `reapply`: update even when the parameters match (a repair re-applies the recorded template).
+   */
   EnsureStackUpdated: z.strictObject({
     tier: TierChoice,
     principals: z.enum(['tenant', 'requested']).optional(),
+    reapply: z.boolean().optional(),
   }),
   RetireStacks: z.strictObject({ role: StackSelection }),
   SnapshotDatabase: z.strictObject({ role: StackSelection }),

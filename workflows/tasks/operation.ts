@@ -52,6 +52,7 @@ const SUCCESS_EVENTS: Record<OperationType, EventType> = {
   resume: 'tenant.resumed',
   offboard: 'tenant.offboarded',
   update: 'tenant.updated',
+  repair: 'tenant.repaired',
 };
 
 /**
@@ -146,7 +147,12 @@ export const recordFailure: HandlerOf<'RecordFailure'> = async (input, deps) => 
     step: stepName,
     ...(undoFailed.length ? { undoFailed } : {}),
   };
-  const outcome = input.args.outcome === 'rolled-back' && undoFailed.length === 0 ? 'rolled-back' : 'failed';
+  // Cancelled before its first step did anything: nothing to undo, the tenant goes back.
+  const cancelledAtStart = cause.code === 'OPERATION_CANCELLED' && stepName === 'Begin';
+  const outcome =
+    (input.args.outcome === 'rolled-back' || cancelledAtStart) && undoFailed.length === 0
+      ? 'rolled-back'
+      : 'failed';
   await deps.events.publish({
     type: operation.type === 'onboard' ? 'tenant.onboarding_failed' : 'tenant.operation_failed',
     tenantId: tenant.tenantId,

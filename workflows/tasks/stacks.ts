@@ -261,7 +261,7 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
     requested ? (updateOf(operation.input).allowedPrincipals ?? tenant.allowedPrincipals) : undefined,
   );
   const progress = await ensureUpdated(cf, spec, {
-    skipWhenParametersMatch: true,
+    skipWhenParametersMatch: input.args.reapply !== true,
     // Going forward, a rollback since the operation began is its failure; undoing, it is the state to undo.
     rolledBackAfter: input.args.tier === 'target' || requested ? operation.createdAt : undefined,
   });

@@ -5,11 +5,12 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { OPERATION_TYPES, type OperationType } from '../../../core/lifecycle.js';
-import { definitionText } from '../../../workflows/index.js';
+import { definitionText, reconcileDefinition } from '../../../workflows/index.js';
 import {
   CLOUDFORMATION_ROLE_ARN_VARIABLE,
   TASK_TEMPLATE_CACHE_DIR,
@@ -21,6 +22,9 @@ import type { InfraSettings } from '../settings.js';
 import { type PreparedTemplates, stageTaskFiles } from '../templates.js';
 import { ResourceGroup } from './resource-group.js';
 
+/** How often AWS reconciles (locally RECONCILE_INTERVAL_SECONDS): hourly, a run of 1,000 tenants takes minutes. */
+export const RECONCILE_SCHEDULE = 'rate(1 hour)';
+
 /** Construct id of each operation's state machine (ids are a contract: renaming one replaces it). */
 export const WORKFLOW_IDS: Readonly<Record<OperationType, string>> = {
   onboard: 'OnboardWorkflow',
@@ -29,6 +33,7 @@ export const WORKFLOW_IDS: Readonly<Record<OperationType, string>> = {
   resume: 'ResumeWorkflow',
   offboard: 'OffboardWorkflow',
   update: 'UpdateWorkflow',
+  repair: 'RepairWorkflow',
 };
 
 export interface LifecycleWorkflowsProps {
@@ -59,6 +64,8 @@ export class LifecycleWorkflows extends ResourceGroup {
   readonly failureAlarms: Readonly<Record<OperationType, cloudwatch.Alarm>>;
   /** `arn:…:states:<region>:<account>:stateMachine:<prefix>-`; + operation type = state machine ARN. */
   readonly stateMachineArnPrefix: string;
+  /** The reconcile workflow, started by its schedule (not an operation: no API starts it). */
+  readonly reconcileMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: LifecycleWorkflowsProps) {
     super(scope, id);
@@ -147,6 +154,33 @@ export class LifecycleWorkflows extends ResourceGroup {
     }
     this.stateMachines = machines;
     this.failureAlarms = alarms;
+
+    // The reconciler (docs/reconcile.md): a machine looping the task function over pages of tenants,
+    // started by an EventBridge Scheduler schedule. It reads AWS and writes findings only.
+    const reconcileLogs = new logs.LogGroup(this, 'ReconcileWorkflowLogs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+    });
+    this.reconcileMachine = new sfn.StateMachine(this, 'ReconcileWorkflow', {
+      stateMachineName: `${prefix}-reconcile`,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(reconcileDefinition(), null, 2)),
+      definitionSubstitutions: { TaskFunctionArn: this.taskFunction.functionArn },
+      role: workflowRole,
+      logs: { destination: reconcileLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    const scheduleRole = new iam.Role(this, 'ReconcileScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      description: `Starts the ${prefix} control plane's reconcile workflow on its schedule`,
+    });
+    this.reconcileMachine.grantStartExecution(scheduleRole);
+    new scheduler.CfnSchedule(this, 'ReconcileSchedule', {
+      name: `${prefix}-reconcile`,
+      description: 'Compares the registry with AWS for every tenant (docs/reconcile.md)',
+      scheduleExpression: RECONCILE_SCHEDULE,
+      flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 5 },
+      target: { arn: this.reconcileMachine.stateMachineArn, roleArn: scheduleRole.roleArn, input: '{}' },
+    });
     this.stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${prefix}-`;
     Validations.of(workflowRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -188,8 +188,14 @@ export class TenantAccess extends ResourceGroup {
       }),
       new iam.PolicyStatement({
         sid: 'TenantApiKey',
-        actions: ['apigateway:PATCH', 'apigateway:DELETE'],
+        // GET: the reconciler reads a tenant's key by id (docs/reconcile.md).
+        actions: ['apigateway:GET', 'apigateway:PATCH', 'apigateway:DELETE'],
         resources: [apigw('/apikeys/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReconcileTenantStackDrift',
+        actions: ['cloudformation:DetectStackDrift', 'cloudformation:DescribeStackResourceDrifts'],
+        resources: [stacks],
       }),
       new iam.PolicyStatement({
         sid: 'TagOnCreate',
@@ -237,6 +243,7 @@ export class TenantAccess extends ResourceGroup {
         actions: [
           'organizations:CreateAccount',
           'organizations:DescribeCreateAccountStatus',
+          'organizations:DescribeAccount',
           'organizations:MoveAccount',
           'organizations:CloseAccount',
           'organizations:ListRoots',
