@@ -19,7 +19,14 @@ export const TENANT_STATES = [
 ] as const;
 export type TenantState = (typeof TENANT_STATES)[number];
 
-export const OPERATION_TYPES = ['onboard', 'change-tier', 'suspend', 'resume', 'offboard'] as const;
+export const OPERATION_TYPES = [
+  'onboard',
+  'change-tier',
+  'suspend',
+  'resume',
+  'offboard',
+  'update-template',
+] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 export const OPERATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
@@ -85,6 +92,8 @@ export const OPERATION_RULES: Readonly<Record<OperationType, OperationRule>> = {
     onSuccess: 'OFFBOARDED',
     onRolledBack: 'FAILED',
   },
+  // A rollout's update of one tenant: CloudFormation rolls a failed update back, the tenant stays ACTIVE.
+  'update-template': { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
 };
 
 /** The state a tenant in `current` moves to when `type` starts; throws when the lifecycle refuses. */

@@ -3,8 +3,15 @@ import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { OperationClaims } from '../core/registry/claims.js';
 import type { Operation } from '../core/registry/records.js';
+import { RolloutStore } from '../core/rollouts/store.js';
+import { TemplateVersionStore } from '../core/rollouts/template-versions.js';
 import type { AwsRuntime } from '../core/runtime.js';
-import { type PlatformOutputs, SynthesisService, type TemplateTarget } from '../templates/index.js';
+import {
+  type PlatformOutputs,
+  SynthesisService,
+  TEMPLATE_CODE_VERSION,
+  type TemplateTarget,
+} from '../templates/index.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
@@ -12,6 +19,10 @@ import type { WorkflowEngine } from './engine/types.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
+import { LocalRolloutEngine } from './rollouts/engine.js';
+import { eventBridgeRolloutPublisher, type RolloutEventPublisher } from './rollouts/events.js';
+import { createRolloutService, type RolloutService } from './rollouts/service.js';
+import { createRolloutTaskRunner } from './rollouts/tasks.js';
 import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
@@ -22,6 +33,17 @@ export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
+export { rolloutDefinition } from './rollouts/definition.js';
+export { LocalRolloutEngine } from './rollouts/engine.js';
+export { ROLLOUT_EVENT_TYPES, type RolloutEvent, type RolloutEventPublisher } from './rollouts/events.js';
+export {
+  allTenants,
+  type RolloutService,
+  type RolloutView,
+  type TemplateVersionView,
+  tenantsByVersion,
+  waveProgress,
+} from './rollouts/service.js';
 export type { CallContext, LifecycleService, Started } from './service.js';
 export {
   createTaskRunner,
@@ -41,6 +63,15 @@ export interface Workflows {
   readonly deps: TaskDeps;
   /** This process's claims (local engine): heartbeated, so other processes can tell it died. */
   readonly claims?: OperationClaims | undefined;
+  /** Fleet rollouts of template versions (docs/rollouts.md). */
+  readonly rollouts: {
+    readonly service: RolloutService;
+    readonly engine: LocalRolloutEngine;
+    readonly versions: TemplateVersionStore;
+    readonly store: RolloutStore;
+    /** Registers the template versions `synth` produces (the code's, by default) as the latest. */
+    registerVersions(synth?: SynthesisService): Promise<void>;
+  };
   /** Stops the long polls and the engine, then waits for the gate releases of operations that ended. */
   close(): Promise<void>;
 }
@@ -61,6 +92,8 @@ export interface WorkflowsOptions {
   readonly onFinished?: (operation: Operation) => void;
   readonly log?: { error(obj: unknown, msg?: string): void };
   readonly clock?: () => Date;
+  /** Where rollout events go. @default the platform's bus */
+  readonly rolloutEvents?: RolloutEventPublisher;
 }
 
 /** Wires the task handlers, the engine the configuration names, and the lifecycle service. */
@@ -87,6 +120,9 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
   );
   // Gate releases still running; close() waits for them before the SDK clients go.
   const releasing = new Set<Promise<void>>();
+  const io = { db: aws.clients.documents, tableName: registry.tableName, clock };
+  const templateVersions = new TemplateVersionStore(io);
+  const rolloutStore = new RolloutStore(io);
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
@@ -121,6 +157,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     },
     cloudFormationRoleArn: config.cloudFormationRoleArn,
     tenantRoleBoundaryArn: config.tenantRoleBoundaryArn,
+    templateVersions,
   };
   const runTask = createTaskRunner(
     deps,
@@ -162,10 +199,59 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     clock,
     ...(options.onStarted ? { onStarted: options.onStarted } : {}),
   });
+  const rolloutEvents =
+    options.rolloutEvents ??
+    eventBridgeRolloutPublisher(aws.clients, () => platformOutputs().eventBusName, clock);
+  const runRolloutTask = createRolloutTaskRunner({
+    store: rolloutStore,
+    registry,
+    events: rolloutEvents,
+    clock,
+    busyRetrySeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
+    async startUpdate(tenantId, input, actor) {
+      const { operation } = await registry.startOperation(tenantId, 'update-template', {
+        actor,
+        input,
+        ...(engine.runnerId ? { runner: engine.runnerId } : {}),
+      });
+      options.onStarted?.(operation);
+      await engine.start(operation);
+      return operation;
+    },
+  });
+  const rolloutEngine = new LocalRolloutEngine({
+    store: rolloutStore,
+    runTask: runRolloutTask,
+    pollMs: config.stackPollMs,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const rollouts: Workflows['rollouts'] = {
+    engine: rolloutEngine,
+    versions: templateVersions,
+    store: rolloutStore,
+    service: createRolloutService({
+      store: rolloutStore,
+      versions: templateVersions,
+      registry,
+      catalog,
+      events: rolloutEvents,
+      start: (rolloutId) => rolloutEngine.start(rolloutId),
+      clock,
+    }),
+    async registerVersions(synth = deps.synth) {
+      for (const isolation of ['pool', 'bridge', 'silo'] as const)
+        await templateVersions.register(
+          isolation,
+          await synth.resolve(isolation, target),
+          TEMPLATE_CODE_VERSION,
+        );
+    },
+  };
   const close = async (): Promise<void> => {
     watch.close();
+    await rolloutEngine.close();
     await engine.close();
     await Promise.all([...releasing]);
   };
-  return { engine, watch, lifecycle, runTask, deps, claims, close };
+  return { engine, watch, lifecycle, runTask, deps, claims, rollouts, close };
 }

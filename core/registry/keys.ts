@@ -17,6 +17,12 @@ import { LIST_INDEXES, LIST_SHARDS, type ListIndex, OPEN_OPERATIONS_INDEX } from
  * | apikey             | APIKEY#<sha256>           | #APIKEY                  | -                                     |
  * | apikey-name        | APIKEYNAME#<name>         | #APIKEYNAME              | the key's hash                        |
  * | apikey-admin       | APIKEY-ADMIN              | #CURRENT                 | which hash is the current admin key   |
+ * | template-version   | TEMPLATE#<isolation>      | VERSION#<versionId>      | body kept for rollouts, never expires |
+ * | template-latest    | TEMPLATE#<isolation>      | #LATEST                  | the code's current version            |
+ * | rollout            | ROLLOUT#<rolloutId>       | #ROLLOUT                 | the workflow running it; kept         |
+ * | rollout-tenant     | ROLLOUT#<rolloutId>       | TENANT#<tenantId>        | the rollout; its update's operation   |
+ * | rollout-entry      | ROLLOUTS                  | <rolloutId>              | list entry (status), kept             |
+ * | rollout-guard      | ROLLOUTS                  | #GUARD                   | revision: serializes overlap checks   |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`).
@@ -39,6 +45,12 @@ export const ITEM_KINDS = [
   'apikey',
   'apikey-name',
   'apikey-admin',
+  'template-version',
+  'template-latest',
+  'rollout',
+  'rollout-tenant',
+  'rollout-entry',
+  'rollout-guard',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -94,6 +106,28 @@ export const ownerOperationId = (owner: string): string | undefined => {
 export const apiKeyKey = (hash: string): ItemKey => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' });
 export const apiKeyNameKey = (name: string): ItemKey => ({ pk: `APIKEYNAME#${name}`, sk: '#APIKEYNAME' });
 export const ADMIN_KEY_POINTER: ItemKey = { pk: 'APIKEY-ADMIN', sk: '#CURRENT' };
+
+// ---------------------------------------------------------------- template versions and rollouts
+
+export const TEMPLATE_VERSION_PREFIX = 'VERSION#';
+export const templateVersionKey = (isolation: string, versionId: string): ItemKey => ({
+  pk: `TEMPLATE#${isolation}`,
+  sk: `${TEMPLATE_VERSION_PREFIX}${versionId}`,
+});
+export const templateLatestKey = (isolation: string): ItemKey => ({
+  pk: `TEMPLATE#${isolation}`,
+  sk: '#LATEST',
+});
+
+export const ROLLOUT_TENANT_PREFIX = 'TENANT#';
+export const rolloutKey = (rolloutId: string): ItemKey => ({ pk: `ROLLOUT#${rolloutId}`, sk: '#ROLLOUT' });
+export const rolloutTenantKey = (rolloutId: string, tenantId: string): ItemKey => ({
+  pk: rolloutKey(rolloutId).pk,
+  sk: `${ROLLOUT_TENANT_PREFIX}${tenantId}`,
+});
+export const ROLLOUTS_PK = 'ROLLOUTS';
+export const rolloutEntryKey = (rolloutId: string): ItemKey => ({ pk: ROLLOUTS_PK, sk: rolloutId });
+export const ROLLOUT_GUARD: ItemKey = { pk: ROLLOUTS_PK, sk: '#GUARD' };
 
 // ---------------------------------------------------------------- indexes
 

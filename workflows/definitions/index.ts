@@ -4,6 +4,7 @@ import { changeTierDefinition } from './change-tier.js';
 import { offboardDefinition } from './offboard.js';
 import { onboardDefinition } from './onboard.js';
 import { resumeDefinition, suspendDefinition } from './suspend-resume.js';
+import { updateTemplateDefinition } from './update-template.js';
 
 export { type AslDefinition, TASK_FUNCTION_PLACEHOLDER } from './builder.js';
 
@@ -15,6 +16,7 @@ export function workflowDefinitions(): Record<OperationType, AslDefinition> {
     suspend: suspendDefinition(),
     resume: resumeDefinition(),
     offboard: offboardDefinition(),
+    'update-template': updateTemplateDefinition(),
   };
 }
 

@@ -4,6 +4,7 @@ import { ControlPlaneError, type ErrorCode } from '../../core/errors.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd } from '../../core/registry/registry.js';
+import type { TemplateVersionStore } from '../../core/rollouts/template-versions.js';
 import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../templates/index.js';
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
@@ -39,6 +40,8 @@ export interface TaskDeps {
   readonly tenantRoleBoundaryArn?: string | undefined;
   /** Told about every operation that ended (metrics). */
   readonly onFinished?: (operation: Operation) => void;
+  /** Registered template versions and their bodies (rollouts). */
+  readonly templateVersions?: TemplateVersionStore;
 }
 
 /**

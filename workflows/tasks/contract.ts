@@ -30,6 +30,8 @@ export const TASK_ARGS = {
   ResolveTemplate: z.strictObject({ which: Which }),
   EnsureStack: z.strictObject({ which: Which, role: StackRole.exclude(['retiring']) }),
   EnsureStackUpdated: z.strictObject({ tier: TierChoice }),
+  /** The operation's `input.templateVersion` (update-template), or `input.fromVersion` to undo it. */
+  EnsureStackAtVersion: z.strictObject({ version: z.enum(['target', 'from']) }),
   RetireStacks: z.strictObject({ role: StackSelection }),
   SnapshotDatabase: z.strictObject({ role: StackSelection }),
   CreateIdentity: none,

@@ -14,6 +14,7 @@ import {
 } from './runner.js';
 import {
   ensureStack,
+  ensureStackAtVersion,
   ensureStackUpdated,
   resolveTemplate,
   retireStacks,
@@ -42,6 +43,7 @@ export const TASK_HANDLERS = {
   ResolveTemplate: resolveTemplate,
   EnsureStack: ensureStack,
   EnsureStackUpdated: ensureStackUpdated,
+  EnsureStackAtVersion: ensureStackAtVersion,
   RetireStacks: retireStacks,
   SnapshotDatabase: snapshotDatabase,
   CreateIdentity: createIdentity,

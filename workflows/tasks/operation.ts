@@ -44,6 +44,7 @@ const SUCCESS_EVENTS: Record<OperationType, EventType> = {
   suspend: 'tenant.suspended',
   resume: 'tenant.resumed',
   offboard: 'tenant.offboarded',
+  'update-template': 'tenant.template_updated',
 };
 
 /**

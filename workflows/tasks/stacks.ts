@@ -98,8 +98,10 @@ async function stackSpec(
   tenant: Tenant,
   tier: Tier,
   where: { stackName: string; accountId: string | undefined; token: string },
+  /** A registered version's template (a rollout); default: the code's template of the tier's model. */
+  version?: { versionId: string; body: string; templateUrl?: string | undefined },
 ): Promise<StackSpec & { templateVersion: string }> {
-  const template = await deps.synth.resolve(tier.isolation, deps.target);
+  const template = version ?? (await deps.synth.resolve(tier.isolation, deps.target));
   return {
     stackName: where.stackName,
     template,
@@ -261,6 +263,70 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
         templateVersion: spec.templateVersion,
       }),
       outputs: { ...tenant.outputs, ...stack.outputs },
+    },
+    { endsStep: step?.end(stack.status) },
+  );
+  return { done: true, detail: progress.noChange ? 'no changes' : stack.status };
+};
+
+/**
+ * EnsureStackAtVersion: bring the tenant's current stack to a registered template version (the
+ * operation's `templateVersion`, or its `fromVersion` to undo), with its tier's parameters. Takes a
+ * stack slot while CloudFormation works on it, like a create. "No updates are to be performed"
+ * settles as success; a failure is reported once CloudFormation has rolled the stack back.
+ */
+export const ensureStackAtVersion: HandlerOf<'EnsureStackAtVersion'> = async (
+  input,
+  deps,
+  step,
+): Promise<PollResult> => {
+  const scope = await loadScope(deps, input);
+  const { tenant, operation } = scope;
+  const tier = tierFor(deps, scope, 'tenant');
+  const ref = stackOf(tenant, 'current');
+  if (!ref)
+    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
+  const key = input.args.version === 'target' ? 'templateVersion' : 'fromVersion';
+  const versionId = String(operation.input[key] ?? '');
+  if (!deps.templateVersions)
+    throw new ControlPlaneError('INTERNAL', 'this process was built without the template version store');
+  const version = { versionId, ...(await deps.templateVersions.body(tier.isolation, versionId)) };
+  const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId })).cloudformation;
+  const spec = await stackSpec(
+    deps,
+    tenant,
+    tier,
+    {
+      stackName: ref.stackName,
+      accountId: ref.accountId,
+      token: names.token(operation.operationId, `version-${versionId}`, ref.stackName),
+    },
+    version,
+  );
+  const owner = slotOwner(operation.operationId, ref.accountId, ref.stackName);
+  const slot = await deps.stackGate.acquire(owner, operation.createdAt);
+  if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
+  let progress: Awaited<ReturnType<typeof ensureUpdated>>;
+  try {
+    progress = await ensureUpdated(cf, spec, {
+      skipWhenParametersMatch: true,
+      rolledBackAfter: operation.createdAt,
+    });
+  } catch (e) {
+    await deps.stackGate.release(owner).catch(() => undefined);
+    throw e;
+  }
+  if (!progress.done) return { done: false, detail: progress.status };
+  await deps.stackGate.release(owner);
+  if (progress.failure) throw progress.failure;
+  const stack = progress.stack!;
+  await deps.registry.patchTenant(
+    tenant,
+    operation.operationId,
+    {
+      stacks: upsertStack(tenant.stacks, { ...ref, status: stack.status, templateVersion: versionId }),
+      outputs: { ...tenant.outputs, ...stack.outputs },
+      templateVersion: versionId,
     },
     { endsStep: step?.end(stack.status) },
   );

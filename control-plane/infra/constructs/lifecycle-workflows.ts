@@ -28,6 +28,7 @@ export const WORKFLOW_IDS: Readonly<Record<OperationType, string>> = {
   suspend: 'SuspendWorkflow',
   resume: 'ResumeWorkflow',
   offboard: 'OffboardWorkflow',
+  'update-template': 'UpdateTemplateWorkflow',
 };
 
 export interface LifecycleWorkflowsProps {
