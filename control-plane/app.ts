@@ -13,7 +13,7 @@ import { ControlPlaneError } from '../core/errors.js';
 import type { ProcessOwner, Registry } from '../core/registry/registry.js';
 import type { TenantExports } from '../core/tenant-data/exports.js';
 import type { TierCatalog } from '../tiers/catalog.js';
-import type { LifecycleService } from '../workflows/index.js';
+import type { LifecycleService, RolloutService } from '../workflows/index.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { Authenticator, createJwtVerifier, type JwtVerifier } from './auth.js';
 import type { RouteContext } from './context.js';
@@ -32,6 +32,7 @@ import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
   readonly processOwner?: ProcessOwner | undefined;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
+  /** Fleet rollouts and template versions (`/v1/rollouts`, `/v1/templates`); without it those routes answer INTERNAL. */
+  readonly rollouts?: RolloutService;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -206,6 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);
+  rolloutRoutes(router, ctx, deps.rollouts);
   apiKeyRoutes(router, deps.apiKeys);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   await webhookRoutes(app, router, ctx);

@@ -34,7 +34,7 @@ export interface RouteInput<P extends Schema, Q extends Schema, H extends Schema
 }
 
 export interface RouteDoc {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Fastify syntax: `/v1/tenants/:tenantId`. */
   readonly url: string;
   readonly operationId: string;

@@ -204,6 +204,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    rollouts: workflows.rollouts.service,
     health: () => aws.health(),
   });
   const admin = await ensureAdminKey(config, apiKeys);
@@ -219,9 +220,13 @@ export async function buildRuntime<R extends RuntimeRole>(
   let url = `http://${config.host}:${config.port}`;
   if (options.listen !== false) url = await theApp.listen({ host: config.host, port: config.port });
   say(`control plane listening on ${url} (API docs at ${url}/docs)`);
+  // The code's templates are registered as the latest versions (a new version appears when they change).
+  await workflows.rollouts.registerVersions();
   if (config.resumeOnStart) {
     const resumed = await workflows.engine.resumeOpen();
     if (resumed > 0) say(`resumed ${resumed} operation(s) left running by a previous process`);
+    const rollouts = await workflows.rollouts.engine.resumeOpen();
+    if (rollouts > 0) say(`resumed ${rollouts} rollout(s) left running by a previous process`);
   }
   const server: ServerRuntime = {
     ...base,

@@ -169,6 +169,8 @@ export const SCOPES = [
   'tenants:write',
   'tenants:export',
   'operations:callback',
+  'rollouts:read',
+  'rollouts:write',
   'admin',
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

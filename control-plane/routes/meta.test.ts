@@ -39,6 +39,14 @@ const ROUTES = [
   'post /v1/tenants/{tenantId}/tier',
   'get /v1/tiers',
   'post /v1/webhooks/signup',
+  'get /v1/templates',
+  'get /v1/rollouts',
+  'post /v1/rollouts',
+  'get /v1/rollouts/{rolloutId}',
+  'patch /v1/rollouts/{rolloutId}',
+  'post /v1/rollouts/{rolloutId}/pause',
+  'post /v1/rollouts/{rolloutId}/resume',
+  'post /v1/rollouts/{rolloutId}/abort',
 ].sort();
 
 type OpenApi = {

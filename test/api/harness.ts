@@ -40,7 +40,10 @@ export interface TestAppOptions {
   /** Reuse a registry (and its table) across apps. */
   readonly registry?: Registry;
   readonly deps?: Partial<
-    Pick<AppDeps, 'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger' | 'exports'>
+    Pick<
+      AppDeps,
+      'clock' | 'jwtVerifier' | 'idempotencyWaitMs' | 'health' | 'metrics' | 'logger' | 'exports' | 'rollouts'
+    >
   >;
 }
 
