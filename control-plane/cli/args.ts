@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ROLLOUT_COMMAND, ROLLOUT_OPTIONS } from './rollout-args.js';
 
 /**
  * tenantctl's command line: one table of commands (their options and positionals) that drives
@@ -43,12 +44,14 @@ const COMMAND_OPTIONS = {
     help: 'send this Idempotency-Key: a retry with it never repeats the change',
   },
   out: { type: 'string', help: 'write the export (manifest, parts, objects) into this directory' },
+  ...ROLLOUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
 type CommandOption = keyof typeof COMMAND_OPTIONS;
 
 export interface CommandSpec {
   readonly summary: string;
+  /** A name ending in `?` is optional (only after the required ones). */
   readonly positionals: readonly string[];
   readonly options: readonly CommandOption[];
   readonly required?: readonly CommandOption[];
@@ -109,6 +112,7 @@ export const COMMANDS = {
     positionals: [],
     options: [],
   },
+  rollout: ROLLOUT_COMMAND,
   help: { summary: 'show this help', positionals: [], options: [] },
 } as const satisfies Record<string, CommandSpec>;
 
@@ -130,9 +134,13 @@ const ALL_OPTIONS = { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS };
 const parseOptions = Object.fromEntries(
   Object.entries(ALL_OPTIONS).map(([k, v]) => [
     k,
-    { type: v.type, ...('short' in v ? { short: v.short } : {}) },
+    {
+      type: v.type,
+      ...('short' in v ? { short: v.short } : {}),
+      ...('multiple' in v ? { multiple: v.multiple } : {}),
+    },
   ]),
-) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
+) as Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   // `synth` takes options of its own: hand everything after it over untouched.
@@ -170,8 +178,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   }
   const missing = (spec.required ?? []).filter((o) => values[o] === undefined || values[o] === '');
   if (missing.length) throw new UsageError(`${command} needs ${missing.map((o) => `--${o}`).join(', ')}`);
-  if (positionals.length !== spec.positionals.length) {
-    const expected = spec.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments';
+  const required = spec.positionals.filter((p) => !p.endsWith('?')).length;
+  if (positionals.length < required || positionals.length > spec.positionals.length) {
+    const expected = spec.positionals.map(positionalHelp).join(' ') || 'no arguments';
     throw new UsageError(
       `${command} takes ${expected}; got ${positionals.length ? positionals.join(' ') : 'none'}`,
     );
@@ -183,6 +192,8 @@ function parseLoose(argv: readonly string[]): ParsedCommand['options'] {
   return parseArgs({ args: [...argv], options: parseOptions, allowPositionals: true, strict: false })
     .values as ParsedCommand['options'];
 }
+
+const positionalHelp = (p: string) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`);
 
 /** A positive integer option, or a usage error naming it. */
 export function intOption(value: string | boolean | undefined, name: string): number | undefined {
@@ -203,7 +214,7 @@ export function usage(command?: string): string {
       .join('\n');
   if (command && command in COMMANDS && command !== 'help') {
     const spec: CommandSpec = COMMANDS[command as CommandName];
-    const args = spec.positionals.map((p) => ` <${p}>`).join('');
+    const args = spec.positionals.map((p) => ` ${positionalHelp(p)}`).join('');
     return [
       `tenantctl ${command}${args}${spec.options.length ? ' [options]' : ''}`,
       '',
@@ -218,7 +229,7 @@ export function usage(command?: string): string {
   const commands = Object.entries(COMMANDS)
     .map(
       ([name, spec]) =>
-        `  ${`${name}${(spec as CommandSpec).positionals.map((p) => ` <${p}>`).join('')}`.padEnd(30)}${spec.summary}`,
+        `  ${`${name}${(spec as CommandSpec).positionals.map((p) => ` ${positionalHelp(p)}`).join('')}`.padEnd(30)}${spec.summary}`,
     )
     .join('\n');
   return [

@@ -14,6 +14,7 @@ import {
   renderTenantList,
   renderTiers,
 } from './render.js';
+import { rolloutCommand } from './rollout.js';
 
 /** What each tenantctl command does against the API. Each returns the exit status. */
 
@@ -175,6 +176,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
 
   gates: gatesCommand,
   doctor: doctorCommand,
+  rollout: rolloutCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

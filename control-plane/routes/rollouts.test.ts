@@ -6,6 +6,7 @@ import { testClients } from '../../test/support/aws.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import type { RolloutEvent } from '../../workflows/index.js';
 import { createRolloutService } from '../../workflows/rollouts/service.js';
+import { runCli } from '../cli/main.js';
 
 /**
  * The rollout routes over the real registry and stores on moto, with the workflow replaced by a
@@ -195,5 +196,64 @@ describe('rollout routes', () => {
     const res = await t.call({ method: 'GET', url: '/v1/rollouts/ro_01M8ZHDF8M9NXHX76XM1RWBQ8N' });
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('ROLLOUT_NOT_FOUND');
+  });
+});
+
+describe('tenantctl rollout', () => {
+  async function cli(argv: string[]) {
+    const url = await listening;
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(argv, {
+      stdout: { write: (x: string) => (stdout += x), isTTY: false },
+      stderr: { write: (x: string) => (stderr += x) },
+      env: { TENANTCTL_URL: url, TENANTCTL_KEY: t.adminKey },
+    });
+    return { code, stdout, stderr };
+  }
+  let listening: Promise<string>;
+  beforeAll(() => {
+    listening = t.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+
+  it('start, status, list, budget, pause refusal and abort, with a bar per wave', async () => {
+    for (const r of (await t.call({ method: 'GET', url: '/v1/rollouts' })).json().items)
+      if (['PENDING', 'RUNNING', 'PAUSED'].includes(r.status))
+        await t.call({ method: 'POST', url: `/v1/rollouts/${r.rolloutId}/abort` });
+    const start = await cli([
+      'rollout',
+      'start',
+      '--tiers',
+      'basic',
+      '--target',
+      V2,
+      '--wave',
+      '@ro-one',
+      '--wave',
+      '50%',
+      '--budget',
+      '10%',
+      '--max-concurrency',
+      '5',
+    ]);
+    expect(start.code, start.stderr).toBe(0);
+    const id = /rollout (ro_\w+) PENDING/.exec(start.stdout)?.[1];
+    expect(id, start.stdout).toBeDefined();
+    expect(start.stdout).toMatch(/wave-1 +\[\.{30}\] 0\/1 done 0 failed 0 running 1 remaining/);
+    expect(start.stdout).toMatch(/maxConcurrency 5, failure budget 0/);
+    const status = await cli(['rollout', 'status', id!, '--json']);
+    expect(JSON.parse(status.stdout).rollout.rolloutId).toBe(id);
+    const list = await cli(['rollout', 'list']);
+    expect(list.stdout).toMatch(new RegExp(`${id} +PENDING +0/3`));
+    const budget = await cli(['rollout', 'budget', id!, '--budget', '2', '--max-concurrency', '2']);
+    expect(budget.stdout).toMatch(/maxConcurrency 2, failure budget 2/);
+    const pause = await cli(['rollout', 'pause', id!]);
+    expect(pause.code).toBe(1);
+    expect(pause.stderr).toMatch(/ROLLOUT_INVALID_TRANSITION/);
+    const abort = await cli(['rollout', 'abort', id!]);
+    expect(abort.stdout).toMatch(/ABORTED/);
+    const usage = await cli(['rollout', 'status']);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toMatch(/takes <rollout>/);
   });
 });
