@@ -10,7 +10,6 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs both; `npm run test:unit` / `npm run test:aws` one of them.
  */
 export const UNIT_TESTS = [
-  'core/rollouts/lifecycle.test.ts',
   'bench/report.test.ts',
   'control-plane/errors-doc.test.ts',
   'control-plane/infra/settings.test.ts',
@@ -18,6 +17,7 @@ export const UNIT_TESTS = [
   'core/backoff.test.ts',
   'core/lifecycle.test.ts',
   'core/registry/list-merge.test.ts',
+  'core/rollouts/lifecycle.test.ts',
   'templates/deployer.test.ts',
   'templates/emulator.test.ts',
   'templates/parameters.test.ts',
@@ -28,6 +28,7 @@ export const UNIT_TESTS = [
   'tiers/catalog.test.ts',
   'workflows/definitions/definitions.test.ts',
   'workflows/engine/local.test.ts',
+  'workflows/rollouts/definition.test.ts',
   'workflows/tasks/runner.test.ts',
   'workflows/tasks/tenant-data.test.ts',
   'workflows/watch.test.ts',

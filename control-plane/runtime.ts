@@ -13,7 +13,13 @@ import {
   SynthesisService,
 } from '../templates/index.js';
 import { TierCatalog } from '../tiers/catalog.js';
-import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
+import {
+  allTenants,
+  createWorkflows,
+  type TaskRunnerHooks,
+  tenantsByVersion,
+  type Workflows,
+} from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 
@@ -180,6 +186,7 @@ export async function buildRuntime<R extends RuntimeRole>(
         }
       : {}),
   });
+  metrics?.tenantsByTemplateVersion(async () => tenantsByVersion(await allTenants(aws.registry)));
   const close = async () => {
     workflows.watch.close();
     await app?.close();

@@ -5,8 +5,10 @@ import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.j
 import { testClients } from '../../test/support/aws.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import type { RolloutEvent } from '../../workflows/index.js';
+import { allTenants, tenantsByVersion } from '../../workflows/index.js';
 import { createRolloutService } from '../../workflows/rollouts/service.js';
 import { runCli } from '../cli/main.js';
+import { createMetrics } from '../metrics.js';
 
 /**
  * The rollout routes over the real registry and stores on moto, with the workflow replaced by a
@@ -74,11 +76,25 @@ describe('rollout routes', () => {
     expect(pool[1]).toMatchObject({ latest: true, tenants: 0 });
   });
 
+  it('the tenants_by_template_version gauge counts tenants per isolation and version', async () => {
+    const metrics = createMetrics();
+    let reads = 0;
+    metrics.tenantsByTemplateVersion(async () => {
+      reads += 1;
+      return tenantsByVersion(await allTenants(t.registry));
+    });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`tenants_by_template_version{isolation="pool",version="${V1}"} 3`);
+    await metrics.registry.metrics();
+    expect(reads).toBe(1);
+  });
+
   it.each([
     ['an unknown version', body({ targetVersion: 'cccccccccccc' }), 400, 'UNKNOWN_TEMPLATE_VERSION'],
     ['an empty selection', body({ tiers: ['premium'] }), 400, 'ROLLOUT_EMPTY_SELECTION'],
     ['a budget over 100%', body({ failureBudget: { percent: 150 } }), 400, 'VALIDATION_FAILED'],
     ['an unknown tier', body({ tiers: ['gold'] }), 400, 'UNKNOWN_TIER'],
+    ['onFailure rollback (not offered yet)', body({ onFailure: 'rollback' }), 400, 'VALIDATION_FAILED'],
     ['isolation and tiers at once', body({ isolation: ['pool'] }), 400, 'VALIDATION_FAILED'],
     [
       'a wave naming a tenant not selected',

@@ -12,7 +12,7 @@ export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 /** Allowed `from → to` moves; everything else is refused (ROLLOUT_INVALID_TRANSITION). */
 export const ROLLOUT_TRANSITIONS: Readonly<Record<RolloutStatus, readonly RolloutStatus[]>> = {
   PENDING: ['RUNNING', 'ABORTED'],
-  // RUNNING → FAILED: the budget tripped with onFailure abort|rollback, or a canary failed so.
+  // RUNNING → FAILED: the budget tripped (or a canary failed) with onFailure abort.
   RUNNING: ['PAUSED', 'SUCCEEDED', 'FAILED', 'ABORTED'],
   PAUSED: ['RUNNING', 'ABORTED'],
   SUCCEEDED: [],
@@ -44,14 +44,17 @@ export function assertRolloutTransition(from: RolloutStatus, to: RolloutStatus, 
 export const ROLLOUT_ACTIONS = { pause: 'PAUSED', resume: 'RUNNING', abort: 'ABORTED' } as const;
 export type RolloutAction = keyof typeof ROLLOUT_ACTIONS;
 
-export const ON_FAILURE = ['pause', 'abort', 'rollback'] as const;
+/**
+ * What the rollout does when its budget trips. (`rollback`, moving the tenants it updated back to
+ * their previous version, is not offered yet: every version's body is kept for it.)
+ */
+export const ON_FAILURE = ['pause', 'abort'] as const;
 export type OnFailure = (typeof ON_FAILURE)[number];
 
 /** Where a rollout goes when its budget trips (or its canary fails). */
 export const ON_FAILURE_STATUS: Readonly<Record<OnFailure, RolloutStatus>> = {
   pause: 'PAUSED',
   abort: 'FAILED',
-  rollback: 'FAILED',
 };
 
 // ---------------------------------------------------------------- failure budget
