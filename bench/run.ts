@@ -26,6 +26,7 @@ import {
 import { synthesizeTemplate } from '../templates/stacks/synthesize.js';
 import { seedTenants } from '../test/support/seed.js';
 import { type BenchResult, saveResults } from './report.js';
+import { benchRollout } from './rollout.js';
 import {
   benchConfig,
   fmt,
@@ -440,6 +441,7 @@ async function main(): Promise<void> {
       ['api', () => benchApi(cp)],
       ['scale', () => benchRegistryScale(cp)],
       ['burst', () => benchBurst(cp, aws.pid)],
+      ['rollout', () => benchRollout(aws.endpoint, dataDir, ADMIN_KEY, results, log, aws.pid)],
     ];
     for (const [name, run] of steps) {
       if (!want(name)) continue;
