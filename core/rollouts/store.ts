@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cancelledItems, isConditionFailed } from '../aws/errors.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegistryIo } from '../registry/io.js';
@@ -11,6 +11,7 @@ import {
   rolloutKey,
   rolloutTenantKey,
 } from '../registry/keys.js';
+import { transact } from '../registry/transact-items.js';
 import { assertRolloutTransition, isRolloutEnded, PROGRESS_COUNTS, type RolloutStatus } from './lifecycle.js';
 import {
   type Rollout,
@@ -79,33 +80,29 @@ export class RolloutStore {
   /** Writes a new rollout; ROLLOUT_CONFLICT when another was created since `guardRevision` was read. */
   async create(rollout: Rollout, guardRevision: number): Promise<void> {
     try {
-      await this.io.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.io.tableName,
-                Key: ROLLOUT_GUARD,
-                UpdateExpression: 'SET rev = :next, kind = :kind',
-                ConditionExpression: 'attribute_not_exists(rev) OR rev = :rev',
-                ExpressionAttributeValues: {
-                  ':next': guardRevision + 1,
-                  ':rev': guardRevision,
-                  ':kind': 'rollout-guard',
-                },
-              },
+      await transact(this.io, [
+        {
+          Update: {
+            TableName: this.io.tableName,
+            Key: ROLLOUT_GUARD,
+            UpdateExpression: 'SET rev = :next, kind = :kind',
+            ConditionExpression: 'attribute_not_exists(rev) OR rev = :rev',
+            ExpressionAttributeValues: {
+              ':next': guardRevision + 1,
+              ':rev': guardRevision,
+              ':kind': 'rollout-guard',
             },
-            {
-              Put: {
-                TableName: this.io.tableName,
-                Item: toItem(rollout),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            { Put: { TableName: this.io.tableName, Item: entryOf(rollout) } },
-          ],
-        }),
-      );
+          },
+        },
+        {
+          Put: {
+            TableName: this.io.tableName,
+            Item: toItem(rollout),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        { Put: { TableName: this.io.tableName, Item: entryOf(rollout) } },
+      ]);
     } catch (e) {
       if (cancelledItems(e).length > 0)
         throw new ControlPlaneError(
@@ -192,23 +189,19 @@ export class RolloutStore {
         }
       });
       try {
-        await this.io.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.io.tableName,
-                  Key: rolloutKey(rolloutId),
-                  UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-                  ConditionExpression: '#v = :v',
-                  ExpressionAttributeNames: { ...names, '#v': 'version' },
-                  ExpressionAttributeValues: values,
-                },
-              },
-              { Put: { TableName: this.io.tableName, Item: entryOf(next) } },
-            ],
-          }),
-        );
+        await transact(this.io, [
+          {
+            Update: {
+              TableName: this.io.tableName,
+              Key: rolloutKey(rolloutId),
+              UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+              ConditionExpression: '#v = :v',
+              ExpressionAttributeNames: { ...names, '#v': 'version' },
+              ExpressionAttributeValues: values,
+            },
+          },
+          { Put: { TableName: this.io.tableName, Item: entryOf(next) } },
+        ]);
         return { ...next, counts: current.counts };
       } catch (e) {
         if (cancelledItems(e).length === 0 && !isConditionFailed(e)) throw e;
@@ -258,37 +251,33 @@ export class RolloutStore {
    */
   async admit(progress: RolloutTenant, wave: number): Promise<AdmitResult> {
     try {
-      await this.io.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.io.tableName,
-                Key: rolloutKey(progress.rolloutId),
-                UpdateExpression: 'SET c_inflight = c_inflight + :one, c_exposure = c_exposure + :one',
-                ConditionExpression:
-                  '#s = :running AND currentWave = :wave AND c_inflight < maxConcurrency AND c_exposure < cap',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':one': 1, ':running': 'RUNNING', ':wave': wave },
-              },
+      await transact(this.io, [
+        {
+          Update: {
+            TableName: this.io.tableName,
+            Key: rolloutKey(progress.rolloutId),
+            UpdateExpression: 'SET c_inflight = c_inflight + :one, c_exposure = c_exposure + :one',
+            ConditionExpression:
+              '#s = :running AND currentWave = :wave AND c_inflight < maxConcurrency AND c_exposure < cap',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':one': 1, ':running': 'RUNNING', ':wave': wave },
+          },
+        },
+        {
+          Put: {
+            TableName: this.io.tableName,
+            Item: {
+              ...rolloutTenantKey(progress.rolloutId, progress.tenantId),
+              kind: 'rollout-tenant',
+              ...progress,
+              status: 'running',
             },
-            {
-              Put: {
-                TableName: this.io.tableName,
-                Item: {
-                  ...rolloutTenantKey(progress.rolloutId, progress.tenantId),
-                  kind: 'rollout-tenant',
-                  ...progress,
-                  status: 'running',
-                },
-                ConditionExpression: 'attribute_not_exists(pk) OR #s = :busy',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':busy': 'busy' },
-              },
-            },
-          ],
-        }),
-      );
+            ConditionExpression: 'attribute_not_exists(pk) OR #s = :busy',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':busy': 'busy' },
+          },
+        },
+      ]);
       return 'admitted';
     } catch (e) {
       const failed = cancelledItems(e);
@@ -329,34 +318,30 @@ export class RolloutStore {
       ...(outcome === 'busy' ? {} : { endedAt: this.now() }),
     };
     try {
-      await this.io.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.io.tableName,
-                Key: rolloutKey(progress.rolloutId),
-                UpdateExpression:
-                  'SET c_inflight = c_inflight - :one, c_succeeded = c_succeeded + :s, c_failed = c_failed + :f, c_exposure = c_exposure + :e',
-                ExpressionAttributeValues: { ':one': 1, ':s': d.succeeded, ':f': d.failed, ':e': d.exposure },
-              },
+      await transact(this.io, [
+        {
+          Update: {
+            TableName: this.io.tableName,
+            Key: rolloutKey(progress.rolloutId),
+            UpdateExpression:
+              'SET c_inflight = c_inflight - :one, c_succeeded = c_succeeded + :s, c_failed = c_failed + :f, c_exposure = c_exposure + :e',
+            ExpressionAttributeValues: { ':one': 1, ':s': d.succeeded, ':f': d.failed, ':e': d.exposure },
+          },
+        },
+        {
+          Put: {
+            TableName: this.io.tableName,
+            Item: {
+              ...rolloutTenantKey(progress.rolloutId, progress.tenantId),
+              kind: 'rollout-tenant',
+              ...next,
             },
-            {
-              Put: {
-                TableName: this.io.tableName,
-                Item: {
-                  ...rolloutTenantKey(progress.rolloutId, progress.tenantId),
-                  kind: 'rollout-tenant',
-                  ...next,
-                },
-                ConditionExpression: '#s = :running',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':running': 'running' },
-              },
-            },
-          ],
-        }),
-      );
+            ConditionExpression: '#s = :running',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':running': 'running' },
+          },
+        },
+      ]);
       return true;
     } catch (e) {
       if (cancelledItems(e).includes(1)) return false;

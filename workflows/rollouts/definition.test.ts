@@ -1,15 +1,10 @@
-import { createRequire } from 'node:module';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
+import { aslValidator, TEST_TASK_ARN } from '../../test/support/asl.js';
 import { substitute, TASK_FUNCTION_PLACEHOLDER } from '../definitions/index.js';
 import { ROLLOUT_TASKS, rolloutDefinition } from './definition.js';
 
-type Validate = (
-  definition: unknown,
-  options?: { checkPaths?: boolean; checkArn?: boolean },
-) => { isValid: boolean; errorsText(separator?: string): string };
-const aslValidator = createRequire(import.meta.url)('asl-validator') as Validate;
-const TASK_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:tcp-tasks';
+const TASK_ARN = TEST_TASK_ARN;
 
 const def = rolloutDefinition();
 const text = substitute(JSON.stringify(def), TASK_ARN);

@@ -223,6 +223,43 @@ export const ensureStack: HandlerOf<'EnsureStack'> = async (input, deps, step): 
   }
 };
 
+/** The tenant's current stack, the tier whose parameters it gets and its CloudFormation client. */
+async function currentStack(
+  deps: TaskDeps,
+  input: Parameters<typeof loadScope>[1],
+  which: 'tenant' | 'target',
+) {
+  const scope = await loadScope(deps, input);
+  const tier = tierFor(deps, scope, which);
+  const ref = stackOf(scope.tenant, 'current');
+  if (!ref)
+    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${scope.tenant.tenantId} has no stack to update`);
+  const cf = (await clientsFor(deps, { tenantId: scope.tenant.tenantId, accountId: ref.accountId }))
+    .cloudformation;
+  return { ...scope, tier, ref, cf };
+}
+
+/** Records the current stack as updated (status, version, outputs), ending the step in the same write. */
+async function recordUpdated(
+  deps: TaskDeps,
+  at: { tenant: Tenant; operation: { operationId: string }; ref: StackRef },
+  stack: StackView,
+  templateVersion: string,
+  step: Parameters<HandlerOf<'EnsureStackUpdated'>>[2],
+  patch: { templateVersion?: string } = {},
+): Promise<void> {
+  await deps.registry.patchTenant(
+    at.tenant,
+    at.operation.operationId,
+    {
+      stacks: upsertStack(at.tenant.stacks, { ...at.ref, status: stack.status, templateVersion }),
+      outputs: { ...at.tenant.outputs, ...stack.outputs },
+      ...patch,
+    },
+    { endsStep: step?.end(stack.status) },
+  );
+}
+
 /**
  * EnsureStackUpdated: bring the tenant's current stack to the parameters of a tier (the target tier
  * for a change, the tenant's own to undo one). Settled when the stack runs with exactly those
@@ -233,13 +270,8 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   deps,
   step,
 ): Promise<PollResult> => {
-  const scope = await loadScope(deps, input);
-  const { tenant, operation } = scope;
-  const tier = tierFor(deps, scope, input.args.tier);
-  const ref = stackOf(tenant, 'current');
-  if (!ref)
-    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
-  const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId })).cloudformation;
+  const at = await currentStack(deps, input, input.args.tier);
+  const { tenant, operation, tier, ref, cf } = at;
   const spec = await stackSpec(deps, tenant, tier, {
     stackName: ref.stackName,
     accountId: ref.accountId,
@@ -252,21 +284,8 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   });
   if (!progress.done) return { done: false, detail: progress.status };
   if (progress.failure) throw progress.failure;
-  const stack = progress.stack!;
-  await deps.registry.patchTenant(
-    tenant,
-    operation.operationId,
-    {
-      stacks: upsertStack(tenant.stacks, {
-        ...ref,
-        status: stack.status,
-        templateVersion: spec.templateVersion,
-      }),
-      outputs: { ...tenant.outputs, ...stack.outputs },
-    },
-    { endsStep: step?.end(stack.status) },
-  );
-  return { done: true, detail: progress.noChange ? 'no changes' : stack.status };
+  await recordUpdated(deps, at, progress.stack!, spec.templateVersion, step);
+  return { done: true, detail: progress.noChange ? 'no changes' : progress.stack!.status };
 };
 
 /**
@@ -280,18 +299,13 @@ export const ensureStackAtVersion: HandlerOf<'EnsureStackAtVersion'> = async (
   deps,
   step,
 ): Promise<PollResult> => {
-  const scope = await loadScope(deps, input);
-  const { tenant, operation } = scope;
-  const tier = tierFor(deps, scope, 'tenant');
-  const ref = stackOf(tenant, 'current');
-  if (!ref)
-    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
+  const at = await currentStack(deps, input, 'tenant');
+  const { tenant, operation, tier, ref, cf } = at;
   const key = input.args.version === 'target' ? 'templateVersion' : 'fromVersion';
   const versionId = String(operation.input[key] ?? '');
   if (!deps.templateVersions)
     throw new ControlPlaneError('INTERNAL', 'this process was built without the template version store');
   const version = { versionId, ...(await deps.templateVersions.body(tier.isolation, versionId)) };
-  const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId })).cloudformation;
   const spec = await stackSpec(
     deps,
     tenant,
@@ -319,18 +333,8 @@ export const ensureStackAtVersion: HandlerOf<'EnsureStackAtVersion'> = async (
   if (!progress.done) return { done: false, detail: progress.status };
   await deps.stackGate.release(owner);
   if (progress.failure) throw progress.failure;
-  const stack = progress.stack!;
-  await deps.registry.patchTenant(
-    tenant,
-    operation.operationId,
-    {
-      stacks: upsertStack(tenant.stacks, { ...ref, status: stack.status, templateVersion: versionId }),
-      outputs: { ...tenant.outputs, ...stack.outputs },
-      templateVersion: versionId,
-    },
-    { endsStep: step?.end(stack.status) },
-  );
-  return { done: true, detail: progress.noChange ? 'no changes' : stack.status };
+  await recordUpdated(deps, at, progress.stack!, versionId, step, { templateVersion: versionId });
+  return { done: true, detail: progress.noChange ? 'no changes' : progress.stack!.status };
 };
 
 function stacksWithRole(tenant: Tenant, role: StackRole | 'all'): StackRef[] {
