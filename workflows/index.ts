@@ -206,6 +206,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     store: rolloutStore,
     registry,
     events: rolloutEvents,
+    startRollout: (rolloutId) => rolloutEngine.start(rolloutId),
     clock,
     busyRetrySeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
     async startUpdate(tenantId, input, actor) {

@@ -15,7 +15,7 @@ import { DEFAULT_CATALOG, TierCatalog } from '../tiers/catalog.js';
  * scenario uses tiers of its own (clones of `basic`), so its rollout selects only its tenants.
  */
 
-const SCENARIOS = ['canary', 'budget', 'brake', 'abort', 'crash'] as const;
+const SCENARIOS = ['canary', 'budget', 'brake', 'abort', 'crash', 'rollback'] as const;
 const basic = DEFAULT_CATALOG.tiers.find((t) => t.name === 'basic')!;
 const catalog = TierCatalog.parse({
   tiers: [
@@ -309,4 +309,25 @@ describe('rollouts on moto', () => {
       expect(updates.get(t.stack), t.stack).toBe(1);
     }
   }, 180_000);
+
+  it('onFailure rollback: at the budget, a rollback rollout moves every updated tenant back to its version', async () => {
+    const tenants = await fleet('rollback', 4);
+    const before = await cfnVersion(tenants[0]!.stack);
+    const target = await newVersion();
+    refused.add(tenants[2]!.stack);
+    const { rollout } = await start('rollback-pool', { maxConcurrency: 1, onFailure: 'rollback' });
+    const failed = await waitFor(rollout.rolloutId, (r) => ended(r) && r.rolledBackBy !== undefined);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.counts).toMatchObject({ succeeded: 2, failed: 1 });
+    expect(failed.rolledBackBy).toMatch(/^ro_/);
+    const rollback = await waitFor(failed.rolledBackBy!, (r) => r.status === 'SUCCEEDED');
+    expect(rollback).toMatchObject({ rollbackOf: rollout.rolloutId, counts: { succeeded: 2, failed: 0 } });
+    for (const t of tenants) expect(await cfnVersion(t.stack), t.tenant.slug).toBe(before);
+    expect(before).not.toBe(target.pool);
+    const event = cp.rolloutEvents.find(
+      (e) => e.rolloutId === rollout.rolloutId && e.type === 'rollout.failed',
+    );
+    expect(event?.data).toMatchObject({ status: 'FAILED', rolledBackBy: failed.rolledBackBy });
+    refused.clear();
+  }, 120_000);
 });

@@ -17,7 +17,10 @@ export const ROLLOUT_OPTIONS = {
   canary: { type: 'string', help: 'rollout start: the first N tenants go first, alone' },
   'canary-bake': { type: 'string', help: 'rollout start: seconds the canary must stay healthy' },
   bake: { type: 'string', help: 'rollout start: seconds between waves' },
-  'on-failure': { type: 'string', help: 'rollout start: pause (default) or abort at the budget' },
+  'on-failure': {
+    type: 'string',
+    help: 'rollout start: pause (default), abort, or rollback (undo what it updated) at the budget',
+  },
 } as const;
 
 export const ROLLOUT_COMMAND = {

@@ -94,7 +94,7 @@ describe('rollout routes', () => {
     ['an empty selection', body({ tiers: ['premium'] }), 400, 'ROLLOUT_EMPTY_SELECTION'],
     ['a budget over 100%', body({ failureBudget: { percent: 150 } }), 400, 'VALIDATION_FAILED'],
     ['an unknown tier', body({ tiers: ['gold'] }), 400, 'UNKNOWN_TIER'],
-    ['onFailure rollback (not offered yet)', body({ onFailure: 'rollback' }), 400, 'VALIDATION_FAILED'],
+    ['an unknown onFailure', body({ onFailure: 'retry' }), 400, 'VALIDATION_FAILED'],
     ['isolation and tiers at once', body({ isolation: ['pool'] }), 400, 'VALIDATION_FAILED'],
     [
       'a wave naming a tenant not selected',

@@ -12,7 +12,7 @@ export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 /** Allowed `from → to` moves; everything else is refused (ROLLOUT_INVALID_TRANSITION). */
 export const ROLLOUT_TRANSITIONS: Readonly<Record<RolloutStatus, readonly RolloutStatus[]>> = {
   PENDING: ['RUNNING', 'ABORTED'],
-  // RUNNING → FAILED: the budget tripped (or a canary failed) with onFailure abort.
+  // RUNNING → FAILED: the budget tripped (or a canary failed) with onFailure abort or rollback.
   RUNNING: ['PAUSED', 'SUCCEEDED', 'FAILED', 'ABORTED'],
   PAUSED: ['RUNNING', 'ABORTED'],
   SUCCEEDED: [],
@@ -45,16 +45,17 @@ export const ROLLOUT_ACTIONS = { pause: 'PAUSED', resume: 'RUNNING', abort: 'ABO
 export type RolloutAction = keyof typeof ROLLOUT_ACTIONS;
 
 /**
- * What the rollout does when its budget trips. (`rollback`, moving the tenants it updated back to
- * their previous version, is not offered yet: every version's body is kept for it.)
+ * What the rollout does when its budget trips: pause, end FAILED, or end FAILED and start a
+ * rollback rollout moving every tenant it updated back to its previous version.
  */
-export const ON_FAILURE = ['pause', 'abort'] as const;
+export const ON_FAILURE = ['pause', 'abort', 'rollback'] as const;
 export type OnFailure = (typeof ON_FAILURE)[number];
 
 /** Where a rollout goes when its budget trips (or its canary fails). */
 export const ON_FAILURE_STATUS: Readonly<Record<OnFailure, RolloutStatus>> = {
   pause: 'PAUSED',
   abort: 'FAILED',
+  rollback: 'FAILED',
 };
 
 // ---------------------------------------------------------------- failure budget

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorInfoSchema, TenantIdSchema } from '../registry/records.js';
-import { ON_FAILURE, ROLLOUT_STATUSES, TENANT_PROGRESS } from './lifecycle.js';
+import { admissionCap, ON_FAILURE, ROLLOUT_STATUSES, TENANT_PROGRESS } from './lifecycle.js';
 
 /** One zod schema per concept: rollout requests, records and progress, template versions. */
 
@@ -102,6 +102,12 @@ export const RolloutSchema = z.object({
   request: z.record(z.string(), z.unknown()),
   /** The version each isolation model moves to. */
   targets: z.partialRecord(IsolationSchema, VersionIdSchema),
+  /** A rollback's per-tenant versions (each tenant's previous one), over `targets`. */
+  tenantTargets: z.record(z.string(), z.string()).optional(),
+  /** A rollback: the rollout it undoes. */
+  rollbackOf: z.string().optional(),
+  /** The rollback rollout started when this one's budget tripped (onFailure rollback). */
+  rolledBackBy: z.string().optional(),
   waves: z.array(RolloutWaveSchema),
   onFailure: z.enum(ON_FAILURE),
   maxConcurrency: z.number().int(),
@@ -127,6 +133,37 @@ export const RolloutSchema = z.object({
   endedAt: z.string().optional(),
 });
 export type Rollout = z.infer<typeof RolloutSchema>;
+
+/** A new PENDING rollout: counters at zero, the cap of its first wave. */
+export function newRollout(
+  fields: Pick<
+    Rollout,
+    | 'rolloutId'
+    | 'request'
+    | 'targets'
+    | 'waves'
+    | 'onFailure'
+    | 'maxConcurrency'
+    | 'budget'
+    | 'bakeSeconds'
+    | 'canaryBakeSeconds'
+    | 'actor'
+    | 'createdAt'
+  > &
+    Partial<Pick<Rollout, 'tenantTargets' | 'rollbackOf'>>,
+): Rollout {
+  return {
+    ...fields,
+    status: 'PENDING',
+    cap: admissionCap(fields.budget, fields.waves[0]?.canary ?? false, 0),
+    counts: { inflight: 0, succeeded: 0, failed: 0, exposure: 0 },
+    currentWave: 0,
+    passes: 0,
+    executions: 1,
+    version: 1,
+    updatedAt: fields.createdAt,
+  };
+}
 
 export const RolloutTenantSchema = z.object({
   rolloutId: RolloutIdSchema,

@@ -15,6 +15,7 @@ import {
   ISOLATIONS,
   type Isolation,
   MAX_ROLLOUT_TENANTS,
+  newRollout,
   type Rollout,
   type RolloutPatch,
   type RolloutRequest,
@@ -191,27 +192,19 @@ export function createRolloutService(deps: RolloutServiceDeps) {
         tenants.length - Math.min(canaryCount, tenants.length),
       );
       const at = deps.clock().toISOString();
-      const rollout: Rollout = {
+      const rollout = newRollout({
         rolloutId: newRolloutId(),
-        status: 'PENDING',
         request: request as unknown as Record<string, unknown>,
         targets,
         waves,
         onFailure: request.onFailure,
         maxConcurrency: request.maxConcurrency,
         budget,
-        cap: admissionCap(budget, waves[0]!.canary, 0),
         bakeSeconds: request.bakeSeconds,
         canaryBakeSeconds: request.canary?.bakeSeconds ?? 0,
-        counts: { inflight: 0, succeeded: 0, failed: 0, exposure: 0 },
-        currentWave: 0,
-        passes: 0,
-        executions: 1,
         actor,
-        version: 1,
-        createdAt: at,
-        updatedAt: at,
-      };
+        createdAt: deps.clock().toISOString(),
+      });
       await store.create(rollout, guard);
       await deps.start(rollout.rolloutId);
       return view(rollout);

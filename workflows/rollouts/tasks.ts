@@ -1,4 +1,5 @@
 import { ControlPlaneError, isControlPlaneError } from '../../core/errors.js';
+import { newRolloutId } from '../../core/ids.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Registry } from '../../core/registry/registry.js';
 import {
@@ -8,7 +9,7 @@ import {
   nextStep,
   ON_FAILURE_STATUS,
 } from '../../core/rollouts/lifecycle.js';
-import type { Isolation, Rollout, RolloutTenant } from '../../core/rollouts/records.js';
+import { type Isolation, newRollout, type Rollout, type RolloutTenant } from '../../core/rollouts/records.js';
 import type { RolloutStore } from '../../core/rollouts/store.js';
 import { toTaskError } from '../tasks/index.js';
 import type { RolloutTaskName } from './definition.js';
@@ -30,6 +31,8 @@ export interface RolloutTaskDeps {
     actor: string,
   ) => Promise<Operation>;
   readonly events: RolloutEventPublisher;
+  /** Starts a rollout's execution (a rollback this one began). */
+  readonly startRollout: (rolloutId: string) => void | Promise<void>;
   readonly clock: () => Date;
   /** Seconds between passes over a wave whose only remaining tenants are busy. */
   readonly busyRetrySeconds: number;
@@ -75,6 +78,9 @@ async function begin(deps: RolloutTaskDeps, input: RolloutTaskInput) {
 /** The budget tripped (or the canary failed): the rollout stops as its onFailure says. */
 async function trip(deps: RolloutTaskDeps, rollout: Rollout, reason: string): Promise<void> {
   const status = ON_FAILURE_STATUS[rollout.onFailure];
+  // The rollback is recorded and started before the status ends the rollout: a crash in between
+  // leaves it RUNNING with its budget tripped, and the next PlanWave trips it again.
+  const rollback = rollout.onFailure === 'rollback' ? await startRollback(deps, rollout) : undefined;
   const stopped = await deps.store.update(rollout.rolloutId, (r) =>
     r.status === 'RUNNING' ? { status, reason } : undefined,
   );
@@ -82,8 +88,56 @@ async function trip(deps: RolloutTaskDeps, rollout: Rollout, reason: string): Pr
   await deps.events.publish({
     type: status === 'PAUSED' ? 'rollout.paused' : 'rollout.failed',
     rolloutId: rollout.rolloutId,
-    data: { status, reason, counts: stopped.counts, wave: stopped.waves[stopped.currentWave]?.name },
+    data: {
+      status,
+      reason,
+      counts: stopped.counts,
+      wave: stopped.waves[stopped.currentWave]?.name,
+      ...(rollback ? { rolledBackBy: rollback } : {}),
+    },
   });
+}
+
+/**
+ * onFailure rollback: a rollout of its own moves every tenant this one updated back to the version
+ * it had (`tenantTargets`), through the same path. Nothing was in flight when the budget tripped
+ * (strict budget), so the set is final. Answers its id (none when nothing was updated).
+ */
+async function startRollback(deps: RolloutTaskDeps, failed: Rollout): Promise<string | undefined> {
+  const updated = (await deps.store.tenants(failed.rolloutId)).filter(
+    (p) => p.status === 'succeeded' && p.fromVersion && p.fromVersion !== p.toVersion,
+  );
+  if (updated.length === 0) return undefined;
+  // Its id is claimed on the record first: of two trips at once, both start the same rollback.
+  const rolloutId = (
+    await deps.store.update(failed.rolloutId, (r) =>
+      r.rolledBackBy ? undefined : { rolledBackBy: newRolloutId() },
+    )
+  ).rolledBackBy!;
+  const rollback = newRollout({
+    rolloutId,
+    request: { rollbackOf: failed.rolloutId },
+    targets: {},
+    tenantTargets: Object.fromEntries(updated.map((p) => [p.tenantId, p.fromVersion!])),
+    rollbackOf: failed.rolloutId,
+    waves: [{ name: 'rollback', canary: false, tenantIds: updated.map((p) => p.tenantId) }],
+    onFailure: 'pause',
+    maxConcurrency: failed.maxConcurrency,
+    budget: updated.length,
+    bakeSeconds: 0,
+    canaryBakeSeconds: 0,
+    actor: `rollout:${failed.rolloutId}`,
+    createdAt: now(deps),
+  });
+  for (let attempt = 0; !(await deps.store.get(rolloutId)); attempt += 1) {
+    try {
+      await deps.store.create(rollback, await deps.store.guardRevision());
+    } catch (e) {
+      if (!isControlPlaneError(e, 'ROLLOUT_CONFLICT') || attempt >= 4) throw e;
+    }
+  }
+  await deps.startRollout(rolloutId);
+  return rolloutId;
 }
 
 type Plan =
@@ -105,6 +159,15 @@ async function planWave(deps: RolloutTaskDeps, input: RolloutTaskInput): Promise
     });
     const busy = open.filter((id) => progress.get(id)?.status === 'busy');
     const at = now(deps);
+    // Tripped but still RUNNING: a crash came between the trip's steps; finish the trip.
+    if (rollout.status === 'RUNNING' && budgetTripped(rollout.counts.failed, rollout.cap)) {
+      await trip(
+        deps,
+        rollout,
+        `failure budget exceeded: ${rollout.counts.failed} failed, ${rollout.budget} tolerated`,
+      );
+      continue;
+    }
     // A bake (or a wait before a retry pass) that has ended lets the next pass run.
     const step = nextStep({
       status: rollout.status,
@@ -244,7 +307,7 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
         tenantId,
         wave,
         status: 'running',
-        toVersion: rollout.targets[isolation] ?? '',
+        toVersion: rollout.tenantTargets?.[tenantId] ?? rollout.targets[isolation] ?? '',
         ...(tenant?.templateVersion ? { fromVersion: tenant.templateVersion } : {}),
         busyPasses: progress?.busyPasses ?? 0,
         pass: rollout.passes,
