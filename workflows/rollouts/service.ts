@@ -191,7 +191,6 @@ export function createRolloutService(deps: RolloutServiceDeps) {
         request.failureBudget,
         tenants.length - Math.min(canaryCount, tenants.length),
       );
-      const at = deps.clock().toISOString();
       const rollout = newRollout({
         rolloutId: newRolloutId(),
         request: request as unknown as Record<string, unknown>,
