@@ -126,17 +126,19 @@ describe('rollout routes', () => {
   let rolloutId = '';
   it('starts a rollout with waves and a canary; an overlapping one is refused with 409 and writes nothing', async () => {
     const writer = await t.keyWith(['rollouts:write']);
-    const res = await t.call({
-      method: 'POST',
-      url: '/v1/rollouts',
-      key: writer,
-      headers: { 'idempotency-key': 'rollout-1' },
-      payload: body({
-        waves: [{ tenants: ['ro-two'] }],
-        canary: { count: 1 },
-        failureBudget: { percent: 50 },
-      }),
-    });
+    const first = () =>
+      t.call({
+        method: 'POST',
+        url: '/v1/rollouts',
+        key: writer,
+        headers: { 'idempotency-key': 'rollout-1' },
+        payload: body({
+          waves: [{ tenants: ['ro-two'] }],
+          canary: { count: 1 },
+          failureBudget: { percent: 50 },
+        }),
+      });
+    const res = await first();
     expect(res.statusCode, res.body).toBe(202);
     const view = res.json();
     rolloutId = view.rollout.rolloutId;
@@ -148,17 +150,7 @@ describe('rollout routes', () => {
     // The canary is the first tenant in wave order: the one wave 1 names.
     expect(view.rollout.waves[0].tenantIds).toEqual([(await t.registry.requireTenant('ro-two')).tenantId]);
     expect(started).toEqual([rolloutId]);
-    const replay = await t.call({
-      method: 'POST',
-      url: '/v1/rollouts',
-      key: writer,
-      headers: { 'idempotency-key': 'rollout-1' },
-      payload: body({
-        waves: [{ tenants: ['ro-two'] }],
-        canary: { count: 1 },
-        failureBudget: { percent: 50 },
-      }),
-    });
+    const replay = await first();
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json().rollout.rolloutId).toBe(rolloutId);
     const before = await t.countItems();

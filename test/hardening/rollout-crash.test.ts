@@ -6,9 +6,10 @@ import { Registry } from '../../core/registry/registry.js';
 import { RolloutStore } from '../../core/rollouts/store.js';
 import { TemplateVersionStore } from '../../core/rollouts/template-versions.js';
 import { templateVersionId } from '../../templates/index.js';
-import { testClients, testEndpoint, uniqueName } from '../support/aws.js';
+import { testClients, uniqueName } from '../support/aws.js';
 import { type ChildControlPlane, callChild, killChildren, startChildControlPlane } from './support/child.js';
 import {
+  childEnv,
   HARDENING_ADMIN_KEY,
   hardeningDataDir,
   onboardBody,
@@ -30,17 +31,7 @@ const io = { db: verify.documents, tableName: registryTable, clock: () => new Da
 const registry = new Registry({ documents: verify.documents, tableName: registryTable });
 const rollouts = new RolloutStore(io);
 const versions = new TemplateVersionStore(io);
-const env = {
-  CONTROL_PLANE_DATA_DIR: dataDir,
-  AWS_ENDPOINT_URL: testEndpoint(),
-  HOST: '127.0.0.1',
-  PORT: '0',
-  REGISTRY_TABLE: registryTable,
-  RESOURCE_PREFIX: prefix,
-  STACK_POLL_MS: '50',
-  CONTROL_PLANE_ADMIN_KEY: HARDENING_ADMIN_KEY,
-  LOG_LEVEL: 'warn',
-};
+const env = childEnv(dataDir, registryTable, prefix);
 
 let child: ChildControlPlane | undefined;
 afterAll(async () => {
