@@ -1,6 +1,6 @@
 import '../core/polyfills.js';
 import { loadConfig } from '../core/config.js';
-import type { TaskInput, TaskResult } from '../workflows/index.js';
+import { isRolloutTask, type TaskInput, type TaskResult } from '../workflows/index.js';
 import { TASK_TEMPLATE_CACHE_DIR } from './infra/contract.js';
 import { buildRuntime, perContainer } from './runtime.js';
 
@@ -18,5 +18,8 @@ const runtime = perContainer(() =>
 );
 
 export async function handler(event: TaskInput): Promise<TaskResult> {
-  return (await runtime()).workflows.runTask(event);
+  const { workflows } = await runtime();
+  // The rollout state machine's tasks carry a rolloutId instead of an operation (docs/rollouts.md).
+  if (isRolloutTask(event.task)) return (await workflows.rollouts.runTask(event as never)) as TaskResult;
+  return workflows.runTask(event);
 }

@@ -22,7 +22,7 @@ import { createLifecycleService } from './lifecycle.js';
 import { LocalRolloutEngine } from './rollouts/engine.js';
 import { eventBridgeRolloutPublisher, type RolloutEventPublisher } from './rollouts/events.js';
 import { createRolloutService, type RolloutService } from './rollouts/service.js';
-import { createRolloutTaskRunner } from './rollouts/tasks.js';
+import { createRolloutTaskRunner, type RolloutTaskInput } from './rollouts/tasks.js';
 import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
@@ -33,7 +33,7 @@ export { StepFunctionsEngine } from './engine/stepfunctions.js';
 export type { WorkflowEngine } from './engine/types.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify } from './lifecycle.js';
-export { rolloutDefinition } from './rollouts/definition.js';
+export { isRolloutTask, ROLLOUT_TASKS, rolloutDefinition } from './rollouts/definition.js';
 export { LocalRolloutEngine } from './rollouts/engine.js';
 export { ROLLOUT_EVENT_TYPES, type RolloutEvent, type RolloutEventPublisher } from './rollouts/events.js';
 export {
@@ -69,6 +69,8 @@ export interface Workflows {
     readonly engine: LocalRolloutEngine;
     readonly versions: TemplateVersionStore;
     readonly store: RolloutStore;
+    /** The rollout state machine's task dispatcher (the local engine's, and the task function's). */
+    readonly runTask: (input: RolloutTaskInput) => Promise<unknown>;
     /** Registers the template versions `synth` produces (the code's, by default) as the latest. */
     registerVersions(synth?: SynthesisService): Promise<void>;
   };
@@ -228,6 +230,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
   });
   const rollouts: Workflows['rollouts'] = {
     engine: rolloutEngine,
+    runTask: runRolloutTask,
     versions: templateVersions,
     store: rolloutStore,
     service: createRolloutService({

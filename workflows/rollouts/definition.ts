@@ -17,6 +17,8 @@ import { type AslDefinition, RETRY, TASK_FUNCTION_PLACEHOLDER } from '../definit
 
 export const ROLLOUT_TASKS = ['RolloutBegin', 'RolloutPlanWave', 'RolloutTenant'] as const;
 export type RolloutTaskName = (typeof ROLLOUT_TASKS)[number];
+export const isRolloutTask = (task: unknown): task is RolloutTaskName =>
+  (ROLLOUT_TASKS as readonly unknown[]).includes(task);
 
 function task(
   name: RolloutTaskName,
