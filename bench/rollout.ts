@@ -216,7 +216,7 @@ export async function benchRollout(
     const cpuMsPerUpdate = (cpu.user + cpu.system) / 1000 / main.length;
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
     log(
-      `  single update median ${Math.round(single.median)} ms (${Math.round(single.min)}–${Math.round(single.max)}); rollout of ${main.length} ${rollout.status} in ${round3(ms / 1000)} s (${rollout.passes} pass(es)); ideal ${round3(ideal / 1000)} s; ratio ${round3(ratio)} (target <= 1.2)`,
+      `  single update median ${Math.round(single.median)} ms (${Math.round(single.min)}–${Math.round(single.max)}); rollout of ${main.length} ${rollout.status} in ${round3(ms / 1000)} s; ideal ${round3(ideal / 1000)} s; ratio ${round3(ratio)} (target <= 1.2)`,
     );
     log(
       `  control-plane CPU ${round3(cpuMsPerUpdate)} ms per update (this process); peak RSS ${Math.round(peakRssMb)} MB; moto CPU ${motoCpuSeconds ?? 'n/a'} s over the ${round3(ms / 1000)} s rollout (moto is single-threaded: near the wall time, it is the bound)`,

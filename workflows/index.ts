@@ -209,6 +209,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     registry,
     events: rolloutEvents,
     startRollout: (rolloutId) => rolloutEngine.start(rolloutId),
+    awaitOperation: (operationId, timeoutMs) => watch.wait(operationId, timeoutMs),
     clock,
     busyRetrySeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
     async startUpdate(tenantId, input, actor) {

@@ -31,6 +31,11 @@ export interface RolloutTaskDeps {
     actor: string,
   ) => Promise<Operation>;
   readonly events: RolloutEventPublisher;
+  /**
+   * The operation once it ended, or as it stands after `timeoutMs` (the operation watch: at once
+   * when it ends in this process), so an item learns its update ended without a poll interval.
+   */
+  readonly awaitOperation: (operationId: string, timeoutMs: number) => Promise<Operation>;
   /** Starts a rollout's execution (a rollback this one began). */
   readonly startRollout: (rolloutId: string) => void | Promise<void>;
   readonly clock: () => Date;
@@ -275,6 +280,9 @@ async function findStartedUpdate(deps: RolloutTaskDeps, tenant: Tenant, rolloutI
   return started?.operationId;
 }
 
+/** How long one RolloutTenant call waits for its update to end (well inside the Task's 120 s). */
+const AWAIT_UPDATE_MS = 20_000;
+
 type ItemAnswer = { done: boolean; detail?: string; outcome?: string; waitSeconds: number };
 
 /**
@@ -374,7 +382,7 @@ async function runUpdate(
     }
     await deps.store.setOperation(rollout.rolloutId, tenantId, operationId);
   }
-  const op = await deps.registry.getOperation(operationId);
+  const op = await deps.awaitOperation(operationId, AWAIT_UPDATE_MS).catch(() => undefined);
   if (!op || (op.status !== 'SUCCEEDED' && op.status !== 'FAILED'))
     return answer(false, `update ${operationId} ${op?.status ?? 'starting'}`);
   if (op.status === 'SUCCEEDED') {
