@@ -56,6 +56,20 @@ const ROWS: Record<string, { label: string; target: string; figures(r: BenchResu
       return `${Number(r.largeTenants).toLocaleString('en')}: ${ms(r.largeMs as Summary)} vs 1,000: ${ms(r.smallMs as Summary)} → **ratio ${r.ratio}** on moto; items DynamoDB read per page: ${items}`;
     },
   },
+  rolloutWall: {
+    label:
+      '6. fleet rollout: wall time over N pool tenants at maxConcurrency K vs ceil(N/K) × the median single update',
+    target: '≤ 1.2, 0 updates after the budget',
+    figures: (r) => {
+      const f = r.failureRun as {
+        status: string;
+        budget: number;
+        failed: number;
+        updatesAfterBudget: number;
+      };
+      return `${r.tenants} tenants, K ${r.maxConcurrency}: ${r.wallMs} ms vs ideal ${r.idealMs} ms → **ratio ${r.ratio}**; CPU ${r.cpuMsPerUpdate} ms per update, peak RSS ${r.peakRssMb} MB; 10% failing, budget ${f.budget}: ${f.status} after ${f.failed} failures, **${f.updatesAfterBudget} updates after the budget**`;
+    },
+  },
   api: {
     label: '5. API: `GET /v1/tenants/:id` requests/s vs a bare Fastify route doing the same registry read',
     target: '≥ 0.5',

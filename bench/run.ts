@@ -28,6 +28,7 @@ import { seedTenants } from '../test/support/seed.js';
 import { benchQuotas } from './quotas.js';
 import { benchReconcile } from './reconcile.js';
 import { type BenchResult, saveResults } from './report.js';
+import { benchRollout } from './rollout.js';
 import {
   benchConfig,
   fmt,
@@ -455,6 +456,7 @@ async function main(): Promise<void> {
           results.reconcile = await benchReconcile(cp, counter, log);
         },
       ],
+      ['rollout', () => benchRollout(aws.endpoint, dataDir, ADMIN_KEY, results, log, aws.pid)],
     ];
     for (const [name, run] of steps) {
       if (!want(name)) continue;

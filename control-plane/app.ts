@@ -20,7 +20,7 @@ import type { TenantExports } from '../core/tenant-data/exports.js';
 import type { UsageStore } from '../core/usage/store.js';
 import { PLATFORM_TAG_VALUE } from '../templates/index.js';
 import type { TierCatalog } from '../tiers/catalog.js';
-import type { LifecycleService } from '../workflows/index.js';
+import type { LifecycleService, RolloutService } from '../workflows/index.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { Authenticator, createJwtVerifier, type JwtVerifier } from './auth.js';
 import type { RouteContext } from './context.js';
@@ -46,6 +46,7 @@ import { operationHistoryRoutes } from './routes/operation-history.js';
 import { operationRoutes } from './routes/operations.js';
 import { quotaRoutes } from './routes/quotas.js';
 import { type ReconcileServices, reconcileRoutes } from './routes/reconcile.js';
+import { rolloutRoutes } from './routes/rollouts.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { tenantConfigRoutes } from './routes/tenant-config.js';
 import { tenantUpdateRoutes } from './routes/tenant-update.js';
@@ -94,6 +95,8 @@ export interface AppDeps {
   readonly events?: EventStreamDeps;
   /** The web console's assets (server role); without it /console answers CONSOLE_UNAVAILABLE. */
   readonly console?: ConsoleSource;
+  /** Fleet rollouts and template versions (`/v1/rollouts`, `/v1/templates`); without it those routes answer INTERNAL. */
+  readonly rollouts?: RolloutService;
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -250,6 +253,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   exportRoutes(router, ctx, deps.exports);
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);
+  rolloutRoutes(router, ctx, deps.rollouts);
   apiKeyRoutes(router, deps.apiKeys);
   usageRoutes(router, ctx, { store: deps.usage });
   costRoutes(router, ctx, {

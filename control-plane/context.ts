@@ -72,6 +72,27 @@ export async function answerStarted(
     ctx.metrics.operationStarted(started.operation.type);
     return { statusCode: 202, body: { tenant: started.tenant, operation: started.operation } };
   };
+  const result = await runIdempotent(ctx, reply, call, execute);
+  const body = result.body as Started;
+  logContext(request, reply, { tenantId: body.tenant.tenantId, operationId: body.operation.operationId });
+  request.log.info({ type: body.operation.type, replayed: result.replayed }, 'operation accepted');
+  return reply.code(result.statusCode).send(result.body);
+}
+
+/**
+ * Runs a mutation at most once per idempotency key (no key: once, as asked): a retry gets the
+ * first answer and an `Idempotent-Replayed: true` header; one racing the first gets Retry-After.
+ */
+export async function runIdempotent(
+  ctx: RouteContext,
+  reply: FastifyReply,
+  call: {
+    readonly scope: string;
+    readonly idempotencyKey: string | undefined;
+    readonly fingerprint: unknown;
+  },
+  execute: (idempotency?: IdempotencyLink) => Promise<{ statusCode: number; body: unknown }>,
+): Promise<{ statusCode: number; body: unknown; replayed: boolean }> {
   const key = call.idempotencyKey;
   const result = key
     ? await ctx.idempotency.run(call.scope, key, call.fingerprint, execute).catch((e: unknown) => {
@@ -80,9 +101,6 @@ export async function answerStarted(
         throw e;
       })
     : { ...(await execute()), replayed: false };
-  const body = result.body as Started;
-  logContext(request, reply, { tenantId: body.tenant.tenantId, operationId: body.operation.operationId });
-  request.log.info({ type: body.operation.type, replayed: result.replayed }, 'operation accepted');
   if (result.replayed) reply.header('idempotent-replayed', 'true');
-  return reply.code(result.statusCode).send(result.body);
+  return result;
 }

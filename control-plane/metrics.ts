@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry as PromRegistry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry as PromRegistry } from 'prom-client';
 
 /**
  * Prometheus metrics of one control plane. Each instance has its own prom-client registry (never
@@ -12,6 +12,11 @@ export interface ControlPlaneMetrics {
   operationStarted(type: string): void;
   /** `status` is the operation's end status (SUCCEEDED or FAILED); `seconds` its wall-clock duration. */
   operationFinished(type: string, status: string, seconds: number): void;
+  /**
+   * Serves `tenants_by_template_version{isolation,version}` from `count` (`isolation/version` →
+   * tenants), read at most once per `ttlMs` however often Prometheus scrapes: it reads the fleet.
+   */
+  tenantsByTemplateVersion(count: () => Promise<ReadonlyMap<string, number>>, ttlMs?: number): void;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -52,8 +57,32 @@ export function createMetrics(): ControlPlaneMetrics {
     buckets: OPERATION_BUCKETS,
     registers: [registry],
   });
+  let versionCount: (() => Promise<ReadonlyMap<string, number>>) | undefined;
+  let versionTtlMs = 30_000;
+  let cached: { at: number; counts: ReadonlyMap<string, number> } | undefined;
+  new Gauge({
+    name: 'tenants_by_template_version',
+    help: 'Tenants whose current stack runs each template version, by isolation model and version.',
+    labelNames: ['isolation', 'version'] as const,
+    registers: [registry],
+    async collect() {
+      if (!versionCount) return;
+      if (!cached || Date.now() - cached.at > versionTtlMs)
+        cached = { at: Date.now(), counts: await versionCount() };
+      this.reset();
+      for (const [key, n] of cached.counts) {
+        const [isolation = '', version = ''] = key.split('/');
+        this.set({ isolation, version }, n);
+      }
+    },
+  });
   return {
     registry,
+    tenantsByTemplateVersion(count, ttlMs = 30_000) {
+      versionCount = count;
+      versionTtlMs = ttlMs;
+      cached = undefined;
+    },
     observeRequest(method, route, status, seconds) {
       const labels = { method, route, status: String(status) };
       requests.inc(labels);

@@ -21,9 +21,11 @@ import {
 } from '../templates/index.js';
 import { TierCatalog } from '../tiers/catalog.js';
 import {
+  allTenants,
   createWorkflows,
   scheduleReconcile,
   type TaskRunnerHooks,
+  tenantsByVersion,
   type Workflows,
 } from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
@@ -209,6 +211,7 @@ export async function buildRuntime<R extends RuntimeRole>(
         }
       : {}),
   });
+  metrics?.tenantsByTemplateVersion(async () => tenantsByVersion(await allTenants(aws.registry)));
   const close = async () => {
     workflows.watch.close();
     await app?.close();
@@ -254,6 +257,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     }),
     // The reconciler reads the platform (user pool, usage plans): served where the platform is known.
     ...(deployed ? { reconcile: { reconciler: workflows.reconciler, findings: workflows.findings } } : {}),
+    rollouts: workflows.rollouts.service,
     health: () => aws.health(),
     // The stream carries what this process runs: the local engine's operations.
     ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
@@ -293,9 +297,13 @@ export async function buildRuntime<R extends RuntimeRole>(
   );
   say(`control plane listening on ${url} (API docs at ${url}/docs)`);
   say(consoleReady);
+  // The code's templates are registered as the latest versions (a new version appears when they change).
+  await workflows.rollouts.registerVersions();
   if (config.resumeOnStart) {
     const resumed = await workflows.engine.resumeOpen();
     if (resumed > 0) say(`resumed ${resumed} operation(s) left running by a previous process`);
+    const rollouts = await workflows.rollouts.engine.resumeOpen();
+    if (rollouts > 0) say(`resumed ${rollouts} rollout(s) left running by a previous process`);
   }
   const schedule = scheduleReconcile(workflows.reconciler, config.reconcileIntervalSeconds, theApp.log);
   if (config.reconcileIntervalSeconds > 0) say(`reconciling every ${config.reconcileIntervalSeconds} s`);

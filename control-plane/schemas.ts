@@ -216,6 +216,8 @@ export const SCOPES = [
   'tenants:config:write',
   'usage:write',
   'costs:read',
+  'rollouts:read',
+  'rollouts:write',
   'admin',
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

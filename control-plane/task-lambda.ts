@@ -1,6 +1,6 @@
 import '../core/polyfills.js';
 import { loadConfig } from '../core/config.js';
-import type { PageResult, TaskInput, TaskResult } from '../workflows/index.js';
+import { isRolloutTask, type PageResult, type TaskInput, type TaskResult } from '../workflows/index.js';
 import { TASK_TEMPLATE_CACHE_DIR } from './infra/contract.js';
 import { buildRuntime, perContainer } from './runtime.js';
 
@@ -25,5 +25,7 @@ interface ReconcilePageEvent {
 export async function handler(event: TaskInput | ReconcilePageEvent): Promise<TaskResult | PageResult> {
   const { workflows } = await runtime();
   if ('reconcile' in event) return workflows.reconciler.page(event.reconcile);
+  // The rollout state machine's tasks carry a rolloutId instead of an operation (docs/rollouts.md).
+  if (isRolloutTask(event.task)) return (await workflows.rollouts.runTask(event as never)) as TaskResult;
   return workflows.runTask(event);
 }

@@ -217,6 +217,32 @@ export const ERROR_CATALOGUE = {
     status: 503,
     description: 'The web console is not served by this process, or its bundle could not be built.',
   },
+  UNKNOWN_TEMPLATE_VERSION: {
+    status: 400,
+    description: 'The template version is not one the control plane has registered for that isolation model.',
+  },
+  ROLLOUT_EMPTY_SELECTION: {
+    status: 400,
+    description: 'The rollout selects no tenant (isolation, tiers and waves together match none).',
+  },
+  ROLLOUT_TOO_LARGE: {
+    status: 400,
+    description: 'The rollout selects more tenants than one rollout may hold; split it by tier or isolation.',
+  },
+  ROLLOUT_OVERLAP: {
+    status: 409,
+    description: 'Another rollout that has not ended holds some of the selected tenants.',
+  },
+  ROLLOUT_NOT_FOUND: { status: 404, description: 'No rollout with this id.' },
+  ROLLOUT_INVALID_TRANSITION: {
+    status: 409,
+    description:
+      "The rollout's status does not allow this action (e.g. resume a rollout that is not paused).",
+  },
+  ROLLOUT_CONFLICT: {
+    status: 409,
+    description: 'The rollout changed while the request was applied; read it again and retry.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -7,6 +7,7 @@ const ulid = monotonicFactory();
 export const newTenantId = (): string => `t_${ulid()}`;
 export const newOperationId = (): string => `op_${ulid()}`;
 export const newEventId = (): string => ulid();
+export const newRolloutId = (): string => `ro_${ulid()}`;
 
 /** A stable digest of a JSON value (keys sorted), for idempotency request fingerprints. */
 export function fingerprint(value: unknown): string {

@@ -27,6 +27,7 @@ export const OPERATION_TYPES = [
   'offboard',
   'update',
   'repair',
+  'update-template',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -99,6 +100,8 @@ export const OPERATION_RULES: Readonly<Record<OperationType, OperationRule>> = {
   // Re-runs an ACTIVE tenant's ensure steps (docs/reconcile.md); a failed repair changed nothing
   // that was not already wrong, so it returns the tenant to ACTIVE with lastError.
   repair: { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
+  // A rollout's update of one tenant: CloudFormation rolls a failed update back, the tenant stays ACTIVE.
+  'update-template': { from: ['ACTIVE'], during: 'UPDATING', onSuccess: 'ACTIVE', onRolledBack: 'ACTIVE' },
 };
 
 /** The state a tenant in `current` moves to when `type` starts; throws when the lifecycle refuses. */
@@ -136,6 +139,7 @@ export const RETRY_FROM: Readonly<Record<OperationType, readonly TenantState[]>>
   offboard: ['FAILED'],
   update: ['ACTIVE', 'FAILED'],
   repair: ['ACTIVE', 'FAILED'],
+  'update-template': ['ACTIVE', 'FAILED'],
 };
 
 /** The state a tenant in `current` moves to when its failed `type` operation is retried. */
@@ -167,6 +171,8 @@ export const CANCEL_RULES: Readonly<
   offboard: { cancellable: false },
   update: { cancellable: true },
   repair: { cancellable: true },
+  // A rollout's own update of one tenant: the rollout's pause/abort is its brake (docs/rollouts.md).
+  'update-template': { cancellable: false },
 };
 
 /** Throws OPERATION_NOT_CANCELLABLE unless an operation of `type` with these steps can still be cancelled. */

@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'tenant.operation_failed',
   'tenant.repaired',
   'tenant.drift_detected',
+  'tenant.template_updated',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -37,6 +38,34 @@ export interface EventPublisher {
   publish(event: Omit<LifecycleEvent, 'version' | 'time'> & { time?: string }): Promise<LifecycleEvent>;
 }
 
+/** Puts one envelope on the bus (detail-type = its type); a refused entry is transient (retried). */
+export async function putEnvelope(
+  clients: AwsClients,
+  busName: string,
+  event: { readonly type: string; readonly time: string },
+): Promise<void> {
+  const out = await clients.eventbridge.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: busName,
+          Source: EVENT_SOURCE,
+          DetailType: event.type,
+          Detail: JSON.stringify(event),
+          Time: new Date(event.time),
+        },
+      ],
+    }),
+  );
+  if (out.FailedEntryCount) {
+    const entry = out.Entries?.find((x) => x.ErrorCode);
+    throw Object.assign(
+      new Error(`EventBridge refused ${event.type}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`),
+      { name: 'AWS_TRANSIENT' },
+    );
+  }
+}
+
 export function eventBridgePublisher(
   clients: AwsClients,
   busName: () => string,
@@ -45,26 +74,7 @@ export function eventBridgePublisher(
   return {
     async publish(e) {
       const event: LifecycleEvent = { ...e, version: EVENT_VERSION, time: e.time ?? clock().toISOString() };
-      const out = await clients.eventbridge.send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              EventBusName: busName(),
-              Source: EVENT_SOURCE,
-              DetailType: event.type,
-              Detail: JSON.stringify(event),
-              Time: new Date(event.time),
-            },
-          ],
-        }),
-      );
-      if (out.FailedEntryCount) {
-        const entry = out.Entries?.find((x) => x.ErrorCode);
-        throw Object.assign(
-          new Error(`EventBridge refused ${event.type}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`),
-          { name: 'AWS_TRANSIENT' },
-        );
-      }
+      await putEnvelope(clients, busName(), event);
       return event;
     },
   };

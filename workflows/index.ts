@@ -9,8 +9,15 @@ import { QuotaService } from '../core/quotas/service.js';
 import { FindingsStore } from '../core/reconcile/store.js';
 import { OperationClaims } from '../core/registry/claims.js';
 import type { Operation } from '../core/registry/records.js';
+import { RolloutStore } from '../core/rollouts/store.js';
+import { TemplateVersionStore } from '../core/rollouts/template-versions.js';
 import type { AwsRuntime } from '../core/runtime.js';
-import { type PlatformOutputs, SynthesisService, type TemplateTarget } from '../templates/index.js';
+import {
+  type PlatformOutputs,
+  SynthesisService,
+  TEMPLATE_CODE_VERSION,
+  type TemplateTarget,
+} from '../templates/index.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import { LocalEngine } from './engine/local.js';
 import { StepFunctionsEngine } from './engine/stepfunctions.js';
@@ -21,6 +28,10 @@ import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
 import { cloudFormationDrift, unavailableDrift } from './reconcile/drift.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { LocalRolloutEngine } from './rollouts/engine.js';
+import { eventBridgeRolloutPublisher, type RolloutEventPublisher } from './rollouts/events.js';
+import { createRolloutService, type RolloutService } from './rollouts/service.js';
+import { createRolloutTaskRunner, type RolloutTaskInput } from './rollouts/tasks.js';
 import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
 import { OperationWatch } from './watch.js';
@@ -41,6 +52,17 @@ export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
 export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
 export { type PageResult, Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
 export { scheduleReconcile } from './reconcile/schedule.js';
+export { isRolloutTask, ROLLOUT_TASKS, rolloutDefinition } from './rollouts/definition.js';
+export { LocalRolloutEngine } from './rollouts/engine.js';
+export { ROLLOUT_EVENT_TYPES, type RolloutEvent, type RolloutEventPublisher } from './rollouts/events.js';
+export {
+  allTenants,
+  type RolloutService,
+  type RolloutView,
+  type TemplateVersionView,
+  tenantsByVersion,
+  waveProgress,
+} from './rollouts/service.js';
 export type { CallContext, LifecycleService, Started, TenantUpdate } from './service.js';
 export {
   BILLING_SKIPPED,
@@ -68,6 +90,17 @@ export interface Workflows {
   /** Compares the registry with AWS (docs/reconcile.md); its findings in `findings`. */
   readonly reconciler: Reconciler;
   readonly findings: FindingsStore;
+  /** Fleet rollouts of template versions (docs/rollouts.md). */
+  readonly rollouts: {
+    readonly service: RolloutService;
+    readonly engine: LocalRolloutEngine;
+    readonly versions: TemplateVersionStore;
+    readonly store: RolloutStore;
+    /** The rollout state machine's task dispatcher (the local engine's, and the task function's). */
+    readonly runTask: (input: RolloutTaskInput) => Promise<unknown>;
+    /** Registers the template versions `synth` produces (the code's, by default) as the latest. */
+    registerVersions(synth?: SynthesisService): Promise<void>;
+  };
   /** Stops the long polls and the engine, then waits for the gate releases of operations that ended. */
   close(): Promise<void>;
 }
@@ -92,6 +125,8 @@ export interface WorkflowsOptions {
   readonly billing?: BillingProvider | undefined;
   /** Where the usage reported as meter events comes from (the metering store). */
   readonly usage?: UsageSource | undefined;
+  /** Where rollout events go. @default the platform's bus */
+  readonly rolloutEvents?: RolloutEventPublisher;
 }
 
 /** Wires the task handlers, the engine the configuration names, and the lifecycle service. */
@@ -130,6 +165,9 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
       return event;
     },
   };
+  const io = { db: aws.clients.documents, tableName: registry.tableName, clock };
+  const templateVersions = new TemplateVersionStore(io);
+  const rolloutStore = new RolloutStore(io);
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
@@ -180,6 +218,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
           usage: options.usage,
         }
       : undefined,
+    templateVersions,
   };
   const runTask = createTaskRunner(
     deps,
@@ -248,13 +287,78 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     repair: (tenantId, ctx) => lifecycle.repair(tenantId, ctx),
     ...(options.log ? { log: options.log } : {}),
   });
+  const rolloutEvents =
+    options.rolloutEvents ??
+    eventBridgeRolloutPublisher(aws.clients, () => platformOutputs().eventBusName, clock);
+  const runRolloutTask = createRolloutTaskRunner({
+    store: rolloutStore,
+    registry,
+    events: rolloutEvents,
+    startRollout: (rolloutId) => rolloutEngine.start(rolloutId),
+    awaitOperation: (operationId, timeoutMs) => watch.wait(operationId, timeoutMs),
+    clock,
+    busyRetrySeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
+    async startUpdate(tenantId, input, actor) {
+      const { operation } = await registry.startOperation(tenantId, 'update-template', {
+        actor,
+        input,
+        ...(engine.runnerId ? { runner: engine.runnerId } : {}),
+      });
+      options.onStarted?.(operation);
+      await engine.start(operation);
+      return operation;
+    },
+  });
+  const rolloutEngine = new LocalRolloutEngine({
+    store: rolloutStore,
+    runTask: runRolloutTask,
+    pollMs: config.stackPollMs,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const rollouts: Workflows['rollouts'] = {
+    engine: rolloutEngine,
+    runTask: runRolloutTask,
+    versions: templateVersions,
+    store: rolloutStore,
+    service: createRolloutService({
+      store: rolloutStore,
+      versions: templateVersions,
+      registry,
+      catalog,
+      events: rolloutEvents,
+      start: (rolloutId) => rolloutEngine.start(rolloutId),
+      clock,
+    }),
+    async registerVersions(synth = deps.synth) {
+      for (const isolation of ['pool', 'bridge', 'silo'] as const)
+        await templateVersions.register(
+          isolation,
+          await synth.resolve(isolation, target),
+          TEMPLATE_CODE_VERSION,
+        );
+    },
+  };
   const close = async (): Promise<void> => {
     watch.close();
     await reconciler.idle();
+    await rolloutEngine.close();
     await engine.close();
     await Promise.all([...releasing]);
   };
-  return { engine, watch, tap, lifecycle, runTask, deps, claims, quotas, reconciler, findings, close };
+  return {
+    engine,
+    watch,
+    tap,
+    lifecycle,
+    runTask,
+    deps,
+    claims,
+    quotas,
+    reconciler,
+    findings,
+    rollouts,
+    close,
+  };
 }
 
 /** The quota pre-checks of a control plane, on its AWS clients and configuration. */

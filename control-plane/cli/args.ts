@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { OPERATOR_COMMANDS } from './operator-commands.js';
+import { ROLLOUT_COMMAND, ROLLOUT_OPTIONS } from './rollout-args.js';
 
 /**
  * tenantctl's command line: one table of commands (their options and positionals) that drives
@@ -90,6 +91,7 @@ const COMMAND_OPTIONS = {
   health: { type: 'string', help: 'filter by health: healthy, drifted, degraded or unknown' },
   fix: { type: 'boolean', help: 'start a repair of each tenant with repairable findings, and wait for them' },
   delete: { type: 'boolean', help: 'delete the listed orphans (each is checked again first)' },
+  ...ROLLOUT_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
 export type CommandOption = keyof typeof COMMAND_OPTIONS;
@@ -222,6 +224,7 @@ export const COMMANDS = {
   },
   ...RECONCILE_COMMANDS,
   ...OPERATOR_COMMANDS,
+  rollout: ROLLOUT_COMMAND,
   help: { summary: 'show this help', positionals: [], options: [] },
 } as const satisfies Record<string, CommandSpec>;
 

@@ -17,6 +17,7 @@ import {
   renderTenantList,
   renderTiers,
 } from './render.js';
+import { rolloutCommand } from './rollout.js';
 import { costCommand, usageCommand } from './usage.js';
 import { watchOperation } from './watch.js';
 
@@ -192,6 +193,7 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   config: configCommand,
   quotas: quotasCommand,
   ...RECONCILE_HANDLERS,
+  rollout: rolloutCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

@@ -67,6 +67,14 @@ const ROUTES = [
   'get /v1/quotas',
   'post /v1/webhooks/stripe',
   'get /v1/whoami',
+  'get /v1/templates',
+  'get /v1/rollouts',
+  'post /v1/rollouts',
+  'get /v1/rollouts/{rolloutId}',
+  'patch /v1/rollouts/{rolloutId}',
+  'post /v1/rollouts/{rolloutId}/pause',
+  'post /v1/rollouts/{rolloutId}/resume',
+  'post /v1/rollouts/{rolloutId}/abort',
 ].sort();
 
 type OpenApi = {

@@ -34,6 +34,12 @@ import {
  * | findings           | FINDINGS#<tenantId>       | #FINDINGS                | the reconcile run that wrote it; replaced by the next run |
  * | orphans            | RECONCILE#ORPHANS         | #ORPHANS                 | the last full reconcile run; replaced by the next |
  * | reconcile-run      | RECONCILE#<runId>         | #RUN                     | owner runner, expiresAt (renewed with its progress); kept, one small item per run |
+ * | template-version   | TEMPLATE#<isolation>      | VERSION#<versionId>      | body kept for rollouts, never expires |
+ * | template-latest    | TEMPLATE#<isolation>      | #LATEST                  | the code's current version            |
+ * | rollout            | ROLLOUT#<rolloutId>       | #ROLLOUT                 | the workflow running it; kept         |
+ * | rollout-tenant     | ROLLOUT#<rolloutId>       | TENANT#<tenantId>        | the rollout; its update's operation   |
+ * | rollout-entry      | ROLLOUTS                  | <rolloutId>              | list entry (status), kept             |
+ * | rollout-guard      | ROLLOUTS                  | #GUARD                   | revision: serializes overlap checks   |
  *
  * Tenants also carry the four sharded list-index keys (`listKeys`); open operations carry the
  * sparse open-operations index keys (`openOperationKeys`); every operation carries the two
@@ -67,6 +73,12 @@ export const ITEM_KINDS = [
   'findings',
   'orphans',
   'reconcile-run',
+  'template-version',
+  'template-latest',
+  'rollout',
+  'rollout-tenant',
+  'rollout-entry',
+  'rollout-guard',
 ] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 
@@ -167,6 +179,28 @@ export const usageReportedKey = (tenantId: string, meter: string, hour: string):
   pk: billingAccountKey(tenantId).pk,
   sk: `${USAGE_REPORTED_PREFIX}${meter}#${hour}`,
 });
+
+// ---------------------------------------------------------------- template versions and rollouts
+
+export const TEMPLATE_VERSION_PREFIX = 'VERSION#';
+export const templateVersionKey = (isolation: string, versionId: string): ItemKey => ({
+  pk: `TEMPLATE#${isolation}`,
+  sk: `${TEMPLATE_VERSION_PREFIX}${versionId}`,
+});
+export const templateLatestKey = (isolation: string): ItemKey => ({
+  pk: `TEMPLATE#${isolation}`,
+  sk: '#LATEST',
+});
+
+export const ROLLOUT_TENANT_PREFIX = 'TENANT#';
+export const rolloutKey = (rolloutId: string): ItemKey => ({ pk: `ROLLOUT#${rolloutId}`, sk: '#ROLLOUT' });
+export const rolloutTenantKey = (rolloutId: string, tenantId: string): ItemKey => ({
+  pk: rolloutKey(rolloutId).pk,
+  sk: `${ROLLOUT_TENANT_PREFIX}${tenantId}`,
+});
+export const ROLLOUTS_PK = 'ROLLOUTS';
+export const rolloutEntryKey = (rolloutId: string): ItemKey => ({ pk: ROLLOUTS_PK, sk: rolloutId });
+export const ROLLOUT_GUARD: ItemKey = { pk: ROLLOUTS_PK, sk: '#GUARD' };
 
 // ---------------------------------------------------------------- indexes
 

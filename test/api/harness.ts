@@ -65,6 +65,7 @@ export interface TestAppOptions {
       | 'revenue'
       | 'billingAccounts'
       | 'events'
+      | 'rollouts'
     >
   >;
 }

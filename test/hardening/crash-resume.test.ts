@@ -2,10 +2,11 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { Registry } from '../../core/registry/registry.js';
-import { testClients, testEndpoint, uniqueName } from '../support/aws.js';
+import { testClients, uniqueName } from '../support/aws.js';
 import { ONBOARD_STEPS } from '../support/control-plane.js';
 import { type ChildControlPlane, callChild, killChildren, startChildControlPlane } from './support/child.js';
 import {
+  childEnv,
   HARDENING_ADMIN_KEY,
   hardeningDataDir,
   onboardBody,
@@ -41,17 +42,7 @@ const dataDir = hardeningDataDir();
 const registryTable = uniqueName('crash');
 const prefix = uniqueName('c');
 const registry = new Registry({ documents: verify.documents, tableName: registryTable });
-const env = {
-  CONTROL_PLANE_DATA_DIR: dataDir,
-  AWS_ENDPOINT_URL: testEndpoint(),
-  HOST: '127.0.0.1',
-  PORT: '0',
-  REGISTRY_TABLE: registryTable,
-  RESOURCE_PREFIX: prefix,
-  STACK_POLL_MS: '50',
-  CONTROL_PLANE_ADMIN_KEY: HARDENING_ADMIN_KEY,
-  LOG_LEVEL: 'warn',
-};
+const env = childEnv(dataDir, registryTable, prefix);
 
 let child: ChildControlPlane | undefined;
 let userPoolId = '';

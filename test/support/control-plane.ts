@@ -15,7 +15,8 @@ import {
 } from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { type EventPublisher, eventBridgePublisher, type LifecycleEvent } from '../../workflows/events.js';
-import { createWorkflows, type Workflows } from '../../workflows/index.js';
+import { createWorkflows, type RolloutEvent, type Workflows } from '../../workflows/index.js';
+import { eventBridgeRolloutPublisher, type RolloutEventPublisher } from '../../workflows/rollouts/events.js';
 import type { TaskRunnerHooks } from '../../workflows/tasks/index.js';
 import { testEndpoint, uniqueName } from './aws.js';
 
@@ -46,6 +47,8 @@ export interface TestControlPlane {
   readonly workflows: Workflows;
   /** Every lifecycle event published, in order (also sent to the platform bus in moto). */
   readonly events: LifecycleEvent[];
+  /** Every rollout event published, in order (also sent to the platform bus). */
+  readonly rolloutEvents: RolloutEvent[];
   /** A second engine on the same registry and AWS, as after a restart. */
   restart(hooks?: TaskRunnerHooks): Workflows;
   waitForOperation(operationId: string, timeoutMs?: number): Promise<Operation>;
@@ -106,6 +109,15 @@ export async function startTestControlPlane(
       return event;
     },
   };
+  const rolloutEvents: RolloutEvent[] = [];
+  const rolloutBus = eventBridgeRolloutPublisher(aws.clients, () => platform.eventBusName);
+  const rolloutPublisher: RolloutEventPublisher = {
+    async publish(e) {
+      const event = await rolloutBus.publish(e);
+      rolloutEvents.push(event);
+      return event;
+    },
+  };
   const make = (hooks?: TaskRunnerHooks) =>
     createWorkflows({
       config,
@@ -116,6 +128,7 @@ export async function startTestControlPlane(
       events: publisher,
       billing: options.billing,
       usage: options.usage,
+      rolloutEvents: rolloutPublisher,
       ...(hooks ? { hooks } : {}),
     });
   const engines: Workflows[] = [make(options.hooks)];
@@ -143,6 +156,7 @@ export async function startTestControlPlane(
       return engines[engines.length - 1]!;
     },
     events,
+    rolloutEvents,
     restart(hooks) {
       const next = make(hooks);
       engines.push(next);

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { OPERATION_TYPES } from '../../core/lifecycle.js';
+import { aslValidator, TEST_TASK_ARN } from '../../test/support/asl.js';
 import { checkTaskArgs, isTaskName, TASK_NAMES } from '../tasks/contract.js';
 import { createTaskRunner, TASK_HANDLERS, type TaskDeps, type TaskInput } from '../tasks/index.js';
 import {
@@ -19,13 +19,7 @@ import { reconcileDefinition, substitute, workflowDefinitions } from './index.js
  * text Step Functions receives.
  */
 
-type Validate = (
-  definition: unknown,
-  options?: { checkPaths?: boolean; checkArn?: boolean },
-) => { isValid: boolean; errorsText(separator?: string): string };
-const aslValidator = createRequire(import.meta.url)('asl-validator') as Validate;
-
-const TASK_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:tcp-tasks';
+const TASK_ARN = TEST_TASK_ARN;
 const definitions = Object.entries(workflowDefinitions()) as [string, AslDefinition][];
 
 interface TaskParameters {

@@ -6,6 +6,7 @@ import { onboardDefinition } from './onboard.js';
 import { repairDefinition } from './repair.js';
 import { resumeDefinition, suspendDefinition } from './suspend-resume.js';
 import { updateDefinition } from './update.js';
+import { updateTemplateDefinition } from './update-template.js';
 
 export { type AslDefinition, TASK_FUNCTION_PLACEHOLDER } from './builder.js';
 
@@ -19,6 +20,7 @@ export function workflowDefinitions(): Record<OperationType, AslDefinition> {
     offboard: offboardDefinition(),
     update: updateDefinition(),
     repair: repairDefinition(),
+    'update-template': updateTemplateDefinition(),
   };
 }
 

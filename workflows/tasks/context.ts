@@ -8,6 +8,7 @@ import { CANCEL_RULES } from '../../core/lifecycle.js';
 import type { LeaseGate } from '../../core/registry/leases.js';
 import type { ErrorInfo, Operation, Step, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd, TenantPatch } from '../../core/registry/registry.js';
+import type { TemplateVersionStore } from '../../core/rollouts/template-versions.js';
 import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../templates/index.js';
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
@@ -47,6 +48,8 @@ export interface TaskDeps {
   readonly billing?: BillingDeps | undefined;
   /** Told about every step change the runner recorded (live progress: long polls, the event stream). */
   readonly onStep?: (change: StepChange) => void;
+  /** Registered template versions and their bodies (rollouts). */
+  readonly templateVersions?: TemplateVersionStore;
 }
 
 export interface BillingDeps {

@@ -38,6 +38,8 @@ export const TASK_ARGS = {
     principals: z.enum(['tenant', 'requested']).optional(),
     reapply: z.boolean().optional(),
   }),
+  /** The operation's `input.templateVersion` (update-template), or `input.fromVersion` to undo it. */
+  EnsureStackAtVersion: z.strictObject({ version: z.enum(['target', 'from']) }),
   RetireStacks: z.strictObject({ role: StackSelection }),
   SnapshotDatabase: z.strictObject({ role: StackSelection }),
   CreateIdentity: none,

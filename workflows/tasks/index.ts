@@ -21,6 +21,7 @@ import {
 } from './runner.js';
 import {
   ensureStack,
+  ensureStackAtVersion,
   ensureStackUpdated,
   resolveTemplate,
   retireStacks,
@@ -50,6 +51,7 @@ export const TASK_HANDLERS = {
   ResolveTemplate: resolveTemplate,
   EnsureStack: ensureStack,
   EnsureStackUpdated: ensureStackUpdated,
+  EnsureStackAtVersion: ensureStackAtVersion,
   RetireStacks: retireStacks,
   SnapshotDatabase: snapshotDatabase,
   CreateIdentity: createIdentity,

@@ -53,6 +53,7 @@ const SUCCESS_EVENTS: Record<OperationType, EventType> = {
   offboard: 'tenant.offboarded',
   update: 'tenant.updated',
   repair: 'tenant.repaired',
+  'update-template': 'tenant.template_updated',
 };
 
 /**

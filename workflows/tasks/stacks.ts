@@ -100,9 +100,14 @@ async function stackSpec(
   tenant: Tenant,
   tier: Tier,
   where: { stackName: string; accountId: string | undefined; token: string },
-  allowedPrincipals?: readonly string[],
+  options: {
+    /** The allowed principals to deploy (an update operation's); default: the tenant's. */
+    readonly allowedPrincipals?: readonly string[] | undefined;
+    /** A registered version's template (a rollout); default: the code's template of the tier's model. */
+    readonly version?: { versionId: string; body: string; templateUrl?: string | undefined };
+  } = {},
 ): Promise<StackSpec & { templateVersion: string }> {
-  const template = await deps.synth.resolve(tier.isolation, deps.target);
+  const template = options.version ?? (await deps.synth.resolve(tier.isolation, deps.target));
   return {
     stackName: where.stackName,
     template,
@@ -113,7 +118,7 @@ async function stackSpec(
       tier,
       template.versionId,
       where.accountId,
-      allowedPrincipals,
+      options.allowedPrincipals,
     ),
     tags: tenantStackTags({
       tenantId: tenant.tenantId,
@@ -231,6 +236,43 @@ export const ensureStack: HandlerOf<'EnsureStack'> = async (input, deps, step): 
   }
 };
 
+/** The tenant's current stack, the tier whose parameters it gets and its CloudFormation client. */
+async function currentStack(
+  deps: TaskDeps,
+  input: Parameters<typeof loadScope>[1],
+  which: 'tenant' | 'target',
+) {
+  const scope = await loadScope(deps, input);
+  const tier = tierFor(deps, scope, which);
+  const ref = stackOf(scope.tenant, 'current');
+  if (!ref)
+    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${scope.tenant.tenantId} has no stack to update`);
+  const cf = (await clientsFor(deps, { tenantId: scope.tenant.tenantId, accountId: ref.accountId }))
+    .cloudformation;
+  return { ...scope, tier, ref, cf };
+}
+
+/** Records the current stack as updated (status, version, outputs), ending the step in the same write. */
+async function recordUpdated(
+  deps: TaskDeps,
+  at: { tenant: Tenant; operation: { operationId: string }; ref: StackRef },
+  stack: StackView,
+  templateVersion: string,
+  step: Parameters<HandlerOf<'EnsureStackUpdated'>>[2],
+  patch: { templateVersion?: string } = {},
+): Promise<void> {
+  await deps.registry.patchTenant(
+    at.tenant,
+    at.operation.operationId,
+    {
+      stacks: upsertStack(at.tenant.stacks, { ...at.ref, status: stack.status, templateVersion }),
+      outputs: { ...at.tenant.outputs, ...stack.outputs },
+      ...patch,
+    },
+    { endsStep: step?.end(stack.status) },
+  );
+}
+
 /**
  * EnsureStackUpdated: bring the tenant's current stack to the parameters of a tier (the target tier
  * for a change, the tenant's own to undo one). Settled when the stack runs with exactly those
@@ -241,13 +283,8 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   deps,
   step,
 ): Promise<PollResult> => {
-  const scope = await loadScope(deps, input);
-  const { tenant, operation } = scope;
-  const tier = tierFor(deps, scope, input.args.tier);
-  const ref = stackOf(tenant, 'current');
-  if (!ref)
-    throw new ControlPlaneError('WORKFLOW_FAILED', `tenant ${tenant.tenantId} has no stack to update`);
-  const cf = (await clientsFor(deps, { tenantId: tenant.tenantId, accountId: ref.accountId })).cloudformation;
+  const at = await currentStack(deps, input, input.args.tier);
+  const { tenant, operation, tier, ref, cf } = at;
   const requested = input.args.principals === 'requested';
   const spec = await stackSpec(
     deps,
@@ -258,7 +295,9 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
       accountId: ref.accountId,
       token: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
     },
-    requested ? (updateOf(operation.input).allowedPrincipals ?? tenant.allowedPrincipals) : undefined,
+    requested
+      ? { allowedPrincipals: updateOf(operation.input).allowedPrincipals ?? tenant.allowedPrincipals }
+      : {},
   );
   const progress = await ensureUpdated(cf, spec, {
     skipWhenParametersMatch: input.args.reapply !== true,
@@ -267,21 +306,57 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   });
   if (!progress.done) return { done: false, detail: progress.status };
   if (progress.failure) throw progress.failure;
-  const stack = progress.stack!;
-  await deps.registry.patchTenant(
+  await recordUpdated(deps, at, progress.stack!, spec.templateVersion, step);
+  return { done: true, detail: progress.noChange ? 'no changes' : progress.stack!.status };
+};
+
+/**
+ * EnsureStackAtVersion: bring the tenant's current stack to a registered template version (the
+ * operation's `templateVersion`, or its `fromVersion` to undo), with its tier's parameters. Takes a
+ * stack slot while CloudFormation works on it, like a create. "No updates are to be performed"
+ * settles as success; a failure is reported once CloudFormation has rolled the stack back.
+ */
+export const ensureStackAtVersion: HandlerOf<'EnsureStackAtVersion'> = async (
+  input,
+  deps,
+  step,
+): Promise<PollResult> => {
+  const at = await currentStack(deps, input, 'tenant');
+  const { tenant, operation, tier, ref, cf } = at;
+  const key = input.args.version === 'target' ? 'templateVersion' : 'fromVersion';
+  const versionId = String(operation.input[key] ?? '');
+  if (!deps.templateVersions)
+    throw new ControlPlaneError('INTERNAL', 'this process was built without the template version store');
+  const version = { versionId, ...(await deps.templateVersions.body(tier.isolation, versionId)) };
+  const spec = await stackSpec(
+    deps,
     tenant,
-    operation.operationId,
+    tier,
     {
-      stacks: upsertStack(tenant.stacks, {
-        ...ref,
-        status: stack.status,
-        templateVersion: spec.templateVersion,
-      }),
-      outputs: { ...tenant.outputs, ...stack.outputs },
+      stackName: ref.stackName,
+      accountId: ref.accountId,
+      token: names.token(operation.operationId, `version-${versionId}`, ref.stackName),
     },
-    { endsStep: step?.end(stack.status) },
+    { version },
   );
-  return { done: true, detail: progress.noChange ? 'no changes' : stack.status };
+  const owner = slotOwner(operation.operationId, ref.accountId, ref.stackName);
+  const slot = await deps.stackGate.acquire(owner, operation.createdAt);
+  if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
+  let progress: Awaited<ReturnType<typeof ensureUpdated>>;
+  try {
+    progress = await ensureUpdated(cf, spec, {
+      skipWhenParametersMatch: true,
+      rolledBackAfter: operation.createdAt,
+    });
+  } catch (e) {
+    await deps.stackGate.release(owner).catch(() => undefined);
+    throw e;
+  }
+  if (!progress.done) return { done: false, detail: progress.status };
+  await deps.stackGate.release(owner);
+  if (progress.failure) throw progress.failure;
+  await recordUpdated(deps, at, progress.stack!, versionId, step, { templateVersion: versionId });
+  return { done: true, detail: progress.noChange ? 'no changes' : progress.stack!.status };
 };
 
 function stacksWithRole(tenant: Tenant, role: StackRole | 'all'): StackRef[] {

@@ -34,6 +34,7 @@ export const WORKFLOW_IDS: Readonly<Record<OperationType, string>> = {
   offboard: 'OffboardWorkflow',
   update: 'UpdateWorkflow',
   repair: 'RepairWorkflow',
+  'update-template': 'UpdateTemplateWorkflow',
 };
 
 export interface LifecycleWorkflowsProps {

@@ -24,6 +24,21 @@ export function hardeningDataDir(): string {
   return dir;
 }
 
+/** The environment of a child control plane on the test moto with its own table and prefix. */
+export function childEnv(dataDir: string, registryTable: string, prefix: string): Record<string, string> {
+  return {
+    CONTROL_PLANE_DATA_DIR: dataDir,
+    AWS_ENDPOINT_URL: testEndpoint(),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    REGISTRY_TABLE: registryTable,
+    RESOURCE_PREFIX: prefix,
+    STACK_POLL_MS: '50',
+    CONTROL_PLANE_ADMIN_KEY: HARDENING_ADMIN_KEY,
+    LOG_LEVEL: 'warn',
+  };
+}
+
 export interface HardenedControlPlane {
   readonly cp: ControlPlane;
   readonly config: Config;

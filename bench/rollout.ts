@@ -1,0 +1,270 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type ControlPlane, startControlPlane } from '../control-plane/server.js';
+import { newTenantId } from '../core/ids.js';
+import { type Tenant, TenantSchema } from '../core/registry/records.js';
+import { toTenantItem } from '../core/registry/registry.js';
+import type { Rollout, RolloutRequest } from '../core/rollouts/records.js';
+import {
+  buildTenantParameters,
+  type CfnTemplate,
+  SynthesisService,
+  tenantStackName,
+  tenantStackTags,
+} from '../templates/index.js';
+import { aroundCalls } from '../test/support/sdk-middleware.js';
+import type { BenchResult } from './report.js';
+import { benchConfig, processCpuSeconds, round3, summarize } from './support.js';
+
+/**
+ * Benchmark: a fleet rollout over BENCH_FLEET pool tenants (default 1,000) seeded directly (records
+ * written in batches, stacks created straight with CreateStack, not through onboarding), with
+ * maxConcurrency BENCH_ROLLOUT_K (default 25).
+ *
+ * - wall ÷ ideal, ideal = ceil(N/K) × the median single-tenant update measured in the same run
+ *   (a rollout of 5 other tenants one at a time: each update's admission → recorded end). Target ≤ 1.2.
+ * - control-plane CPU per tenant update (this process: API, engines, tasks; moto is another
+ *   process) and the process's peak RSS.
+ * - a run with 10% of the updates failing (UpdateStack refused for them), budget 5%: how many
+ *   updates started after the budget was reached. Target 0.
+ */
+
+const FLEET = Number(process.env.BENCH_FLEET ?? 1000);
+const K = Number(process.env.BENCH_ROLLOUT_K ?? 25);
+const SINGLES = 5;
+
+const refused = new Set<string>();
+const faults = aroundCalls('rolloutBenchFaults', async (call, send) => {
+  if (call.operation === 'UpdateStack' && refused.has(String(call.input.StackName)))
+    throw Object.assign(new Error('injected update failure'), {
+      name: 'ValidationError',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+  return send();
+});
+
+let revision = 0;
+/** Registers a new pool version: the code's template with a revision mark in its Description. */
+async function newPoolVersion(cp: ControlPlane): Promise<string> {
+  revision += 1;
+  const base = JSON.parse((await cp.workflows.deps.synth.resolve('pool', 'aws')).body) as CfnTemplate;
+  const variant = new SynthesisService({
+    cacheDir: mkdtempSync(join(tmpdir(), 'tcp-bench-rollout-')),
+    synthesize: () => ({
+      ...base,
+      Description: `${base.Description ?? 'pool'} (bench revision ${revision})`,
+    }),
+  });
+  const template = await variant.resolve('pool', 'moto');
+  await cp.workflows.rollouts.versions.register('pool', template, `bench-${revision}`);
+  return template.versionId;
+}
+
+/** N ACTIVE pool tenants with their stacks at the code's pool version, written straight. */
+async function seedFleet(
+  cp: ControlPlane,
+  count: number,
+  tierName: string,
+  log: (l: string) => void,
+): Promise<Tenant[]> {
+  const { clients } = cp.aws;
+  const template = await cp.workflows.deps.synth.resolve('pool', 'moto');
+  const tier = cp.catalog.get(tierName);
+  const at = new Date().toISOString();
+  const tenants: Tenant[] = [];
+  const t0 = performance.now();
+  const todo = Array.from({ length: count }, (_, i) => i);
+  const worker = async () => {
+    for (let i = todo.shift(); i !== undefined; i = todo.shift()) {
+      const tenantId = newTenantId();
+      const slug = `ro-${tierName}-${i}`;
+      const stackName = tenantStackName(cp.config.resourcePrefix, slug, 'pool');
+      const parameters = buildTenantParameters(
+        { tenantId, slug, tier, allowedPrincipals: [], templateVersion: template.versionId },
+        cp.platform,
+      );
+      await clients.cloudformation.send(
+        new CreateStackCommand({
+          StackName: stackName,
+          TemplateBody: template.body,
+          Parameters: parameters,
+          Tags: tenantStackTags({
+            tenantId,
+            tier: tier.name,
+            isolation: 'pool',
+            templateVersion: template.versionId,
+          }),
+          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+        }),
+      );
+      const stack = (await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName })))
+        .Stacks?.[0];
+      tenants.push(
+        TenantSchema.parse({
+          tenantId,
+          slug,
+          name: `Rollout bench ${i}`,
+          tier: tier.name,
+          isolation: 'pool',
+          state: 'ACTIVE',
+          adminEmail: `admin+${i}@example.com`,
+          region: cp.config.region,
+          stacks: [
+            {
+              role: 'current',
+              stackName,
+              arn: stack?.StackId ?? '',
+              templateVersion: template.versionId,
+              status: stack?.StackStatus ?? 'CREATE_COMPLETE',
+              region: cp.config.region,
+            },
+          ],
+          templateVersion: template.versionId,
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+        }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  for (let i = 0; i < tenants.length; i += 25)
+    await clients.documents.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [cp.config.registryTable]: tenants
+            .slice(i, i + 25)
+            .map((t) => ({ PutRequest: { Item: toTenantItem(t) } })),
+        },
+      }),
+    );
+  log(
+    `  seeded ${count} ${tierName} tenants with their stacks in ${round3((performance.now() - t0) / 1000)} s`,
+  );
+  return tenants;
+}
+
+async function runRollout(
+  cp: ControlPlane,
+  request: Partial<RolloutRequest>,
+): Promise<{ rollout: Rollout; ms: number }> {
+  const t0 = performance.now();
+  const { rollout } = await cp.workflows.rollouts.service.create(
+    {
+      targetVersion: 'latest',
+      waves: [],
+      maxConcurrency: K,
+      failureBudget: { percent: 100 },
+      bakeSeconds: 0,
+      onFailure: 'pause',
+      ...request,
+    },
+    'bench',
+  );
+  for (;;) {
+    const r = await cp.workflows.rollouts.store.require(rollout.rolloutId);
+    if (['SUCCEEDED', 'FAILED', 'ABORTED', 'PAUSED'].includes(r.status) && r.counts.inflight === 0)
+      return { rollout: r, ms: performance.now() - t0 };
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+export async function benchRollout(
+  endpoint: string,
+  dataDir: string,
+  adminKey: string,
+  results: Record<string, BenchResult>,
+  log: (line: string) => void,
+  motoPid?: number,
+): Promise<void> {
+  log(`\n[rollout] fleet rollout: ${FLEET} pool tenants, maxConcurrency ${K}`);
+  const config = benchConfig(endpoint, dataDir, adminKey, 'bench-ro');
+  const cp = await startControlPlane(config, { progress: () => undefined, instrument: faults });
+  try {
+    // The single updates run on `standard` tenants, one at a time; the fleet is `basic`.
+    await seedFleet(cp, SINGLES, 'standard', log);
+    const main = await seedFleet(cp, FLEET, 'basic', log);
+    await newPoolVersion(cp);
+    const singles = await runRollout(cp, { tiers: ['standard'], maxConcurrency: 1 });
+    const updateMs = (await cp.workflows.rollouts.store.tenants(singles.rollout.rolloutId)).map(
+      (p) => Date.parse(p.endedAt!) - Date.parse(p.startedAt!),
+    );
+    const single = summarize(updateMs);
+    const cpu0 = process.cpuUsage();
+    const moto0 = motoPid ? await processCpuSeconds(motoPid) : undefined;
+    const { rollout, ms } = await runRollout(cp, { tiers: ['basic'], maxConcurrency: K });
+    const cpu = process.cpuUsage(cpu0);
+    const moto1 = motoPid ? await processCpuSeconds(motoPid) : undefined;
+    const motoCpuSeconds = moto0 !== undefined && moto1 !== undefined ? round3(moto1 - moto0) : null;
+    const ideal = Math.ceil(main.length / K) * single.median;
+    const spans = (await cp.workflows.rollouts.store.tenants(rollout.rolloutId)).map((p) => [
+      Date.parse(p.startedAt!),
+      Date.parse(p.endedAt!),
+    ]);
+    const underLoad = summarize(spans.map(([a, b]) => b! - a!));
+    const peakInFlight = Math.max(
+      ...spans.map(([a]) => spans.filter(([s0, e0]) => s0! <= a! && a! < e0!).length),
+    );
+    log(
+      `  under load: each update ${Math.round(underLoad.median)} ms median (${Math.round(underLoad.min)}–${Math.round(underLoad.max)}), at most ${peakInFlight} in flight`,
+    );
+    const ratio = ms / ideal;
+    const cpuMsPerUpdate = (cpu.user + cpu.system) / 1000 / main.length;
+    const peakRssMb = process.resourceUsage().maxRSS / 1024;
+    log(
+      `  single update median ${Math.round(single.median)} ms (${Math.round(single.min)}–${Math.round(single.max)}); rollout of ${main.length} ${rollout.status} in ${round3(ms / 1000)} s; ideal ${round3(ideal / 1000)} s; ratio ${round3(ratio)} (target <= 1.2)`,
+    );
+    log(
+      `  control-plane CPU ${round3(cpuMsPerUpdate)} ms per update (this process); peak RSS ${Math.round(peakRssMb)} MB; moto CPU ${motoCpuSeconds ?? 'n/a'} s over the ${round3(ms / 1000)} s rollout (moto is single-threaded: near the wall time, it is the bound)`,
+    );
+
+    // 10% of the updates fail; the budget (5%) is reached half-way through them.
+    await newPoolVersion(cp);
+    main.forEach((t, i) => {
+      if (i % 10 === 3) refused.add(t.stacks[0]!.stackName);
+    });
+    const failing = await runRollout(cp, {
+      tiers: ['basic'],
+      maxConcurrency: K,
+      failureBudget: { percent: 5 },
+    });
+    const progress = await cp.workflows.rollouts.store.tenants(failing.rollout.rolloutId);
+    const failedEnds = progress
+      .filter((p) => p.status === 'failed')
+      .map((p) => p.endedAt!)
+      .sort();
+    const reachedAt = failedEnds[failing.rollout.cap - 1];
+    const after = reachedAt ? progress.filter((p) => p.startedAt! > reachedAt).length : 0;
+    log(
+      `  with 10% failing, budget ${failing.rollout.budget}: ${failing.rollout.status} after ${failing.rollout.counts.failed} failures, ${failing.rollout.counts.succeeded} updated; updates started after the budget was reached: ${after} (target 0)`,
+    );
+    refused.clear();
+    results.rolloutWall = {
+      ratio: round3(ratio),
+      target: 1.2,
+      met: ratio <= 1.2 && after === 0,
+      tenants: main.length,
+      maxConcurrency: K,
+      singleUpdateMs: single,
+      updateMsUnderLoad: underLoad,
+      peakInFlight,
+      wallMs: Math.round(ms),
+      idealMs: Math.round(ideal),
+      cpuMsPerUpdate: round3(cpuMsPerUpdate),
+      motoCpuSeconds,
+      peakRssMb: Math.round(peakRssMb),
+      failureRun: {
+        status: failing.rollout.status,
+        budget: failing.rollout.budget,
+        failed: failing.rollout.counts.failed,
+        updatesAfterBudget: after,
+      },
+    };
+  } finally {
+    await cp.close();
+  }
+}
