@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BillingAccounts } from '../core/billing/accounts.js';
+import { billingRevenue } from '../core/billing/revenue.js';
 import { billingProviderFromConfig } from '../core/billing/stripe.js';
 import type { Config } from '../core/config.js';
 import { costExplorerSource } from '../core/costs/cost-explorer.js';
@@ -182,6 +183,7 @@ export async function buildRuntime<R extends RuntimeRole>(
   // The server's metrics see operations end here (local engine); the app is made after the workflows.
   const metrics = spec.server ? createMetrics() : undefined;
   let app: FastifyInstance | undefined;
+  const billing = billingProviderFromConfig(config);
   // One usage store: the API records and reads usage in it, the billing reporter reports from it.
   const usage = new UsageStore({
     db: aws.clients.documents,
@@ -194,7 +196,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     catalog,
     ...(platform ? { platform } : {}),
     synth,
-    billing: billingProviderFromConfig(config),
+    ...(billing ? { billing } : {}),
     usage: usageSourceOf(usage, () => catalog.meters),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
@@ -222,6 +224,10 @@ export async function buildRuntime<R extends RuntimeRole>(
     rotationOverlapMs: config.apiKeyRotationOverlapSeconds * 1000,
   });
   const deployed = platform;
+  const billingAccounts = new BillingAccounts({
+    documents: aws.clients.documents,
+    tableName: config.registryTable,
+  });
   app = await buildApp({
     config,
     registry: aws.registry,
@@ -243,10 +249,9 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
     usage,
     costs: costExplorerSource(aws.clients.costExplorer),
-    billingAccounts: new BillingAccounts({
-      documents: aws.clients.documents,
-      tableName: config.registryTable,
-    }),
+    billingAccounts,
+    // Cost ÷ revenue in cost reports: what each tenant's billing customer paid.
+    ...(billing ? { revenue: billingRevenue(billing, billingAccounts) } : {}),
     health: () => aws.health(),
     // The stream carries what this process runs: the local engine's operations.
     ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
