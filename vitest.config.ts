@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
   'core/aws/errors.test.ts',
   'core/backoff.test.ts',
   'core/costs/apportion.test.ts',
+  'core/billing/revenue.test.ts',
   'core/billing/stripe.test.ts',
   'core/lifecycle.test.ts',
   'core/quotas/rules.test.ts',

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BillingAccounts } from '../core/billing/accounts.js';
+import { billingRevenue } from '../core/billing/revenue.js';
 import { billingProviderFromConfig } from '../core/billing/stripe.js';
 import type { Config } from '../core/config.js';
 import { costExplorerSource } from '../core/costs/cost-explorer.js';
@@ -189,6 +190,7 @@ export async function buildRuntime<R extends RuntimeRole>(
   // The server's metrics see operations end here (local engine); the app is made after the workflows.
   const metrics = spec.server ? createMetrics() : undefined;
   let app: FastifyInstance | undefined;
+  const billing = billingProviderFromConfig(config);
   // One usage store: the API records and reads usage in it, the billing reporter reports from it.
   const usage = new UsageStore({
     db: aws.clients.documents,
@@ -201,7 +203,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     catalog,
     ...(platform ? { platform } : {}),
     synth,
-    billing: billingProviderFromConfig(config),
+    ...(billing ? { billing } : {}),
     usage: usageSourceOf(usage, () => catalog.meters),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
@@ -230,6 +232,10 @@ export async function buildRuntime<R extends RuntimeRole>(
     rotationOverlapMs: config.apiKeyRotationOverlapSeconds * 1000,
   });
   const deployed = platform;
+  const billingAccounts = new BillingAccounts({
+    documents: aws.clients.documents,
+    tableName: config.registryTable,
+  });
   app = await buildApp({
     config,
     registry: aws.registry,
@@ -251,10 +257,9 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
     usage,
     costs: costExplorerSource(aws.clients.costExplorer),
-    billingAccounts: new BillingAccounts({
-      documents: aws.clients.documents,
-      tableName: config.registryTable,
-    }),
+    billingAccounts,
+    // Cost ÷ revenue in cost reports: what each tenant's billing customer paid.
+    ...(billing ? { revenue: billingRevenue(billing, billingAccounts) } : {}),
     // The reconciler reads the platform (user pool, usage plans): served where the platform is known.
     ...(deployed ? { reconcile: { reconciler: workflows.reconciler, findings: workflows.findings } } : {}),
     rollouts: workflows.rollouts.service,

@@ -53,6 +53,17 @@ export interface BillingProvider {
   ): Promise<SubscriptionState>;
   cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<SubscriptionState>;
   reportMeterEvent(event: MeterEvent, idempotencyKey: string): Promise<void>;
+  /**
+   * What a customer paid for invoices created in [from, to), per currency, in major units
+   * (`{ amount: 49.5, currency: 'USD' }`): the revenue side of cost ÷ revenue.
+   */
+  paidRevenue(customerId: string, from: Date, to: Date): Promise<readonly PaidRevenue[]>;
+}
+
+export interface PaidRevenue {
+  readonly amount: number;
+  /** ISO 4217, upper case. */
+  readonly currency: string;
 }
 
 /** An idempotency key for one call of one step of one operation (Stripe takes up to 255 chars). */

@@ -148,8 +148,47 @@ export function stripeProvider(options: StripeProviderOptions): BillingProvider 
           { idempotencyKey },
         );
       }),
+    paidRevenue: (customerId, from, to) =>
+      call(async () => {
+        const minor = new Map<string, number>();
+        const created = { gte: Math.floor(from.getTime() / 1000), lt: Math.floor(to.getTime() / 1000) };
+        for await (const invoice of stripe.invoices.list({
+          customer: customerId,
+          status: 'paid',
+          created,
+          limit: 100,
+        }))
+          minor.set(invoice.currency, (minor.get(invoice.currency) ?? 0) + invoice.amount_paid);
+        return [...minor]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([currency, amount]) => ({
+            amount: amount / 10 ** minorDigits(currency),
+            currency: currency.toUpperCase(),
+          }));
+      }),
   };
 }
+
+/** Stripe amounts are in the currency's smallest unit: cents, except in its zero-decimal currencies. */
+const ZERO_DECIMAL = new Set([
+  'bif',
+  'clp',
+  'djf',
+  'gnf',
+  'jpy',
+  'kmf',
+  'krw',
+  'mga',
+  'pyg',
+  'rwf',
+  'ugx',
+  'vnd',
+  'vuv',
+  'xaf',
+  'xof',
+  'xpf',
+]);
+const minorDigits = (currency: string): number => (ZERO_DECIMAL.has(currency.toLowerCase()) ? 0 : 2);
 
 /** The provider the configuration names: Stripe when STRIPE_SECRET_KEY is set, none otherwise. */
 export function billingProviderFromConfig(

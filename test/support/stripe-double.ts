@@ -91,6 +91,8 @@ export class StripeDouble {
   readonly customers = new Map<string, Json>();
   readonly subscriptions = new Map<string, Json>();
   readonly meterEvents: Json[] = [];
+  /** Invoices the test puts here (`addInvoice`); listed by GET /v1/invoices. */
+  readonly invoices: Json[] = [];
   private readonly idempotent = new Map<string, { fingerprint: string; status: number; body: Json }>();
   private readonly meterIdentifiers = new Set<string>();
   private readonly prices: Map<string, Json>;
@@ -254,6 +256,7 @@ export class StripeDouble {
     if (sub && method === 'POST') return this.updateSubscription(decodeURIComponent(sub[1]!), body);
     if (sub && method === 'DELETE') return this.cancelSubscription(decodeURIComponent(sub[1]!));
     if (method === 'POST' && path === '/v1/billing/meter_events') return this.meterEvent(body);
+    if (method === 'GET' && path === '/v1/invoices') return this.listInvoices(body);
     throw new StripeApiError(404, {
       type: 'invalid_request_error',
       message: `Unrecognized request URL (${method}: ${path}).`,
@@ -381,6 +384,53 @@ export class StripeDouble {
     if (sub.status === 'canceled') throw invalid(`This subscription has already been canceled: ${id}`);
     Object.assign(sub, { status: 'canceled', canceled_at: this.now(), ended_at: this.now() });
     return sub;
+  }
+
+  /** An invoice of a customer, as Stripe's invoice object carries what the revenue read uses. */
+  addInvoice(invoice: {
+    customer: string;
+    amountPaid: number;
+    currency: string;
+    created: Date;
+    status?: 'paid' | 'open' | 'void';
+  }): Json {
+    const json: Json = {
+      id: stripeId('in'),
+      object: 'invoice',
+      customer: invoice.customer,
+      amount_paid: invoice.amountPaid,
+      amount_due: invoice.amountPaid,
+      currency: invoice.currency,
+      created: Math.floor(invoice.created.getTime() / 1000),
+      status: invoice.status ?? 'paid',
+      livemode: false,
+    };
+    this.invoices.push(json);
+    return json;
+  }
+
+  /** GET /v1/invoices: customer, status, created[gte|gt|lte|lt], limit, starting_after, newest first. */
+  private listInvoices(query: Json): Json {
+    const created = (query.created ?? {}) as Record<string, string>;
+    const bound = (k: string) => (created[k] === undefined ? undefined : Number(created[k]));
+    const [gte, gt, lte, lt] = ['gte', 'gt', 'lte', 'lt'].map(bound);
+    const matching = this.invoices
+      .filter((i) => !query.customer || i.customer === query.customer)
+      .filter((i) => !query.status || i.status === query.status)
+      .filter((i) => {
+        const c = i.created as number;
+        return (
+          (gte === undefined || c >= gte) &&
+          (gt === undefined || c > gt) &&
+          (lte === undefined || c <= lte) &&
+          (lt === undefined || c < lt)
+        );
+      })
+      .sort((a, b) => (b.created as number) - (a.created as number));
+    const after = query.starting_after ? matching.findIndex((i) => i.id === query.starting_after) + 1 : 0;
+    const limit = Math.min(100, Number(query.limit ?? 10));
+    const data = matching.slice(after, after + limit);
+    return { object: 'list', data, has_more: after + limit < matching.length, url: '/v1/invoices' };
   }
 
   private meterEvent(body: Json): Json {
