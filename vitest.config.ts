@@ -20,6 +20,7 @@ export const UNIT_TESTS = [
   'core/billing/revenue.test.ts',
   'core/billing/stripe.test.ts',
   'core/lifecycle.test.ts',
+  'core/schedule.test.ts',
   'core/quotas/rules.test.ts',
   'core/reconcile/classify.test.ts',
   'core/registry/list-merge.test.ts',

@@ -3,11 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { BillingAccounts } from '../core/billing/accounts.js';
 import { billingRevenue } from '../core/billing/revenue.js';
 import { billingProviderFromConfig } from '../core/billing/stripe.js';
+import { reportAllUsage } from '../core/billing/usage.js';
 import type { Config } from '../core/config.js';
 import { costExplorerSource } from '../core/costs/cost-explorer.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../core/runtime.js';
+import { every } from '../core/schedule.js';
 import { acmCertificates } from '../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../core/tenant-config/store.js';
 import { s3TenantExports } from '../core/tenant-data/exports.js';
@@ -24,7 +26,6 @@ import { TierCatalog } from '../tiers/catalog.js';
 import {
   allTenants,
   createWorkflows,
-  scheduleReconcile,
   type TaskRunnerHooks,
   tenantsByVersion,
   type Workflows,
@@ -197,6 +198,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     tableName: config.registryTable,
     clock: () => new Date(),
   });
+  const usageSource = usageSourceOf(usage, () => catalog.meters);
   const workflows = createWorkflows({
     config,
     aws,
@@ -204,7 +206,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(platform ? { platform } : {}),
     synth,
     ...(billing ? { billing } : {}),
-    usage: usageSourceOf(usage, () => catalog.meters),
+    usage: usageSource,
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
       ? {
@@ -310,12 +312,34 @@ export async function buildRuntime<R extends RuntimeRole>(
     const rollouts = await workflows.rollouts.engine.resumeOpen();
     if (rollouts > 0) say(`resumed ${rollouts} rollout(s) left running by a previous process`);
   }
-  const schedule = scheduleReconcile(workflows.reconciler, config.reconcileIntervalSeconds, theApp.log);
+  const reconcileSchedule = every(
+    config.reconcileIntervalSeconds,
+    () => workflows.reconciler.runAll(),
+    (e) => theApp.log.error({ err: e }, 'scheduled reconcile failed'),
+  );
   if (config.reconcileIntervalSeconds > 0) say(`reconciling every ${config.reconcileIntervalSeconds} s`);
+  // Closed hours of usage go to the billing provider as meter events (once each, docs/billing.md).
+  const usageReport = billing
+    ? every(
+        config.usageReportIntervalSeconds,
+        () =>
+          reportAllUsage({
+            provider: billing,
+            accounts: billingAccounts,
+            source: usageSource,
+            clock: () => new Date(),
+            registry: aws.registry,
+          }),
+        (e) => theApp.log.error({ err: e }, 'scheduled usage report failed'),
+      )
+    : undefined;
+  if (usageReport && config.usageReportIntervalSeconds > 0)
+    say(`reporting usage to ${billing?.name} every ${config.usageReportIntervalSeconds} s`);
   const server: ServerRuntime = {
     ...base,
     close: async () => {
-      schedule.stop();
+      reconcileSchedule.stop();
+      usageReport?.stop();
       await close();
     },
     app: theApp,

@@ -141,6 +141,8 @@ export const ConfigSchema = z
     stripeWebhookSecret: z.string().min(16, 'at least 16 characters').optional(),
     /** Seconds between reconcile runs in the server process (docs/reconcile.md); 0: none scheduled. */
     reconcileIntervalSeconds: z.coerce.number().int().min(0).default(0),
+    /** Seconds between usage reports to the billing provider (meter events) in the server process; 0: none. */
+    usageReportIntervalSeconds: z.coerce.number().int().min(0).default(3600),
     /** Tenants a reconcile run compares at once. */
     reconcileConcurrency: positiveInt.max(64).default(4),
     /** Stack drift detections in flight at once (CloudFormation throttles DetectStackDrift). */
@@ -175,6 +177,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   operationWatchPollMs: 'OPERATION_WATCH_POLL_MS',
   operationClaimSeconds: 'OPERATION_CLAIM_SECONDS',
   reconcileIntervalSeconds: 'RECONCILE_INTERVAL_SECONDS',
+  usageReportIntervalSeconds: 'USAGE_REPORT_INTERVAL_SECONDS',
   reconcileConcurrency: 'RECONCILE_CONCURRENCY',
   reconcileDriftConcurrency: 'RECONCILE_DRIFT_CONCURRENCY',
   migrationCallbackTimeoutSeconds: 'MIGRATION_CALLBACK_TIMEOUT_SECONDS',

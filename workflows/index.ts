@@ -51,7 +51,6 @@ export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
 export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
 export { type PageResult, Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
-export { scheduleReconcile } from './reconcile/schedule.js';
 export { isRolloutTask, ROLLOUT_TASKS, rolloutDefinition } from './rollouts/definition.js';
 export { LocalRolloutEngine } from './rollouts/engine.js';
 export { ROLLOUT_EVENT_TYPES, type RolloutEvent, type RolloutEventPublisher } from './rollouts/events.js';
