@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tenantctlAt } from '../../test/api/cli.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { tenantctl as tenantctlAt } from '../../test/support/cli.js';
 import { configPatch, parseFlags } from './config.js';
 
 let t: TestApp;

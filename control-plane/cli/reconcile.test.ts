@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation } from '../../core/registry/records.js';
-import { startTestApp, type TestApp, tenantBody, tenantctl } from '../../test/api/harness.js';
+import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { tenantctl } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError } from './args.js';
 
 /** tenantctl retry | cancel against the API (registry only: no workflow runs here). */

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../core/registry/records.js';
-import { tenantctlAt as tenantctl } from '../../test/api/cli.js';
 import { startTestApp, type TestApp } from '../../test/api/harness.js';
 import { testClients } from '../../test/support/aws.js';
+import { tenantctl } from '../../test/support/cli.js';
 import { costPeriod, presetCostAndUsage } from '../../test/support/cost-explorer.js';
 import { seedTenants } from '../../test/support/seed.js';
 import { parseCommandLine, UsageError } from './args.js';

@@ -6,9 +6,9 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3TenantExports } from '../../core/tenant-data/exports.js';
 import { type ExportManifest, exportLayout } from '../../core/tenant-data/layout.js';
-import { tenantctlAt } from '../../test/api/cli.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { testClients, uniqueName } from '../../test/support/aws.js';
+import { tenantctl as tenantctlAt } from '../../test/support/cli.js';
 
 const clients = testClients();
 const bucket = uniqueName('exports').toLowerCase();

@@ -9,7 +9,7 @@ import type { Operation, Tenant } from '../../core/registry/records.js';
 import { acmCertificates } from '../../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../../core/tenant-config/store.js';
 import { UsageStore } from '../../core/usage/store.js';
-import { tenantctl } from '../../test/api/harness.js';
+import { tenantctl } from '../../test/support/cli.js';
 import { startTestControlPlane, type TestControlPlane } from '../../test/support/control-plane.js';
 import { groupUsers, liveStacks } from '../../test/support/moto-state.js';
 import { ApiKeyStore } from '../api-keys.js';

@@ -5,7 +5,6 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { ApiKeyStore, type ApiKeyStoreOptions, ensureAdminKey } from '../../control-plane/api-keys.js';
 import { type AppDeps, buildApp } from '../../control-plane/app.js';
-import { runCli } from '../../control-plane/cli/main.js';
 import type { Scope } from '../../control-plane/schemas.js';
 import { type Config, loadConfig } from '../../core/config.js';
 import { costExplorerSource } from '../../core/costs/cost-explorer.js';
@@ -164,22 +163,4 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 /** A valid onboarding body with a unique slug. */
 export function tenantBody(slug: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name: `Tenant ${slug}`, slug, tier: 'basic', adminEmail: `admin@${slug}.example.com`, ...extra };
-}
-
-/** tenantctl run in-process against the API at `url` with `key`: its exit code and what it printed. */
-export async function tenantctl(
-  url: string,
-  key: string,
-  argv: string[],
-  io: { readonly sleep?: (ms: number) => Promise<void> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { TENANTCTL_URL: url, TENANTCTL_KEY: key },
-    ...(io.sleep ? { sleep: io.sleep } : {}),
-  });
-  return { code, stdout, stderr };
 }

@@ -22,6 +22,16 @@ export async function runCaptured(
   return { code, stdout, stderr };
 }
 
+/** tenantctl run in-process against the API at `url` with `key`: its exit code and what it printed. */
+export function tenantctl(
+  url: string,
+  key: string,
+  argv: string[],
+  io: Omit<CliIo, 'stdout' | 'stderr' | 'env'> & { tty?: boolean } = {},
+): Promise<CliRun> {
+  return runCaptured(argv, { ...io, env: { TENANTCTL_URL: url, TENANTCTL_KEY: key } });
+}
+
 /** tenantctl's progress lines off a terminal, without their `[  1.2s] ` elapsed-time prefix. */
 export const progressLines = (stdout: string): string[] =>
   stdout
