@@ -61,6 +61,10 @@ export {
 export {
   MANAGED_BY,
   platformTags,
+  pooledObjectsAcknowledgement,
+  suspensionPolicyDefinition,
+  TENANT_ID_ATTRIBUTE,
+  TIER_ATTRIBUTE,
   tenantUserPoolDefinition,
   tenantUserPoolName,
   type UserPoolDefinition,

@@ -7,14 +7,22 @@ import {
   type UsagePlan,
 } from '@aws-sdk/client-api-gateway';
 import {
+  AddCustomAttributesCommand,
   type CognitoIdentityProviderClient,
   CreateUserPoolCommand,
+  DescribeUserPoolCommand,
   ListUserPoolsCommand,
   SetUserPoolMfaConfigCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { CreatePolicyCommand, type IAMClient, ListPoliciesCommand } from '@aws-sdk/client-iam';
 import { ControlPlaneError, describeError } from '../core/errors.js';
 import type { Tier, TierCatalog } from '../tiers/catalog.js';
-import { type UserPoolDefinition, usagePlanDefinition, usagePlanName } from './platform-spec.js';
+import {
+  type suspensionPolicyDefinition,
+  type UserPoolDefinition,
+  usagePlanDefinition,
+  usagePlanName,
+} from './platform-spec.js';
 
 /**
  * The platform's identity and API-access resources, made through the SDKs (moto cannot model them
@@ -56,7 +64,10 @@ export async function ensureUserPool(
 ): Promise<string> {
   const name = definition.create.PoolName;
   const existing = await findUserPool(cognito, name);
-  if (existing) return existing;
+  if (existing) {
+    await addMissingAttributes(cognito, existing, definition);
+    return existing;
+  }
   try {
     const created = await cognito.send(new CreateUserPoolCommand(definition.create));
     const id = created.UserPool?.Id;
@@ -66,6 +77,27 @@ export async function ensureUserPool(
     return id;
   } catch (e) {
     throw awsError(`creating user pool ${name}`, e);
+  }
+}
+
+/** A pool made before an attribute joined the definition gets it (custom attributes can be added, never removed). */
+async function addMissingAttributes(
+  cognito: CognitoIdentityProviderClient,
+  userPoolId: string,
+  definition: UserPoolDefinition,
+): Promise<void> {
+  try {
+    const pool = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: userPoolId }));
+    const have = new Set((pool.UserPool?.SchemaAttributes ?? []).map((a) => a.Name));
+    const missing = (definition.create.Schema ?? []).filter(
+      (a) => a.Name && !have.has(a.Name) && !have.has(`custom:${a.Name}`),
+    );
+    if (missing.length > 0)
+      await cognito.send(
+        new AddCustomAttributesCommand({ UserPoolId: userPoolId, CustomAttributes: missing }),
+      );
+  } catch (e) {
+    throw awsError(`adding attributes to user pool ${definition.create.PoolName}`, e);
   }
 }
 
@@ -149,4 +181,41 @@ export async function ensureUsagePlans(
     }
   }
   return ids;
+}
+
+/** The ARN of the account's own (Local) managed policy called `name`, or undefined. */
+export async function findSuspensionPolicy(iam: IAMClient, name: string): Promise<string | undefined> {
+  try {
+    let Marker: string | undefined;
+    do {
+      const page = await iam.send(new ListPoliciesCommand({ Scope: 'Local', MaxItems: 1000, Marker }));
+      const found = page.Policies?.find((p) => p.PolicyName === name);
+      if (found?.Arn) return found.Arn;
+      Marker = page.IsTruncated ? page.Marker : undefined;
+    } while (Marker);
+    return undefined;
+  } catch (e) {
+    throw awsError(`looking up policy ${name}`, e);
+  }
+}
+
+/** The suspension policy's ARN, created from its definition when missing (templates/platform-spec.ts). */
+export async function ensureSuspensionPolicy(
+  iam: IAMClient,
+  definition: ReturnType<typeof suspensionPolicyDefinition>,
+): Promise<string> {
+  const existing = await findSuspensionPolicy(iam, definition.PolicyName);
+  if (existing) return existing;
+  try {
+    const created = await iam.send(new CreatePolicyCommand(definition));
+    if (!created.Policy?.Arn) throw new Error('CreatePolicy returned no ARN');
+    return created.Policy.Arn;
+  } catch (e) {
+    // Two processes ensuring at once: the other one made it.
+    if ((e as Error).name === 'EntityAlreadyExistsException') {
+      const arn = await findSuspensionPolicy(iam, definition.PolicyName);
+      if (arn) return arn;
+    }
+    throw awsError(`creating policy ${definition.PolicyName}`, e);
+  }
 }

@@ -183,6 +183,7 @@ describe('ensurePlatform recovery', () => {
       EventBusName: 'bus',
       EventBusArn: 'arn:aws:events:us-east-1:123456789012:event-bus/bus',
       ArtifactBucketName: 'bucket',
+      PooledRoleArn: 'arn:aws:iam::123456789012:role/x-PooledTenantRole',
       TemplateVersion: '0123456789ab',
     };
     const result = { stackId: 'arn:stack', stackName: 'x', outputs };

@@ -3,6 +3,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -44,6 +45,8 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   readonly s3: S3Client;
   readonly rds: RDSClient;
+  /** Tenant roles' suspension deny policy. */
+  readonly iam: IAMClient;
   /** Clients for another account (dedicated-account tenants), same endpoint and region. */
   withCredentials(credentials: AwsCredentialIdentity): AwsClients;
   destroy(): void;
@@ -94,6 +97,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const sfn = lazy(() => new SFNClient(base));
   const s3 = lazy(() => new S3Client({ ...base, forcePathStyle: Boolean(target.endpoint) }));
   const rds = lazy(() => new RDSClient(base));
+  const iam = lazy(() => new IAMClient(base));
   return {
     target,
     get dynamodb() {
@@ -128,6 +132,9 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     },
     get rds() {
       return rds();
+    },
+    get iam() {
+      return iam();
     },
     withCredentials: (credentials) => createAwsClients({ ...target, credentials }),
     destroy: () => {

@@ -1,10 +1,12 @@
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { EXPORT_OBJECT_PREFIX, EXPORT_RETENTION_DAYS_DEFAULT } from '../../core/tenant-data/layout.js';
-import { PLATFORM_TAG_VALUE } from '../constants.js';
+import { ITEM_ACTIONS, PLATFORM_TAG_VALUE, TENANT_OBJECT_PREFIX } from '../constants.js';
+import { pooledObjectsAcknowledgement } from '../platform-spec.js';
 import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
 import { IsolatedVpc } from './isolated-vpc.js';
 import { templateStackProps } from './stack-props.js';
@@ -79,6 +81,8 @@ export class PlatformStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    const pooledRole = this.pooledTenantRole(pooledTable.tableArn, artifacts);
+
     outputTemplateVersion(this, p);
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description, exportName: Fn.join('-', [Aws.STACK_NAME, name]) });
@@ -97,5 +101,64 @@ export class PlatformStack extends Stack {
       artifacts.bucketName,
       'Templates and pool tenants objects (tenants/<TenantId>/)',
     );
+    output(
+      'PooledRoleArn',
+      pooledRole.roleArn,
+      'Role pool tenants assume with session tags TenantId and Tier',
+    );
+  }
+
+  /**
+   * The pooled tenant role (token vending's dynamic IAM): one role for every pool tenant, assumed
+   * with session tags TenantId and Tier; its policies fence each session to its own tenant's items
+   * and objects through `aws:PrincipalTag/TenantId`, so no per-tenant policy is needed. The trust
+   * policy requires the TenantId tag, so a session without one cannot exist.
+   */
+  private pooledTenantRole(tableArn: string, bucket: s3.Bucket): iam.Role {
+    const { bucketName } = bucket;
+    // An IAM policy variable, resolved per request from the session's TenantId tag.
+    const tenant = ['$', '{aws:PrincipalTag/TenantId}'].join('');
+    const role = new iam.Role(this, 'PooledTenantRole', {
+      assumedBy: new iam.AccountRootPrincipal()
+        .withConditions({ StringLike: { 'aws:RequestTag/TenantId': 't_*' } })
+        .withSessionTags(),
+      description: 'Pool tenants, through token vending: session tags TenantId and Tier scope every call',
+      maxSessionDuration: Duration.hours(1),
+    });
+    const prefix = `${TENANT_OBJECT_PREFIX}/${tenant}/`;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PooledTableOwnItems',
+        actions: [...ITEM_ACTIONS],
+        resources: [tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${tenant}#*`] },
+          Null: { 'dynamodb:LeadingKeys': 'false', 'aws:PrincipalTag/TenantId': 'false' },
+        },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ArtifactBucketListOwnPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [`arn:${Aws.PARTITION}:s3:::${bucketName}`],
+        conditions: {
+          StringLike: { 's3:prefix': [`${prefix}*`] },
+          Null: { 'aws:PrincipalTag/TenantId': 'false' },
+        },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ArtifactBucketOwnObjects',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        resources: [`arn:${Aws.PARTITION}:s3:::${bucketName}/${prefix}*`],
+        conditions: { Null: { 'aws:PrincipalTag/TenantId': 'false' } },
+      }),
+    );
+    Validations.of(role).acknowledge(
+      pooledObjectsAcknowledgement(this.resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId)),
+    );
+    return role;
   }
 }

@@ -51,6 +51,8 @@ const PLATFORM: PlatformOutputs = {
   eventBusName: 'tcp-bus',
   eventBusArn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/tcp-bus`,
   artifactBucketName: 'tcp-artifacts-0123',
+  suspensionPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/tcp-platform-TenantSuspendedPolicy-1`,
+  pooledRoleArn: `arn:aws:iam::${ACCOUNT}:role/tcp-platform-PooledTenantRole-1`,
   userPoolId: 'us-east-1_abcdefghi',
   usagePlanIds: {},
 };

@@ -1,20 +1,26 @@
 import { type AslDefinition, Flow } from './builder.js';
 
-/** suspend: users disabled, API key disabled, dedicated database stopped. Data untouched. */
+/**
+ * suspend: users signed out and disabled, API key disabled, tenant role blocked by a deny policy,
+ * dedicated database stopped. Data untouched. Each block records what it blocked (the tenant's
+ * `access.suspension`), and resume and the undo steps restore exactly that.
+ */
 export function suspendDefinition(): AslDefinition {
   const undo = { catchTo: 'UndoDatabase' };
   const undoFailed = { catchTo: 'RecordFailure', errorPath: '$.compensationError' };
   return new Flow()
     .task('Begin', 'DisableUsers', { task: 'BeginOperation', catchTo: 'RecordFailure' })
     .task('DisableUsers', 'DisableApiKey', { task: 'SetUsersEnabled', args: { enabled: false }, ...undo })
-    .task('DisableApiKey', 'StopDatabase', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undo })
+    .task('DisableApiKey', 'BlockRole', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undo })
+    .task('BlockRole', 'StopDatabase', { task: 'SetRoleBlocked', args: { blocked: true }, ...undo })
     .poll('StopDatabase', 'Finish', { task: 'SetDatabaseRunning', args: { running: false }, ...undo })
     .task('Finish', undefined, { ...undo })
-    .poll('UndoDatabase', 'UndoApiKey', {
+    .poll('UndoDatabase', 'UndoRole', {
       task: 'SetDatabaseRunning',
       args: { running: true },
       ...undoFailed,
     })
+    .task('UndoRole', 'UndoApiKey', { task: 'SetRoleBlocked', args: { blocked: false }, ...undoFailed })
     .task('UndoApiKey', 'UndoUsers', { task: 'SetApiKeyEnabled', args: { enabled: true }, ...undoFailed })
     .task('UndoUsers', 'RecordRollback', { task: 'SetUsersEnabled', args: { enabled: true }, ...undoFailed })
     .failureEnding({ rollback: true })
@@ -27,12 +33,14 @@ export function resumeDefinition(): AslDefinition {
   const undoFailed = { catchTo: 'RecordFailure', errorPath: '$.compensationError' };
   return new Flow()
     .task('Begin', 'StartDatabase', { task: 'BeginOperation', catchTo: 'RecordFailure' })
-    .poll('StartDatabase', 'EnableApiKey', { task: 'SetDatabaseRunning', args: { running: true }, ...undo })
+    .poll('StartDatabase', 'UnblockRole', { task: 'SetDatabaseRunning', args: { running: true }, ...undo })
+    .task('UnblockRole', 'EnableApiKey', { task: 'SetRoleBlocked', args: { blocked: false }, ...undo })
     .task('EnableApiKey', 'EnableUsers', { task: 'SetApiKeyEnabled', args: { enabled: true }, ...undo })
     .task('EnableUsers', 'Finish', { task: 'SetUsersEnabled', args: { enabled: true }, ...undo })
     .task('Finish', undefined, { ...undo })
     .task('UndoUsers', 'UndoApiKey', { task: 'SetUsersEnabled', args: { enabled: false }, ...undoFailed })
-    .task('UndoApiKey', 'UndoDatabase', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undoFailed })
+    .task('UndoApiKey', 'UndoRole', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undoFailed })
+    .task('UndoRole', 'UndoDatabase', { task: 'SetRoleBlocked', args: { blocked: true }, ...undoFailed })
     .poll('UndoDatabase', 'RecordRollback', {
       task: 'SetDatabaseRunning',
       args: { running: false },

@@ -20,6 +20,7 @@ import {
   snapshotDatabase,
 } from './stacks.js';
 import { copyTenantData, eraseTenantData, exportTenantData } from './tenant-data.js';
+import { setRoleBlocked } from './tenant-role.js';
 
 export type { HandlerOf, TaskDeps, TaskHandler, TaskInput, TaskResult } from './context.js';
 export { TaskError, toTaskError } from './context.js';
@@ -50,6 +51,7 @@ export const TASK_HANDLERS = {
   CreateApiKey: createApiKey,
   MoveApiKey: moveApiKey,
   SetApiKeyEnabled: setApiKeyEnabled,
+  SetRoleBlocked: setRoleBlocked,
   DeleteApiKey: deleteApiKey,
   SetDatabaseRunning: setDatabaseRunning,
   RequestMigration: requestMigration,

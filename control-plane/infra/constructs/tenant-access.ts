@@ -4,6 +4,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import {
+  suspensionPolicyDefinition,
   tenantUserPoolDefinition,
   type UserPoolDefinition,
   usagePlanDefinition,
@@ -73,6 +74,8 @@ export class TenantAccess extends ResourceGroup {
   readonly usagePlans: Readonly<Record<string, apigateway.CfnUsagePlan>>;
   /** CloudFormation's role for tenant stacks and the boundary of every role they create. */
   readonly stackRole: TenantStackRole;
+  /** `<prefix>-tenant-suspended`: the deny-all policy suspension attaches to tenant roles. */
+  readonly suspensionPolicy: iam.CfnManagedPolicy;
   private readonly props: TenantAccessProps;
 
   constructor(scope: Construct, id: string, props: TenantAccessProps) {
@@ -113,6 +116,13 @@ export class TenantAccess extends ResourceGroup {
       }),
     );
     this.stackRole = new TenantStackRole(this, 'TenantStacks', { prefix });
+    const suspension = suspensionPolicyDefinition(prefix);
+    // Found by name (readPlatform), like the user pool: the same definition ensurePlatform sends locally.
+    this.suspensionPolicy = new iam.CfnManagedPolicy(this, 'TenantSuspendedPolicy', {
+      managedPolicyName: suspension.PolicyName,
+      description: suspension.Description,
+      policyDocument: JSON.parse(suspension.PolicyDocument),
+    });
   }
 
   /** Everything the workflows do to tenants, least privilege (docs/deploy.md, "IAM boundaries"). */
@@ -173,12 +183,23 @@ export class TenantAccess extends ResourceGroup {
           'cognito-idp:AdminEnableUser',
           'cognito-idp:AdminDeleteUser',
           'cognito-idp:ListUsersInGroup',
+          // Suspension: sign every user out; read the admin user outside the group; tier claims.
+          'cognito-idp:AdminUserGlobalSignOut',
+          'cognito-idp:AdminGetUser',
+          'cognito-idp:AdminUpdateUserAttributes',
+          'cognito-idp:AdminListGroupsForUser',
+          'cognito-idp:ListUsers',
         ],
         resources: [this.userPool.attrArn],
       }),
       new iam.PolicyStatement({
         sid: 'FindTenantUserPool',
         actions: ['cognito-idp:ListUserPools'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'FindSuspensionPolicy',
+        actions: ['iam:ListPolicies'],
         resources: ['*'],
       }),
       new iam.PolicyStatement({
@@ -210,6 +231,14 @@ export class TenantAccess extends ResourceGroup {
         sid: 'UsagePlanKey',
         actions: ['apigateway:DELETE'],
         resources: plans.map((id) => apigw(`/usageplans/${id}/keys/*`)),
+      }),
+      // Attach and detach the platform's deny-all policy, and no other: never PutRolePolicy,
+      // which could write an Allow onto a tenant role.
+      new iam.PolicyStatement({
+        sid: 'TenantRoleSuspension',
+        actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+        resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${prefix}-*`],
+        conditions: { ArnEquals: { 'iam:PolicyARN': this.suspensionPolicy.ref } },
       }),
       new iam.PolicyStatement({
         sid: 'LifecycleEvents',
@@ -261,12 +290,17 @@ export class TenantAccess extends ResourceGroup {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'Organizations account vending (CreateAccount, DescribeCreateAccountStatus, MoveAccount, CloseAccount, CreateOrganizationalUnit, the List calls, TagResource) acts on accounts and OUs that do not exist before the call and whose ids are not known at deploy time; cognito-idp:ListUserPools and X-Ray tracing have no resource-level permissions. Dedicated-account tenants need the former; nothing here reaches tenant data.',
+          'Organizations account vending (CreateAccount, DescribeCreateAccountStatus, MoveAccount, CloseAccount, CreateOrganizationalUnit, the List calls, TagResource) acts on accounts and OUs that do not exist before the call and whose ids are not known at deploy time; cognito-idp:ListUserPools, iam:ListPolicies (finding the suspension policy by name) and X-Ray tracing have no resource-level permissions. Dedicated-account tenants need the former; nothing here reaches tenant data.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${prefix}-*/*]`,
         reason:
           "Tenant stacks are named <prefix>-<slug>-<isolation>; creating or updating one requires RoleARN = the tenant-stack execution role, and the control plane's own stacks are denied explicitly.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*]`,
+        reason:
+          'Tenant roles are named by CloudFormation after their stack (<prefix>-<slug>-<isolation>-…); suspension attaches and removes its one deny policy (tenant-suspended) on them.',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
