@@ -12,8 +12,9 @@ import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { ProcessOwner, Registry } from '../core/registry/registry.js';
 import type { TenantExports } from '../core/tenant-data/exports.js';
+import type { CredentialVendor } from '../tenant-access/index.js';
 import type { TierCatalog } from '../tiers/catalog.js';
-import type { LifecycleService } from '../workflows/index.js';
+import type { LifecycleService, TenantUsers } from '../workflows/index.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { Authenticator, createJwtVerifier, type JwtVerifier } from './auth.js';
 import type { RouteContext } from './context.js';
@@ -32,6 +33,7 @@ import { exportRoutes } from './routes/exports.js';
 import { gateRoutes } from './routes/gates.js';
 import { type HealthInfo, metaRoutes } from './routes/meta.js';
 import { operationRoutes } from './routes/operations.js';
+import { tenantUserRoutes } from './routes/tenant-users.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -57,6 +59,8 @@ export interface AppDeps {
   readonly processOwner?: ProcessOwner | undefined;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
   readonly exports?: TenantExports;
+  /** Tenant users and credential vending (/v1/tenants/:id/users, /credentials); registered where given. */
+  readonly access?: { readonly users: TenantUsers; readonly credentials: CredentialVendor };
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -207,6 +211,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   tierRoutes(router, ctx);
   gateRoutes(router, ctx);
   apiKeyRoutes(router, deps.apiKeys);
+  if (deps.access) tenantUserRoutes(router, ctx, deps.access.users, deps.access.credentials);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   await webhookRoutes(app, router, ctx);
 

@@ -7,13 +7,16 @@ import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../cor
 import { s3TenantExports } from '../core/tenant-data/exports.js';
 import {
   ensurePlatform,
+  findUserPool,
   type PlatformOutputs,
   readPlatform,
   StackDeployer,
   SynthesisService,
+  tenantUserPoolName,
 } from '../templates/index.js';
+import { CredentialVendor, registryDirectory } from '../tenant-access/index.js';
 import { TierCatalog } from '../tiers/catalog.js';
-import { createWorkflows, type TaskRunnerHooks, type Workflows } from '../workflows/index.js';
+import { createWorkflows, type TaskRunnerHooks, TenantUsers, type Workflows } from '../workflows/index.js';
 import { ApiKeyStore, ensureAdminKey } from './api-keys.js';
 import { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 
@@ -204,6 +207,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
     ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    access: tenantAccess(config, aws, workflows, deployed),
     health: () => aws.health(),
   });
   const admin = await ensureAdminKey(config, apiKeys);
@@ -231,6 +235,43 @@ export async function buildRuntime<R extends RuntimeRole>(
     url,
   };
   return server as RuntimeOf[R];
+}
+
+/**
+ * Tenant users and credential vending for the API. The user pool is the platform's where this
+ * process knows the platform, else found by name once (the API function). Vending uses each
+ * tenant's own role, never the pooled one: suspension's deny policy on that role stops credentials
+ * vended before it at once (pooled-role sessions would last until they expire; docs/access.md).
+ */
+function tenantAccess(
+  config: Config,
+  aws: AwsRuntime,
+  workflows: Workflows,
+  platform: PlatformOutputs | undefined,
+): { users: TenantUsers; credentials: CredentialVendor } {
+  let poolId: Promise<string> | undefined;
+  const userPoolId = () =>
+    platform
+      ? Promise.resolve(platform.userPoolId)
+      : (poolId ??= findUserPool(aws.clients.cognito, tenantUserPoolName(config.resourcePrefix)).then(
+          (id) => {
+            if (id) return id;
+            poolId = undefined;
+            throw new ControlPlaneError(
+              'AWS_ERROR',
+              `user pool ${tenantUserPoolName(config.resourcePrefix)} does not exist`,
+            );
+          },
+        ));
+  return {
+    users: new TenantUsers({
+      registry: aws.registry,
+      cognito: aws.clients.cognito,
+      userPoolId,
+      limiter: workflows.deps.cognitoLimiter,
+    }),
+    credentials: new CredentialVendor({ sts: aws.clients.sts, directory: registryDirectory(aws.registry) }),
+  };
 }
 
 /** A Lambda's runtime: `init` runs once per container, on first use; a failed build is retried by the next invocation. */

@@ -169,6 +169,7 @@ export const SCOPES = [
   'tenants:write',
   'tenants:export',
   'operations:callback',
+  'tenants:credentials',
   'admin',
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

@@ -58,6 +58,7 @@ export {
   type ReadPlatformOptions,
   readPlatform,
 } from './platform.js';
+export { findUserPool } from './platform-access.js';
 export {
   MANAGED_BY,
   platformTags,

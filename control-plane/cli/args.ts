@@ -43,6 +43,7 @@ const COMMAND_OPTIONS = {
     help: 'send this Idempotency-Key: a retry with it never repeats the change',
   },
   out: { type: 'string', help: 'write the export (manifest, parts, objects) into this directory' },
+  user: { type: 'string', help: 'the username (the email it was added with)' },
 } as const satisfies Record<string, OptionSpec>;
 
 type CommandOption = keyof typeof COMMAND_OPTIONS;
@@ -92,6 +93,16 @@ export const COMMANDS = {
     summary: 'follow an operation until it ends',
     positionals: ['operationId'],
     options: ['interval'],
+  },
+  users: {
+    summary: "add (--email), list or disable (--user) a tenant's users",
+    positionals: ['add|list|disable', 'tenant'],
+    options: ['email', 'user', 'idempotency-key'],
+  },
+  credentials: {
+    summary: 'short-lived AWS credentials scoped to a tenant (shell exports; --json for all fields)',
+    positionals: ['tenant'],
+    options: [],
   },
   tiers: { summary: 'show the tier catalog', positionals: [], options: [] },
   gates: {

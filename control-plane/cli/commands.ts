@@ -14,6 +14,7 @@ import {
   renderTenantList,
   renderTiers,
 } from './render.js';
+import { credentialsCommand, usersCommand } from './users.js';
 
 /** What each tenantctl command does against the API. Each returns the exit status. */
 
@@ -175,6 +176,8 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
 
   gates: gatesCommand,
   doctor: doctorCommand,
+  users: usersCommand,
+  credentials: credentialsCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

@@ -37,6 +37,10 @@ const ROUTES = [
   'post /v1/tenants/{tenantId}/resume',
   'post /v1/tenants/{tenantId}/suspend',
   'post /v1/tenants/{tenantId}/tier',
+  'get /v1/tenants/{tenantId}/users',
+  'post /v1/tenants/{tenantId}/users',
+  'post /v1/tenants/{tenantId}/users/{username}/disable',
+  'post /v1/tenants/{tenantId}/credentials',
   'get /v1/tiers',
   'post /v1/webhooks/signup',
 ].sort();
