@@ -249,20 +249,15 @@ function tenantAccess(
   workflows: Workflows,
   platform: PlatformOutputs | undefined,
 ): { users: TenantUsers; credentials: CredentialVendor } {
-  let poolId: Promise<string> | undefined;
-  const userPoolId = () =>
-    platform
-      ? Promise.resolve(platform.userPoolId)
-      : (poolId ??= findUserPool(aws.clients.cognito, tenantUserPoolName(config.resourcePrefix)).then(
-          (id) => {
-            if (id) return id;
-            poolId = undefined;
-            throw new ControlPlaneError(
-              'AWS_ERROR',
-              `user pool ${tenantUserPoolName(config.resourcePrefix)} does not exist`,
-            );
-          },
-        ));
+  const name = tenantUserPoolName(config.resourcePrefix);
+  let found: string | undefined;
+  const userPoolId = async (): Promise<string> => {
+    if (platform) return platform.userPoolId;
+    found ??= await findUserPool(aws.clients.cognito, name);
+    if (!found)
+      throw new ControlPlaneError('AWS_ERROR', `user pool ${name} does not exist; ensurePlatform makes it`);
+    return found;
+  };
   return {
     users: new TenantUsers({
       registry: aws.registry,
