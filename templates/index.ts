@@ -61,9 +61,10 @@ export {
 export { findUserPool } from './platform-access.js';
 export {
   MANAGED_BY,
+  platformAcknowledgements,
   platformTags,
-  pooledObjectsAcknowledgement,
   suspensionPolicyDefinition,
+  TENANT_API_STAGE,
   TENANT_ID_ATTRIBUTE,
   TIER_ATTRIBUTE,
   tenantUserPoolDefinition,

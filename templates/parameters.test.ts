@@ -22,6 +22,8 @@ const platform: PlatformOutputs = {
   artifactBucketName: 'tcp-platform-artifacts-1',
   suspensionPolicyArn: 'arn:aws:iam::123456789012:policy/tcp-platform-TenantSuspendedPolicy-1',
   pooledRoleArn: 'arn:aws:iam::123456789012:role/tcp-platform-PooledTenantRole-1',
+  tenantApiId: 'a1b2c3d4e5',
+  tenantApiStage: 'v1',
   userPoolId: 'us-east-1_abc',
   usagePlanIds: { basic: 'p1' },
 };

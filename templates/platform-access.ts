@@ -1,8 +1,14 @@
 import {
   type APIGatewayClient,
+  CreateDeploymentCommand,
   CreateUsagePlanCommand,
+  GetResourcesCommand,
+  GetStageCommand,
+  GetUsagePlanCommand,
   GetUsagePlansCommand,
   type PatchOperation,
+  PutIntegrationCommand,
+  PutMethodCommand,
   UpdateUsagePlanCommand,
   type UsagePlan,
 } from '@aws-sdk/client-api-gateway';
@@ -19,6 +25,7 @@ import { ControlPlaneError, describeError } from '../core/errors.js';
 import type { Tier, TierCatalog } from '../tiers/catalog.js';
 import {
   type suspensionPolicyDefinition,
+  TENANT_API_STAGE,
   type UserPoolDefinition,
   usagePlanDefinition,
   usagePlanName,
@@ -217,5 +224,55 @@ export async function ensureSuspensionPolicy(
       if (arn) return arn;
     }
     throw awsError(`creating policy ${definition.PolicyName}`, e);
+  }
+}
+
+/**
+ * The tenant API's stage, and every usage plan attached to it (`<apiId>:<stage>` in apiStages):
+ * what makes API Gateway throttle and meter each key by its tier on AWS. The platform template
+ * declares the stage; moto's CloudFormation does not model it, so a missing one is deployed here.
+ */
+export async function ensureTenantApiStage(
+  apigateway: APIGatewayClient,
+  restApiId: string,
+  usagePlanIds: readonly string[],
+): Promise<void> {
+  const stageName = TENANT_API_STAGE;
+  try {
+    const stage = await apigateway.send(new GetStageCommand({ restApiId, stageName })).catch((e: unknown) => {
+      if (/NotFound/.test((e as Error).name)) return undefined;
+      throw e;
+    });
+    if (!stage) {
+      // The template's one route (ANY / with an API key, MOCK), then the stage.
+      const root = (await apigateway.send(new GetResourcesCommand({ restApiId }))).items?.find(
+        (r) => r.path === '/',
+      );
+      if (!root?.id) throw new Error(`tenant API ${restApiId} has no root resource`);
+      const route = { restApiId, resourceId: root.id, httpMethod: 'ANY' };
+      await apigateway.send(
+        new PutMethodCommand({ ...route, authorizationType: 'NONE', apiKeyRequired: true }),
+      );
+      await apigateway.send(
+        new PutIntegrationCommand({
+          ...route,
+          type: 'MOCK',
+          requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        }),
+      );
+      await apigateway.send(new CreateDeploymentCommand({ restApiId, stageName }));
+    }
+    for (const usagePlanId of usagePlanIds) {
+      const plan = await apigateway.send(new GetUsagePlanCommand({ usagePlanId }));
+      if (plan.apiStages?.some((s) => s.apiId === restApiId && s.stage === stageName)) continue;
+      await apigateway.send(
+        new UpdateUsagePlanCommand({
+          usagePlanId,
+          patchOperations: [{ op: 'add', path: '/apiStages', value: `${restApiId}:${stageName}` }],
+        }),
+      );
+    }
+  } catch (e) {
+    throw awsError(`ensuring stage ${stageName} of tenant API ${restApiId}`, e);
   }
 }

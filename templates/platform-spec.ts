@@ -124,15 +124,30 @@ export function suspensionPolicyDefinition(
   };
 }
 
+/** The stage of the platform's tenant API every tier's usage plan is attached to. */
+export const TENANT_API_STAGE = 'v1';
+
 /**
- * The acknowledged cdk-nag finding of the pooled role's object statement. Exported because the
- * deployed platform stack includes the synthesized template (CfnInclude), whose resources carry no
- * construct metadata: control-plane/infra/platform-stack.ts acknowledges the same finding there.
+ * The platform template's acknowledged cdk-nag findings. Exported because the deployed platform
+ * stack includes the synthesized template (CfnInclude), whose resources carry no construct
+ * metadata: control-plane/infra/platform-stack.ts acknowledges the same findings there.
  */
-export function pooledObjectsAcknowledgement(bucketLogicalId: string): { id: string; reason: string } {
-  return {
-    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${bucketLogicalId}>/tenants/<aws:PrincipalTag/TenantId>/*]`,
-    reason:
-      "Object keys are per object; the wildcard sits after the session's own prefix tenants/<its TenantId tag>/, and a session without the tag gets nothing.",
-  };
+export function platformAcknowledgements(bucketLogicalId: string): { id: string; reason: string }[] {
+  const api =
+    "The tenant API is the throttling front door (every tier's usage plan is attached to its stage): it serves one mock route that requires an API key; applications add their own routes, authorizers, access logs and WAF to it.";
+  return [
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${bucketLogicalId}>/tenants/<aws:PrincipalTag/TenantId>/*]`,
+      reason:
+        "Object keys are per object; the wildcard sits after the session's own prefix tenants/<its TenantId tag>/, and a session without the tag gets nothing.",
+    },
+    ...[
+      'AwsSolutions-APIG1',
+      'AwsSolutions-APIG2',
+      'AwsSolutions-APIG3',
+      'AwsSolutions-APIG4',
+      'AwsSolutions-APIG6',
+      'AwsSolutions-COG4',
+    ].map((id) => ({ id, reason: api })),
+  ];
 }

@@ -6,13 +6,19 @@ import type { StackDeployer } from './deployer.js';
 import { platformStackName, platformStackTags } from './parameters.js';
 import {
   ensureSuspensionPolicy,
+  ensureTenantApiStage,
   ensureUsagePlans,
   ensureUserPool,
   findSuspensionPolicy,
   findUsagePlans,
   findUserPool,
 } from './platform-access.js';
-import { suspensionPolicyDefinition, tenantUserPoolDefinition, tenantUserPoolName } from './platform-spec.js';
+import {
+  suspensionPolicyDefinition,
+  TENANT_API_STAGE,
+  tenantUserPoolDefinition,
+  tenantUserPoolName,
+} from './platform-spec.js';
 import type { SynthesisService } from './synthesis.js';
 import type { PlatformOutputs, StackResult, TemplateTarget } from './types.js';
 
@@ -36,6 +42,7 @@ export const REQUIRED_OUTPUTS = [
   'EventBusArn',
   'ArtifactBucketName',
   'PooledRoleArn',
+  'TenantApiId',
   'TemplateVersion',
 ] as const;
 
@@ -73,7 +80,9 @@ export async function ensurePlatform(options: EnsurePlatformOptions): Promise<Pl
     ensureUsagePlans(options.clients.apigateway, options.catalog, prefix),
     ensureSuspensionPolicy(options.clients.iam, suspensionPolicyDefinition(prefix)),
   ]);
-  return toPlatformOutputs(stack, userPoolId, usagePlanIds, suspensionPolicyArn);
+  const platform = toPlatformOutputs(stack, userPoolId, usagePlanIds, suspensionPolicyArn);
+  await ensureTenantApiStage(options.clients.apigateway, platform.tenantApiId, Object.values(usagePlanIds));
+  return platform;
 }
 
 export interface ReadPlatformOptions {
@@ -151,6 +160,8 @@ function toPlatformOutputs(
     artifactBucketName: outputs.ArtifactBucketName,
     suspensionPolicyArn,
     pooledRoleArn: outputs.PooledRoleArn,
+    tenantApiId: outputs.TenantApiId,
+    tenantApiStage: TENANT_API_STAGE,
     userPoolId,
     usagePlanIds,
   };

@@ -76,6 +76,7 @@ export class ControlPlaneStack extends Stack {
       protectedStackNames: [platform.stackName, this.stackName],
       eventBusArn: Fn.importValue(platform.exportName('EventBusArn')),
       accountRoleName: settings.accountRoleName,
+      tenantApiId: Fn.importValue(platform.exportName('TenantApiId')),
     });
 
     this.alarmTopic = new sns.Topic(this, 'Alarms', {

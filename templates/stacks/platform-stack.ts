@@ -1,4 +1,5 @@
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { EXPORT_OBJECT_PREFIX, EXPORT_RETENTION_DAYS_DEFAULT } from '../../core/tenant-data/layout.js';
 import { ITEM_ACTIONS, PLATFORM_TAG_VALUE, TENANT_OBJECT_PREFIX } from '../constants.js';
-import { pooledObjectsAcknowledgement } from '../platform-spec.js';
+import { platformAcknowledgements, TENANT_API_STAGE } from '../platform-spec.js';
 import { applyCostTags, declareParameters, outputTemplateVersion } from './common.js';
 import { IsolatedVpc } from './isolated-vpc.js';
 import { templateStackProps } from './stack-props.js';
@@ -82,6 +83,7 @@ export class PlatformStack extends Stack {
     });
 
     const pooledRole = this.pooledTenantRole(pooledTable.tableArn, artifacts);
+    const tenantApi = this.tenantApi();
 
     outputTemplateVersion(this, p);
     const output = (name: string, value: string, description: string) =>
@@ -102,10 +104,55 @@ export class PlatformStack extends Stack {
       'Templates and pool tenants objects (tenants/<TenantId>/)',
     );
     output(
+      'TenantApiId',
+      tenantApi.ref,
+      `Tenant REST API; stage ${TENANT_API_STAGE} carries every tier's usage plan`,
+    );
+    output(
       'PooledRoleArn',
       pooledRole.roleArn,
       'Role pool tenants assume with session tags TenantId and Tier',
     );
+  }
+
+  /**
+   * The tenant REST API: its stage is what every tier's usage plan is attached to, so API keys are
+   * throttled and metered per tier (API Gateway enforces it on AWS). Applications put their routes
+   * on it; the platform's own is one mock `ANY /` that requires an API key. L1 resources: moto
+   * models the RestApi (so its id can be an Output), not the deployment and stage, which
+   * ensurePlatform makes through the SDK locally.
+   */
+  private tenantApi(): apigateway.CfnRestApi {
+    const api = new apigateway.CfnRestApi(this, 'TenantApi', {
+      name: Fn.join('-', [Aws.STACK_NAME, 'tenants']),
+      description: 'Tenant API: every tier usage plan is attached to its stage',
+      endpointConfiguration: { types: ['REGIONAL'] },
+      apiKeySourceType: 'HEADER',
+    });
+    const method = new apigateway.CfnMethod(this, 'TenantApiRoot', {
+      restApiId: api.ref,
+      resourceId: api.attrRootResourceId,
+      httpMethod: 'ANY',
+      authorizationType: 'NONE',
+      apiKeyRequired: true,
+      integration: {
+        type: 'MOCK',
+        // Ignored for MOCK on AWS; moto's CloudFormation needs it (KeyError otherwise).
+        integrationHttpMethod: 'POST',
+        requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        integrationResponses: [{ statusCode: '200' }],
+      },
+      methodResponses: [{ statusCode: '200' }],
+    });
+    const deployment = new apigateway.CfnDeployment(this, 'TenantApiDeployment', { restApiId: api.ref });
+    deployment.addDependency(method);
+    new apigateway.CfnStage(this, 'TenantApiStage', {
+      restApiId: api.ref,
+      deploymentId: deployment.ref,
+      stageName: TENANT_API_STAGE,
+      tracingEnabled: true,
+    });
+    return api;
   }
 
   /**
@@ -156,8 +203,8 @@ export class PlatformStack extends Stack {
         conditions: { Null: { 'aws:PrincipalTag/TenantId': 'false' } },
       }),
     );
-    Validations.of(role).acknowledge(
-      pooledObjectsAcknowledgement(this.resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId)),
+    Validations.of(this).acknowledge(
+      ...platformAcknowledgements(this.resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId)),
     );
     return role;
   }

@@ -54,6 +54,8 @@ const PLATFORM: PlatformOutputs = {
   artifactBucketName: 'tcp-artifacts-0123',
   suspensionPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/tcp-platform-TenantSuspendedPolicy-1`,
   pooledRoleArn: `arn:aws:iam::${ACCOUNT}:role/tcp-platform-PooledTenantRole-1`,
+  tenantApiId: 'a1b2c3d4e5',
+  tenantApiStage: 'v1',
   userPoolId: 'us-east-1_abcdefghi',
   usagePlanIds: {},
 };

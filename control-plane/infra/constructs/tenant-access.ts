@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import {
   suspensionPolicyDefinition,
+  TENANT_API_STAGE,
   tenantUserPoolDefinition,
   type UserPoolDefinition,
   usagePlanDefinition,
@@ -24,6 +25,8 @@ export interface TenantAccessProps {
   readonly eventBusArn: string;
   /** The role Organizations creates in a vended account, assumed for dedicated-account tenants. */
   readonly accountRoleName: string;
+  /** The platform's tenant REST API (platform output TenantApiId): every usage plan is attached to its stage. */
+  readonly tenantApiId: string;
 }
 
 /** CfnUserPool properties from the SDK definition ensurePlatform sends (templates/platform-spec.ts). */
@@ -110,6 +113,8 @@ export class TenantAccess extends ResourceGroup {
             description: plan.description,
             throttle: plan.throttle,
             quota: plan.quota,
+            // Throttling is enforced on the stage a plan is attached to: the platform's tenant API.
+            apiStages: [{ apiId: props.tenantApiId, stage: TENANT_API_STAGE }],
             tags: Object.entries(plan.tags ?? {}).map(([key, value]) => ({ key, value })),
           }),
         ];
