@@ -103,6 +103,8 @@ export class ControlPlaneStack extends Stack {
     this.registry.grantReadWrite(this.workflows.taskRole);
     this.tenantAccess.grantTenantLifecycle(this.workflows.taskRole);
 
+    this.tenantAccess.addPreTokenTrigger(settings.bundling, TierCatalog.load(settings.tierCatalogFile));
+
     this.operators = new Operators(this, 'Operators', { prefix });
     this.api = new Api(this, 'Api', {
       settings,

@@ -321,6 +321,14 @@ describe('identity and access', () => {
       Schema: create.Schema,
       MfaConfiguration: mfa.MfaConfiguration,
       EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      // AWS only: the pre-token trigger (moto runs no triggers), V2_0 for access tokens (Essentials).
+      UserPoolTier: 'ESSENTIALS',
+      LambdaConfig: {
+        PreTokenGenerationConfig: {
+          LambdaArn: { 'Fn::GetAtt': [expect.stringMatching(/^PreTokenFunction/), 'Arn'] },
+          LambdaVersion: 'V2_0',
+        },
+      },
     });
     const tiers = TierCatalog.load().tiers;
     cp.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);

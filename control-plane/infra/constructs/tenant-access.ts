@@ -1,7 +1,9 @@
-import { Aws, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
   suspensionPolicyDefinition,
@@ -11,7 +13,9 @@ import {
   usagePlanDefinition,
 } from '../../../templates/index.js';
 import type { TierCatalog } from '../../../tiers/catalog.js';
+import { controlPlaneFunction } from '../functions.js';
 import { TenantStackRole, tenantStacksArn } from '../iam.js';
+import type { FunctionBundling } from '../settings.js';
 import { ResourceGroup } from './resource-group.js';
 
 export interface TenantAccessProps {
@@ -128,6 +132,49 @@ export class TenantAccess extends ResourceGroup {
       description: suspension.Description,
       policyDocument: JSON.parse(suspension.PolicyDocument),
     });
+  }
+
+  /**
+   * The pre-token-generation trigger (control-plane/pre-token-lambda.ts): tenantId, tier and
+   * isolation in ID and access tokens. Trigger version V2_0 customizes access tokens too, which
+   * needs the Essentials feature plan.
+   */
+  addPreTokenTrigger(bundling: FunctionBundling, catalog: TierCatalog): lambda.Function {
+    const role = new iam.Role(this, 'PreTokenRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Pre-token-generation trigger of the ${this.props.prefix} tenant user pool`,
+    });
+    const fn = controlPlaneFunction(this, 'PreTokenFunction', {
+      entry: 'control-plane/pre-token-lambda.ts',
+      bundling,
+      description: `${this.props.prefix} tenant user pool: tenant claims in tokens`,
+      role,
+      logGroup: new logs.LogGroup(this, 'PreTokenLogs', { retention: logs.RetentionDays.SIX_MONTHS }),
+      timeout: Duration.seconds(5),
+      memorySize: 256,
+      environment: {
+        TIER_ISOLATION: JSON.stringify(Object.fromEntries(catalog.tiers.map((t) => [t.name, t.isolation]))),
+      },
+    });
+    fn.addPermission('CognitoInvokes', {
+      principal: new iam.ServicePrincipal('cognito-idp.amazonaws.com'),
+      sourceArn: this.userPool.attrArn,
+    });
+    this.userPool.userPoolTier = 'ESSENTIALS';
+    this.userPool.lambdaConfig = {
+      preTokenGenerationConfig: { lambdaArn: fn.functionArn, lambdaVersion: 'V2_0' },
+    };
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct: no resource-level permissions.',
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the newest runtime the control plane supports and tests (node 20 and 22, package.json engines).',
+    });
+    return fn;
   }
 
   /** Everything the workflows do to tenants, least privilege (docs/deploy.md, "IAM boundaries"). */
