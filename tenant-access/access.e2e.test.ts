@@ -10,11 +10,10 @@ import { policyStatements, render } from '../test/hardening/support/policies.js'
 import { codeOf, testEndpoint } from '../test/support/aws.js';
 import { startTestControlPlane, type TestControlPlane, testSynth } from '../test/support/control-plane.js';
 import { type EvalRequest, evaluate, type Statement } from '../test/support/iam-eval.js';
-import { claimsOf, poolClient, poolKeys, signIn } from '../test/support/tenant-tokens.js';
-import { TenantUsers } from '../workflows/index.js';
+import { claimsOf, signIn, tenantAccessOn } from '../test/support/tenant-tokens.js';
+import type { TenantUsers } from '../workflows/index.js';
 import {
   CredentialVendor,
-  createTenantTokenVerifier,
   registryDirectory,
   type TenantTokenVerifier,
   type VendedCredentials,
@@ -48,17 +47,7 @@ async function onboard(slug: string, tier: string): Promise<Tenant> {
 
 beforeAll(async () => {
   cp = await startTestControlPlane();
-  users = new TenantUsers({
-    registry: cp.aws.registry,
-    cognito: cp.aws.clients.cognito,
-    userPoolId: async () => cp.platform.userPoolId,
-  });
-  clientId = await poolClient(cp.aws.clients, cp.platform.userPoolId);
-  verify = createTenantTokenVerifier({
-    ...(await poolKeys(cp.platform.userPoolId)),
-    audience: clientId,
-    tokenUse: 'id',
-  });
+  ({ users, clientId, verify } = await tenantAccessOn(cp));
   tenants.pool = await onboard('kit-pool', 'basic');
   tenants.silo = await onboard('kit-silo', 'enterprise');
   for (const [kind, t] of Object.entries(tenants)) {

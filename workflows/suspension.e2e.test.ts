@@ -10,16 +10,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../core/registry/records.js';
-import {
-  CredentialVendor,
-  createTenantTokenVerifier,
-  registryDirectory,
-  type TenantTokenVerifier,
-} from '../tenant-access/index.js';
+import { CredentialVendor, registryDirectory, type TenantTokenVerifier } from '../tenant-access/index.js';
 import { codeOf } from '../test/support/aws.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
-import { poolClient, poolKeys, refresh, signIn } from '../test/support/tenant-tokens.js';
-import { TenantUsers } from './index.js';
+import { refresh, signIn, tenantAccessOn } from '../test/support/tenant-tokens.js';
+import type { TenantUsers } from './index.js';
 
 let cp: TestControlPlane;
 let users: TenantUsers;
@@ -30,14 +25,7 @@ const actor = { actor: 'test:ops' };
 
 beforeAll(async () => {
   cp = await startTestControlPlane();
-  users = new TenantUsers({
-    registry: cp.aws.registry,
-    cognito: cp.aws.clients.cognito,
-    userPoolId: async () => cp.platform.userPoolId,
-  });
-  clientId = await poolClient(cp.aws.clients, cp.platform.userPoolId);
-  const keys = await poolKeys(cp.platform.userPoolId);
-  verify = createTenantTokenVerifier({ ...keys, audience: clientId, tokenUse: 'id' });
+  ({ users, clientId, verify } = await tenantAccessOn(cp));
   vendor = new CredentialVendor({ sts: cp.aws.clients.sts, directory: registryDirectory(cp.aws.registry) });
 });
 afterAll(async () => cp?.close());

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { TenantCredentialsSchema, TenantUserSchema } from '../routes/tenant-users.js';
 import { type ParsedCommand, UsageError } from './args.js';
 import type { CommandEnv } from './commands.js';
+import { table } from './render.js';
 
 /**
  * `tenantctl users add|list|disable <tenant>` (the tenant's users: /v1/tenants/{id}/users) and
@@ -16,19 +17,10 @@ const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : un
 
 export function renderUsers(users: readonly TenantUser[]): string {
   if (users.length === 0) return 'no users\n';
-  const rows = [
+  return table(
     ['USERNAME', 'EMAIL', 'ENABLED', 'STATUS', 'CREATED'],
-    ...users.map((u) => [u.username, u.email, u.enabled ? 'yes' : 'no', u.status, u.createdAt ?? '-']),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return `${rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+    users.map((u) => [u.username, u.email, u.enabled ? 'yes' : 'no', u.status, u.createdAt ?? '-']),
+  );
 }
 
 export async function usersCommand(

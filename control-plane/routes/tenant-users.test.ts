@@ -3,8 +3,7 @@ import type { Tenant } from '../../core/registry/records.js';
 import { CredentialVendor, registryDirectory } from '../../tenant-access/index.js';
 import { startTestApp, type TestApp } from '../../test/api/harness.js';
 import { startTestControlPlane, type TestControlPlane } from '../../test/support/control-plane.js';
-import { claimsOf, poolClient, signIn } from '../../test/support/tenant-tokens.js';
-import { TenantUsers } from '../../workflows/index.js';
+import { claimsOf, poolClient, signIn, tenantAccessOn } from '../../test/support/tenant-tokens.js';
 
 let cp: TestControlPlane;
 let t: TestApp;
@@ -14,11 +13,7 @@ const errorOf = (res: { json(): unknown }) =>
 
 beforeAll(async () => {
   cp = await startTestControlPlane();
-  const users = new TenantUsers({
-    registry: cp.aws.registry,
-    cognito: cp.aws.clients.cognito,
-    userPoolId: async () => cp.platform.userPoolId,
-  });
+  const { users } = await tenantAccessOn(cp);
   const credentials = new CredentialVendor({
     sts: cp.aws.clients.sts,
     directory: registryDirectory(cp.aws.registry),

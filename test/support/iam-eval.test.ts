@@ -2,13 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, type Statement } from './iam-eval.js';
 
 /** The evaluator's own semantics, each rule with a case that would catch its absence. */
+// An IAM policy variable (not a JavaScript template).
+const TAG = ['$', '{aws:PrincipalTag/TenantId}'].join('');
 const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/pooled';
 const tagged: Statement = {
   Effect: 'Allow',
   Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
   Resource: table,
   Condition: {
-    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['${aws:PrincipalTag/TenantId}#*'] },
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TAG}#*`] },
     Null: { 'dynamodb:LeadingKeys': 'false' },
   },
 };
@@ -47,7 +49,7 @@ describe('iam-eval', () => {
     const byResource: Statement = {
       Effect: 'Allow',
       Action: 's3:GetObject',
-      Resource: 'arn:aws:s3:::b/tenants/${aws:PrincipalTag/TenantId}/*',
+      Resource: `arn:aws:s3:::b/tenants/${TAG}/*`,
     };
     expect(
       evaluate(

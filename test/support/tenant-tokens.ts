@@ -5,7 +5,10 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { AwsClients } from '../../core/aws/clients.js';
+import { createTenantTokenVerifier, type TenantTokenVerifier } from '../../tenant-access/index.js';
+import { TenantUsers } from '../../workflows/index.js';
 import { testEndpoint } from './aws.js';
+import type { TestControlPlane } from './control-plane.js';
 
 /** A tenant user's real Cognito tokens from moto (which signs them with its pool's key and serves its JWKS). */
 export interface PoolTokens {
@@ -83,3 +86,21 @@ export async function poolKeys(userPoolId: string): Promise<{ issuer: string; jw
 
 export const claimsOf = (jwt: string): Record<string, unknown> =>
   JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+
+/** A test control plane's tenant users, an app client of its pool and a verifier of that client's ID tokens. */
+export async function tenantAccessOn(
+  cp: TestControlPlane,
+): Promise<{ users: TenantUsers; clientId: string; verify: TenantTokenVerifier }> {
+  const users = new TenantUsers({
+    registry: cp.aws.registry,
+    cognito: cp.aws.clients.cognito,
+    userPoolId: async () => cp.platform.userPoolId,
+  });
+  const clientId = await poolClient(cp.aws.clients, cp.platform.userPoolId);
+  const keys = await poolKeys(cp.platform.userPoolId);
+  return {
+    users,
+    clientId,
+    verify: createTenantTokenVerifier({ ...keys, audience: clientId, tokenUse: 'id' }),
+  };
+}
