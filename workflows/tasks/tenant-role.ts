@@ -44,8 +44,11 @@ export const setRoleBlocked: HandlerOf<'SetRoleBlocked'> = async (input, deps) =
   const roleArn = tenantRoleArn(tenant);
   if (!roleArn) return { role: 'none' };
   const RoleName = roleNameOf(roleArn);
-  const { iam } = await clientsFor(deps, tenant);
-  const managed = tenant.accountId ? undefined : deps.platform().suspensionPolicyArn;
+  // The role lives where the tenant's current stack does (a move between accounts may have left
+  // the record's accountId pointing elsewhere while it was rolled back).
+  const accountId = tenant.stacks.find((s) => s.role === 'current')?.accountId;
+  const { iam } = await clientsFor(deps, { tenantId: tenant.tenantId, accountId });
+  const managed = accountId ? undefined : deps.platform().suspensionPolicyArn;
   if (input.args.blocked) {
     if (!tenant.access.suspension?.roleBlocked)
       await deps.registry.patchTenant(tenant, operation.operationId, {
