@@ -114,6 +114,7 @@ export class ControlPlaneStack extends Stack {
       workflows: this.workflows,
       operators: this.operators,
     });
+    this.tenantAccess.grantTenantAccessApi(this.api.role);
 
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });

@@ -533,6 +533,8 @@ describe('IAM boundaries (every statement of both stacks)', () => {
     );
     expect(assume.map((s) => resourcesOf(s.statement))).toEqual([
       [`arn:\${AWS::Partition}:iam::*:role/OrganizationAccountAccessRole`],
+      // Credential vending (the API role): tenant roles of this account only.
+      [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${PREFIX}-*`],
     ]);
   });
 });

@@ -177,6 +177,49 @@ export class TenantAccess extends ResourceGroup {
     return fn;
   }
 
+  /**
+   * What the API does for the access kit: a tenant's users (/v1/tenants/{id}/users) and credential
+   * vending (/credentials: AssumeRole with session tags on tenant roles, named after their stacks).
+   */
+  grantTenantAccessApi(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'TenantUsers',
+        actions: [
+          'cognito-idp:AdminCreateUser',
+          'cognito-idp:AdminAddUserToGroup',
+          'cognito-idp:AdminDeleteUser',
+          'cognito-idp:AdminDisableUser',
+          'cognito-idp:AdminUserGlobalSignOut',
+          'cognito-idp:AdminListGroupsForUser',
+          'cognito-idp:CreateGroup',
+          'cognito-idp:ListUsers',
+          'cognito-idp:ListUsersInGroup',
+        ],
+        resources: [this.userPool.attrArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FindTenantUserPool',
+        actions: ['cognito-idp:ListUserPools'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'VendTenantCredentials',
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${this.props.prefix}-*`],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${this.props.prefix}-*]`,
+      reason:
+        'Tenant roles are named by CloudFormation after their stack (<prefix>-<slug>-<isolation>-…); credential vending assumes them with session tags TenantId and Tier.',
+    });
+  }
+
   /** Everything the workflows do to tenants, least privilege (docs/deploy.md, "IAM boundaries"). */
   grantTenantLifecycle(role: iam.Role): void {
     const { prefix, accountRoleName } = this.props;
