@@ -10,6 +10,8 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs both; `npm run test:unit` / `npm run test:aws` one of them.
  */
 export const UNIT_TESTS = [
+  'tenant-access/kit.test.ts',
+  'test/support/iam-eval.test.ts',
   'bench/report.test.ts',
   'control-plane/errors-doc.test.ts',
   'control-plane/infra/settings.test.ts',

@@ -19,8 +19,9 @@ import type { TenantConfigStore } from '../core/tenant-config/store.js';
 import type { TenantExports } from '../core/tenant-data/exports.js';
 import type { UsageStore } from '../core/usage/store.js';
 import { PLATFORM_TAG_VALUE } from '../templates/index.js';
+import type { CredentialVendor } from '../tenant-access/index.js';
 import type { TierCatalog } from '../tiers/catalog.js';
-import type { LifecycleService, RolloutService } from '../workflows/index.js';
+import type { LifecycleService, RolloutService, TenantUsers } from '../workflows/index.js';
 import type { ApiKeyStore } from './api-keys.js';
 import { Authenticator, createJwtVerifier, type JwtVerifier } from './auth.js';
 import type { RouteContext } from './context.js';
@@ -50,6 +51,7 @@ import { rolloutRoutes } from './routes/rollouts.js';
 import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { tenantConfigRoutes } from './routes/tenant-config.js';
 import { tenantUpdateRoutes } from './routes/tenant-update.js';
+import { tenantUserRoutes } from './routes/tenant-users.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tierRoutes } from './routes/tiers.js';
 import { usageRoutes } from './routes/usage.js';
@@ -97,6 +99,8 @@ export interface AppDeps {
   readonly console?: ConsoleSource;
   /** Fleet rollouts and template versions (`/v1/rollouts`, `/v1/templates`); without it those routes answer INTERNAL. */
   readonly rollouts?: RolloutService;
+  /** Tenant users and credential vending (/v1/tenants/:id/users, /credentials); registered where given. */
+  readonly access?: { readonly users: TenantUsers; readonly credentials: CredentialVendor };
 }
 
 type PinoOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
@@ -262,6 +266,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     revenue: deps.revenue,
     platformTagValue: PLATFORM_TAG_VALUE,
   });
+  if (deps.access) tenantUserRoutes(router, ctx, deps.access.users, deps.access.credentials);
   metaRoutes(router, ctx, { health: deps.health, metrics, openapi });
   eventStreamRoutes(app, router, ctx, deps.events ?? {});
   whoAmIRoutes(router);

@@ -17,16 +17,20 @@ import { usageSourceOf } from '../core/usage/billing-source.js';
 import { UsageStore } from '../core/usage/store.js';
 import {
   ensurePlatform,
+  findUserPool,
   type PlatformOutputs,
   readPlatform,
   StackDeployer,
   SynthesisService,
+  tenantUserPoolName,
 } from '../templates/index.js';
+import { CredentialVendor, registryDirectory } from '../tenant-access/index.js';
 import { TierCatalog } from '../tiers/catalog.js';
 import {
   allTenants,
   createWorkflows,
   type TaskRunnerHooks,
+  TenantUsers,
   tenantsByVersion,
   type Workflows,
 } from '../workflows/index.js';
@@ -265,6 +269,7 @@ export async function buildRuntime<R extends RuntimeRole>(
     // The reconciler reads the platform (user pool, usage plans): served where the platform is known.
     ...(deployed ? { reconcile: { reconciler: workflows.reconciler, findings: workflows.findings } } : {}),
     rollouts: workflows.rollouts.service,
+    access: tenantAccess(config, aws, workflows, deployed),
     health: () => aws.health(),
     // The stream carries what this process runs: the local engine's operations.
     ...(config.engine === 'local' ? { events: { tap: workflows.tap } } : {}),
@@ -348,6 +353,38 @@ export async function buildRuntime<R extends RuntimeRole>(
     url,
   };
   return server as RuntimeOf[R];
+}
+
+/**
+ * Tenant users and credential vending for the API. The user pool is the platform's where this
+ * process knows the platform, else found by name once (the API function). Vending uses each
+ * tenant's own role, never the pooled one: suspension's deny policy on that role stops credentials
+ * vended before it at once (pooled-role sessions would last until they expire; docs/access.md).
+ */
+function tenantAccess(
+  config: Config,
+  aws: AwsRuntime,
+  workflows: Workflows,
+  platform: PlatformOutputs | undefined,
+): { users: TenantUsers; credentials: CredentialVendor } {
+  const name = tenantUserPoolName(config.resourcePrefix);
+  let found: string | undefined;
+  const userPoolId = async (): Promise<string> => {
+    if (platform) return platform.userPoolId;
+    found ??= await findUserPool(aws.clients.cognito, name);
+    if (!found)
+      throw new ControlPlaneError('AWS_ERROR', `user pool ${name} does not exist; ensurePlatform makes it`);
+    return found;
+  };
+  return {
+    users: new TenantUsers({
+      registry: aws.registry,
+      cognito: aws.clients.cognito,
+      userPoolId,
+      limiter: workflows.deps.cognitoLimiter,
+    }),
+    credentials: new CredentialVendor({ sts: aws.clients.sts, directory: registryDirectory(aws.registry) }),
+  };
 }
 
 /** A Lambda's runtime: `init` runs once per container, on first use; a failed build is retried by the next invocation. */

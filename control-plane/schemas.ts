@@ -218,6 +218,7 @@ export const SCOPES = [
   'costs:read',
   'rollouts:read',
   'rollouts:write',
+  'tenants:credentials',
   'admin',
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

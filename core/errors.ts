@@ -243,6 +243,36 @@ export const ERROR_CATALOGUE = {
     status: 409,
     description: 'The rollout changed while the request was applied; read it again and retry.',
   },
+  INVALID_EMAIL: {
+    status: 400,
+    description:
+      'The email address is not one a tenant user can have (one @, a domain with a dot, no spaces).',
+  },
+  TENANT_USER_EXISTS: {
+    status: 409,
+    description: 'A user with that email exists already in the tenant user pool (in this or another tenant).',
+  },
+  TENANT_USER_NOT_FOUND: { status: 404, description: "No user with that name in the tenant's group." },
+  TENANT_NOT_ACTIVE: {
+    status: 403,
+    description:
+      'The tenant is suspended, offboarded or not yet provisioned: it gets no credentials, users or application access.',
+  },
+  TOKEN_INVALID: {
+    status: 401,
+    description:
+      'The tenant token failed verification (signature, issuer, audience, expiry or token_use), or carries no tenant claim.',
+  },
+  TENANT_ROLE_MISSING: {
+    status: 409,
+    description:
+      'The tenant has no role to vend credentials for (its stack has no TenantRoleArn output yet).',
+  },
+  STS_LIMIT_EXCEEDED: {
+    status: 400,
+    description:
+      'A credentials request exceeds an STS limit (session tags: 50, key 128 and value 256 characters; session policy: 2,048 characters, packed size); the message names it.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

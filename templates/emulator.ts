@@ -15,7 +15,9 @@ import type { CfnResourceJson, CfnTemplate } from './types.js';
  *    - route tables holding only the local route, with their subnet associations: moto's
  *      CloudFormation never deletes either, so the VPC's deletion fails (DependencyViolation) and
  *      with it the stack's. Without them the subnets use the VPC's main route table, which holds
- *      the same local route only.
+ *      the same local route only;
+ *    - the tenant API's method, deployment and stage: moto's CloudFormation requires an integration
+ *      method and Uri even for a MOCK integration; ensurePlatform makes them through the SDK.
  * 3. moto resolves a Ref to a resource type it does not model (a placeholder) to nothing, so an
  *    IAM statement whose Resource is, say, the tenant's secret is left without a resource and moto
  *    rejects the policy. Inside modeled resources, Refs and GetAtts of placeholders become a
@@ -58,6 +60,14 @@ export const EMULATOR_MODELED_TYPES: ReadonlySet<string> = new Set([
   'AWS::DynamoDB::Table',
   'AWS::S3::Bucket',
   'AWS::Events::EventBus',
+  'AWS::ApiGateway::RestApi',
+]);
+
+/** API Gateway children moto's CloudFormation cannot create: ensurePlatform makes them through the SDK. */
+const EMULATOR_SDK_MADE_TYPES: ReadonlySet<string> = new Set([
+  'AWS::ApiGateway::Method',
+  'AWS::ApiGateway::Deployment',
+  'AWS::ApiGateway::Stage',
 ]);
 
 /** Resource types whose Tags moto cannot take. */
@@ -179,7 +189,12 @@ function resourcesToOmit(template: CfnTemplate): Map<string, string> {
       .flatMap(([, r]) => [...referencedLogicalIds(r.Properties?.RouteTableId)]),
   );
   for (const [id, r] of resources) {
-    if (
+    if (EMULATOR_SDK_MADE_TYPES.has(r.Type)) {
+      omit.set(
+        id,
+        "moto's CloudFormation requires IntegrationHttpMethod and Uri even for a MOCK integration (KeyError); ensurePlatform makes the route and stage through the SDK",
+      );
+    } else if (
       r.Type === 'AWS::ElasticLoadBalancingV2::Listener' &&
       NETWORK_LISTENER_PROTOCOLS.has(r.Properties?.Protocol)
     ) {

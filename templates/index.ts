@@ -59,9 +59,15 @@ export {
   type ReadPlatformOptions,
   readPlatform,
 } from './platform.js';
+export { findUserPool } from './platform-access.js';
 export {
   MANAGED_BY,
+  platformAcknowledgements,
   platformTags,
+  suspensionPolicyDefinition,
+  TENANT_API_STAGE,
+  TENANT_ID_ATTRIBUTE,
+  TIER_ATTRIBUTE,
   tenantUserPoolDefinition,
   tenantUserPoolName,
   type UserPoolDefinition,

@@ -20,6 +20,10 @@ const platform: PlatformOutputs = {
   eventBusName: 'tcp-platform-lifecycle',
   eventBusArn: 'arn:aws:events:us-east-1:123456789012:event-bus/tcp-platform-lifecycle',
   artifactBucketName: 'tcp-platform-artifacts-1',
+  suspensionPolicyArn: 'arn:aws:iam::123456789012:policy/tcp-platform-TenantSuspendedPolicy-1',
+  pooledRoleArn: 'arn:aws:iam::123456789012:role/tcp-platform-PooledTenantRole-1',
+  tenantApiId: 'a1b2c3d4e5',
+  tenantApiStage: 'v1',
   userPoolId: 'us-east-1_abc',
   usagePlanIds: { basic: 'p1' },
 };

@@ -1,20 +1,35 @@
 import {
   type APIGatewayClient,
+  CreateDeploymentCommand,
   CreateUsagePlanCommand,
+  GetResourcesCommand,
+  GetStageCommand,
+  GetUsagePlanCommand,
   GetUsagePlansCommand,
   type PatchOperation,
+  PutIntegrationCommand,
+  PutMethodCommand,
   UpdateUsagePlanCommand,
   type UsagePlan,
 } from '@aws-sdk/client-api-gateway';
 import {
+  AddCustomAttributesCommand,
   type CognitoIdentityProviderClient,
   CreateUserPoolCommand,
+  DescribeUserPoolCommand,
   ListUserPoolsCommand,
   SetUserPoolMfaConfigCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { CreatePolicyCommand, type IAMClient, ListPoliciesCommand } from '@aws-sdk/client-iam';
 import { ControlPlaneError, describeError } from '../core/errors.js';
 import type { Tier, TierCatalog } from '../tiers/catalog.js';
-import { type UserPoolDefinition, usagePlanDefinition, usagePlanName } from './platform-spec.js';
+import {
+  type suspensionPolicyDefinition,
+  TENANT_API_STAGE,
+  type UserPoolDefinition,
+  usagePlanDefinition,
+  usagePlanName,
+} from './platform-spec.js';
 
 /**
  * The platform's identity and API-access resources, made through the SDKs (moto cannot model them
@@ -56,7 +71,10 @@ export async function ensureUserPool(
 ): Promise<string> {
   const name = definition.create.PoolName;
   const existing = await findUserPool(cognito, name);
-  if (existing) return existing;
+  if (existing) {
+    await addMissingAttributes(cognito, existing, definition);
+    return existing;
+  }
   try {
     const created = await cognito.send(new CreateUserPoolCommand(definition.create));
     const id = created.UserPool?.Id;
@@ -66,6 +84,27 @@ export async function ensureUserPool(
     return id;
   } catch (e) {
     throw awsError(`creating user pool ${name}`, e);
+  }
+}
+
+/** A pool made before an attribute joined the definition gets it (custom attributes can be added, never removed). */
+async function addMissingAttributes(
+  cognito: CognitoIdentityProviderClient,
+  userPoolId: string,
+  definition: UserPoolDefinition,
+): Promise<void> {
+  try {
+    const pool = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: userPoolId }));
+    const have = new Set((pool.UserPool?.SchemaAttributes ?? []).map((a) => a.Name));
+    const missing = (definition.create.Schema ?? []).filter(
+      (a) => a.Name && !have.has(a.Name) && !have.has(`custom:${a.Name}`),
+    );
+    if (missing.length > 0)
+      await cognito.send(
+        new AddCustomAttributesCommand({ UserPoolId: userPoolId, CustomAttributes: missing }),
+      );
+  } catch (e) {
+    throw awsError(`adding attributes to user pool ${definition.create.PoolName}`, e);
   }
 }
 
@@ -149,4 +188,91 @@ export async function ensureUsagePlans(
     }
   }
   return ids;
+}
+
+/** The ARN of the account's own (Local) managed policy called `name`, or undefined. */
+export async function findSuspensionPolicy(iam: IAMClient, name: string): Promise<string | undefined> {
+  try {
+    let Marker: string | undefined;
+    do {
+      const page = await iam.send(new ListPoliciesCommand({ Scope: 'Local', MaxItems: 1000, Marker }));
+      const found = page.Policies?.find((p) => p.PolicyName === name);
+      if (found?.Arn) return found.Arn;
+      Marker = page.IsTruncated ? page.Marker : undefined;
+    } while (Marker);
+    return undefined;
+  } catch (e) {
+    throw awsError(`looking up policy ${name}`, e);
+  }
+}
+
+/** The suspension policy's ARN, created from its definition when missing (templates/platform-spec.ts). */
+export async function ensureSuspensionPolicy(
+  iam: IAMClient,
+  definition: ReturnType<typeof suspensionPolicyDefinition>,
+): Promise<string> {
+  const existing = await findSuspensionPolicy(iam, definition.PolicyName);
+  if (existing) return existing;
+  try {
+    const created = await iam.send(new CreatePolicyCommand(definition));
+    if (!created.Policy?.Arn) throw new Error('CreatePolicy returned no ARN');
+    return created.Policy.Arn;
+  } catch (e) {
+    // Two processes ensuring at once: the other one made it.
+    if ((e as Error).name === 'EntityAlreadyExistsException') {
+      const arn = await findSuspensionPolicy(iam, definition.PolicyName);
+      if (arn) return arn;
+    }
+    throw awsError(`creating policy ${definition.PolicyName}`, e);
+  }
+}
+
+/**
+ * The tenant API's stage, and every usage plan attached to it (`<apiId>:<stage>` in apiStages):
+ * what makes API Gateway throttle and meter each key by its tier on AWS. The platform template
+ * declares the stage; moto's CloudFormation does not model it, so a missing one is deployed here.
+ */
+export async function ensureTenantApiStage(
+  apigateway: APIGatewayClient,
+  restApiId: string,
+  usagePlanIds: readonly string[],
+): Promise<void> {
+  const stageName = TENANT_API_STAGE;
+  try {
+    const stage = await apigateway.send(new GetStageCommand({ restApiId, stageName })).catch((e: unknown) => {
+      if (/NotFound/.test((e as Error).name)) return undefined;
+      throw e;
+    });
+    if (!stage) {
+      // The template's one route (ANY / with an API key, MOCK), then the stage.
+      const root = (await apigateway.send(new GetResourcesCommand({ restApiId }))).items?.find(
+        (r) => r.path === '/',
+      );
+      if (!root?.id) throw new Error(`tenant API ${restApiId} has no root resource`);
+      const route = { restApiId, resourceId: root.id, httpMethod: 'ANY' };
+      await apigateway.send(
+        new PutMethodCommand({ ...route, authorizationType: 'NONE', apiKeyRequired: true }),
+      );
+      await apigateway.send(
+        new PutIntegrationCommand({
+          ...route,
+          type: 'MOCK',
+          requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        }),
+      );
+      await apigateway.send(new CreateDeploymentCommand({ restApiId, stageName }));
+    }
+    for (const usagePlanId of usagePlanIds) {
+      const plan = await apigateway.send(new GetUsagePlanCommand({ usagePlanId }));
+      if (plan.apiStages?.some((s) => s.apiId === restApiId && s.stage === stageName)) continue;
+      await apigateway.send(
+        new UpdateUsagePlanCommand({
+          usagePlanId,
+          patchOperations: [{ op: 'add', path: '/apiStages', value: `${restApiId}:${stageName}` }],
+        }),
+      );
+    }
+  } catch (e) {
+    throw awsError(`ensuring stage ${stageName} of tenant API ${restApiId}`, e);
+  }
 }

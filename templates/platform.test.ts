@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetUsagePlanCommand } from '@aws-sdk/client-api-gateway';
+import {
+  CreateRestApiCommand,
+  GetMethodCommand,
+  GetResourcesCommand,
+  GetStageCommand,
+  GetUsagePlanCommand,
+} from '@aws-sdk/client-api-gateway';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeUserPoolCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
@@ -100,6 +106,26 @@ describe('ensurePlatform', () => {
     }
   });
 
+  it("attaches every tier's usage plan to the tenant API's stage, whose route requires an API key", async () => {
+    const stage = await clients.apigateway.send(
+      new GetStageCommand({ restApiId: platform.tenantApiId, stageName: platform.tenantApiStage }),
+    );
+    expect(stage.stageName).toBe('v1');
+    for (const tier of catalog.tiers) {
+      const plan = await clients.apigateway.send(
+        new GetUsagePlanCommand({ usagePlanId: platform.usagePlanIds[tier.name] }),
+      );
+      expect(plan.apiStages, tier.name).toEqual([{ apiId: platform.tenantApiId, stage: 'v1' }]);
+    }
+    const root = (
+      await clients.apigateway.send(new GetResourcesCommand({ restApiId: platform.tenantApiId }))
+    ).items?.find((r) => r.path === '/');
+    const method = await clients.apigateway.send(
+      new GetMethodCommand({ restApiId: platform.tenantApiId, resourceId: root!.id!, httpMethod: 'ANY' }),
+    );
+    expect(method.apiKeyRequired).toBe(true);
+  });
+
   it('changes nothing when run again with nothing changed', async () => {
     const spies = [vi.spyOn(deployer, 'create'), vi.spyOn(deployer, 'update'), vi.spyOn(deployer, 'delete')];
     try {
@@ -184,6 +210,8 @@ describe('ensurePlatform recovery', () => {
       EventBusName: 'bus',
       EventBusArn: 'arn:aws:events:us-east-1:123456789012:event-bus/bus',
       ArtifactBucketName: 'bucket',
+      PooledRoleArn: 'arn:aws:iam::123456789012:role/x-PooledTenantRole',
+      TenantApiId: (await clients.apigateway.send(new CreateRestApiCommand({ name: uniqueName('api') }))).id!,
       TemplateVersion: '0123456789ab',
     };
     const result = { stackId: 'arn:stack', stackName: 'x', outputs };

@@ -4,8 +4,21 @@ import { ControlPlaneError, describeError } from '../core/errors.js';
 import type { TierCatalog } from '../tiers/catalog.js';
 import type { StackDeployer } from './deployer.js';
 import { platformStackName, platformStackTags } from './parameters.js';
-import { ensureUsagePlans, ensureUserPool, findUsagePlans, findUserPool } from './platform-access.js';
-import { tenantUserPoolDefinition, tenantUserPoolName } from './platform-spec.js';
+import {
+  ensureSuspensionPolicy,
+  ensureTenantApiStage,
+  ensureUsagePlans,
+  ensureUserPool,
+  findSuspensionPolicy,
+  findUsagePlans,
+  findUserPool,
+} from './platform-access.js';
+import {
+  suspensionPolicyDefinition,
+  TENANT_API_STAGE,
+  tenantUserPoolDefinition,
+  tenantUserPoolName,
+} from './platform-spec.js';
 import type { SynthesisService } from './synthesis.js';
 import type { PlatformOutputs, StackResult, TemplateTarget } from './types.js';
 
@@ -28,6 +41,8 @@ export const REQUIRED_OUTPUTS = [
   'EventBusName',
   'EventBusArn',
   'ArtifactBucketName',
+  'PooledRoleArn',
+  'TenantApiId',
   'TemplateVersion',
 ] as const;
 
@@ -60,11 +75,14 @@ export async function ensurePlatform(options: EnsurePlatformOptions): Promise<Pl
     stack = await deployer.update({ ...args, token: `platform-${template.versionId}-update` });
   }
 
-  const [userPoolId, usagePlanIds] = await Promise.all([
+  const [userPoolId, usagePlanIds, suspensionPolicyArn] = await Promise.all([
     ensureUserPool(options.clients.cognito, tenantUserPoolDefinition(prefix)),
     ensureUsagePlans(options.clients.apigateway, options.catalog, prefix),
+    ensureSuspensionPolicy(options.clients.iam, suspensionPolicyDefinition(prefix)),
   ]);
-  return toPlatformOutputs(stack, userPoolId, usagePlanIds);
+  const platform = toPlatformOutputs(stack, userPoolId, usagePlanIds, suspensionPolicyArn);
+  await ensureTenantApiStage(options.clients.apigateway, platform.tenantApiId, Object.values(usagePlanIds));
+  return platform;
 }
 
 export interface ReadPlatformOptions {
@@ -104,22 +122,29 @@ export async function readPlatform(options: ReadPlatformOptions): Promise<Platfo
     status: stack.StackStatus ?? 'UNKNOWN',
     outputs,
   };
-  const [userPoolId, usagePlanIds] = await Promise.all([
+  const [userPoolId, usagePlanIds, suspensionPolicyArn] = await Promise.all([
     findUserPool(options.clients.cognito, tenantUserPoolName(options.prefix)),
     findUsagePlans(options.clients.apigateway, options.catalog, options.prefix),
+    findSuspensionPolicy(options.clients.iam, suspensionPolicyDefinition(options.prefix).PolicyName),
   ]);
   if (!userPoolId)
     throw new ControlPlaneError(
       'AWS_ERROR',
       `user pool ${tenantUserPoolName(options.prefix)} does not exist; ensurePlatform creates it`,
     );
-  return toPlatformOutputs(result, userPoolId, usagePlanIds);
+  if (!suspensionPolicyArn)
+    throw new ControlPlaneError(
+      'AWS_ERROR',
+      `policy ${suspensionPolicyDefinition(options.prefix).PolicyName} does not exist; ensurePlatform creates it`,
+    );
+  return toPlatformOutputs(result, userPoolId, usagePlanIds, suspensionPolicyArn);
 }
 
 function toPlatformOutputs(
   stack: StackResult,
   userPoolId: string,
   usagePlanIds: Record<string, string>,
+  suspensionPolicyArn: string,
 ): PlatformOutputs {
   const outputs = requireOutputs(stack);
   return {
@@ -133,6 +158,10 @@ function toPlatformOutputs(
     eventBusName: outputs.EventBusName,
     eventBusArn: outputs.EventBusArn,
     artifactBucketName: outputs.ArtifactBucketName,
+    suspensionPolicyArn,
+    pooledRoleArn: outputs.PooledRoleArn,
+    tenantApiId: outputs.TenantApiId,
+    tenantApiStage: TENANT_API_STAGE,
     userPoolId,
     usagePlanIds,
   };

@@ -97,6 +97,13 @@ export interface PlatformOutputs {
   readonly eventBusName: string;
   readonly eventBusArn: string;
   readonly artifactBucketName: string;
+  /** The deny-all managed policy suspension attaches to a tenant role. */
+  readonly suspensionPolicyArn: string;
+  /** The role pool tenants assume through token vending, with session tags TenantId and Tier. */
+  readonly pooledRoleArn: string;
+  /** The tenant REST API; its stage `tenantApiStage` carries every tier's usage plan (throttling). */
+  readonly tenantApiId: string;
+  readonly tenantApiStage: string;
   /** The tenant Cognito user pool (made through the SDK, found by name on re-run). */
   readonly userPoolId: string;
   /** One API Gateway usage plan per catalog tier, by tier name. */

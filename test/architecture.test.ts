@@ -3,8 +3,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-/** Imports flow one way: control-plane → workflows → templates → tiers → core. */
-const LAYERS = ['core', 'tiers', 'templates', 'workflows', 'control-plane'];
+/**
+ * Imports flow one way: control-plane → tenant-access → workflows → templates → tiers → core.
+ * examples/ (applications) sit above them all and enter only through tenant-access/index.js.
+ */
+const LAYERS = ['core', 'tiers', 'templates', 'workflows', 'tenant-access', 'control-plane', 'examples'];
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function sourceFiles(dir: string): string[] {
@@ -43,13 +46,30 @@ describe('architecture', () => {
   });
 
   it("a layer with an index.ts is entered only through it: another layer's modules import its index.js", () => {
-    // templates/ and workflows/ have one; core/ and tiers/ are libraries of independent modules.
+    // templates/, workflows/ and tenant-access/ have one; core/ and tiers/ are libraries of independent modules.
     const gated = LAYERS.filter((layer) => existsSync(join(root, layer, 'index.ts')));
-    expect(gated).toEqual(['templates', 'workflows']);
+    expect(gated).toEqual(['templates', 'workflows', 'tenant-access']);
     const violations = imports()
       .filter(({ layer, target }) => {
         const targetLayer = target.split('/')[0]!;
         return targetLayer !== layer && gated.includes(targetLayer) && target !== `${targetLayer}/index.js`;
+      })
+      .map(({ file, specifier }) => `${file} imports ${specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it('the tenant access kit is for applications: it never imports the workflows or the control plane', () => {
+    const violations = imports()
+      .filter(({ layer, target }) => layer === 'tenant-access' && /^(workflows|control-plane)\//.test(target))
+      .map(({ file, specifier }) => `${file} imports ${specifier}`);
+    expect(violations).toEqual([]);
+  });
+
+  it('an example application imports the repository only through tenant-access/index.js', () => {
+    const violations = imports()
+      .filter(({ layer, target }) => {
+        const targetLayer = target.split('/')[0]!;
+        return layer === 'examples' && targetLayer !== 'examples' && target !== 'tenant-access/index.js';
       })
       .map(({ file, specifier }) => `${file} imports ${specifier}`);
     expect(violations).toEqual([]);

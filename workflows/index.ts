@@ -71,6 +71,13 @@ export {
   type TaskResult,
   type TaskRunnerHooks,
 } from './tasks/index.js';
+export {
+  EMAIL_PATTERN,
+  normalizeEmail,
+  type TenantUser,
+  TenantUsers,
+  type TenantUsersOptions,
+} from './tenant-users.js';
 export { OperationWatch } from './watch.js';
 
 export interface Workflows {

@@ -92,6 +92,7 @@ const COMMAND_OPTIONS = {
   fix: { type: 'boolean', help: 'start a repair of each tenant with repairable findings, and wait for them' },
   delete: { type: 'boolean', help: 'delete the listed orphans (each is checked again first)' },
   ...ROLLOUT_OPTIONS,
+  user: { type: 'string', help: 'the username (the email it was added with)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type CommandOption = keyof typeof COMMAND_OPTIONS;
@@ -183,6 +184,16 @@ export const COMMANDS = {
     summary: 'follow an operation until it ends',
     positionals: ['operationId'],
     options: ['interval'],
+  },
+  users: {
+    summary: "add (--email), list or disable (--user) a tenant's users",
+    positionals: ['add|list|disable', 'tenant'],
+    options: ['email', 'user', 'idempotency-key'],
+  },
+  credentials: {
+    summary: 'short-lived AWS credentials scoped to a tenant (shell exports; --json for all fields)',
+    positionals: ['tenant'],
+    options: [],
   },
   tiers: { summary: 'show the tier catalog', positionals: [], options: [] },
   config: {

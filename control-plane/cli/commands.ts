@@ -19,6 +19,7 @@ import {
 } from './render.js';
 import { rolloutCommand } from './rollout.js';
 import { costCommand, usageCommand } from './usage.js';
+import { credentialsCommand, usersCommand } from './users.js';
 import { watchOperation } from './watch.js';
 
 /** What each tenantctl command does against the API. Each returns the exit status. */
@@ -194,6 +195,8 @@ export const COMMAND_HANDLERS: Record<Exclude<CommandName, 'help' | 'synth'>, Ha
   quotas: quotasCommand,
   ...RECONCILE_HANDLERS,
   rollout: rolloutCommand,
+  users: usersCommand,
+  credentials: credentialsCommand,
 
   async watch(env, { positionals: [operationId] }) {
     const op = await watchOperation(env, operationId!);

@@ -8,6 +8,7 @@ export interface Output {
   readonly isTTY?: boolean;
 }
 
+/** Columns padded to their widest cell, two spaces apart. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>

@@ -105,9 +105,10 @@ describe('task function bundle', () => {
 });
 
 describe('the emulator adaptation of a bundled stack', () => {
-  it('replaces both functions’ asset code with the inline stub (moto has no asset bucket)', () => {
+  it('replaces every function’s asset code with the inline stub (moto has no asset bucket)', () => {
     const { template, adaptation } = adaptControlPlaneForEmulator(controlPlaneTemplate);
-    expect(adaptation.stubbedFunctions).toHaveLength(2);
+    // The API, the task function and the pre-token trigger.
+    expect(adaptation.stubbedFunctions).toHaveLength(3);
     for (const id of adaptation.stubbedFunctions)
       expect(template.Resources[id]?.Properties?.Code).toEqual({ ZipFile: STUB_CODE });
     expect(JSON.stringify(template)).not.toContain('cdk-hnb659fds-assets');

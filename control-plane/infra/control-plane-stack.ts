@@ -76,6 +76,7 @@ export class ControlPlaneStack extends Stack {
       protectedStackNames: [platform.stackName, this.stackName],
       eventBusArn: Fn.importValue(platform.exportName('EventBusArn')),
       accountRoleName: settings.accountRoleName,
+      tenantApiId: Fn.importValue(platform.exportName('TenantApiId')),
     });
 
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
@@ -102,6 +103,8 @@ export class ControlPlaneStack extends Stack {
     this.registry.grantReadWrite(this.workflows.taskRole);
     this.tenantAccess.grantTenantLifecycle(this.workflows.taskRole);
 
+    this.tenantAccess.addPreTokenTrigger(settings.bundling, TierCatalog.load(settings.tierCatalogFile));
+
     this.operators = new Operators(this, 'Operators', { prefix });
     this.api = new Api(this, 'Api', {
       settings,
@@ -111,6 +114,7 @@ export class ControlPlaneStack extends Stack {
       workflows: this.workflows,
       operators: this.operators,
     });
+    this.tenantAccess.grantTenantAccessApi(this.api.role);
 
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });

@@ -144,9 +144,10 @@ describe('the control plane deploys to moto', () => {
     const created = (type: string) =>
       resources.filter((r) => r.ResourceType === type && r.ResourceStatus === 'CREATE_COMPLETE').length;
     expect(created('AWS::StepFunctions::StateMachine')).toBe(OPERATION_TYPES.length);
-    expect(created('AWS::Lambda::Function')).toBe(2);
+    // The API, the task function and the tenant user pool's pre-token trigger.
+    expect(created('AWS::Lambda::Function')).toBe(3);
     expect(created('AWS::DynamoDB::Table')).toBe(1);
-    expect(created('AWS::IAM::Role')).toBe(4);
+    expect(created('AWS::IAM::Role')).toBe(5);
   });
 
   it('the registry table is the registry layout, with deletion protection', async () => {

@@ -1,7 +1,7 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import type { Construct } from 'constructs';
-import { platformStackName, platformStackTags } from '../../templates/index.js';
+import { platformAcknowledgements, platformStackName, platformStackTags } from '../../templates/index.js';
 import type { PreparedTemplates } from './templates.js';
 
 export interface PlatformDeploymentStackProps extends StackProps {
@@ -35,6 +35,11 @@ export class PlatformDeploymentStack extends Stack {
       templateFile: props.templateFile,
       parameters: { TemplateVersion: versionId },
     });
+    // Included resources carry no construct metadata: the template's acknowledged findings again.
+    const bucket = this.template.node.children
+      .map((c) => c.node.id)
+      .find((id) => /^Artifacts[0-9A-F]{8}$/.test(id));
+    if (bucket) Validations.of(this.template).acknowledge(...platformAcknowledgements(bucket));
   }
 
   /** The platform's exports (`<stack>-<output>`), for the control-plane stack. */

@@ -301,7 +301,10 @@ describe('identity and access', () => {
       Properties: Match.objectLike({
         UserPoolName: `${PREFIX}-tenants`,
         DeletionProtection: 'ACTIVE',
-        Schema: [Match.objectLike({ Name: 'tenantId', Mutable: false })],
+        Schema: [
+          Match.objectLike({ Name: 'tenantId', Mutable: false }),
+          Match.objectLike({ Name: 'tier', Mutable: true }),
+        ],
       }),
       DeletionPolicy: 'Retain',
     });
@@ -319,6 +322,14 @@ describe('identity and access', () => {
       Schema: create.Schema,
       MfaConfiguration: mfa.MfaConfiguration,
       EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      // AWS only: the pre-token trigger (moto runs no triggers), V2_0 for access tokens (Essentials).
+      UserPoolTier: 'ESSENTIALS',
+      LambdaConfig: {
+        PreTokenGenerationConfig: {
+          LambdaArn: { 'Fn::GetAtt': [expect.stringMatching(/^PreTokenFunction/), 'Arn'] },
+          LambdaVersion: 'V2_0',
+        },
+      },
     });
     const tiers = TierCatalog.load().tiers;
     cp.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);
@@ -488,8 +499,20 @@ describe('IAM boundaries (every statement of both stacks)', () => {
         ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy'].some((x) => actionCovers(a, x)),
       ),
     );
-    expect(creating.map((s) => s.holder)).toEqual([exec]);
-    for (const { statement } of creating) {
+    // The task role may attach one policy only: the platform's deny-all suspension policy.
+    const suspension = logicalId(
+      cpJson,
+      'AWS::IAM::ManagedPolicy',
+      (p) => p.ManagedPolicyName === `${PREFIX}-tenant-suspended`,
+    );
+    const suspending = creating.filter((s) => s.holder !== exec);
+    expect(suspending.length).toBe(1);
+    for (const { statement } of suspending) {
+      expect(actionsOf(statement).sort()).toEqual(['iam:AttachRolePolicy', 'iam:DetachRolePolicy']);
+      expect(statement.Condition?.ArnEquals?.['iam:PolicyARN']).toEqual({ Ref: suspension });
+    }
+    expect(creating.filter((s) => s.holder === exec).length).toBeGreaterThan(0);
+    for (const { statement } of creating.filter((s) => s.holder === exec)) {
       expect(actionsOf(statement)).not.toContain('iam:AttachRolePolicy');
       expect(statement.Condition?.StringEquals?.['iam:PermissionsBoundary']).toEqual({ Ref: boundary });
     }
@@ -500,7 +523,9 @@ describe('IAM boundaries (every statement of both stacks)', () => {
     const dynamo = allows().filter(
       (s) =>
         actionsOf(s.statement).some((a) => a.startsWith('dynamodb:')) &&
-        s.holderType !== 'AWS::IAM::ManagedPolicy',
+        s.holderType !== 'AWS::IAM::ManagedPolicy' &&
+        // The pooled tenant role (platform stack) is a tenant's, fenced by its session tag: isolation.test.ts.
+        !s.holder.startsWith('PooledTenantRole'),
     );
     expect(dynamo.length).toBe(2);
     for (const { statement } of dynamo) {
@@ -518,6 +543,8 @@ describe('IAM boundaries (every statement of both stacks)', () => {
     );
     expect(assume.map((s) => resourcesOf(s.statement))).toEqual([
       [`arn:\${AWS::Partition}:iam::*:role/OrganizationAccountAccessRole`],
+      // Credential vending (the API role): tenant roles of this account only.
+      [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${PREFIX}-*`],
     ]);
   });
 });

@@ -6,6 +6,7 @@ import { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -55,6 +56,8 @@ export interface AwsClients {
   readonly ec2: EC2Client;
   /** Cost Explorer: its one endpoint is in us-east-1, whatever the control plane's region. */
   readonly costExplorer: CostExplorerClient;
+  /** Tenant roles' suspension deny policy. */
+  readonly iam: IAMClient;
   /** Clients for another account (dedicated-account tenants), same endpoint and region. */
   withCredentials(credentials: AwsCredentialIdentity): AwsClients;
   destroy(): void;
@@ -109,6 +112,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const serviceQuotas = lazy(() => new ServiceQuotasClient(base));
   const ec2 = lazy(() => new EC2Client(base));
   const costExplorer = lazy(() => new CostExplorerClient({ ...base, region: 'us-east-1' }));
+  const iam = lazy(() => new IAMClient(base));
   return {
     target,
     get dynamodb() {
@@ -155,6 +159,9 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     },
     get costExplorer() {
       return costExplorer();
+    },
+    get iam() {
+      return iam();
     },
     withCredentials: (credentials) => createAwsClients({ ...target, credentials }),
     destroy: () => {

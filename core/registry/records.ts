@@ -82,6 +82,21 @@ export const TenantAccessSchema = z.object({
   adminUsername: z.string().optional(),
   apiKeyId: z.string().optional(),
   usagePlanId: z.string().optional(),
+  /**
+   * What the current suspension blocked, written before each block so a re-run or crash never
+   * loses it; resume restores exactly this (a user the tenant disabled itself stays disabled).
+   * Absent: no suspension recorded (records from before this field: resume enables the group).
+   */
+  suspension: z
+    .object({
+      /** Users that were enabled and that suspension disabled. */
+      disabledUsers: z.array(z.string()).default([]),
+      /** True when the API key was enabled and suspension disabled it. */
+      apiKeyDisabled: z.boolean().default(false),
+      /** True while the tenant role carries the suspension's deny policy. */
+      roleBlocked: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type TenantAccess = z.infer<typeof TenantAccessSchema>;
 

@@ -30,7 +30,8 @@ export class TenantRole extends Construct {
   constructor(scope: Construct, id: string, props: TenantRoleProps) {
     super(scope, id);
     this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.AccountRootPrincipal(),
+      // Token vending passes session tags (TenantId, Tier), which needs sts:TagSession in the trust.
+      assumedBy: new iam.AccountRootPrincipal().withSessionTags(),
       description: props.description,
     });
     if (props.pooled) this.grantPooledData(props.tenantId, props.pooled);

@@ -8,14 +8,16 @@ import { type AppDeps, buildApp } from '../../control-plane/app.js';
 import type { Scope } from '../../control-plane/schemas.js';
 import { type Config, loadConfig } from '../../core/config.js';
 import { costExplorerSource } from '../../core/costs/cost-explorer.js';
+import { ControlPlaneError } from '../../core/errors.js';
 import type { QuotaService } from '../../core/quotas/service.js';
 import type { Registry } from '../../core/registry/registry.js';
 import { describeRegistryTable } from '../../core/registry/table.js';
 import { acmCertificates } from '../../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../../core/tenant-config/store.js';
 import { UsageStore } from '../../core/usage/store.js';
+import { CredentialVendor, registryDirectory } from '../../tenant-access/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
-import { createQuotaService } from '../../workflows/index.js';
+import { createQuotaService, TenantUsers } from '../../workflows/index.js';
 import type { LifecycleService } from '../../workflows/service.js';
 import { testClients, testEndpoint, testRegistry } from '../support/aws.js';
 import { RegistryOnlyLifecycle } from './registry-only-lifecycle.js';
@@ -65,6 +67,7 @@ export interface TestAppOptions {
       | 'billingAccounts'
       | 'events'
       | 'rollouts'
+      | 'access'
     >
   >;
 }
@@ -128,6 +131,19 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         status: await describeRegistryTable(clients.dynamodb, registry.tableName),
       },
     }),
+    // Every route is served (OpenAPI, strict queries, bad input cover them); no platform here, so
+    // a user call that gets past its checks fails loudly (control-plane/routes/tenant-users.test.ts
+    // runs them on a real platform).
+    access: {
+      users: new TenantUsers({
+        registry,
+        cognito: clients.cognito,
+        userPoolId: async () => {
+          throw new ControlPlaneError('AWS_ERROR', 'the API harness has no tenant user pool');
+        },
+      }),
+      credentials: new CredentialVendor({ sts: clients.sts, directory: registryDirectory(registry) }),
+    },
     ...options.deps,
   });
   await app.ready();

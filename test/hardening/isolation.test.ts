@@ -4,6 +4,7 @@ import {
   buildTenantParameters,
   type CfnTemplate,
   type PlatformOutputs,
+  suspensionPolicyDefinition,
   tenantStackName,
 } from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
@@ -51,6 +52,10 @@ const PLATFORM: PlatformOutputs = {
   eventBusName: 'tcp-bus',
   eventBusArn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/tcp-bus`,
   artifactBucketName: 'tcp-artifacts-0123',
+  suspensionPolicyArn: `arn:aws:iam::${ACCOUNT}:policy/tcp-platform-TenantSuspendedPolicy-1`,
+  pooledRoleArn: `arn:aws:iam::${ACCOUNT}:role/tcp-platform-PooledTenantRole-1`,
+  tenantApiId: 'a1b2c3d4e5',
+  tenantApiStage: 'v1',
   userPoolId: 'us-east-1_abcdefghi',
   usagePlanIds: {},
 };
@@ -322,4 +327,47 @@ it('the property catches a leaking policy (LeadingKeys and object prefix widened
     (r) => allowedBy(leaky, lookupFor(leaky, 'pool', a), r).length > 0,
   );
   expect(leaks.map((r) => r.what)).toEqual(['pooled item', 'artifact object']);
+});
+
+describe('the platform: the pooled tenant role and the suspension policy', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, on purpose
+  const TAG = '${aws:PrincipalTag/TenantId}';
+  const tagPositionFixed = (value: string) =>
+    value.includes(TAG) && !/[*?]/.test(value.slice(0, value.indexOf(TAG)));
+
+  for (const target of TARGETS) {
+    it(`every data statement of the pooled role is fenced by the session's TenantId tag (${target})`, async () => {
+      const platform = JSON.parse((await testSynth().resolve('platform', target)).body) as CfnTemplate;
+      const pooled = policyStatements(platform).filter(
+        (s) => s.where.startsWith('PooledTenantRole') && s.statement.Effect === 'Allow',
+      );
+      expect(pooled.length).toBe(3);
+      for (const { statement } of pooled) {
+        const where = String(statement.Sid);
+        expect(actionsOf(statement).every(isDataAction), where).toBe(true);
+        expect(actionsOf(statement), where).not.toContain('*');
+        const conditions = conditionValues(statement);
+        // A session without the tag gets nothing: the variable would be empty.
+        expect(conditions.get('Null|aws:PrincipalTag/TenantId'), where).toEqual(['false']);
+        const fencedByResource = resourcesOf(statement).every(tagPositionFixed);
+        const fencedByCondition = [...conditions].some(([, values]) => values.every(tagPositionFixed));
+        expect(fencedByResource || fencedByCondition, where).toBe(true);
+        for (const [key] of conditions)
+          if (key.startsWith('ForAllValues:'))
+            expect(conditions.get(`Null|${key.split('|')[1]}`), `${where} ${key}`).toEqual(['false']);
+      }
+      // Its trust policy requires a TenantId session tag, and allows tagging.
+      const role = Object.entries(platform.Resources).find(([id]) => id.startsWith('PooledTenantRole'))?.[1];
+      const trust = JSON.stringify(role?.Properties?.AssumeRolePolicyDocument);
+      expect(trust).toContain('sts:TagSession');
+      expect(trust).toContain('"aws:RequestTag/TenantId":"t_*"');
+    });
+  }
+
+  it('the suspension policy only denies, and denies everything', () => {
+    const doc = JSON.parse(suspensionPolicyDefinition('tcp').PolicyDocument) as {
+      Statement: Record<string, unknown>[];
+    };
+    expect(doc.Statement).toEqual([{ Sid: 'TenantSuspended', Effect: 'Deny', Action: '*', Resource: '*' }]);
+  });
 });

@@ -1,15 +1,21 @@
 import { type AslDefinition, Flow } from './builder.js';
 
-/** suspend: users disabled, API key disabled, dedicated database stopped. Data untouched. */
+/**
+ * suspend: users signed out and disabled, API key disabled, tenant role blocked by a deny policy,
+ * dedicated database stopped. Data untouched. Each block records what it blocked (the tenant's
+ * `access.suspension`), and resume and the undo steps restore exactly that.
+ */
 export function suspendDefinition(): AslDefinition {
   const undo = { catchTo: 'UndoDatabase' };
   return new Flow()
     .task('Begin', 'DisableUsers', { task: 'BeginOperation', catchTo: 'RecordFailure' })
     .task('DisableUsers', 'DisableApiKey', { task: 'SetUsersEnabled', args: { enabled: false }, ...undo })
-    .task('DisableApiKey', 'StopDatabase', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undo })
+    .task('DisableApiKey', 'BlockRole', { task: 'SetApiKeyEnabled', args: { enabled: false }, ...undo })
+    .task('BlockRole', 'StopDatabase', { task: 'SetRoleBlocked', args: { blocked: true }, ...undo })
     .poll('StopDatabase', 'Finish', { task: 'SetDatabaseRunning', args: { running: false }, ...undo })
     .task('Finish', undefined, { ...undo })
-    .undo('UndoDatabase', 'UndoApiKey', { task: 'SetDatabaseRunning', args: { running: true }, poll: true })
+    .undo('UndoDatabase', 'UndoRole', { task: 'SetDatabaseRunning', args: { running: true }, poll: true })
+    .undo('UndoRole', 'UndoApiKey', { task: 'SetRoleBlocked', args: { blocked: false } })
     .undo('UndoApiKey', 'UndoUsers', { task: 'SetApiKeyEnabled', args: { enabled: true } })
     .undo('UndoUsers', 'RecordRollback', { task: 'SetUsersEnabled', args: { enabled: true } })
     .failureEnding({ rollback: true })
@@ -21,12 +27,14 @@ export function resumeDefinition(): AslDefinition {
   const undo = { catchTo: 'UndoUsers' };
   return new Flow()
     .task('Begin', 'StartDatabase', { task: 'BeginOperation', catchTo: 'RecordFailure' })
-    .poll('StartDatabase', 'EnableApiKey', { task: 'SetDatabaseRunning', args: { running: true }, ...undo })
+    .poll('StartDatabase', 'UnblockRole', { task: 'SetDatabaseRunning', args: { running: true }, ...undo })
+    .task('UnblockRole', 'EnableApiKey', { task: 'SetRoleBlocked', args: { blocked: false }, ...undo })
     .task('EnableApiKey', 'EnableUsers', { task: 'SetApiKeyEnabled', args: { enabled: true }, ...undo })
     .task('EnableUsers', 'Finish', { task: 'SetUsersEnabled', args: { enabled: true }, ...undo })
     .task('Finish', undefined, { ...undo })
     .undo('UndoUsers', 'UndoApiKey', { task: 'SetUsersEnabled', args: { enabled: false } })
-    .undo('UndoApiKey', 'UndoDatabase', { task: 'SetApiKeyEnabled', args: { enabled: false } })
+    .undo('UndoApiKey', 'UndoRole', { task: 'SetApiKeyEnabled', args: { enabled: false } })
+    .undo('UndoRole', 'UndoDatabase', { task: 'SetRoleBlocked', args: { blocked: true } })
     .undo('UndoDatabase', 'RecordRollback', {
       task: 'SetDatabaseRunning',
       args: { running: false },

@@ -11,6 +11,7 @@ import {
 import { ControlPlaneError } from '../../core/errors.js';
 import type { Tenant } from '../../core/registry/records.js';
 import { type HandlerOf, ignoreNotFound, loadScope, names, type TaskDeps, tierFor } from './context.js';
+import { setTierClaims, suspensionWith } from './identity.js';
 
 /** The tenant's API key and its membership in its tier's usage plan, managed through API Gateway. */
 
@@ -125,24 +126,46 @@ export const moveApiKey: HandlerOf<'MoveApiKey'> = async (input, deps) => {
       .send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan, keyId }))
       .catch(ignoreNotFound);
   }
+  // The tier claim moves with the key: new tokens of the tenant's users carry the tier it now is on.
+  const users = await setTierClaims(deps, tenant, tier.name);
   await deps.registry.patchTenant(tenant, operation.operationId, {
     access: { ...tenant.access, apiKeyId: keyId, usagePlanId },
   });
-  return { usagePlanId };
+  return { usagePlanId, tierClaims: users };
 };
 
-/** SetApiKeyEnabled: block (suspend) or restore (resume) the tenant's API access. */
+/**
+ * SetApiKeyEnabled false (suspend): records that the key was enabled, then disables it. true
+ * (resume, undoing a suspend): enables it only when the suspension disabled it, or when no
+ * suspension was recorded (older records).
+ */
 export const setApiKeyEnabled: HandlerOf<'SetApiKeyEnabled'> = async (input, deps) => {
-  const { tenant } = await loadScope(deps, input);
+  const { tenant, operation } = await loadScope(deps, input);
   const keyId = await findApiKey(deps, tenant);
   if (!keyId) return { apiKey: 'none' };
+  const enable = input.args.enabled === true;
+  const suspension = tenant.access.suspension;
+  if (enable && suspension && !suspension.apiKeyDisabled) return { apiKeyId: keyId, enabled: false };
+  if (!enable) {
+    const key = await deps.clients.apigateway.send(new GetApiKeyCommand({ apiKey: keyId }));
+    if (key.enabled === false && suspension && !suspension.apiKeyDisabled)
+      return { apiKeyId: keyId, enabled: false };
+    if (!suspension?.apiKeyDisabled)
+      await deps.registry.patchTenant(tenant, operation.operationId, {
+        access: suspensionWith(tenant, { apiKeyDisabled: key.enabled !== false }),
+      });
+  }
   await deps.clients.apigateway.send(
     new UpdateApiKeyCommand({
       apiKey: keyId,
-      patchOperations: [{ op: 'replace', path: '/enabled', value: String(input.args.enabled === true) }],
+      patchOperations: [{ op: 'replace', path: '/enabled', value: String(enable) }],
     }),
   );
-  return { apiKeyId: keyId, enabled: input.args.enabled === true };
+  if (enable && suspension?.apiKeyDisabled)
+    await deps.registry.patchTenant(tenant, operation.operationId, {
+      access: suspensionWith(tenant, { apiKeyDisabled: false }),
+    });
+  return { apiKeyId: keyId, enabled: enable };
 };
 
 export async function deleteApiKeyOf(deps: TaskDeps, tenant: Tenant): Promise<boolean> {

@@ -48,6 +48,7 @@ export const TASK_ARGS = {
   CreateApiKey: z.strictObject({ tier: TierChoice }),
   MoveApiKey: z.strictObject({ tier: TierChoice }),
   SetApiKeyEnabled: z.strictObject({ enabled: z.boolean() }),
+  SetRoleBlocked: z.strictObject({ blocked: z.boolean() }),
   DeleteApiKey: none,
   SetDatabaseRunning: z.strictObject({ running: z.boolean() }),
   RequestMigration: none,

@@ -28,6 +28,7 @@ import {
   snapshotDatabase,
 } from './stacks.js';
 import { copyTenantData, eraseTenantData, exportTenantData } from './tenant-data.js';
+import { setRoleBlocked } from './tenant-role.js';
 
 export { BILLING_SKIPPED } from './billing.js';
 export type { BillingDeps, HandlerOf, TaskDeps, TaskHandler, TaskInput, TaskResult } from './context.js';
@@ -60,6 +61,7 @@ export const TASK_HANDLERS = {
   CreateApiKey: createApiKey,
   MoveApiKey: moveApiKey,
   SetApiKeyEnabled: setApiKeyEnabled,
+  SetRoleBlocked: setRoleBlocked,
   DeleteApiKey: deleteApiKey,
   SetDatabaseRunning: setDatabaseRunning,
   RequestMigration: requestMigration,

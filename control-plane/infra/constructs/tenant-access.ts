@@ -1,15 +1,21 @@
-import { Aws, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import {
+  suspensionPolicyDefinition,
+  TENANT_API_STAGE,
   tenantUserPoolDefinition,
   type UserPoolDefinition,
   usagePlanDefinition,
 } from '../../../templates/index.js';
 import type { TierCatalog } from '../../../tiers/catalog.js';
+import { controlPlaneFunction } from '../functions.js';
 import { TenantStackRole, tenantStacksArn } from '../iam.js';
+import type { FunctionBundling } from '../settings.js';
 import { ResourceGroup } from './resource-group.js';
 
 export interface TenantAccessProps {
@@ -23,6 +29,8 @@ export interface TenantAccessProps {
   readonly eventBusArn: string;
   /** The role Organizations creates in a vended account, assumed for dedicated-account tenants. */
   readonly accountRoleName: string;
+  /** The platform's tenant REST API (platform output TenantApiId): every usage plan is attached to its stage. */
+  readonly tenantApiId: string;
 }
 
 /** CfnUserPool properties from the SDK definition ensurePlatform sends (templates/platform-spec.ts). */
@@ -73,6 +81,8 @@ export class TenantAccess extends ResourceGroup {
   readonly usagePlans: Readonly<Record<string, apigateway.CfnUsagePlan>>;
   /** CloudFormation's role for tenant stacks and the boundary of every role they create. */
   readonly stackRole: TenantStackRole;
+  /** `<prefix>-tenant-suspended`: the deny-all policy suspension attaches to tenant roles. */
+  readonly suspensionPolicy: iam.CfnManagedPolicy;
   private readonly props: TenantAccessProps;
 
   constructor(scope: Construct, id: string, props: TenantAccessProps) {
@@ -107,12 +117,107 @@ export class TenantAccess extends ResourceGroup {
             description: plan.description,
             throttle: plan.throttle,
             quota: plan.quota,
+            // Throttling is enforced on the stage a plan is attached to: the platform's tenant API.
+            apiStages: [{ apiId: props.tenantApiId, stage: TENANT_API_STAGE }],
             tags: Object.entries(plan.tags ?? {}).map(([key, value]) => ({ key, value })),
           }),
         ];
       }),
     );
     this.stackRole = new TenantStackRole(this, 'TenantStacks', { prefix });
+    const suspension = suspensionPolicyDefinition(prefix);
+    // Found by name (readPlatform), like the user pool: the same definition ensurePlatform sends locally.
+    this.suspensionPolicy = new iam.CfnManagedPolicy(this, 'TenantSuspendedPolicy', {
+      managedPolicyName: suspension.PolicyName,
+      description: suspension.Description,
+      policyDocument: JSON.parse(suspension.PolicyDocument),
+    });
+  }
+
+  /**
+   * The pre-token-generation trigger (control-plane/pre-token-lambda.ts): tenantId, tier and
+   * isolation in ID and access tokens. Trigger version V2_0 customizes access tokens too, which
+   * needs the Essentials feature plan.
+   */
+  addPreTokenTrigger(bundling: FunctionBundling, catalog: TierCatalog): lambda.Function {
+    const role = new iam.Role(this, 'PreTokenRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Pre-token-generation trigger of the ${this.props.prefix} tenant user pool`,
+    });
+    const fn = controlPlaneFunction(this, 'PreTokenFunction', {
+      entry: 'control-plane/pre-token-lambda.ts',
+      bundling,
+      description: `${this.props.prefix} tenant user pool: tenant claims in tokens`,
+      role,
+      logGroup: new logs.LogGroup(this, 'PreTokenLogs', { retention: logs.RetentionDays.SIX_MONTHS }),
+      timeout: Duration.seconds(5),
+      memorySize: 256,
+      environment: {
+        TIER_ISOLATION: JSON.stringify(Object.fromEntries(catalog.tiers.map((t) => [t.name, t.isolation]))),
+      },
+    });
+    fn.addPermission('CognitoInvokes', {
+      principal: new iam.ServicePrincipal('cognito-idp.amazonaws.com'),
+      sourceArn: this.userPool.attrArn,
+    });
+    this.userPool.userPoolTier = 'ESSENTIALS';
+    this.userPool.lambdaConfig = {
+      preTokenGenerationConfig: { lambdaArn: fn.functionArn, lambdaVersion: 'V2_0' },
+    };
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct: no resource-level permissions.',
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the newest runtime the control plane supports and tests (node 20 and 22, package.json engines).',
+    });
+    return fn;
+  }
+
+  /**
+   * What the API does for the access kit: a tenant's users (/v1/tenants/{id}/users) and credential
+   * vending (/credentials: AssumeRole with session tags on tenant roles, named after their stacks).
+   */
+  grantTenantAccessApi(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'TenantUsers',
+        actions: [
+          'cognito-idp:AdminCreateUser',
+          'cognito-idp:AdminAddUserToGroup',
+          'cognito-idp:AdminDeleteUser',
+          'cognito-idp:AdminDisableUser',
+          'cognito-idp:AdminUserGlobalSignOut',
+          'cognito-idp:AdminListGroupsForUser',
+          'cognito-idp:CreateGroup',
+          'cognito-idp:ListUsers',
+          'cognito-idp:ListUsersInGroup',
+        ],
+        resources: [this.userPool.attrArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FindTenantUserPool',
+        actions: ['cognito-idp:ListUserPools'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'VendTenantCredentials',
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${this.props.prefix}-*`],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${this.props.prefix}-*]`,
+      reason:
+        'Tenant roles are named by CloudFormation after their stack (<prefix>-<slug>-<isolation>-…); credential vending assumes them with session tags TenantId and Tier.',
+    });
   }
 
   /** Everything the workflows do to tenants, least privilege (docs/deploy.md, "IAM boundaries"). */
@@ -173,12 +278,23 @@ export class TenantAccess extends ResourceGroup {
           'cognito-idp:AdminEnableUser',
           'cognito-idp:AdminDeleteUser',
           'cognito-idp:ListUsersInGroup',
+          // Suspension: sign every user out; read the admin user outside the group; tier claims.
+          'cognito-idp:AdminUserGlobalSignOut',
+          'cognito-idp:AdminGetUser',
+          'cognito-idp:AdminUpdateUserAttributes',
+          'cognito-idp:AdminListGroupsForUser',
+          'cognito-idp:ListUsers',
         ],
         resources: [this.userPool.attrArn],
       }),
       new iam.PolicyStatement({
         sid: 'FindTenantUserPool',
         actions: ['cognito-idp:ListUserPools'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'FindSuspensionPolicy',
+        actions: ['iam:ListPolicies'],
         resources: ['*'],
       }),
       new iam.PolicyStatement({
@@ -216,6 +332,14 @@ export class TenantAccess extends ResourceGroup {
         sid: 'UsagePlanKey',
         actions: ['apigateway:DELETE'],
         resources: plans.map((id) => apigw(`/usageplans/${id}/keys/*`)),
+      }),
+      // Attach and detach the platform's deny-all policy, and no other: never PutRolePolicy,
+      // which could write an Allow onto a tenant role.
+      new iam.PolicyStatement({
+        sid: 'TenantRoleSuspension',
+        actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'],
+        resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${prefix}-*`],
+        conditions: { ArnEquals: { 'iam:PolicyARN': this.suspensionPolicy.ref } },
       }),
       new iam.PolicyStatement({
         sid: 'LifecycleEvents',
@@ -268,12 +392,17 @@ export class TenantAccess extends ResourceGroup {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'Organizations account vending (CreateAccount, DescribeCreateAccountStatus, MoveAccount, CloseAccount, CreateOrganizationalUnit, the List calls, TagResource) acts on accounts and OUs that do not exist before the call and whose ids are not known at deploy time; cognito-idp:ListUserPools and X-Ray tracing have no resource-level permissions. Dedicated-account tenants need the former; nothing here reaches tenant data.',
+          'Organizations account vending (CreateAccount, DescribeCreateAccountStatus, MoveAccount, CloseAccount, CreateOrganizationalUnit, the List calls, TagResource) acts on accounts and OUs that do not exist before the call and whose ids are not known at deploy time; cognito-idp:ListUserPools, iam:ListPolicies (finding the suspension policy by name) and X-Ray tracing have no resource-level permissions. Dedicated-account tenants need the former; nothing here reaches tenant data.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${prefix}-*/*]`,
         reason:
           "Tenant stacks are named <prefix>-<slug>-<isolation>; creating or updating one requires RoleARN = the tenant-stack execution role, and the control plane's own stacks are denied explicitly.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*]`,
+        reason:
+          'Tenant roles are named by CloudFormation after their stack (<prefix>-<slug>-<isolation>-…); suspension attaches and removes its one deny policy (tenant-suspended) on them.',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
