@@ -4,6 +4,8 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../core/registry/records.js';
+import { acmCertificates } from '../core/tenant-config/certificates.js';
+import { TenantConfigStore } from '../core/tenant-config/store.js';
 import { buildNotesApp } from '../examples/tenant-notes/app.js';
 import { type CfnTemplate, TEMPLATE_PARAMETERS } from '../templates/index.js';
 import { policyStatements, render } from '../test/hardening/support/policies.js';
@@ -16,6 +18,7 @@ import {
   CredentialVendor,
   registryDirectory,
   type TenantTokenVerifier,
+  tenantFlags,
   type VendedCredentials,
 } from './index.js';
 
@@ -62,6 +65,15 @@ beforeAll(async () => {
     tableName: cp.platform.pooledTableName,
     region: 'us-east-1',
     endpoint: testEndpoint(),
+    attach: tenantFlags(
+      new TenantConfigStore({
+        documents: cp.aws.clients.documents,
+        tableName: cp.aws.registry.tableName,
+        registry: cp.aws.registry,
+        tierDefaults: (tier) => cp.catalog.features(tier),
+        certificates: acmCertificates({ acm: cp.aws.clients.acm }),
+      }),
+    ),
   });
 }, 180_000);
 afterAll(async () => {
@@ -249,7 +261,10 @@ describe('the example application', () => {
     expect(mine.json()).toMatchObject({
       tenantId: tenants.pool.tenantId,
       cacheKey: `tenant:${tenants.pool.tenantId}:notes`,
+      // The tenant's flags through the tenantFlags hook: the basic tier's defaults.
+      flags: cp.catalog.features('basic'),
     });
+    expect(Object.keys((mine.json() as { flags: object }).flags)).toContain('max-projects');
     expect((mine.json() as { notes: { text: string }[] }).notes.map((n) => n.text)).toContain('pool note');
     // B sees only its own (empty) notes, and A's URL is refused.
     const theirs = await call('silo', 'GET', '/notes');

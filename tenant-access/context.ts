@@ -53,6 +53,16 @@ export interface TenantContextOptions {
   readonly attach?: (tenant: TenantRecord) => Promise<Record<string, unknown>>;
 }
 
+/**
+ * The `attach` hook that puts the tenant's feature flags, resolved for its current tier with its
+ * overrides (core/tenant-config, `TenantConfigStore.flags`), on `request.tenant.extras.flags`.
+ */
+export function tenantFlags(config: {
+  flags(tenantIdOrSlug: string): Promise<Readonly<Record<string, boolean | number | string>>>;
+}): NonNullable<TenantContextOptions['attach']> {
+  return async (tenant) => ({ flags: await config.flags(tenant.tenantId) });
+}
+
 /** A cache-key factory for one tenant. */
 export function tenantCacheKey(tenantId: string): (...parts: readonly (string | number)[]) => string {
   return (...parts) => ['tenant', tenantId, ...parts.map((p) => String(p).replaceAll(':', '%3A'))].join(':');

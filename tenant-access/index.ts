@@ -12,6 +12,7 @@ export {
   type TenantContext,
   type TenantContextOptions,
   tenantCacheKey,
+  tenantFlags,
 } from './context.js';
 export { type TenantContextPluginOptions, tenantContextPlugin } from './fastify.js';
 export { checkStsLimits, packedPolicyError, STS_LIMITS } from './limits.js';

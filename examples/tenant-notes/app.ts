@@ -48,6 +48,8 @@ export async function buildNotesApp(options: NotesAppOptions): Promise<FastifyIn
     return {
       tenantId: tenant.tenantId,
       cacheKey: tenant.cacheKey('notes'),
+      // The tenant's feature flags, where the plugin was given the `tenantFlags` hook.
+      ...(tenant.extras.flags ? { flags: tenant.extras.flags } : {}),
       notes: (out.Items ?? []).map((i) => ({ id: String(i.sk), text: String(i.text) })),
     };
   });
