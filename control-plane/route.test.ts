@@ -105,9 +105,9 @@ describe('unknown query parameters', () => {
     expect(refused.statusCode).toBe(400);
     expect(refused.json().error).toMatchObject({
       code: 'UNKNOWN_QUERY_PARAMETER',
-      details: { unknown: ['sort'], accepted: ['tier', 'state', 'limit', 'cursor'] },
+      details: { unknown: ['sort'], accepted: ['tier', 'state', 'health', 'limit', 'cursor'] },
     });
-    expect(refused.json().error.message).toContain('takes only tier, state, limit, cursor');
+    expect(refused.json().error.message).toContain('takes only tier, state, health, limit, cursor');
     const ok = await t.call({ method: 'GET', url: '/v1/tenants?limit=1' });
     expect(ok.statusCode).toBe(200);
   });

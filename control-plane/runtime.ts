@@ -307,8 +307,6 @@ export async function buildRuntime<R extends RuntimeRole>(
     () => `console at ${url}/console`,
     (e: unknown) => `the console is unavailable: ${(e as Error).message}`,
   );
-  say(`control plane listening on ${url} (API docs at ${url}/docs)`);
-  say(consoleReady);
   // The code's templates are registered as the latest versions (a new version appears when they change).
   await workflows.rollouts.registerVersions();
   if (config.resumeOnStart) {
@@ -317,6 +315,9 @@ export async function buildRuntime<R extends RuntimeRole>(
     const rollouts = await workflows.rollouts.engine.resumeOpen();
     if (rollouts > 0) say(`resumed ${rollouts} rollout(s) left running by a previous process`);
   }
+  // Said last: the process is ready (and main.ts's signal handlers are installed) once it is printed.
+  say(`control plane listening on ${url} (API docs at ${url}/docs)`);
+  say(consoleReady);
   const reconcileSchedule = every(
     config.reconcileIntervalSeconds,
     () => workflows.reconciler.runAll(),

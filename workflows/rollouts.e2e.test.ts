@@ -18,6 +18,7 @@ import { DEFAULT_CATALOG, TierCatalog } from '../tiers/catalog.js';
 const SCENARIOS = ['canary', 'budget', 'brake', 'abort', 'crash', 'rollback'] as const;
 const basic = DEFAULT_CATALOG.tiers.find((t) => t.name === 'basic')!;
 const catalog = TierCatalog.parse({
+  ...DEFAULT_CATALOG,
   tiers: [
     ...DEFAULT_CATALOG.tiers,
     ...SCENARIOS.map((name) => ({ ...basic, name: `${name}-pool`, allowedTransitions: [] })),

@@ -111,7 +111,8 @@ describe('the control plane deploys to moto', () => {
   it('the emulator adaptation changes only what moto cannot take', () => {
     const body = JSON.parse(controlPlaneBody) as CfnTemplate;
     expect(body.Parameters?.BootstrapVersion).toBeUndefined();
-    expect(adaptation.substitutedDefinitions).toHaveLength(OPERATION_TYPES.length);
+    // One machine per operation type, and the scheduled reconcile machine.
+    expect(adaptation.substitutedDefinitions).toHaveLength(OPERATION_TYPES.length + 1);
     expect(Object.values(adaptation.placeholders)).toEqual(
       expect.arrayContaining(['AWS::Cognito::UserPool', 'AWS::ApiGatewayV2::Api', 'AWS::CloudWatch::Alarm']),
     );
@@ -143,11 +144,12 @@ describe('the control plane deploys to moto', () => {
         .StackResources ?? [];
     const created = (type: string) =>
       resources.filter((r) => r.ResourceType === type && r.ResourceStatus === 'CREATE_COMPLETE').length;
-    expect(created('AWS::StepFunctions::StateMachine')).toBe(OPERATION_TYPES.length);
+    expect(created('AWS::StepFunctions::StateMachine')).toBe(OPERATION_TYPES.length + 1);
     // The API, the task function and the tenant user pool's pre-token trigger.
     expect(created('AWS::Lambda::Function')).toBe(3);
     expect(created('AWS::DynamoDB::Table')).toBe(1);
-    expect(created('AWS::IAM::Role')).toBe(5);
+    // API, task, state machines, CloudFormation execution, the reconcile schedule, the pre-token trigger.
+    expect(created('AWS::IAM::Role')).toBe(6);
   });
 
   it('the registry table is the registry layout, with deletion protection', async () => {
