@@ -101,13 +101,19 @@ export interface BoundaryRules {
 }
 
 /**
- * CloudFormation calls with no resource-level permissions that the control plane makes: account-wide
- * reads of the stack count and limit (the quota pre-check, core/quotas). A statement of only these
- * may name `*`.
+ * CloudFormation calls the control plane makes that only work on `*`, all read-only: the stack count
+ * and limit (the quota pre-check, core/quotas), and the reconciler's orphan search (DescribeStacks
+ * with no name lists every stack) and drift-detection status (docs/reconcile.md). A statement of
+ * only these may name `*`.
  */
-export const CLOUDFORMATION_ACCOUNT_READS = [
+export const QUOTA_CLOUDFORMATION_READS = [
   'cloudformation:ListStacks',
   'cloudformation:DescribeAccountLimits',
+] as const;
+export const CLOUDFORMATION_ACCOUNT_READS = [
+  ...QUOTA_CLOUDFORMATION_READS,
+  'cloudformation:DescribeStacks',
+  'cloudformation:DescribeStackDriftDetectionStatus',
 ] as const;
 
 /**

@@ -414,6 +414,18 @@ describe('IAM boundaries (every statement of both stacks)', () => {
     ]);
   });
 
+  it('CloudFormation on * only as read-only account-wide calls: the quota reads (API), the reconcile reads (task)', () => {
+    const onStar = allows().filter(
+      (s) =>
+        resourcesOf(s.statement).includes('*') &&
+        actionsOf(s.statement).some((a) => a.startsWith('cloudformation:')),
+    );
+    expect(onStar.map((s) => actionsOf(s.statement).sort()).sort()).toEqual([
+      ['cloudformation:DescribeAccountLimits', 'cloudformation:ListStacks'],
+      ['cloudformation:DescribeStackDriftDetectionStatus', 'cloudformation:DescribeStacks'],
+    ]);
+  });
+
   it.each([
     ['* on *', { Effect: 'Allow', Action: '*', Resource: '*' }, 'allows every action'],
     ['s3:* on *', { Effect: 'Allow', Action: 's3:*', Resource: '*' }, 's3:* on *'],

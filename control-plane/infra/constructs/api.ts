@@ -13,7 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from '../contract.js';
 import { controlPlaneFunction, copyInto, esmBanner, REPO_ROOT } from '../functions.js';
-import { CLOUDFORMATION_ACCOUNT_READS } from '../policy-walk.js';
+import { QUOTA_CLOUDFORMATION_READS } from '../policy-walk.js';
 import type { InfraSettings } from '../settings.js';
 import { BUNDLED_TIER_CATALOG, stageCdkVersion } from '../templates.js';
 import type { LifecycleWorkflows } from './lifecycle-workflows.js';
@@ -131,7 +131,7 @@ export class Api extends ResourceGroup {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'QuotaPrecheckStackReads',
-        actions: [...CLOUDFORMATION_ACCOUNT_READS],
+        actions: [...QUOTA_CLOUDFORMATION_READS],
         resources: ['*'],
       }),
     );

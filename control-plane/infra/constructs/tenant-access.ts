@@ -309,6 +309,12 @@ export class TenantAccess extends ResourceGroup {
         resources: [apigw('/apikeys/*')],
       }),
       new iam.PolicyStatement({
+        // The orphan search lists every stack; drift-detection status has no resource-level form.
+        sid: 'ReconcileAccountReads',
+        actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackDriftDetectionStatus'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
         sid: 'ReconcileTenantStackDrift',
         actions: ['cloudformation:DetectStackDrift', 'cloudformation:DescribeStackResourceDrifts'],
         resources: [stacks],
@@ -392,7 +398,7 @@ export class TenantAccess extends ResourceGroup {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'Organizations account vending (CreateAccount, DescribeCreateAccountStatus, MoveAccount, CloseAccount, CreateOrganizationalUnit, the List calls, TagResource) acts on accounts and OUs that do not exist before the call and whose ids are not known at deploy time; cognito-idp:ListUserPools, iam:ListPolicies (finding the suspension policy by name) and X-Ray tracing have no resource-level permissions. Dedicated-account tenants need the former; nothing here reaches tenant data.',
+          'Organizations account vending (CreateAccount, DescribeCreateAccountStatus, MoveAccount, CloseAccount, CreateOrganizationalUnit, the List calls, TagResource) acts on accounts and OUs that do not exist before the call and whose ids are not known at deploy time; cognito-idp:ListUserPools, iam:ListPolicies (finding the suspension policy by name), the read-only CloudFormation DescribeStacks of the reconciler (listing every stack, for orphans) and DescribeStackDriftDetectionStatus, and X-Ray tracing have no resource-level permissions. Dedicated-account tenants need the former; nothing here reaches tenant data.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${prefix}-*/*]`,
