@@ -149,6 +149,39 @@ describe('the task runner checks the contract before a handler runs', () => {
   });
 });
 
+describe('an undo step (Flow.undo)', () => {
+  const gone = () =>
+    Object.assign(new Error('Invalid API Key identifier specified'), { name: 'NotFoundException' });
+
+  it('counts a NotFound as done: its target is gone already, and the step says so', async () => {
+    const { run, writes } = setup(async () => {
+      throw gone();
+    });
+    const args = { enabled: true };
+    expect(await run(input('SetApiKeyEnabled', args, { step: 'UndoApiKey', undo: true }))).toEqual({
+      done: true,
+      detail: 'already gone: AWS: NotFoundException: Invalid API Key identifier specified',
+    });
+    expect(writes).toEqual([
+      expect.objectContaining({
+        kind: 'stepEnded',
+        name: 'UndoApiKey',
+        status: 'SUCCEEDED',
+        detail: 'already gone: AWS: NotFoundException: Invalid API Key identifier specified',
+      }),
+    ]);
+  });
+
+  it('a forward step with the same NotFound fails', async () => {
+    const { run, writes } = setup(async () => {
+      throw gone();
+    });
+    const err = await failure(run(input('SetApiKeyEnabled', { enabled: false }, { step: 'DisableApiKey' })));
+    expect(err.message).toContain('Invalid API Key identifier specified');
+    expect(writes).toEqual([expect.objectContaining({ name: 'DisableApiKey', status: 'FAILED' })]);
+  });
+});
+
 describe('the task runner maps every failure to a catalogue code', () => {
   const throwing = (e: unknown) => setup(async () => Promise.reject(e));
 
