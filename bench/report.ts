@@ -56,6 +56,15 @@ const ROWS: Record<string, { label: string; target: string; figures(r: BenchResu
       return `${Number(r.largeTenants).toLocaleString('en')}: ${ms(r.largeMs as Summary)} vs 1,000: ${ms(r.smallMs as Summary)} → **ratio ${r.ratio}** on moto; items DynamoDB read per page: ${items}`;
     },
   },
+  api: {
+    label: '5. API: `GET /v1/tenants/:id` requests/s vs a bare Fastify route doing the same registry read',
+    target: '≥ 0.5',
+    figures: (r) => {
+      const a = r.controlPlaneRps as Summary;
+      const b = r.bareFastifyRps as Summary;
+      return `${a.median.toFixed(1)} vs ${b.median.toFixed(1)} req/s → **ratio ${r.ratio}**`;
+    },
+  },
   rolloutWall: {
     label:
       '6. fleet rollout: wall time over N pool tenants at maxConcurrency K vs ceil(N/K) × the median single update',
@@ -70,18 +79,9 @@ const ROWS: Record<string, { label: string; target: string; figures(r: BenchResu
       return `${r.tenants} tenants, K ${r.maxConcurrency}: ${r.wallMs} ms vs ideal ${r.idealMs} ms → **ratio ${r.ratio}**; CPU ${r.cpuMsPerUpdate} ms per update, peak RSS ${r.peakRssMb} MB; 10% failing, budget ${f.budget}: ${f.status} after ${f.failed} failures, **${f.updatesAfterBudget} updates after the budget**`;
     },
   },
-  api: {
-    label: '5. API: `GET /v1/tenants/:id` requests/s vs a bare Fastify route doing the same registry read',
-    target: '≥ 0.5',
-    figures: (r) => {
-      const a = r.controlPlaneRps as Summary;
-      const b = r.bareFastifyRps as Summary;
-      return `${a.median.toFixed(1)} vs ${b.median.toFixed(1)} req/s → **ratio ${r.ratio}**`;
-    },
-  },
   reconcile: {
     label:
-      '6. reconcile: one full run over N tenants seeded directly (bench/reconcile.ts): AWS requests per tenant, wall time per 1,000',
+      '7. reconcile: one full run over N tenants seeded directly (bench/reconcile.ts): AWS requests per tenant, wall time per 1,000',
     target: '≤ 12 requests per tenant',
     figures: (r) =>
       `${r.tenants} tenants: **${r.requestsPerTenant} requests per tenant**, ${r.secondsPer1000} s per 1,000 tenants`,
