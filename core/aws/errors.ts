@@ -148,8 +148,8 @@ const NOT_IMPLEMENTED_NAMES = new Set([
 ]);
 
 /**
- * The endpoint does not implement the call: a modeled "not implemented" answer, a 501, or (moto) an
- * HTML error page where the protocol's XML/JSON was expected. Not retryable: the capability will not
+ * The endpoint lacks the call: a modeled NotImplemented / UnknownOperation answer, an HTTP 501, or
+ * (moto) an HTML error page where the protocol's XML/JSON was expected. Not retryable: the capability will not
  * appear, so callers report it (CAPABILITY_UNAVAILABLE, "not available on this endpoint") instead.
  */
 export function isNotImplemented(e: unknown): boolean {

@@ -252,6 +252,27 @@ async function currentStack(
   return { ...scope, tier, ref, cf };
 }
 
+/** The spec that updates the current stack: its name and account, a token per operation and attempt. */
+function updateSpec(
+  deps: TaskDeps,
+  at: Awaited<ReturnType<typeof currentStack>>,
+  attempt: string,
+  options: Parameters<typeof stackSpec>[4] = {},
+) {
+  const { ref } = at;
+  return stackSpec(
+    deps,
+    at.tenant,
+    at.tier,
+    {
+      stackName: ref.stackName,
+      accountId: ref.accountId,
+      token: names.token(at.operation.operationId, attempt, ref.stackName),
+    },
+    options,
+  );
+}
+
 /** Records the current stack as updated (status, version, outputs), ending the step in the same write. */
 async function recordUpdated(
   deps: TaskDeps,
@@ -286,15 +307,10 @@ export const ensureStackUpdated: HandlerOf<'EnsureStackUpdated'> = async (
   const at = await currentStack(deps, input, input.args.tier);
   const { tenant, operation, tier, ref, cf } = at;
   const requested = input.args.principals === 'requested';
-  const spec = await stackSpec(
+  const spec = await updateSpec(
     deps,
-    tenant,
-    tier,
-    {
-      stackName: ref.stackName,
-      accountId: ref.accountId,
-      token: names.token(operation.operationId, `update-${tier.name}`, ref.stackName),
-    },
+    at,
+    `update-${tier.name}`,
     requested
       ? { allowedPrincipals: updateOf(operation.input).allowedPrincipals ?? tenant.allowedPrincipals }
       : {},
@@ -328,17 +344,7 @@ export const ensureStackAtVersion: HandlerOf<'EnsureStackAtVersion'> = async (
   if (!deps.templateVersions)
     throw new ControlPlaneError('INTERNAL', 'this process was built without the template version store');
   const version = { versionId, ...(await deps.templateVersions.body(tier.isolation, versionId)) };
-  const spec = await stackSpec(
-    deps,
-    tenant,
-    tier,
-    {
-      stackName: ref.stackName,
-      accountId: ref.accountId,
-      token: names.token(operation.operationId, `version-${versionId}`, ref.stackName),
-    },
-    { version },
-  );
+  const spec = await updateSpec(deps, at, `version-${versionId}`, { version });
   const owner = slotOwner(operation.operationId, ref.accountId, ref.stackName);
   const slot = await deps.stackGate.acquire(owner, operation.createdAt);
   if (!slot.acquired) return { done: false, detail: 'waiting for a stack slot' };
