@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
-import { startTestApp, type TestApp } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp } from '../../test/api/harness.js';
 import { type CliRun, progressLines, runCaptured } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError } from './args.js';
 import type { CliIo } from './main.js';
@@ -12,12 +12,9 @@ let t: TestApp;
 let url: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp());
 });
-afterAll(async () => {
-  await t?.close();
-});
+afterAll(async () => t?.close());
 
 /** Runs tenantctl in-process against the test app; `io` overrides the defaults (TTY, env, sleep). */
 function cli(argv: string[], io: Partial<CliIo> & { tty?: boolean } = {}): Promise<CliRun> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { tenantctl as tenantctlAt } from '../../test/support/cli.js';
 import { configPatch, parseFlags } from './config.js';
 
@@ -7,8 +7,7 @@ let t: TestApp;
 let url: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp());
   const res = await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('cli-config') });
   await t.registry.finishOperation({ operationId: res.json().operation.operationId, outcome: 'succeeded' });
 });

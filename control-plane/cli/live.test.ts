@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation } from '../../core/registry/records.js';
-import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { progressLines } from '../../test/support/cli.js';
 import { EventTap } from '../../workflows/index.js';
 import { type CliIo, runCli } from './main.js';
@@ -13,12 +13,9 @@ let t: TestApp;
 let url: string;
 
 beforeAll(async () => {
-  t = await startTestApp({ deps: { events: { tap } } });
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp({ deps: { events: { tap } } }));
 });
-afterAll(async () => {
-  await t?.close();
-});
+afterAll(async () => t?.close());
 
 async function cli(argv: string[], io: Partial<CliIo> & { tty?: boolean } = {}) {
   let stdout = '';

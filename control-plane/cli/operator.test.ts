@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
-import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { runCaptured } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError, usage } from './args.js';
 import { renderTenant } from './render.js';
@@ -14,12 +14,9 @@ let t: TestApp;
 let url: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp());
 });
-afterAll(async () => {
-  await t?.close();
-});
+afterAll(async () => t?.close());
 
 async function cli(
   argv: string[],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation } from '../../core/registry/records.js';
-import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { tenantctl } from '../../test/support/cli.js';
 import { parseCommandLine, UsageError } from './args.js';
 
@@ -10,12 +10,9 @@ let t: TestApp;
 let url: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp());
 });
-afterAll(async () => {
-  await t?.close();
-});
+afterAll(async () => t?.close());
 
 const cli = (argv: string[]) => tenantctl(url, t.adminKey, argv);
 

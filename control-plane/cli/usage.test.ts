@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../core/registry/records.js';
-import { startTestApp, type TestApp } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp } from '../../test/api/harness.js';
 import { testClients } from '../../test/support/aws.js';
 import { tenantctl } from '../../test/support/cli.js';
 import { costPeriod, presetCostAndUsage } from '../../test/support/cost-explorer.js';
@@ -15,8 +15,7 @@ let tenant: Tenant;
 let other: Tenant;
 
 beforeAll(async () => {
-  t = await startTestApp({ deps: { clock: () => NOW } });
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp({ deps: { clock: () => NOW } }));
   const clients = testClients();
   [tenant, other] = (await seedTenants(clients.documents, t.registry.tableName, 2, () => ({
     tier: 'basic',

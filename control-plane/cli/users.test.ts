@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialVendor, registryDirectory } from '../../tenant-access/index.js';
-import { startTestApp, type TestApp } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp } from '../../test/api/harness.js';
 import { startTestControlPlane, type TestControlPlane } from '../../test/support/control-plane.js';
 import { tenantAccessOn } from '../../test/support/tenant-tokens.js';
 import { runCli } from './main.js';
@@ -16,8 +16,10 @@ beforeAll(async () => {
     sts: cp.aws.clients.sts,
     directory: registryDirectory(cp.aws.registry),
   });
-  t = await startTestApp({ registry: cp.aws.registry, deps: { access: { users, credentials } } });
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp({
+    registry: cp.aws.registry,
+    deps: { access: { users, credentials } },
+  }));
   const started = await cp.workflows.lifecycle.onboard(
     { name: 'Cli Users', slug: 'cli-users', tier: 'basic', adminEmail: 'admin@cli-users.example.com' },
     { actor: 'test:ops' },

@@ -6,7 +6,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3TenantExports } from '../../core/tenant-data/exports.js';
 import { type ExportManifest, exportLayout } from '../../core/tenant-data/layout.js';
-import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
+import { startListeningTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { testClients, uniqueName } from '../../test/support/aws.js';
 import { tenantctl as tenantctlAt } from '../../test/support/cli.js';
 
@@ -27,8 +27,9 @@ async function put(key: string, body: string) {
 
 beforeAll(async () => {
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  t = await startTestApp({ deps: { exports: s3TenantExports(clients.s3, () => bucket) } });
-  url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ({ t, url } = await startListeningTestApp({
+    deps: { exports: s3TenantExports(clients.s3, () => bucket) },
+  }));
   for (const slug of ['exported', 'not-exported']) {
     const res = await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody(slug) });
     expect(res.statusCode, res.body).toBe(202);

@@ -75,6 +75,14 @@ export interface TestAppOptions {
 let counter = 0;
 
 /** The API on the test moto: its own registry table, the real registry, no workflows. */
+/** startTestApp, listening on a free loopback port: for tenantctl and other HTTP clients. */
+export async function startListeningTestApp(
+  options: TestAppOptions = {},
+): Promise<{ readonly t: TestApp; readonly url: string }> {
+  const t = await startTestApp(options);
+  return { t, url: await t.app.listen({ host: '127.0.0.1', port: 0 }) };
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const clients = testClients();
   const registry = options.registry ?? (await testRegistry(clients));
