@@ -1,4 +1,5 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestControlPlane, type TestControlPlane, testSynth } from '../test/support/control-plane.js';
 
@@ -11,9 +12,17 @@ import { startTestControlPlane, type TestControlPlane, testSynth } from '../test
 
 let cp: TestControlPlane;
 const actor = { actor: 'test:ops' };
+/** `<tenantId>/<step>` pairs whose task fails before it runs (a fault the test injects). */
+const faults = new Set<string>();
 
 beforeAll(async () => {
-  cp = await startTestControlPlane();
+  cp = await startTestControlPlane({
+    hooks: {
+      beforeTask(input) {
+        if (faults.has(`${input.tenantId}/${input.step}`)) throw new Error(`injected fault at ${input.step}`);
+      },
+    },
+  });
 });
 afterAll(async () => cp?.close());
 
@@ -38,6 +47,16 @@ async function listParameter(stackId: string, key: string): Promise<string[]> {
     .filter(Boolean);
 }
 
+/** The admin user's email as Cognito holds it. */
+async function cognitoEmail(tenant: {
+  access: { adminUsername?: string | undefined };
+}): Promise<string | undefined> {
+  const out = await cp.aws.clients.cognito.send(
+    new AdminGetUserCommand({ UserPoolId: cp.platform.userPoolId, Username: tenant.access.adminUsername! }),
+  );
+  return out.UserAttributes?.find((a) => a.Name === 'email')?.Value;
+}
+
 describe('update on moto', () => {
   it("a silo tenant's allowedPrincipals updated after onboarding reach its stack (endpoint service permissions)", async () => {
     const tenant = await onboard('upd-silo', 'enterprise');
@@ -54,7 +73,7 @@ describe('update on moto', () => {
     expect(started.tenant.state).toBe('UPDATING');
     const op = await cp.waitForOperation(started.operation.operationId);
     expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
-    expect(op.steps.map((s) => s.name)).toEqual(['Begin', 'UpdateStack', 'Finish']);
+    expect(op.steps.map((s) => s.name)).toEqual(['Begin', 'UpdateStack', 'SetAdminEmail', 'Finish']);
 
     const after = await cp.aws.registry.requireTenant('upd-silo');
     expect(after).toMatchObject({
@@ -64,6 +83,8 @@ describe('update on moto', () => {
       name: 'Tenant upd-silo',
     });
     expect(await listParameter(stackId, 'AllowedPrincipals')).toEqual(principals);
+    // The admin user signs in with the new email: Cognito has it, not only the registry.
+    expect(await cognitoEmail(after)).toBe('new-admin@upd-silo.example.com');
     expect(cp.events.filter((e) => e.tenantId === tenant.tenantId).map((e) => e.type)).toEqual([
       'tenant.onboarded',
       'tenant.updated',
@@ -100,5 +121,42 @@ describe('update on moto', () => {
       allowedPrincipals: ['arn:aws:iam::123456789012:root'],
       state: 'ACTIVE',
     });
+  });
+
+  it('a failure setting the admin email undoes the stack update: principals and email as before', async () => {
+    const tenant = await onboard('upd-undo', 'enterprise', ['arn:aws:iam::123456789012:root']);
+    const stackId = tenant.stacks[0]!.arn;
+    faults.add(`${tenant.tenantId}/SetAdminEmail`);
+    const started = await cp.workflows.lifecycle.update(
+      tenant.tenantId,
+      { allowedPrincipals: ['arn:aws:iam::210987654321:root'], adminEmail: 'other@upd-undo.example.com' },
+      actor,
+    );
+    const op = await cp.waitForOperation(started.operation.operationId);
+    expect(op.status).toBe('FAILED');
+    // The fault strikes before the step runs, so SetAdminEmail has no step record; the error names it.
+    expect(op.steps.map((s) => s.name)).toEqual(['Begin', 'UpdateStack', 'UndoUpdate', 'RecordRollback']);
+    expect(JSON.stringify(op.error)).toContain('injected fault at SetAdminEmail');
+    const after = await cp.aws.registry.requireTenant(tenant.tenantId);
+    expect(after).toMatchObject({
+      state: 'ACTIVE',
+      adminEmail: 'admin@upd-undo.example.com',
+      allowedPrincipals: ['arn:aws:iam::123456789012:root'],
+    });
+    expect(await listParameter(stackId, 'AllowedPrincipals')).toEqual(['arn:aws:iam::123456789012:root']);
+    expect(await cognitoEmail(after)).toBe('admin@upd-undo.example.com');
+  });
+
+  it('a pool tenant: a new admin email reaches Cognito with no stack update', async () => {
+    const tenant = await onboard('upd-email', 'basic');
+    const started = await cp.workflows.lifecycle.update(
+      tenant.tenantId,
+      { adminEmail: 'ops@upd-email.example.com' },
+      actor,
+    );
+    const op = await cp.waitForOperation(started.operation.operationId);
+    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    expect(op.steps.map((s) => s.name)).toEqual(['Begin', 'SetAdminEmail', 'Finish']);
+    expect(await cognitoEmail(tenant)).toBe('ops@upd-email.example.com');
   });
 });

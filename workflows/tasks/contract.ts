@@ -45,6 +45,8 @@ export const TASK_ARGS = {
   CreateIdentity: none,
   DeleteIdentity: none,
   SetUsersEnabled: z.strictObject({ enabled: z.boolean() }),
+  /** The update operation's requested admin email, or (undoing) the tenant's recorded one. */
+  SetAdminEmail: z.strictObject({ email: z.enum(['requested', 'tenant']) }),
   CreateApiKey: z.strictObject({ tier: TierChoice }),
   MoveApiKey: z.strictObject({ tier: TierChoice }),
   SetApiKeyEnabled: z.strictObject({ enabled: z.boolean() }),

@@ -215,3 +215,28 @@ export const deleteIdentity: HandlerOf<'DeleteIdentity'> = async (input, deps) =
   const { tenant } = await loadScope(deps, input);
   return { deletedUsers: await deleteIdentityOf(deps, tenant) };
 };
+
+/**
+ * SetAdminEmail: the recorded admin user's email (and email_verified, since ops set it) becomes the
+ * one the update operation asks for (`requested`) or, undoing, the tenant's recorded one (`tenant`).
+ * A tenant whose admin user is gone has nothing to change: the registry still records the new email.
+ */
+export const setAdminEmail: HandlerOf<'SetAdminEmail'> = async (input, deps) => {
+  const { tenant, operation } = await loadScope(deps, input);
+  const username = tenant.access.adminUsername;
+  const email = input.args.email === 'requested' ? operation.input.adminEmail : tenant.adminEmail;
+  if (!username || typeof email !== 'string') return { changed: false };
+  const out = await deps.clients.cognito
+    .send(
+      new AdminUpdateUserAttributesCommand({
+        UserPoolId: deps.platform().userPoolId,
+        Username: username,
+        UserAttributes: [
+          { Name: 'email', Value: email },
+          { Name: 'email_verified', Value: 'true' },
+        ],
+      }),
+    )
+    .catch(ignoreNotFound);
+  return { changed: out !== undefined, username };
+};

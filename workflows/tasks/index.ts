@@ -9,7 +9,7 @@ import {
 } from './billing.js';
 import type { TaskDeps } from './context.js';
 import { setDatabaseRunning } from './database.js';
-import { createIdentity, deleteIdentity, setUsersEnabled } from './identity.js';
+import { createIdentity, deleteIdentity, setAdminEmail, setUsersEnabled } from './identity.js';
 import { awaitMigration, cutOver, requestMigration } from './migration.js';
 import { beginOperation, compensateOnboard, finish, recordFailure } from './operation.js';
 import {
@@ -58,6 +58,7 @@ export const TASK_HANDLERS = {
   CreateIdentity: createIdentity,
   DeleteIdentity: deleteIdentity,
   SetUsersEnabled: setUsersEnabled,
+  SetAdminEmail: setAdminEmail,
   CreateApiKey: createApiKey,
   MoveApiKey: moveApiKey,
   SetApiKeyEnabled: setApiKeyEnabled,

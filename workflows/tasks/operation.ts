@@ -24,6 +24,7 @@ export const beginOperation: HandlerOf<'BeginOperation'> = async (input, deps) =
     vendAccount: false,
     closeAccount: false,
     updateStack: false,
+    updateAdminEmail: false,
   };
   if (operation.type === 'onboard')
     return { ...plan, dedicatedAccount: tierFor(deps, scope, 'tenant').dedicatedAccount };
@@ -32,7 +33,14 @@ export const beginOperation: HandlerOf<'BeginOperation'> = async (input, deps) =
   if (operation.type === 'update') {
     // Only a silo's endpoint service uses the principals; other tiers keep them for a move to silo.
     const principals = operation.input.allowedPrincipals !== undefined;
-    return { ...plan, updateStack: principals && tenant.isolation === 'silo' && tenant.stacks.length > 0 };
+    const email = operation.input.adminEmail;
+    return {
+      ...plan,
+      updateStack: principals && tenant.isolation === 'silo' && tenant.stacks.length > 0,
+      // The admin user signs in with its email: a new one reaches Cognito, not only the registry.
+      updateAdminEmail:
+        typeof email === 'string' && email !== tenant.adminEmail && Boolean(tenant.access.adminUsername),
+    };
   }
   if (operation.type !== 'change-tier') return plan;
   const { from, to } = deps.catalog.assertTransition(tenant.tier, tierFor(deps, scope, 'target').name);
