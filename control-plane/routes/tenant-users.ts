@@ -30,7 +30,14 @@ export const AddTenantUserSchema = z
   .meta({ id: 'AddTenantUser' });
 
 const UserParamsSchema = TenantRefParamsSchema.extend({
-  username: z.string().min(1).max(128).describe('The username (the email the user was added with).'),
+  username: z
+    .string()
+    .min(1)
+    .max(128)
+    // A space or a control character names no Cognito user (its pattern is [\p{L}\p{M}\p{S}\p{N}\p{P}]+;
+    // written without \p here, which OpenAPI's regex dialect lacks).
+    .regex(/^[^\s\x00-\x1f\x7f]+$/, 'no spaces or control characters')
+    .describe('The username (the email the user was added with).'),
 });
 
 export const TenantCredentialsSchema = z
