@@ -36,7 +36,7 @@ const UserParamsSchema = TenantRefParamsSchema.extend({
     .max(128)
     // A space or a control character names no Cognito user (its pattern is [\p{L}\p{M}\p{S}\p{N}\p{P}]+;
     // written without \p here, which OpenAPI's regex dialect lacks).
-    .regex(/^[^\s\x00-\x1f\x7f]+$/, 'no spaces or control characters')
+    .regex(/^[!-~\u00a1-\uffff]+$/, 'no spaces or control characters')
     .describe('The username (the email the user was added with).'),
 });
 
