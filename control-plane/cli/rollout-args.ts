@@ -25,7 +25,7 @@ export const ROLLOUT_OPTIONS = {
 
 export const ROLLOUT_COMMAND = {
   summary:
-    'fleet rollouts: start | status <id> | pause <id> | resume <id> | abort <id> | list | budget <id> (--wait follows)',
+    'fleet rollouts: start | status <id> | tenants <id> | pause <id> | resume <id> | abort <id> | list | budget <id> (--wait follows)',
   positionals: ['action', 'rollout'],
   optionalPositionals: 1,
   options: [

@@ -1,9 +1,9 @@
-import type { Rollout, WaveProgress } from '../../core/rollouts/records.js';
+import type { Rollout, RolloutTenant, WaveProgress } from '../../core/rollouts/records.js';
 import { intOption, type ParsedCommand, UsageError } from './args.js';
 import type { CommandEnv } from './commands.js';
 
 /**
- * `tenantctl rollout start|status|pause|resume|abort|list|budget`: the /v1/rollouts routes, with a
+ * `tenantctl rollout start|status|tenants|pause|resume|abort|list|budget`: the /v1/rollouts routes, with a
  * progress bar per wave (done, failed, running, remaining, ETA). `--wait` redraws it until the
  * rollout stops; the exit status is 2 when it ended FAILED or ABORTED, or stopped PAUSED.
  */
@@ -61,6 +61,28 @@ export function renderRolloutList(items: readonly Rollout[]): string {
     r.createdAt,
   ]);
   const all = [['ROLLOUT', 'STATUS', 'DONE', 'FAILED', 'TARGET', 'CREATED'], ...rows];
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  return `${all
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+export function renderRolloutTenants(items: readonly RolloutTenant[]): string {
+  if (items.length === 0) return 'no tenant tried yet\n';
+  const rows = items.map((t) => [
+    t.tenantId,
+    String(t.wave),
+    t.status,
+    `${t.fromVersion ?? '?'} → ${t.toVersion}`,
+    t.operationId ?? '',
+    t.error ? `${t.error.code}: ${t.error.message}` : '',
+  ]);
+  const all = [['TENANT', 'WAVE', 'STATUS', 'VERSION', 'OPERATION', 'ERROR'], ...rows];
   const widths = all[0]!.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
   return `${all
     .map((row) =>
@@ -158,6 +180,14 @@ export async function rolloutCommand(env: CommandEnv, cmd: ParsedCommand): Promi
       const view = await env.client.request<View>('GET', rolloutPath(needId()));
       return o.wait === true ? follow(env, needId(), view) : print(view);
     }
+    case 'tenants': {
+      const { items } = await env.client.request<{ items: RolloutTenant[] }>(
+        'GET',
+        `${rolloutPath(needId())}/tenants`,
+      );
+      env.stdout.write(env.json ? `${JSON.stringify(items, null, 2)}\n` : renderRolloutTenants(items));
+      return 0;
+    }
     case 'pause':
     case 'resume':
     case 'abort': {
@@ -180,7 +210,7 @@ export async function rolloutCommand(env: CommandEnv, cmd: ParsedCommand): Promi
     }
     default:
       throw new UsageError(
-        `rollout takes start, status, pause, resume, abort, list or budget; got ${JSON.stringify(action)}`,
+        `rollout takes start, status, tenants, pause, resume, abort, list or budget; got ${JSON.stringify(action)}`,
       );
   }
 }

@@ -75,6 +75,7 @@ const ROUTES = [
   'get /v1/rollouts',
   'post /v1/rollouts',
   'get /v1/rollouts/{rolloutId}',
+  'get /v1/rollouts/{rolloutId}/tenants',
   'patch /v1/rollouts/{rolloutId}',
   'post /v1/rollouts/{rolloutId}/pause',
   'post /v1/rollouts/{rolloutId}/resume',

@@ -166,6 +166,10 @@ describe('rollout routes', () => {
     expect(list.json().items.map((r: { rolloutId: string }) => r.rolloutId)).toContain(rolloutId);
     const one = await t.call({ method: 'GET', url: `/v1/rollouts/${rolloutId}` });
     expect(one.statusCode).toBe(200);
+    // Not started here (no engine): no tenant has been tried, so none has an outcome yet.
+    const tried = await t.call({ method: 'GET', url: `/v1/rollouts/${rolloutId}/tenants` });
+    expect(tried.statusCode, tried.body).toBe(200);
+    expect(tried.json()).toEqual({ items: [] });
     const patched = await t.call({
       method: 'PATCH',
       url: `/v1/rollouts/${rolloutId}`,
@@ -201,9 +205,14 @@ describe('rollout routes', () => {
   });
 
   it('answers 404 ROLLOUT_NOT_FOUND for an unknown rollout', async () => {
-    const res = await t.call({ method: 'GET', url: '/v1/rollouts/ro_01M8ZHDF8M9NXHX76XM1RWBQ8N' });
-    expect(res.statusCode).toBe(404);
-    expect(res.json().error.code).toBe('ROLLOUT_NOT_FOUND');
+    for (const url of [
+      '/v1/rollouts/ro_01M8ZHDF8M9NXHX76XM1RWBQ8N',
+      '/v1/rollouts/ro_01M8ZHDF8M9NXHX76XM1RWBQ8N/tenants',
+    ]) {
+      const res = await t.call({ method: 'GET', url });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error.code).toBe('ROLLOUT_NOT_FOUND');
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import {
   RolloutPatchSchema,
   RolloutRequestSchema,
   RolloutSchema,
+  RolloutTenantSchema,
   TemplateVersionSchema,
   WaveProgressSchema,
 } from '../../core/rollouts/records.js';
@@ -19,6 +20,9 @@ const RolloutViewSchema = z
   .object({ rollout: RolloutSchema.meta({ id: 'Rollout' }), waves: z.array(WaveProgressSchema) })
   .meta({ id: 'RolloutView' });
 const RolloutListSchema = z.object({ items: z.array(RolloutSchema) }).meta({ id: 'RolloutList' });
+const RolloutTenantsSchema = z
+  .object({ items: z.array(RolloutTenantSchema.meta({ id: 'RolloutTenant' })) })
+  .meta({ id: 'RolloutTenants' });
 const TemplatesSchema = z
   .object({
     versions: z.array(
@@ -118,6 +122,21 @@ export function rolloutRoutes(router: Router, ctx: RouteContext, rollouts: Rollo
     responses: { 200: VIEW },
     errors: ['ROLLOUT_NOT_FOUND'],
     handler: async ({ params }) => service().get(params.rolloutId),
+  });
+
+  router.add({
+    method: 'GET',
+    url: '/v1/rollouts/:rolloutId/tenants',
+    operationId: 'listRolloutTenants',
+    summary: "Each tenant's outcome in a rollout",
+    description:
+      'Per tenant tried so far: its wave, status (running, succeeded, failed, busy, skipped), the versions it moves from and to, its update operation and error. A tenant not tried yet is not listed (its wave counts it as remaining).',
+    tags,
+    auth: 'rollouts:read',
+    params: RolloutParamsSchema,
+    responses: { 200: { description: 'The tenants tried so far.', schema: RolloutTenantsSchema } },
+    errors: ['ROLLOUT_NOT_FOUND'],
+    handler: async ({ params }) => ({ items: await service().tenants(params.rolloutId) }),
   });
 
   for (const action of ['pause', 'resume', 'abort'] as const)

@@ -201,6 +201,7 @@ describe('generated bad input to the day-2 routes is refused with a catalogued 4
           async (id, patch, action) => {
             await expectRefused(`PATCH rollout ${id}`, send('PATCH', `/v1/rollouts/${id}`, patch));
             await expectRefused(`GET rollout ${id}`, send('GET', `/v1/rollouts/${id}`));
+            await expectRefused(`GET rollout tenants ${id}`, send('GET', `/v1/rollouts/${id}/tenants`));
             await expectRefused(`${action} rollout ${id}`, send('POST', `/v1/rollouts/${id}/${action}`, {}));
           },
         ),

@@ -213,6 +213,12 @@ export function createRolloutService(deps: RolloutServiceDeps) {
       return view(await store.require(rolloutId));
     },
 
+    /** Each tenant's progress so far (a tenant not tried yet has none: it is in its wave's remaining). */
+    async tenants(rolloutId: string): Promise<RolloutTenant[]> {
+      await store.require(rolloutId);
+      return store.tenants(rolloutId);
+    },
+
     async list(): Promise<Rollout[]> {
       const out: Rollout[] = [];
       for (const entry of await store.entries()) {
