@@ -1,15 +1,29 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, loadCredential, setCredential } from './api.js';
+import { CostPage } from './pages/costs.js';
 import { EXTRA_PAGES, ExtraPage } from './pages/extras.js';
+import { HealthPage } from './pages/health.js';
 import { OperationPage } from './pages/operation.js';
+import { RolloutPage, RolloutsPage } from './pages/rollouts.js';
 import { TenantPage } from './pages/tenant.js';
 import { TenantsPage } from './pages/tenants.js';
 import { TiersPage } from './pages/tiers.js';
 import { Session, SessionContext, type WhoAmI } from './session.js';
 import { ErrorBox } from './ui.js';
 
-/** The admin console: hash routes (#/tenants, #/tenants/<id>, #/operations/<id>, #/tiers). */
+/**
+ * The admin console: hash routes (#/tenants, #/tenants/<id>, #/operations/<id>, #/tiers, and, when
+ * the API has them, #/rollouts[/<id>], #/health, #/costs[/<from>/<to>[/<granularity>]], #/quotas).
+ */
+
+/** Pages for APIs other parts of the control plane add: each is listed only when its route exists. */
+const API_PAGES = [
+  { key: 'rollouts', title: 'Rollouts', path: '/v1/rollouts' },
+  { key: 'health', title: 'Health', path: '/v1/tenants/{tenantId}/health' },
+  { key: 'costs', title: 'Cost', path: '/v1/costs' },
+  ...EXTRA_PAGES,
+] as const;
 
 async function signIn(): Promise<Session> {
   const [who, openapi] = await Promise.all([
@@ -69,11 +83,31 @@ function useRoute(): string[] {
   return route;
 }
 
+const offered = (session: Session, key: string) =>
+  API_PAGES.some((p) => p.key === key && session.may('GET', p.path));
+
+/** `-` in a path segment stands for "not given" (#/costs/-/2026-12-01). */
+const given = (v: string | undefined) => (v && v !== '-' ? v : undefined);
+
 function Page({ route, session }: { route: string[]; session: Session }) {
   const [section, id] = route;
   if (section === 'tenants' && id) return <TenantPage id={id} />;
   if (section === 'operations' && id) return <OperationPage id={id} />;
   if (section === 'tiers') return <TiersPage />;
+  if (section === 'rollouts' && offered(session, 'rollouts'))
+    return id ? <RolloutPage key={id} id={id} /> : <RolloutsPage />;
+  if (section === 'health' && offered(session, 'health')) return <HealthPage />;
+  if (section === 'costs' && offered(session, 'costs')) {
+    const [from, to, granularity] = [given(route[1]), given(route[2]), given(route[3])];
+    return (
+      <CostPage
+        key={route.join('/')}
+        {...(from ? { from } : {})}
+        {...(to ? { to } : {})}
+        {...(granularity ? { granularity } : {})}
+      />
+    );
+  }
   const extra = EXTRA_PAGES.find((p) => p.key === section && session.may('GET', p.path));
   if (extra) return <ExtraPage title={extra.title} path={extra.path} />;
   return <TenantsPage />;
@@ -100,7 +134,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
           <ul>
             {link('tenants', 'Tenants')}
             {link('tiers', 'Tiers')}
-            {EXTRA_PAGES.filter((p) => session.may('GET', p.path)).map((p) => link(p.key, p.title))}
+            {API_PAGES.filter((p) => session.may('GET', p.path)).map((p) => link(p.key, p.title))}
           </ul>
         </nav>
         <div class="who">

@@ -2,15 +2,12 @@ import { api } from '../api.js';
 import { ErrorBox, JsonView, TableWrap, useLoad } from '../ui.js';
 
 /**
- * Pages for APIs other parts of the control plane add (rollouts, costs). Each is listed in the
- * navigation only when /openapi.json has its route; absent, there is no page at all.
+ * A generic page (a table and a bar chart of its first numeric column) for an API with no page of
+ * its own yet: quotas. Listed in the navigation only when /openapi.json has its route; absent,
+ * there is no page at all. Rollouts, health and cost have their own pages.
  */
 
-export const EXTRA_PAGES = [
-  { key: 'rollouts', title: 'Rollouts', path: '/v1/rollouts' },
-  { key: 'costs', title: 'Cost', path: '/v1/costs' },
-  { key: 'quotas', title: 'Quotas', path: '/v1/quotas' },
-] as const;
+export const EXTRA_PAGES = [{ key: 'quotas', title: 'Quotas', path: '/v1/quotas' }] as const;
 
 type Row = Record<string, unknown>;
 

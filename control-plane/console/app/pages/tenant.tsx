@@ -1,9 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { OPERATION_RULES, type OperationType } from '../../../../core/lifecycle.js';
+import type { TenantHealth } from '../../../../core/reconcile/findings.js';
 import type { AuditEvent, StackRef, Tenant } from '../../../../core/registry/records.js';
 import { api, followEvents } from '../api.js';
 import { useSession } from '../session.js';
 import { Badge, ErrorBox, JsonView, TableWrap, useLoad } from '../ui.js';
+import { TenantCostSection } from './costs.js';
+import { FindingsTable } from './health.js';
 import type { Tier } from './tiers.js';
 
 type Started = { operation: { operationId: string } };
@@ -227,12 +230,33 @@ function Extra({ title, path, tenantId }: { title: string; path: string; tenantI
 }
 
 const EXTRAS: readonly [string, string][] = [
-  ['Health', '/v1/tenants/{tenantId}/health'],
   ['Users', '/v1/tenants/{tenantId}/users'],
   ['Configuration', '/v1/tenants/{tenantId}/config'],
   ['Usage', '/v1/tenants/{tenantId}/usage'],
-  ['Cost', '/v1/tenants/{tenantId}/cost'],
 ];
+
+/** What the last reconcile found for this tenant (docs/reconcile.md). */
+function Health({ tenantId, refresh }: { tenantId: string; refresh: number }) {
+  const data = useLoad(() => api<TenantHealth>('GET', `/v1/tenants/${tenantId}/health`), [tenantId, refresh]);
+  const h = data.value;
+  return (
+    <section aria-label="Health">
+      <h2>Health</h2>
+      <ErrorBox error={data.error} />
+      {h ? (
+        <>
+          <p>
+            <Badge value={h.status} />{' '}
+            <span class="muted">
+              {h.checkedAt ? `checked ${new Date(h.checkedAt).toLocaleString()}` : 'never reconciled'}
+            </span>
+          </p>
+          <FindingsTable label="Findings" findings={h.findings} />
+        </>
+      ) : null}
+    </section>
+  );
+}
 
 export function TenantPage({ id }: { id: string }) {
   const session = useSession();
@@ -296,9 +320,13 @@ export function TenantPage({ id }: { id: string }) {
         </>
       ) : null}
       <Operations tenant={t} events={events.value?.items ?? []} />
+      {session.may('GET', '/v1/tenants/{tenantId}/health') ? (
+        <Health tenantId={t.tenantId} refresh={refresh} />
+      ) : null}
       {EXTRAS.filter(([, path]) => session.may('GET', path)).map(([title, path]) => (
         <Extra key={path} title={title} path={path} tenantId={t.tenantId} />
       ))}
+      {session.may('GET', '/v1/tenants/{tenantId}/cost') ? <TenantCostSection tenantId={t.tenantId} /> : null}
       <Timeline tenantId={t.tenantId} refresh={refresh} />
     </div>
   );
