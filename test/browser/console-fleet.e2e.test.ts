@@ -221,6 +221,7 @@ describe('the console fleet pages in Chromium', () => {
         .getByRole('row')
         .count(),
     ).toBe(4);
+    await page().evaluate(() => window.scrollTo(0, 0));
     await h.shot('cost', true);
   });
 

@@ -22,10 +22,11 @@ export function BarChart({
   data: readonly Datum[];
   format?: (n: number) => string;
 }) {
-  const row = 30;
-  const width = 640;
-  const labelWidth = 170;
-  const valueWidth = 120;
+  // A narrow drawing scales up on a wide screen and stays legible on a phone (390 px).
+  const row = 28;
+  const width = 480;
+  const labelWidth = 150;
+  const valueWidth = 90;
   const span = width - labelWidth - valueWidth;
   const max = Math.max(0, ...data.map((d) => d.value)) || 1;
   const height = data.length * row + 4;
@@ -69,10 +70,10 @@ export function ColumnChart({
   data: readonly Datum[];
   format?: (n: number) => string;
 }) {
-  const width = 640;
-  const height = 220;
+  const width = 480;
+  const height = 200;
   const left = 8;
-  const bottom = 36;
+  const bottom = 30;
   const top = 20;
   const slot = (width - left * 2) / Math.max(1, data.length);
   const max = Math.max(0, ...data.map((d) => d.value)) || 1;
