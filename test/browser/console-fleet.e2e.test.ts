@@ -101,7 +101,9 @@ describe('the console fleet pages in Chromium', () => {
     const wave1 = page().getByRole('region', { name: 'Wave wave-1', exact: true });
     await expect.poll(() => wave1.textContent(), { timeout: 30_000 }).toContain('1/1 done');
     expect(await badge()).toBe('RUNNING');
-    await page().getByRole('button', { name: 'Pause' }).click();
+    // By keyboard: the controls are real buttons in the tab order.
+    await h.tabTo('Pause');
+    await page().keyboard.press('Enter');
     await expect.poll(badge).toBe('PAUSED');
     expect(await page().getByRole('button', { name: 'Pause' }).count()).toBe(0);
 
@@ -140,7 +142,8 @@ describe('the console fleet pages in Chromium', () => {
     await h.server.aws.clients.apigateway.send(new DeleteApiKeyCommand({ apiKey: b.access.apiKeyId! }));
     await page().getByRole('link', { name: 'Health' }).click();
     await page().getByRole('heading', { level: 1, name: 'Health and drift' }).waitFor();
-    await page().getByRole('button', { name: 'Run reconcile' }).click();
+    await h.tabTo('Run reconcile');
+    await page().keyboard.press('Enter');
     await expect.poll(() => page().locator('.run').textContent(), { timeout: 60_000 }).toContain('SUCCEEDED');
     const health = page().getByRole('region', { name: 'Tenant health' });
     await expect.poll(() => health.getByRole('row', { name: /fleet-b/ }).textContent()).toContain('degraded');
@@ -189,6 +192,12 @@ describe('the console fleet pages in Chromium', () => {
         ),
       },
     ]);
+    // A range the API refuses: its code and message, as the API answered them.
+    await page().goto(`${h.server.url}/console#/costs/${COST_TO}/${COST_FROM}`);
+    const refused = page().getByRole('alert');
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('INVALID_TIME_RANGE');
+    expect(await refused.textContent()).toContain(`from ${COST_TO} to ${COST_FROM} is not accepted`);
     await page().goto(`${h.server.url}/console#/costs/${COST_FROM}/${COST_TO}/DAILY`);
     await page().getByRole('heading', { level: 1, name: 'Cost' }).waitFor();
     const chart = page().getByRole('img', { name: /^Cost per tier/ });

@@ -36,6 +36,8 @@ export interface ConsoleHarness {
   keyWith(scopes: string[]): Promise<string>;
   shot(name: string, docs?: boolean): Promise<void>;
   signIn(key: string): Promise<void>;
+  /** Presses Tab until the focused element is named `name` (its aria-label or text): keyboard reach. */
+  tabTo(name: string): Promise<void>;
   signOut(): Promise<void>;
   /** Follows the operation page to its end; answers the step counts seen on the way. */
   operationEnds(status?: string): Promise<number[]>;
@@ -120,6 +122,17 @@ export async function startConsoleHarness(options: {
       await field.waitFor();
       await page.keyboard.type(key);
       await page.keyboard.press('Enter');
+    },
+    async tabTo(name) {
+      for (let i = 0; i < 120; i++) {
+        await page.keyboard.press('Tab');
+        const focused = await page.evaluate(() => {
+          const e = document.activeElement;
+          return e ? (e.getAttribute('aria-label') ?? e.textContent ?? '').trim() : '';
+        });
+        if (focused === name) return;
+      }
+      throw new Error(`no element named "${name}" is reached with the Tab key`);
     },
     async signOut() {
       await page.getByRole('button', { name: 'Sign out' }).click();

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   canMoveRollout,
   isRolloutEnded,
@@ -84,11 +84,19 @@ function useLive(active: boolean, reload: () => void): void {
 
 export function RolloutsPage() {
   const [page, setPage] = useState(0);
+  // A rollout whose record has not changed (same version) keeps its view: a refresh reads only the moving ones.
+  const cache = useRef(new Map<string, View>());
   const list = useLoad(async () => {
     const { items } = await api<{ items: Rollout[] }>('GET', '/v1/rollouts');
     const shown = items.slice(page * LIST_PAGE, (page + 1) * LIST_PAGE);
     const views = await Promise.all(
-      shown.map((r) => api<View>('GET', `/v1/rollouts/${encodeURIComponent(r.rolloutId)}`)),
+      shown.map(async (r) => {
+        const known = cache.current.get(r.rolloutId);
+        if (known && known.rollout.version === r.version) return known;
+        const view = await api<View>('GET', `/v1/rollouts/${encodeURIComponent(r.rolloutId)}`);
+        cache.current.set(r.rolloutId, view);
+        return view;
+      }),
     );
     return { total: items.length, views };
   }, [page]);
