@@ -138,6 +138,29 @@ describe('the console fleet pages in Chromium', () => {
     await h.shot('rollout', true);
   });
 
+  it('starts a rollout from the page: a canary first, then a wave per tier', async () => {
+    await page().getByRole('link', { name: 'Rollouts', exact: true }).click();
+    await page().getByRole('button', { name: 'Start a rollout' }).click();
+    const form = page().getByRole('form', { name: 'Start a rollout' });
+    await form.getByLabel('basic (pool)').check();
+    await form.getByLabel('A wave per tier, in this order').check();
+    await form.getByLabel('Canary tenants').fill('1');
+    await form.getByLabel('Max concurrency').fill('2');
+    await h.shot('rollout-start');
+    await form.getByRole('button', { name: 'Start rollout' }).click();
+    await page().waitForURL(/#\/rollouts\/ro_/);
+    const id = page().url().split('/').at(-1)!;
+    expect(id).not.toBe(rolloutId);
+    await page().getByRole('region', { name: 'Wave canary', exact: true }).waitFor();
+    await expect.poll(badge, { timeout: 60_000 }).toBe('SUCCEEDED');
+    const { body } = await h.call<{ rollout: Rollout }>('GET', `/v1/rollouts/${id}`);
+    expect(body.rollout).toMatchObject({ maxConcurrency: 2, request: { tiers: ['basic'] } });
+    expect(body.rollout.waves.map((w) => [w.name, w.tenantIds.length])).toEqual([
+      ['canary', 1],
+      ['wave-1', 1],
+    ]);
+  });
+
   it('finds drift from the Health page (a deleted API key) and repairs it from there', async () => {
     await h.server.aws.clients.apigateway.send(new DeleteApiKeyCommand({ apiKey: b.access.apiKeyId! }));
     await page().getByRole('link', { name: 'Health' }).click();
@@ -241,6 +264,8 @@ describe('the console fleet pages in Chromium', () => {
     for (const name of ['Rollouts', 'Health', 'Cost']) await nav.getByRole('link', { name }).waitFor();
 
     await nav.getByRole('link', { name: 'Rollouts' }).click();
+    await page().getByRole('link', { name: rolloutId }).waitFor();
+    expect(await page().getByRole('button', { name: 'Start a rollout' }).count()).toBe(0);
     await page().getByRole('link', { name: rolloutId }).click();
     await page().getByRole('region', { name: 'Wave wave-1', exact: true }).waitFor();
     expect(await page().getByRole('region', { name: 'Actions' }).count()).toBe(0);

@@ -10,6 +10,7 @@ import { api, followEvents } from '../api.js';
 import { ProgressBar } from '../charts.js';
 import { useSession } from '../session.js';
 import { Badge, ErrorBox, TableWrap, useLoad } from '../ui.js';
+import type { Tier } from './tiers.js';
 
 /**
  * Rollouts (docs/rollouts.md): the list with each wave's progress, and a rollout's page with its
@@ -82,7 +83,123 @@ function useLive(active: boolean, reload: () => void): void {
   }, [active]);
 }
 
+type TemplateVersion = { isolation: string; versionId: string; latest: boolean; tenants: number };
+
+/** POST /v1/rollouts from a form: tiers, target, a wave per tier or one wave, canary, brakes. */
+function StartRollout() {
+  const session = useSession();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const tiers = useLoad(() => api<{ tiers: Tier[] }>('GET', '/v1/tiers'), []);
+  const versions = useLoad(
+    async () =>
+      session.may('GET', '/v1/templates')
+        ? (await api<{ versions: TemplateVersion[] }>('GET', '/v1/templates')).versions
+        : [],
+    [],
+  );
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const d = new FormData(e.target as HTMLFormElement);
+    const chosen = d.getAll('tiers').map(String);
+    const num = (k: string) => {
+      const v = String(d.get(k) ?? '').trim();
+      return v === '' ? undefined : Number(v);
+    };
+    const budget = num('budget');
+    const canary = num('canary');
+    const body = {
+      tiers: chosen,
+      targetVersion: String(d.get('target') ?? 'latest'),
+      waves: d.get('wavePerTier') === 'on' ? chosen.map((t) => ({ tiers: [t] })) : [],
+      ...(num('maxConcurrency') !== undefined ? { maxConcurrency: num('maxConcurrency') } : {}),
+      ...(budget !== undefined ? { failureBudget: { [String(d.get('unit'))]: budget } } : {}),
+      ...(canary ? { canary: { count: canary, bakeSeconds: num('canaryBake') ?? 0 } } : {}),
+      ...(num('bake') !== undefined ? { bakeSeconds: num('bake') } : {}),
+      onFailure: String(d.get('onFailure') ?? 'pause'),
+    };
+    setBusy(true);
+    setError(undefined);
+    try {
+      const view = await api<View>('POST', '/v1/rollouts', { body, idempotent: true });
+      location.hash = `#/rollouts/${view.rollout.rolloutId}`;
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card form start-rollout" onSubmit={submit} aria-label="Start a rollout">
+      <h2>Start a rollout</h2>
+      <fieldset>
+        <legend>Tiers</legend>
+        {(tiers.value?.tiers ?? []).map((t) => (
+          <label class="check" key={t.name}>
+            <input type="checkbox" name="tiers" value={t.name} /> {t.name} ({t.isolation})
+          </label>
+        ))}
+      </fieldset>
+      <label class="check">
+        <input type="checkbox" name="wavePerTier" /> A wave per tier, in this order
+      </label>
+      <label>
+        Target version
+        <select name="target">
+          <option value="latest">latest (each isolation model's)</option>
+          {(versions.value ?? []).map((v) => (
+            <option key={`${v.isolation}-${v.versionId}`} value={v.versionId}>
+              {v.isolation} {v.versionId}
+              {v.latest ? ' (latest)' : ''}, {v.tenants} tenants
+            </option>
+          ))}
+        </select>
+      </label>
+      <div class="form-row">
+        <label>
+          Canary tenants <input name="canary" type="number" min={1} max={100} />
+        </label>
+        <label>
+          Canary bake (s) <input name="canaryBake" type="number" min={0} />
+        </label>
+        <label>
+          Bake between waves (s) <input name="bake" type="number" min={0} />
+        </label>
+      </div>
+      <div class="form-row">
+        <label>
+          Max concurrency <input name="maxConcurrency" type="number" min={1} max={1000} placeholder="10" />
+        </label>
+        <label>
+          Failure budget <input name="budget" type="number" min={0} step="any" placeholder="0" />
+        </label>
+        <label>
+          Budget unit
+          <select name="unit">
+            <option value="count">tenants</option>
+            <option value="percent">percent</option>
+          </select>
+        </label>
+        <label>
+          On failure
+          <select name="onFailure">
+            <option value="pause">pause</option>
+            <option value="abort">abort</option>
+            <option value="rollback">roll back</option>
+          </select>
+        </label>
+      </div>
+      <ErrorBox error={error} />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Starting…' : 'Start rollout'}
+      </button>
+    </form>
+  );
+}
+
 export function RolloutsPage() {
+  const session = useSession();
+  const [showStart, setShowStart] = useState(false);
   const [page, setPage] = useState(0);
   // A rollout whose record has not changed (same version) keeps its view: a refresh reads only the moving ones.
   const cache = useRef(new Map<string, View>());
@@ -108,7 +225,15 @@ export function RolloutsPage() {
   const pages = Math.max(1, Math.ceil((list.value?.total ?? 0) / LIST_PAGE));
   return (
     <div>
-      <h1>Rollouts</h1>
+      <div class="page-head">
+        <h1>Rollouts</h1>
+        {session.may('POST', '/v1/rollouts') ? (
+          <button type="button" onClick={() => setShowStart(!showStart)} aria-expanded={showStart}>
+            Start a rollout
+          </button>
+        ) : null}
+      </div>
+      {showStart ? <StartRollout /> : null}
       <ErrorBox error={list.error} />
       <TableWrap label="Rollouts">
         <thead>
