@@ -164,7 +164,7 @@ describe('the console in Chromium', () => {
     await page().reload();
     const slugs = () =>
       page().getByRole('region', { name: 'Tenants' }).locator('tbody td:first-child a').allTextContents();
-    await expect.poll(async () => (await slugs()).length).toBe(25);
+    await expect.poll(async () => (await slugs()).length, { timeout: 20_000 }).toBe(25);
     const first = await slugs();
     const next = page().getByRole('button', { name: 'Next' });
     expect(await next.isDisabled()).toBe(false);
@@ -172,7 +172,7 @@ describe('the console in Chromium', () => {
     await next.click();
     await page().getByText('page 2').waitFor();
     // 31 tenants: console-corp (offboarded) and the 30 seeded; the second page holds the other 6.
-    await expect.poll(async () => (await slugs()).length).toBe(6);
+    await expect.poll(async () => (await slugs()).length, { timeout: 20_000 }).toBe(6);
     const second = await slugs();
     expect(second.filter((slug) => first.includes(slug))).toEqual([]);
     expect(new Set([...first, ...second]).size).toBe(31);
@@ -180,6 +180,6 @@ describe('the console in Chromium', () => {
     await h.shot('tenants-page-2');
     await page().getByRole('button', { name: 'Previous' }).click();
     await page().getByText('page 1').waitFor();
-    await expect.poll(slugs).toEqual(first);
+    await expect.poll(slugs, { timeout: 20_000 }).toEqual(first);
   });
 });
