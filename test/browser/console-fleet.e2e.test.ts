@@ -110,6 +110,7 @@ describe('the console fleet pages in Chromium', () => {
     await page().keyboard.press('Enter');
     await expect.poll(badge, { timeout: POLL_TIMEOUT }).toBe('PAUSED');
     expect(await page().getByRole('button', { name: 'Pause' }).count()).toBe(0);
+    await h.shot('rollout-paused');
 
     // The brake while paused: maxConcurrency 2 from the next admission.
     await page().getByLabel('Max concurrency').fill('2');
