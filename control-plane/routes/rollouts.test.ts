@@ -8,6 +8,7 @@ import type { RolloutEvent } from '../../workflows/index.js';
 import { allTenants, tenantsByVersion } from '../../workflows/index.js';
 import { createRolloutService } from '../../workflows/rollouts/service.js';
 import { runCli } from '../cli/main.js';
+import { renderRolloutTenants } from '../cli/rollout.js';
 import { createMetrics } from '../metrics.js';
 
 /**
@@ -262,6 +263,9 @@ describe('tenantctl rollout', () => {
     expect(JSON.parse(status.stdout).rollout.rolloutId).toBe(id);
     const list = await cli(['rollout', 'list']);
     expect(list.stdout).toMatch(new RegExp(`${id} +PENDING +0/3`));
+    const tried = await cli(['rollout', 'tenants', id!]);
+    expect(tried.code, tried.stderr).toBe(0);
+    expect(tried.stdout).toBe('no tenant tried yet\n');
     const budget = await cli(['rollout', 'budget', id!, '--budget', '2', '--max-concurrency', '2']);
     expect(budget.stdout).toMatch(/maxConcurrency 2, failure budget 2/);
     const pause = await cli(['rollout', 'pause', id!]);
@@ -272,5 +276,41 @@ describe('tenantctl rollout', () => {
     const usage = await cli(['rollout', 'status']);
     expect(usage.code).toBe(1);
     expect(usage.stderr).toMatch(/takes <rollout>/);
+  });
+});
+
+describe('renderRolloutTenants', () => {
+  it('prints a row per tenant: wave, status, versions, operation and the error', () => {
+    const out = renderRolloutTenants([
+      {
+        rolloutId: 'ro_01M8ZHDF8M9NXHX76XM1RWBQ8N',
+        tenantId: 't_01M8ZHDF8M9NXHX76XM1RWBQ8A',
+        wave: 0,
+        status: 'succeeded',
+        fromVersion: 'aaaaaaaaaaaa',
+        toVersion: 'bbbbbbbbbbbb',
+        operationId: 'op_01M8ZHDF8M9NXHX76XM1RWBQ8B',
+        busyPasses: 0,
+        pass: 0,
+      },
+      {
+        rolloutId: 'ro_01M8ZHDF8M9NXHX76XM1RWBQ8N',
+        tenantId: 't_01M8ZHDF8M9NXHX76XM1RWBQ8C',
+        wave: 1,
+        status: 'failed',
+        toVersion: 'bbbbbbbbbbbb',
+        busyPasses: 0,
+        pass: 0,
+        error: { code: 'STACK_UPDATE_FAILED', message: 'rolled back' },
+      },
+    ]);
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TENANT +WAVE +STATUS +VERSION +OPERATION +ERROR$/);
+    expect(lines[1]).toMatch(
+      /t_01M8ZHDF8M9NXHX76XM1RWBQ8A +0 +succeeded +aaaaaaaaaaaa → bbbbbbbbbbbb +op_01M8ZHDF8M9NXHX76XM1RWBQ8B$/,
+    );
+    expect(lines[2]).toMatch(
+      /t_01M8ZHDF8M9NXHX76XM1RWBQ8C +1 +failed +\? → bbbbbbbbbbbb +STACK_UPDATE_FAILED: rolled back$/,
+    );
   });
 });
