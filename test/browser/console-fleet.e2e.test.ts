@@ -263,6 +263,22 @@ describe('the console fleet pages in Chromium', () => {
     ).toBe(4);
     await page().evaluate(() => window.scrollTo(0, 0));
     await h.shot('cost', true);
+
+    // The tenant page charts its own cost when asked (each report is billed Cost Explorer requests).
+    await h.openTenant('fleet-b');
+    const section = page().getByRole('region', { name: 'Cost', exact: true });
+    expect(await section.getByRole('img').count()).toBe(0);
+    await section.getByLabel('From').fill(COST_FROM);
+    await section.getByLabel('To (exclusive)').fill(COST_TO);
+    await section.getByRole('button', { name: 'Show cost' }).click();
+    const own = section.getByRole('img', { name: /^Cost of fleet-b per period/ });
+    await own.waitFor();
+    expect(
+      await own.locator('.chart-column').evaluateAll((cs) => cs.map((c) => c.getAttribute('data-value'))),
+    ).toEqual(['3', '0.5', '0.25']);
+    expect(await section.textContent()).toContain('3.75 USD');
+    await section.scrollIntoViewIfNeeded();
+    await h.shot('tenant-cost');
   });
 
   it('a read-only key sees the rollout, health and cost pages, and no action on them', async () => {
