@@ -2,12 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import { CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Rollout } from '../../core/rollouts/records.js';
 import { type CfnTemplate, SynthesisService, type TemplateKind } from '../../templates/index.js';
 import { testSynth } from '../support/control-plane.js';
 import { costPeriod, presetCostAndUsage } from '../support/cost-explorer.js';
+import { liveStacks } from '../support/moto-state.js';
 import { type ConsoleHarness, startConsoleHarness } from './harness.js';
 
 /**
@@ -167,8 +169,17 @@ describe('the console fleet pages in Chromium', () => {
     ]);
   });
 
-  it('finds drift from the Health page (a deleted API key) and repairs it from there', async () => {
-    await h.server.aws.clients.apigateway.send(new DeleteApiKeyCommand({ apiKey: b.access.apiKeyId! }));
+  it('finds drift from the Health page (a deleted API key, an orphan stack), repairs the tenant and deletes the orphan from there', async () => {
+    const { clients } = h.server.aws;
+    const orphanStack = `${h.server.config.resourcePrefix}-orphan-stack`;
+    await clients.apigateway.send(new DeleteApiKeyCommand({ apiKey: b.access.apiKeyId! }));
+    await clients.cloudformation.send(
+      new CreateStackCommand({
+        StackName: orphanStack,
+        TemplateBody: JSON.stringify({ Resources: { Topic: { Type: 'AWS::SNS::Topic' } } }),
+        Tags: [{ Key: 'TenantId', Value: 't_01JE0000000000000000000000' }],
+      }),
+    );
     await page().getByRole('link', { name: 'Health' }).click();
     await page().getByRole('heading', { level: 1, name: 'Health and drift' }).waitFor();
     await h.tabTo('Run reconcile');
@@ -193,6 +204,20 @@ describe('the console fleet pages in Chromium', () => {
     expect(await finding.textContent()).toContain('fleet-b');
     expect(await finding.textContent()).toContain('missing');
     await h.shot('health', true);
+
+    // The orphan: reported, deleted only when an admin chooses it.
+    const orphans = page().getByRole('region', { name: 'Orphan stacks', exact: true });
+    expect(await orphans.textContent()).toContain('t_01JE0000000000000000000000');
+    const remove = page().getByRole('button', { name: 'Delete the chosen stacks' });
+    expect(await remove.isDisabled()).toBe(true);
+    await orphans.getByRole('checkbox', { name: new RegExp(orphanStack) }).check();
+    await remove.click();
+    await expect
+      .poll(() => orphans.getByRole('row', { name: new RegExp(orphanStack) }).textContent(), {
+        timeout: POLL_TIMEOUT,
+      })
+      .toMatch(/deleted$/);
+    expect(await liveStacks(clients, orphanStack)).toEqual([]);
 
     // Only the drifted tenant has something to repair.
     expect(await page().getByRole('button', { name: 'Repair fleet-a' }).count()).toBe(0);

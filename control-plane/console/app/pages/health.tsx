@@ -204,32 +204,90 @@ function TenantActions({ row, onDone }: { row: Row; onDone: () => void }) {
   );
 }
 
+type OrphanResult = { id: string; stackId: string; result: string };
+
+/** The last full run's orphan stacks; an admin may delete chosen ones (each is checked again first). */
 function Orphans({ refresh }: { refresh: number }) {
+  const session = useSession();
+  const canDelete = session.may('POST', '/v1/orphans/delete');
   const data = useLoad(() => api<{ checkedAt?: string; orphans: Orphan[] }>('GET', '/v1/orphans'), [refresh]);
+  const [chosen, setChosen] = useState<ReadonlySet<string>>(new Set());
+  const [results, setResults] = useState<ReadonlyMap<string, string>>(new Map());
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const toggle = (id: string, on: boolean) => {
+    const next = new Set(chosen);
+    if (on) next.add(id);
+    else next.delete(id);
+    setChosen(next);
+  };
+  const remove = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const out = await api<{ results: OrphanResult[] }>('POST', '/v1/orphans/delete', {
+        body: { ids: [...chosen] },
+      });
+      setResults(new Map(out.results.map((r) => [r.id, r.result])));
+      setChosen(new Set());
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <section aria-label="Orphans">
       <h2>Orphan stacks</h2>
       <ErrorBox error={data.error} />
+      <ErrorBox error={error} />
       {data.value ? (
         data.value.orphans.length ? (
-          <TableWrap label="Orphan stacks">
-            <thead>
-              <tr>
-                <th scope="col">Stack</th>
-                <th scope="col">Tenant id</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.value.orphans.map((o) => (
-                <tr key={o.id}>
-                  <td class="wrap">{o.ref}</td>
-                  <td>{o.tenantId}</td>
-                  <td class="wrap">{o.message}</td>
+          <>
+            <TableWrap label="Orphan stacks">
+              <thead>
+                <tr>
+                  {canDelete ? <th scope="col">Delete</th> : null}
+                  <th scope="col">Stack</th>
+                  <th scope="col">Tenant id</th>
+                  <th scope="col">Message</th>
+                  {results.size ? <th scope="col">Result</th> : null}
                 </tr>
-              ))}
-            </tbody>
-          </TableWrap>
+              </thead>
+              <tbody>
+                {data.value.orphans.map((o) => (
+                  <tr key={o.id}>
+                    {canDelete ? (
+                      <td>
+                        <input
+                          type="checkbox"
+                          aria-label={`Delete ${o.ref}`}
+                          checked={chosen.has(o.id)}
+                          onChange={(e) => toggle(o.id, (e.target as HTMLInputElement).checked)}
+                        />
+                      </td>
+                    ) : null}
+                    <td class="wrap">{o.ref}</td>
+                    <td>{o.tenantId}</td>
+                    <td class="wrap">{o.message}</td>
+                    {results.size ? <td>{results.get(o.id) ?? ''}</td> : null}
+                  </tr>
+                ))}
+              </tbody>
+            </TableWrap>
+            {canDelete ? (
+              <div class="row">
+                <button
+                  type="button"
+                  class="danger"
+                  disabled={busy || chosen.size === 0}
+                  onClick={() => void remove()}
+                >
+                  Delete the chosen stacks
+                </button>
+              </div>
+            ) : null}
+          </>
         ) : (
           <p class="muted">
             none
