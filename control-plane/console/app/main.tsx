@@ -1,8 +1,9 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, loadCredential, setCredential } from './api.js';
+import { offered, offeredPages } from './nav.js';
 import { CostPage } from './pages/costs.js';
-import { EXTRA_PAGES, ExtraPage } from './pages/extras.js';
+import { ExtraPage } from './pages/extras.js';
 import { HealthPage } from './pages/health.js';
 import { OperationPage } from './pages/operation.js';
 import { RolloutPage, RolloutsPage } from './pages/rollouts.js';
@@ -16,14 +17,6 @@ import { ErrorBox } from './ui.js';
  * The admin console: hash routes (#/tenants, #/tenants/<id>, #/operations/<id>, #/tiers, and, when
  * the API has them, #/rollouts[/<id>], #/health, #/costs[/<from>/<to>[/<granularity>]], #/quotas).
  */
-
-/** Pages for APIs other parts of the control plane add: each is listed only when its route exists. */
-const API_PAGES = [
-  { key: 'rollouts', title: 'Rollouts', path: '/v1/rollouts' },
-  { key: 'health', title: 'Health', path: '/v1/tenants/{tenantId}/health' },
-  { key: 'costs', title: 'Cost', path: '/v1/costs' },
-  ...EXTRA_PAGES,
-] as const;
 
 async function signIn(): Promise<Session> {
   const [who, openapi] = await Promise.all([
@@ -83,9 +76,6 @@ function useRoute(): string[] {
   return route;
 }
 
-const offered = (session: Session, key: string) =>
-  API_PAGES.some((p) => p.key === key && session.may('GET', p.path));
-
 /** `-` in a path segment stands for "not given" (#/costs/-/2026-12-01). */
 const given = (v: string | undefined) => (v && v !== '-' ? v : undefined);
 
@@ -108,8 +98,8 @@ function Page({ route, session }: { route: string[]; session: Session }) {
       />
     );
   }
-  const extra = EXTRA_PAGES.find((p) => p.key === section && session.may('GET', p.path));
-  if (extra) return <ExtraPage title={extra.title} path={extra.path} />;
+  if (section === 'quotas' && offered(session, 'quotas'))
+    return <ExtraPage title="Quotas" path="/v1/quotas" />;
   return <TenantsPage />;
 }
 
@@ -134,7 +124,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
           <ul>
             {link('tenants', 'Tenants')}
             {link('tiers', 'Tiers')}
-            {API_PAGES.filter((p) => session.may('GET', p.path)).map((p) => link(p.key, p.title))}
+            {offeredPages(session).map((p) => link(p.key, p.title))}
           </ul>
         </nav>
         <div class="who">

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { offered, offeredPages } from './nav.js';
 import { Session } from './session.js';
 
 /** What the console shows follows from the OpenAPI document and the credential's scopes. */
@@ -41,5 +42,44 @@ describe('Session', () => {
       ['health', ['healthy', 'drifted']],
     ]);
     expect(session(['admin']).queryEnums('GET', '/v1/rollouts').size).toBe(0);
+  });
+});
+
+describe('the pages of APIs that arrive separately', () => {
+  const doc = (paths: Record<string, string>) => ({
+    paths: Object.fromEntries(
+      Object.entries(paths).map(([path, scope]) => [path, { get: { security: [{ bearerAuth: [scope] }] } }]),
+    ),
+  });
+  const all = doc({
+    '/v1/rollouts': 'rollouts:read',
+    '/v1/tenants/{tenantId}/health': 'tenants:read',
+    '/v1/costs': 'costs:read',
+    '/v1/quotas': 'tenants:read',
+  });
+  const who = (scopes: string[]) => ({ actor: 'key:x', credential: 'api-key' as const, scopes });
+
+  it('lists a page only when the OpenAPI document has its route', () => {
+    expect(offeredPages(new Session(who(['admin']), all)).map((p) => p.key)).toEqual([
+      'rollouts',
+      'health',
+      'costs',
+      'quotas',
+    ]);
+    const noCosts = doc({ '/v1/rollouts': 'rollouts:read', '/v1/tenants/{tenantId}/health': 'tenants:read' });
+    expect(offeredPages(new Session(who(['admin']), noCosts)).map((p) => p.key)).toEqual([
+      'rollouts',
+      'health',
+    ]);
+    expect(offered(new Session(who(['admin']), noCosts), 'costs')).toBe(false);
+    expect(offeredPages(new Session(who(['admin']), { paths: {} }))).toEqual([]);
+  });
+
+  it('and only when the credential holds its scope', () => {
+    expect(offeredPages(new Session(who(['tenants:read']), all)).map((p) => p.key)).toEqual([
+      'health',
+      'quotas',
+    ]);
+    expect(offeredPages(new Session(who(['costs:read']), all)).map((p) => p.key)).toEqual(['costs']);
   });
 });

@@ -3,11 +3,8 @@ import { ErrorBox, JsonView, TableWrap, useLoad } from '../ui.js';
 
 /**
  * A generic page (a table and a bar chart of its first numeric column) for an API with no page of
- * its own yet: quotas. Listed in the navigation only when /openapi.json has its route; absent,
- * there is no page at all. Rollouts, health and cost have their own pages.
+ * its own yet: quotas (listed as nav.ts says). Rollouts, health and cost have their own pages.
  */
-
-export const EXTRA_PAGES = [{ key: 'quotas', title: 'Quotas', path: '/v1/quotas' }] as const;
 
 type Row = Record<string, unknown>;
 
