@@ -8,8 +8,10 @@
 export interface StreamEventRecord {
   readonly id: string;
   readonly type: string;
-  readonly tenantId: string;
-  readonly operationId: string;
+  /** A tenant's events; a rollout's (`rollout.*`) carry `rolloutId` instead. */
+  readonly tenantId?: string;
+  readonly operationId?: string;
+  readonly rolloutId?: string;
   readonly time: string;
   readonly data: Record<string, unknown>;
 }

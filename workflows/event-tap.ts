@@ -1,5 +1,6 @@
 import type { Operation } from '../core/registry/records.js';
 import { EVENT_TYPES, EVENT_VERSION, type LifecycleEvent } from './events.js';
+import { ROLLOUT_EVENT_TYPES } from './rollouts/events.js';
 import type { StepChange } from './tasks/context.js';
 
 /**
@@ -12,13 +13,20 @@ import type { StepChange } from './tasks/context.js';
 
 /** Change events the stream carries besides the EventBridge ones (same envelope). */
 export const CHANGE_EVENT_TYPES = ['operation.started', 'operation.step', 'operation.ended'] as const;
-export const STREAM_EVENT_TYPES = [...EVENT_TYPES, ...CHANGE_EVENT_TYPES] as const;
+export const STREAM_EVENT_TYPES = [...EVENT_TYPES, ...CHANGE_EVENT_TYPES, ...ROLLOUT_EVENT_TYPES] as const;
 export type StreamEventType = (typeof STREAM_EVENT_TYPES)[number];
 
-export interface TappedEvent extends Omit<LifecycleEvent, 'type'> {
+/** A tenant's event names its tenant and operation; a rollout's event names its rollout instead. */
+export interface TappedEvent extends Omit<LifecycleEvent, 'type' | 'tenantId' | 'operationId'> {
   readonly id: string;
   readonly type: StreamEventType | (string & {});
+  readonly tenantId?: string;
+  readonly operationId?: string;
+  readonly rolloutId?: string;
 }
+
+/** What `emit` takes: an event without the id, version and (optionally) time the tap fills in. */
+export type TapInput = Omit<TappedEvent, 'id' | 'version' | 'time'> & { time?: string };
 
 export type EventListener = (event: TappedEvent) => void;
 
@@ -48,16 +56,15 @@ export class EventTap {
   }
 
   /** Records an event and hands it to every listener; a listener that throws is dropped. */
-  emit(
-    event: Omit<LifecycleEvent, 'type' | 'version' | 'time'> & { type: string; time?: string },
-  ): TappedEvent {
+  emit(event: TapInput): TappedEvent {
     this.seq += 1;
     const tapped: TappedEvent = {
       id: `${this.epoch}-${this.seq}`,
       type: event.type,
       version: EVENT_VERSION,
-      tenantId: event.tenantId,
-      operationId: event.operationId,
+      ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
+      ...(event.operationId !== undefined ? { operationId: event.operationId } : {}),
+      ...(event.rolloutId !== undefined ? { rolloutId: event.rolloutId } : {}),
       time: event.time ?? this.clock().toISOString(),
       data: event.data,
     };

@@ -293,9 +293,17 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     repair: (tenantId, ctx) => lifecycle.repair(tenantId, ctx),
     ...(options.log ? { log: options.log } : {}),
   });
-  const rolloutEvents =
+  const rolloutBus =
     options.rolloutEvents ??
     eventBridgeRolloutPublisher(aws.clients, () => platformOutputs().eventBusName, clock);
+  // Rollout events reach the local tap too (the console's Rollouts page follows them).
+  const rolloutEvents: RolloutEventPublisher = {
+    async publish(e) {
+      const event = await rolloutBus.publish(e);
+      tap.emit(event);
+      return event;
+    },
+  };
   const runRolloutTask = createRolloutTaskRunner({
     store: rolloutStore,
     registry,

@@ -8,6 +8,7 @@ import { type CfnTemplate, SynthesisService, type TemplateKind } from '../templa
 import { startTestControlPlane, type TestControlPlane, testSynth } from '../test/support/control-plane.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
 import { DEFAULT_CATALOG, TierCatalog } from '../tiers/catalog.js';
+import type { TappedEvent } from './index.js';
 
 /**
  * Fleet rollouts on moto: real onboarded tenants of every isolation model, a new template version
@@ -189,6 +190,8 @@ describe('rollouts on moto', () => {
     const before = await cfnVersion(tenants[0]!.stack);
     await newVersion();
     refused.add(tenants[0]!.stack);
+    const tapped: TappedEvent[] = [];
+    const unsubscribe = cp.workflows.tap.subscribe((e) => tapped.push(e));
     const { rollout } = await start('canary-pool', {
       canary: { count: 1, bakeSeconds: 0 },
       failureBudget: { count: 2 },
@@ -209,6 +212,12 @@ describe('rollouts on moto', () => {
     expect(failed.state).toBe('ACTIVE');
     expect(failed.lastError?.message).toMatch(/injected failure/);
     expect(cp.rolloutEvents.filter((e) => e.rolloutId === rollout.rolloutId).map((e) => e.type)).toEqual([
+      'rollout.started',
+      'rollout.paused',
+    ]);
+    // The same events reach the local tap (the event stream), in order, named by the rollout.
+    unsubscribe();
+    expect(tapped.filter((e) => e.rolloutId === rollout.rolloutId).map((e) => e.type)).toEqual([
       'rollout.started',
       'rollout.paused',
     ]);

@@ -28,6 +28,15 @@ export function eventSummary(e: StreamEvent): string {
     case 'operation.started':
     case 'operation.ended':
       return `${text(d.type)} ${text(d.status)}`;
+    case 'rollout.started':
+    case 'rollout.wave_completed':
+    case 'rollout.paused':
+    case 'rollout.completed':
+    case 'rollout.failed':
+      return ['wave', 'status', 'reason', 'counts']
+        .filter((k) => d[k] !== undefined)
+        .map((k) => `${k}=${text(d[k])}`)
+        .join(' ');
     case 'tenant.migration_requested':
       return `answer it: tenantctl migration complete ${e.operationId} | tenantctl migration fail ${e.operationId}`;
     default:
@@ -40,7 +49,8 @@ export function eventSummary(e: StreamEvent): string {
 
 export function renderStreamEvent(e: StreamEvent): string {
   return (
-    `${e.time}  ${e.type.padEnd(27)}  ${e.tenantId}  ${e.operationId}  ${eventSummary(e)}`.trimEnd() + '\n'
+    `${e.time}  ${e.type.padEnd(27)}  ${e.rolloutId ?? `${e.tenantId ?? ''}  ${e.operationId ?? ''}`}  ${eventSummary(e)}`.trimEnd() +
+    '\n'
   );
 }
 

@@ -197,6 +197,21 @@ describe('tenantctl events --follow', () => {
     ]);
   });
 
+  it('prints rollout events by their rollout (the admin key reads rollouts)', async () => {
+    emitWhenFollowing([
+      {
+        type: 'rollout.wave_completed',
+        rolloutId: 'ro_01ARZ3NDEKTSV4RRFFQ69G5FAV',
+        data: { wave: 'basic', index: 0, counts: { succeeded: 2 } },
+      },
+    ]);
+    const out = await cli(['events', '--follow', '--limit', '1']);
+    expect(out.code).toBe(0);
+    expect(out.stdout.trim().replace(/^\S+\s+/, '')).toMatch(
+      /^rollout\.wave_completed\s+ro_01ARZ3NDEKTSV4RRFFQ69G5FAV {2}wave=basic counts=\{"succeeded":2\}$/,
+    );
+  });
+
   it('--json prints one event per line; a tenant narrows the stream', async () => {
     const tenant = (
       await t.call({ method: 'POST', url: '/v1/tenants', payload: tenantBody('follow-one') })

@@ -100,6 +100,39 @@ describe('GET /v1/events/stream', () => {
     expect(await codeOf(missing)).toBe('TENANT_NOT_FOUND');
   });
 
+  it('carries rollout events to credentials with rollouts:read, by rollout when asked, never to a tenant filter', async () => {
+    const rolloutId = 'ro_01ARZ3NDEKTSV4RRFFQ69G5FAV';
+    const other = 'ro_01ARZ3NDEKTSV4RRFFQ69G5FAW';
+    const tenantsOnly = await t.keyWith(['tenants:read']);
+    const both = await t.keyWith(['tenants:read', 'rollouts:read']);
+    const all = await open('', { key: both });
+    const one = await open(`?rollout=${rolloutId}`, { key: both });
+    const noScope = await open('', { key: tenantsOnly });
+    await subscribed(3);
+    tap.emit({ type: 'rollout.started', rolloutId: other, data: { waves: [] } });
+    tap.emit({ type: 'rollout.wave_completed', rolloutId, data: { wave: 'basic', index: 0 } });
+    // The tenants:read-only stream sees the next tenant event, not the rollout events before it.
+    tap.emit({ type: 'operation.step', tenantId: 't_ro', operationId: 'op_ro', data: { step: 'Begin' } });
+    const [started, completed] = await take(all, 2);
+    expect(started).toMatchObject({ event: 'rollout.started' });
+    expect(JSON.parse(completed!.data)).toMatchObject({
+      type: 'rollout.wave_completed',
+      version: 1,
+      rolloutId,
+      data: { wave: 'basic' },
+    });
+    expect(JSON.parse(completed!.data)).not.toHaveProperty('tenantId');
+    const [mine] = await take(one, 1);
+    expect(JSON.parse(mine!.data)).toMatchObject({ rolloutId, type: 'rollout.wave_completed' });
+    const [first] = await take(noScope, 1);
+    expect(first).toMatchObject({ event: 'operation.step' });
+    const refused = await open(`?rollout=${rolloutId}`, { key: tenantsOnly });
+    expect(refused.status).toBe(403);
+    expect(await codeOf(refused)).toBe('FORBIDDEN');
+    const bad = await open('?rollout=ro_nope', { key: both });
+    expect(bad.status).toBe(400);
+  });
+
   it('resumes after Last-Event-ID, and says stream.gap for an id it no longer holds', async () => {
     const first = tap.emit({ type: 'operation.step', tenantId: 't_r', operationId: 'op_r', data: { n: 1 } });
     tap.emit({ type: 'operation.step', tenantId: 't_r', operationId: 'op_r', data: { n: 2 } });

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ControlPlaneError } from '../../core/errors.js';
 import { OperationIdSchema } from '../../core/registry/records.js';
+import { RolloutIdSchema } from '../../core/rollouts/records.js';
+import { hasScope } from '../auth.js';
 import type { EventTap, TappedEvent } from '../../workflows/index.js';
 import type { RouteContext } from '../context.js';
 import type { Router } from '../route.js';
@@ -25,6 +27,9 @@ export const EventStreamQuerySchema = z
       .optional()
       .describe("Only this tenant's events (id or slug)."),
     operation: OperationIdSchema.optional().describe("Only this operation's events."),
+    rollout: RolloutIdSchema.optional().describe(
+      "Only this rollout's events (`rollout.*`; the credential needs rollouts:read).",
+    ),
   })
   .strict();
 
@@ -64,7 +69,7 @@ export function eventStreamRoutes(
     operationId: 'streamEvents',
     summary: 'Lifecycle events and operation progress, live (server-sent events)',
     description:
-      'A `text/event-stream` of the lifecycle events (docs/events.md) and the operation changes (`operation.started`, `operation.step`, `operation.ended`) of the operations this control plane runs, as they happen. Each event has an `id`; reconnecting with `Last-Event-ID` replays what was missed while the control plane still holds it, else a `stream.gap` event says to re-read. A comment line every 15 s keeps the connection alive. Only where workflows run in this process (the local engine): elsewhere EVENT_STREAM_UNAVAILABLE.',
+      'A `text/event-stream` of the lifecycle events (docs/events.md) and the operation changes (`operation.started`, `operation.step`, `operation.ended`) of the operations this control plane runs, and the rollout events (`rollout.*`, for credentials with rollouts:read), as they happen. Each event has an `id`; reconnecting with `Last-Event-ID` replays what was missed while the control plane still holds it, else a `stream.gap` event says to re-read. A comment line every 15 s keeps the connection alive. Only where workflows run in this process (the local engine): elsewhere EVENT_STREAM_UNAVAILABLE.',
     tags: ['events'],
     auth: 'tenants:read',
     query: EventStreamQuerySchema,
@@ -89,8 +94,21 @@ export function eventStreamRoutes(
           `${open.size} event streams are open, the most this control plane serves; retry later`,
         );
       const tenantId = query.tenant ? (await ctx.registry.requireTenant(query.tenant)).tenantId : undefined;
+      // Rollout events go to credentials that may read rollouts; a tenant or operation filter
+      // leaves them out (they name no tenant), a rollout filter keeps only that rollout's.
+      const rollouts = hasScope(request.principal!, 'rollouts:read');
+      if (query.rollout && !rollouts)
+        throw new ControlPlaneError(
+          'FORBIDDEN',
+          `a rollout's events need the rollouts:read scope; ${request.principal!.actor} has ${[...request.principal!.scopes].join(', ') || 'none'}`,
+          { details: { required: 'rollouts:read', granted: [...request.principal!.scopes] } },
+        );
       const wanted = (e: TappedEvent) =>
-        (!tenantId || e.tenantId === tenantId) && (!query.operation || e.operationId === query.operation);
+        e.rolloutId !== undefined
+          ? rollouts && !tenantId && !query.operation && (!query.rollout || e.rolloutId === query.rollout)
+          : !query.rollout &&
+            (!tenantId || e.tenantId === tenantId) &&
+            (!query.operation || e.operationId === query.operation);
 
       reply.hijack();
       const raw = reply.raw;
