@@ -50,6 +50,29 @@ function rejection(call: () => unknown): ControlPlaneError {
 }
 
 describe('buildTenantParameters', () => {
+  it("passes the tier's noisy-neighbour controls; without them the defaults provision nothing", () => {
+    const plain = asRecord(buildTenantParameters(input({ tier: tier('enterprise') }), platform));
+    expect(plain).toMatchObject({
+      WorkerReservedConcurrency: '0',
+      TenantQueue: 'false',
+      QueueVisibilityTimeout: '30',
+      QueueMaxReceiveCount: '5',
+    });
+    const fenced: Tier = {
+      ...tier('premium'),
+      noisyNeighbour: {
+        reservedConcurrency: 25,
+        tenantQueue: { visibilityTimeoutSeconds: 300, maxReceiveCount: 2 },
+      },
+    };
+    expect(asRecord(buildTenantParameters(input({ tier: fenced }), platform))).toMatchObject({
+      WorkerReservedConcurrency: '25',
+      TenantQueue: 'true',
+      QueueVisibilityTimeout: '300',
+      QueueMaxReceiveCount: '2',
+    });
+  });
+
   it.each([
     ['basic', 'pool'],
     ['premium', 'bridge'],

@@ -160,6 +160,28 @@ export function buildTenantParameters(
       ['DbBackupRetentionDays', 'tier.database.backupRetentionDays', db.backupRetentionDays],
     );
   }
+  if (isolation === 'bridge' || isolation === 'silo') {
+    const controls = tier.noisyNeighbour;
+    const queue = controls?.tenantQueue;
+    scalars.push(
+      [
+        'WorkerReservedConcurrency',
+        'tier.noisyNeighbour.reservedConcurrency',
+        controls?.reservedConcurrency ?? 0,
+      ],
+      ['TenantQueue', 'tier.noisyNeighbour.tenantQueue', queue !== undefined],
+      [
+        'QueueVisibilityTimeout',
+        'tier.noisyNeighbour.tenantQueue.visibilityTimeoutSeconds',
+        queue?.visibilityTimeoutSeconds ?? PARAMETER_SPECS.QueueVisibilityTimeout.default,
+      ],
+      [
+        'QueueMaxReceiveCount',
+        'tier.noisyNeighbour.tenantQueue.maxReceiveCount',
+        queue?.maxReceiveCount ?? PARAMETER_SPECS.QueueMaxReceiveCount.default,
+      ],
+    );
+  }
   if (isolation === 'silo')
     lists.push(['AllowedPrincipals', 'allowedPrincipals', input.allowedPrincipals, 0]);
   const values: Partial<Record<ParameterName, string>> = {};
