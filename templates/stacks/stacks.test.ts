@@ -10,11 +10,13 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_RETENTION_DAYS_DEFAULT } from '../../core/tenant-data/layout.js';
+import { TierCatalog } from '../../tiers/catalog.js';
 import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT, TAG_KEYS, TENANT_WORKER_RUNTIME } from '../constants.js';
 import { referencedLogicalIds } from '../emulator.js';
 import { PARAMETER_SPECS, TEMPLATE_PARAMETERS } from '../parameter-specs.js';
+import { buildTenantParameters } from '../parameters.js';
 import { REQUIRED_OUTPUTS } from '../platform.js';
-import type { CfnTemplate, TemplateKind } from '../types.js';
+import type { CfnTemplate, PlatformOutputs, TemplateKind } from '../types.js';
 import { UNTAGGED_RESOURCE_TYPES } from './common.js';
 import { NOISY_NEIGHBOUR_CONDITIONS } from './noisy-neighbour.js';
 import { HAS_PERMISSIONS_BOUNDARY } from './permissions-boundary.js';
@@ -609,6 +611,64 @@ describe('cfn-lint', () => {
         return file;
       });
       const findings = await promisify(execFile)('cfn-lint', ['--format', 'json', ...files]).then(
+        ({ stdout }) => stdout,
+        (e: { stdout?: string }) => e.stdout ?? String(e),
+      );
+      expect(JSON.parse(findings || '[]')).toEqual([]);
+    },
+  );
+
+  // cfn-lint resolves the template with the values a tier gives (W1030 and the like check them
+  // against each resource's schema), for tiers with and without the noisy-neighbour controls.
+  const fenced = {
+    reservedConcurrency: 900,
+    tenantQueue: { visibilityTimeoutSeconds: 43_200, maxReceiveCount: 1000 },
+  };
+  const platform = {
+    pooledTableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/tcp-pooled',
+    artifactBucketName: 'tcp-artifacts',
+    vpcId: 'vpc-0123456789abcdef0',
+    isolatedSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  } as PlatformOutputs;
+  // (Without the controls the values are the templates' defaults, which the test above lints.)
+  it.skipIf(!hasCfnLint).each([
+    ['premium', fenced],
+    ['enterprise', fenced],
+  ] as const)(
+    'finds nothing in the %s template resolved with its parameters (controls: %o)',
+    async (tierName, noisyNeighbour) => {
+      const tier = { ...TierCatalog.load().get(tierName), noisyNeighbour };
+      const file = join(outRoot, `${tierName}-fenced.lint.json`);
+      writeFileSync(file, JSON.stringify(get(tier.isolation).json));
+      const parameters = buildTenantParameters(
+        {
+          tenantId: 't_01JAAAAAAAAAAAAAAAAAAAAAAA',
+          slug: 'acme',
+          tier,
+          allowedPrincipals: [],
+          templateVersion: '0123456789ab',
+        },
+        platform,
+      );
+      // cfn-lint's parameter file takes list parameters as arrays.
+      const json = get(tier.isolation).json;
+      const values = parameters.map(({ ParameterKey, ParameterValue }) => {
+        const type = json.Parameters?.[ParameterKey]?.Type ?? '';
+        const isList = type === 'CommaDelimitedList' || type.startsWith('List<');
+        return {
+          ParameterKey,
+          ParameterValue: isList ? ParameterValue.split(',').filter(Boolean) : ParameterValue,
+        };
+      });
+      const parameterFile = `${file}.parameters.json`;
+      writeFileSync(parameterFile, JSON.stringify(values));
+      const findings = await promisify(execFile)('cfn-lint', [
+        '--format',
+        'json',
+        file,
+        '--parameter-files',
+        parameterFile,
+      ]).then(
         ({ stdout }) => stdout,
         (e: { stdout?: string }) => e.stdout ?? String(e),
       );
