@@ -152,6 +152,14 @@ export const PARAMETER_SPECS = {
     default: '5',
     accepted: 'an integer from 1 to 1000',
   },
+  ControlPlaneAccountId: {
+    type: 'String',
+    description:
+      "The control plane's account, which the tenant role then trusts for token vending; empty unless the stack runs in a dedicated account.",
+    pattern: '^$|^[0-9]{12}$',
+    default: '',
+    accepted: 'empty, or a 12-digit AWS account id',
+  },
   PermissionsBoundaryArn: {
     type: 'String',
     description:
@@ -206,7 +214,14 @@ export const TEMPLATE_PARAMETERS: Record<TemplateKind, readonly ParameterName[]>
     ...NOISY_NEIGHBOUR,
     ...BOUNDARY,
   ],
-  silo: [...TENANT_COMMON, ...DATABASE, 'AllowedPrincipals', ...NOISY_NEIGHBOUR, ...BOUNDARY],
+  silo: [
+    ...TENANT_COMMON,
+    ...DATABASE,
+    'AllowedPrincipals',
+    ...NOISY_NEIGHBOUR,
+    'ControlPlaneAccountId',
+    ...BOUNDARY,
+  ],
 };
 
 // ---------------------------------------------------------------- the rules, applied

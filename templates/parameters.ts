@@ -183,6 +183,13 @@ export function buildTenantParameters(
     );
   }
   if (isolation === 'silo')
+    scalars.push([
+      'ControlPlaneAccountId',
+      'platform.stackId',
+      // The platform stack lives in the control plane's account: arn:…:cloudformation:<region>:<account>:stack/…
+      tier.dedicatedAccount ? (platform.stackId.split(':')[4] ?? '') : '',
+    ]);
+  if (isolation === 'silo')
     lists.push(['AllowedPrincipals', 'allowedPrincipals', input.allowedPrincipals, 0]);
   const values: Partial<Record<ParameterName, string>> = {};
   for (const [name, field, value] of scalars) values[name] = checked(name, field, value);

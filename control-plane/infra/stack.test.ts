@@ -555,9 +555,13 @@ describe('IAM boundaries (every statement of both stacks)', () => {
     );
     expect(assume.map((s) => resourcesOf(s.statement))).toEqual([
       [`arn:\${AWS::Partition}:iam::*:role/OrganizationAccountAccessRole`],
-      // Credential vending (the API role): tenant roles of this account only.
+      // Credential vending (the API role): tenant roles of this account, and of dedicated accounts
+      // only with a TenantId session tag (their trust requires the tenant's own).
       [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${PREFIX}-*`],
+      [`arn:\${AWS::Partition}:iam::*:role/${PREFIX}-*`],
     ]);
+    const dedicated = assume.find((s) => s.statement.Sid === 'VendDedicatedTenantCredentials');
+    expect(dedicated?.statement.Condition).toEqual({ StringLike: { 'aws:RequestTag/TenantId': 't_*' } });
   });
 });
 
