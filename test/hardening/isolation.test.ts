@@ -439,6 +439,43 @@ describe("noisy-neighbour controls: a tenant's queue and worker are its own", ()
   }
 });
 
+describe('the tenant role trust', () => {
+  for (const target of TARGETS) {
+    it(`silo (${target}): its own account, and the control plane's only for this tenant's tagged sessions`, () => {
+      const template = templates.get(`silo.${target}`)!;
+      const [, role] = Object.entries(template.Resources).find(
+        ([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith('TenantRole'),
+      )!;
+      const trust = role.Properties?.AssumeRolePolicyDocument as { 'Fn::If': [string, unknown, unknown] };
+      const [condition, dedicated, own] = trust['Fn::If'];
+      expect(template.Conditions?.[condition]).toEqual({
+        'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ControlPlaneAccountId' }, ''] }],
+      });
+      const statements = (doc: unknown) => (doc as { Statement: Record<string, unknown>[] }).Statement;
+      const ownRoot = {
+        AWS: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']],
+        },
+      };
+      expect(statements(own)).toEqual([
+        { Effect: 'Allow', Principal: ownRoot, Action: ['sts:AssumeRole', 'sts:TagSession'] },
+      ]);
+      const [first, vending, ...rest] = statements(dedicated);
+      expect(first).toEqual(statements(own)[0]);
+      expect(rest).toEqual([]);
+      expect(render((vending!.Principal as { AWS: unknown }).AWS)).toBe(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's placeholder syntax
+        'arn:${AWS::Partition}:iam::${ControlPlaneAccountId}:root',
+      );
+      // (The moto template writes the Ref as Fn::Sub; rendered, both are the TenantId parameter.)
+      const tagCondition = vending!.Condition as Record<string, Record<string, unknown>>;
+      expect(Object.keys(tagCondition)).toEqual(['StringEquals']);
+      expect(Object.keys(tagCondition.StringEquals!)).toEqual(['aws:RequestTag/TenantId']);
+      expect(render(tagCondition.StringEquals!['aws:RequestTag/TenantId'])).toBe(TENANT);
+    });
+  }
+});
+
 describe('the platform: the pooled tenant role and the suspension policy', () => {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, on purpose
   const TAG = '${aws:PrincipalTag/TenantId}';
