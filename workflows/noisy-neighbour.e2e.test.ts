@@ -15,11 +15,15 @@ import { DEFAULT_CATALOG, TierCatalog } from '../tiers/catalog.js';
 const catalog = TierCatalog.parse({
   ...DEFAULT_CATALOG,
   tiers: [
-    ...DEFAULT_CATALOG.tiers,
+    ...DEFAULT_CATALOG.tiers.map((t) =>
+      t.name === 'enterprise'
+        ? { ...t, allowedTransitions: [...(t.allowedTransitions ?? []), 'enterprise-fenced'] }
+        : t,
+    ),
     {
       ...DEFAULT_CATALOG.tiers.find((t) => t.name === 'enterprise')!,
       name: 'enterprise-fenced',
-      allowedTransitions: [],
+      allowedTransitions: ['enterprise'],
       noisyNeighbour: {
         reservedConcurrency: 7,
         tenantQueue: { visibilityTimeoutSeconds: 120, maxReceiveCount: 3 },
@@ -126,5 +130,20 @@ describe('noisy-neighbour controls (moto)', () => {
     expect(types).toContain('AWS::KMS::Key');
     expect(types).not.toContain('AWS::SQS::Queue');
     expect(types).not.toContain('AWS::Lambda::Function');
+  });
+
+  it('a tier change within silo onto a tier with the controls adds them to the running stack (UpdateStack)', async () => {
+    await onboard('upgraded', 'enterprise');
+    const started = await cp.workflows.lifecycle.changeTier('upgraded', 'enterprise-fenced', actor);
+    const op = await cp.waitForOperation(started.operation.operationId);
+    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    const tenant = await cp.aws.registry.requireTenant('upgraded');
+    expect(tenant.tier).toBe('enterprise-fenced');
+    const queue = await queueAttributes(tenant.outputs.TenantQueueUrl!);
+    expect(JSON.parse(queue.RedrivePolicy ?? '{}').maxReceiveCount).toBe(3);
+    const concurrency = await lambda.send(
+      new GetFunctionConcurrencyCommand({ FunctionName: tenant.outputs.WorkerFunctionName }),
+    );
+    expect(Number(concurrency.ReservedConcurrentExecutions)).toBe(7);
   });
 });
