@@ -346,6 +346,8 @@ export class TierCatalog {
   readonly tiers: readonly Tier[];
   readonly meters: readonly Meter[];
   readonly sharedCostMeter: string | undefined;
+  /** The accounts' regional Lambda concurrency quota the tiers' reservedConcurrency is checked against. */
+  readonly lambdaConcurrencyLimit: number;
   private readonly byName: ReadonlyMap<string, Tier>;
   private readonly meterByName: ReadonlyMap<string, Meter>;
 
@@ -353,6 +355,7 @@ export class TierCatalog {
     this.tiers = data.tiers;
     this.meters = data.meters;
     this.sharedCostMeter = data.sharedCostMeter;
+    this.lambdaConcurrencyLimit = data.lambdaConcurrencyLimit;
     this.byName = new Map(data.tiers.map((t) => [t.name, t]));
     this.meterByName = new Map(data.meters.map((m) => [m.name, m]));
   }
