@@ -419,6 +419,19 @@ describe("noisy-neighbour controls: a tenant's queue and worker are its own", ()
       expect(evaluate(policies, request('sqs:DeleteQueue', {}))).toBe('allow');
     });
 
+    it(`${kind}: the principals the queue fence admits, the tenant and worker roles, carry this TenantId tag`, () => {
+      const template = templates.get(`${kind}.aws`)!;
+      const roles = Object.entries(template.Resources).filter(
+        ([id, r]) =>
+          r.Type === 'AWS::IAM::Role' && (id.startsWith('TenantRole') || id.includes('WorkerRole')),
+      );
+      expect(roles).toHaveLength(2);
+      for (const [id, role] of roles) {
+        const tags = role.Properties?.Tags as { Key: string; Value: unknown }[];
+        expect(tags.find((t) => t.Key === 'TenantId')?.Value, id).toEqual({ Ref: 'TenantId' });
+      }
+    });
+
     it(`${kind}: the tenant and worker roles reach only the stack's own queues and function`, () => {
       const template = templates.get(`${kind}.aws`)!;
       const grants = policyStatements(template).filter(
