@@ -55,8 +55,9 @@ export class NoisyNeighbourControls extends Construct {
     });
     const queues = this.tenantQueues(p, props.key, hasQueue);
     const { role: workerRole, fn } = this.worker(p, hasWorker);
+    const tenantRole = props.tenantRole.node.defaultChild as iam.CfnRole;
 
-    this.policy('TenantRoleQueue', hasQueue, { role: props.tenantRole.node.defaultChild as iam.CfnRole }, [
+    this.policy('TenantRoleQueue', hasQueue, tenantRole, [
       {
         Sid: 'OwnQueueMessages',
         Effect: 'Allow',
@@ -64,11 +65,11 @@ export class NoisyNeighbourControls extends Construct {
         Resource: [queues.queue.attrArn, queues.deadLetter.attrArn],
       },
     ]);
-    this.policy('TenantRoleWorker', hasWorker, { role: props.tenantRole.node.defaultChild as iam.CfnRole }, [
+    this.policy('TenantRoleWorker', hasWorker, tenantRole, [
       { Sid: 'OwnWorkerInvoke', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [fn.attrArn] },
     ]);
     // What a Lambda event source mapping from the tenant queue to the worker needs of its role.
-    this.policy('WorkerQueue', hasBoth, { role: workerRole }, [
+    this.policy('WorkerQueue', hasBoth, workerRole, [
       {
         Sid: 'OwnQueueConsume',
         Effect: 'Allow',
@@ -172,7 +173,14 @@ export class NoisyNeighbourControls extends Construct {
                 Sid: 'OwnLogGroup',
                 Effect: 'Allow',
                 Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-                Resource: [Fn.join('', [logGroup.attrArn, ':log-stream:*'])],
+                // By name: the log group's Arn attribute already ends in ":*".
+                Resource: [
+                  Fn.join('', [
+                    `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:`,
+                    logGroup.ref,
+                    ':log-stream:*',
+                  ]),
+                ],
               },
             ],
           },
@@ -193,7 +201,7 @@ export class NoisyNeighbourControls extends Construct {
     for (const r of [logGroup, role, fn]) onlyIf(condition, r);
     const logGroupId = Stack.of(this).getLogicalId(logGroup);
     Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logGroupId}.Arn>:log-stream:*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<${logGroupId}>:log-stream:*]`,
       reason:
         "Log streams are created per function instance; the wildcard is inside the worker's own log group.",
     });
@@ -209,12 +217,12 @@ export class NoisyNeighbourControls extends Construct {
   private policy(
     id: string,
     condition: CfnCondition,
-    to: { role: iam.CfnRole },
+    role: iam.CfnRole,
     statements: Record<string, unknown>[],
   ): void {
     const policy = new iam.CfnPolicy(this, id, {
       policyName: id,
-      roles: [to.role.ref],
+      roles: [role.ref],
       policyDocument: { Version: '2012-10-17', Statement: statements },
     });
     onlyIf(condition, policy);
