@@ -155,12 +155,9 @@ export class NoisyNeighbourControls extends Construct {
       assumeRolePolicyDocument: {
         Version: '2012-10-17',
         Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'lambda.amazonaws.com' },
-            Action: 'sts:AssumeRole',
-            Condition: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-          },
+          // Like the control plane's own function roles: who may use it is decided by iam:PassRole,
+          // which only the tenant-stack role has (to Lambda, for roles of tenant stacks).
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
         ],
       },
       policies: [
