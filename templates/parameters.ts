@@ -61,6 +61,18 @@ function checkedList(name: ParameterName, field: string, values: readonly string
   return values.join(',');
 }
 
+/** The account of a stack ARN; INVALID_PARAMETER for anything else (an empty one would drop the trust). */
+function accountOfStackArn(stackArn: string): string {
+  const account = /^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:(\d{12}):stack\//.exec(stackArn)?.[1];
+  if (!account)
+    throw invalid(
+      'platform.stackId',
+      stackArn,
+      'a CloudFormation stack ARN (arn:aws:cloudformation:<region>:<account>:stack/…)',
+    );
+  return account;
+}
+
 /** Deterministic, valid CloudFormation stack name of a tenant's stack for one isolation model. */
 export function tenantStackName(prefix: string, slug: string, isolation: Isolation): string {
   checked('TenantSlug', 'slug', slug);
@@ -182,15 +194,13 @@ export function buildTenantParameters(
       ],
     );
   }
-  if (isolation === 'silo')
-    scalars.push([
-      'ControlPlaneAccountId',
-      'platform.stackId',
-      // The platform stack lives in the control plane's account: arn:…:cloudformation:<region>:<account>:stack/…
-      tier.dedicatedAccount ? (platform.stackId.split(':')[4] ?? '') : '',
-    ]);
-  if (isolation === 'silo')
+  if (isolation === 'silo') {
     lists.push(['AllowedPrincipals', 'allowedPrincipals', input.allowedPrincipals, 0]);
+    // A dedicated account's tenant role trusts the control plane's account, the platform stack's:
+    // arn:…:cloudformation:<region>:<account>:stack/…
+    const controlPlaneAccount = tier.dedicatedAccount ? accountOfStackArn(platform.stackId) : '';
+    scalars.push(['ControlPlaneAccountId', 'platform.stackId', controlPlaneAccount]);
+  }
   const values: Partial<Record<ParameterName, string>> = {};
   for (const [name, field, value] of scalars) values[name] = checked(name, field, value);
   for (const [name, field, list, min] of lists) values[name] = checkedList(name, field, list, min);
