@@ -132,7 +132,7 @@ describe('noisy-neighbour controls (moto)', () => {
     expect(types).not.toContain('AWS::Lambda::Function');
   });
 
-  it('a tier change within silo onto a tier with the controls adds them to the running stack (UpdateStack)', async () => {
+  it('a tier change within silo onto a tier with the controls adds them to the running stack (UpdateStack), and back removes them from the outputs', async () => {
     await onboard('upgraded', 'enterprise');
     const started = await cp.workflows.lifecycle.changeTier('upgraded', 'enterprise-fenced', actor);
     const op = await cp.waitForOperation(started.operation.operationId);
@@ -145,5 +145,14 @@ describe('noisy-neighbour controls (moto)', () => {
       new GetFunctionConcurrencyCommand({ FunctionName: tenant.outputs.WorkerFunctionName }),
     );
     expect(Number(concurrency.ReservedConcurrentExecutions)).toBe(7);
+
+    // And back: the stack no longer outputs them, and the tenant's recorded outputs follow.
+    const back = await cp.workflows.lifecycle.changeTier('upgraded', 'enterprise', actor);
+    const backOp = await cp.waitForOperation(back.operation.operationId);
+    expect(backOp.status, JSON.stringify(backOp.error)).toBe('SUCCEEDED');
+    const after = await cp.aws.registry.requireTenant('upgraded');
+    for (const name of ['TenantQueueUrl', 'TenantQueueArn', 'TenantDeadLetterQueueUrl', 'WorkerFunctionName'])
+      expect(after.outputs[name], name).toBeUndefined();
+    expect(after.outputs.TenantRoleArn).toBe(tenant.outputs.TenantRoleArn);
   });
 });
