@@ -42,3 +42,15 @@ export const ITEM_ACTIONS: readonly string[] = [
   'dynamodb:BatchWriteItem',
   'dynamodb:ConditionCheckItem',
 ];
+
+/** What a tenant queue's policy fences by TenantId: every action on its messages. */
+export const TENANT_QUEUE_DATA_ACTIONS: readonly string[] = [
+  'sqs:SendMessage',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:PurgeQueue',
+];
+
+/** Runtime of the tenant worker function's placeholder code. */
+export const TENANT_WORKER_RUNTIME = 'nodejs22.x';

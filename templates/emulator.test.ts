@@ -33,6 +33,10 @@ function awsTemplate(): CfnTemplate {
       Storage: { Type: 'Number' },
       SubnetIds: { Type: 'List<AWS::EC2::Subnet::Id>' },
     },
+    Conditions: {
+      HasStorage: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'Storage' }, '0'] }] },
+      IsTenant: { 'Fn::Equals': [{ Ref: 'TenantId' }, 't_x'] },
+    },
     Resources: {
       Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16', Tags: tags } },
       Subnet: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, Tags: tags } },
@@ -153,6 +157,14 @@ describe('adaptTemplateForEmulator', () => {
     expect(template.Resources.Instance?.Properties?.AllocatedStorage).toEqual({ 'Fn::Sub': `\${Storage}` });
     expect(template.Resources.SubnetGroup?.Properties?.SubnetIds).toEqual({ Ref: 'SubnetIds' });
     expect(adaptation.substitutedParameters).toEqual(['Storage', 'TenantId']);
+  });
+
+  it('writes Refs of Number parameters inside Conditions as Fn::Sub (moto compares their integer), leaving String ones', () => {
+    expect(template.Conditions).toEqual({
+      HasStorage: { 'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Sub': `\${Storage}` }, '0'] }] },
+      IsTenant: { 'Fn::Equals': [{ Ref: 'TenantId' }, 't_x'] },
+    });
+    expect(adaptation.conditionParameters).toEqual(['Storage']);
   });
 
   it('keeps HTTP listeners, which moto creates', () => {

@@ -35,6 +35,10 @@ import type { CfnResourceJson, CfnTemplate } from './types.js';
  *    `Fn::Sub: "${Param}"`, which moto resolves the same way but does not diff: parameter values
  *    apply when moto creates a resource, and a later change updates the stack's parameters and
  *    outputs, not moto's resources.
+ * 7. moto turns a Number parameter's given value into an integer, and compares it with the template's
+ *    string in Fn::Equals (`0 == "0"` is false), so a condition on a Number parameter (the worker
+ *    function's `WorkerReservedConcurrency` not 0) would always hold. In Conditions, Refs of Number
+ *    parameters become `Fn::Sub: "${Param}"`, the string CloudFormation itself compares.
  *
  * What was changed is recorded in the template's Metadata under `tcp:emulator`.
  */
@@ -61,6 +65,8 @@ export const EMULATOR_MODELED_TYPES: ReadonlySet<string> = new Set([
   'AWS::S3::Bucket',
   'AWS::Events::EventBus',
   'AWS::ApiGateway::RestApi',
+  'AWS::SQS::Queue',
+  'AWS::Lambda::Function',
 ]);
 
 /** API Gateway children moto's CloudFormation cannot create: ensurePlatform makes them through the SDK. */
@@ -94,6 +100,8 @@ export interface EmulatorAdaptation {
   readonly namedInstances: string[];
   /** Parameters whose Refs inside resources became Fn::Sub. */
   readonly substitutedParameters: string[];
+  /** Number parameters whose Refs inside Conditions became Fn::Sub. */
+  readonly conditionParameters: string[];
 }
 
 /** Logical ids a JSON value refers to through Ref, Fn::GetAtt or Fn::Sub. */
@@ -292,6 +300,7 @@ export function adaptTemplateForEmulator(aws: CfnTemplate): {
     removedOutputs: {},
     namedInstances: [],
     substitutedParameters: [],
+    conditionParameters: [],
   };
   const removed = removeResources(template, adaptation);
   const placeholders = new Set(
@@ -311,6 +320,21 @@ export function adaptTemplateForEmulator(aws: CfnTemplate): {
     resource.Properties = adaptResource(id, resource.Properties, resource, context, adaptation);
   }
   adaptation.substitutedParameters.push(...[...context.substituted].sort());
+
+  // Step 7: Number parameters in Conditions.
+  const numberParameters = new Set(
+    Object.entries(template.Parameters ?? {})
+      .filter(([, p]) => p.Type === 'Number')
+      .map(([name]) => name),
+  );
+  if (template.Conditions) {
+    const used = new Set<string>();
+    template.Conditions = substituteParameters(template.Conditions, numberParameters, used) as Record<
+      string,
+      unknown
+    >;
+    adaptation.conditionParameters.push(...[...used].sort());
+  }
 
   // Step 4: Outputs that refer to placeholders or to resources left out.
   const gone = new Set([...placeholders, ...removed]);

@@ -23,6 +23,7 @@ export {
   TAG_KEYS,
   TEMPLATE_BODY_LIMIT,
   TEMPLATE_CODE_VERSION,
+  TENANT_QUEUE_DATA_ACTIONS,
 } from './constants.js';
 export {
   type StackDeleteArgs,

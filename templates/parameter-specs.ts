@@ -119,6 +119,47 @@ export const PARAMETER_SPECS = {
     accepted:
       'IAM principal ARNs (arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>), no wildcards or commas',
   },
+  WorkerReservedConcurrency: {
+    type: 'Number',
+    description:
+      "ReservedConcurrentExecutions of the tenant's worker function (the tier's noisyNeighbour.reservedConcurrency); 0 for no worker function.",
+    minValue: 0,
+    maxValue: 1_000_000,
+    default: '0',
+    accepted: 'an integer from 0 (no worker function) to the reservable Lambda concurrency of the account',
+  },
+  TenantQueue: {
+    type: 'String',
+    description:
+      "Whether the tenant gets its own SQS queue and dead-letter queue (the tier's noisyNeighbour.tenantQueue).",
+    allowedValues: ['true', 'false'],
+    default: 'false',
+    accepted: 'true or false',
+  },
+  QueueVisibilityTimeout: {
+    type: 'Number',
+    description: 'Visibility timeout of the tenant queue, in seconds.',
+    minValue: 0,
+    maxValue: 43_200,
+    default: '30',
+    accepted: 'an integer from 0 to 43200 (seconds)',
+  },
+  QueueMaxReceiveCount: {
+    type: 'Number',
+    description: 'Receives of a message before it moves to the dead-letter queue.',
+    minValue: 1,
+    maxValue: 1000,
+    default: '5',
+    accepted: 'an integer from 1 to 1000',
+  },
+  ControlPlaneAccountId: {
+    type: 'String',
+    description:
+      "The control plane's account, which the tenant role then trusts for token vending; empty unless the stack runs in a dedicated account.",
+    pattern: '^$|^[0-9]{12}$',
+    default: '',
+    accepted: 'empty, or a 12-digit AWS account id',
+  },
   PermissionsBoundaryArn: {
     type: 'String',
     description:
@@ -146,6 +187,14 @@ const DATABASE = [
   'DbBackupRetentionDays',
 ] as const satisfies readonly ParameterName[];
 
+/** Noisy-neighbour controls of the tier (bridge and silo): defaults provision nothing. */
+const NOISY_NEIGHBOUR = [
+  'WorkerReservedConcurrency',
+  'TenantQueue',
+  'QueueVisibilityTimeout',
+  'QueueMaxReceiveCount',
+] as const satisfies readonly ParameterName[];
+
 /**
  * Every tenant template sets it on each IAM role it creates: on AWS the stacks' CloudFormation role
  * may create roles only under the tenant permissions boundary (docs/deploy.md); locally it is empty.
@@ -156,8 +205,23 @@ const BOUNDARY = ['PermissionsBoundaryArn'] as const satisfies readonly Paramete
 export const TEMPLATE_PARAMETERS: Record<TemplateKind, readonly ParameterName[]> = {
   platform: ['TemplateVersion'],
   pool: [...TENANT_COMMON, ...POOLED_DATA, ...BOUNDARY],
-  bridge: [...TENANT_COMMON, ...POOLED_DATA, 'VpcId', 'SubnetIds', ...DATABASE, ...BOUNDARY],
-  silo: [...TENANT_COMMON, ...DATABASE, 'AllowedPrincipals', ...BOUNDARY],
+  bridge: [
+    ...TENANT_COMMON,
+    ...POOLED_DATA,
+    'VpcId',
+    'SubnetIds',
+    ...DATABASE,
+    ...NOISY_NEIGHBOUR,
+    ...BOUNDARY,
+  ],
+  silo: [
+    ...TENANT_COMMON,
+    ...DATABASE,
+    'AllowedPrincipals',
+    ...NOISY_NEIGHBOUR,
+    'ControlPlaneAccountId',
+    ...BOUNDARY,
+  ],
 };
 
 // ---------------------------------------------------------------- the rules, applied

@@ -50,6 +50,46 @@ function rejection(call: () => unknown): ControlPlaneError {
 }
 
 describe('buildTenantParameters', () => {
+  it("gives a dedicated-account silo stack the control plane's account (the platform stack's) and others none", () => {
+    const dedicated = asRecord(
+      buildTenantParameters(input({ tier: tier('enterprise-dedicated') }), platform),
+    );
+    expect(dedicated.ControlPlaneAccountId).toBe('123456789012');
+    const own = asRecord(buildTenantParameters(input({ tier: tier('enterprise') }), platform));
+    expect(own.ControlPlaneAccountId).toBe('');
+    const bad = rejection(() =>
+      buildTenantParameters(input({ tier: tier('enterprise-dedicated') }), {
+        ...platform,
+        stackId: 'not-an-arn',
+      }),
+    );
+    expect(bad.code).toBe('INVALID_PARAMETER');
+    expect(bad.message).toContain('platform.stackId');
+  });
+
+  it("passes the tier's noisy-neighbour controls; without them the defaults provision nothing", () => {
+    const plain = asRecord(buildTenantParameters(input({ tier: tier('enterprise') }), platform));
+    expect(plain).toMatchObject({
+      WorkerReservedConcurrency: '0',
+      TenantQueue: 'false',
+      QueueVisibilityTimeout: '30',
+      QueueMaxReceiveCount: '5',
+    });
+    const fenced: Tier = {
+      ...tier('premium'),
+      noisyNeighbour: {
+        reservedConcurrency: 25,
+        tenantQueue: { visibilityTimeoutSeconds: 300, maxReceiveCount: 2 },
+      },
+    };
+    expect(asRecord(buildTenantParameters(input({ tier: fenced }), platform))).toMatchObject({
+      WorkerReservedConcurrency: '25',
+      TenantQueue: 'true',
+      QueueVisibilityTimeout: '300',
+      QueueMaxReceiveCount: '2',
+    });
+  });
+
   it.each([
     ['basic', 'pool'],
     ['premium', 'bridge'],

@@ -61,6 +61,18 @@ function checkedList(name: ParameterName, field: string, values: readonly string
   return values.join(',');
 }
 
+/** The account of a stack ARN; INVALID_PARAMETER for anything else (an empty one would drop the trust). */
+function accountOfStackArn(stackArn: string): string {
+  const account = /^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:(\d{12}):stack\//.exec(stackArn)?.[1];
+  if (!account)
+    throw invalid(
+      'platform.stackId',
+      stackArn,
+      'a CloudFormation stack ARN (arn:aws:cloudformation:<region>:<account>:stack/…)',
+    );
+  return account;
+}
+
 /** Deterministic, valid CloudFormation stack name of a tenant's stack for one isolation model. */
 export function tenantStackName(prefix: string, slug: string, isolation: Isolation): string {
   checked('TenantSlug', 'slug', slug);
@@ -160,8 +172,35 @@ export function buildTenantParameters(
       ['DbBackupRetentionDays', 'tier.database.backupRetentionDays', db.backupRetentionDays],
     );
   }
-  if (isolation === 'silo')
+  if (isolation === 'bridge' || isolation === 'silo') {
+    const controls = tier.noisyNeighbour;
+    const queue = controls?.tenantQueue;
+    scalars.push(
+      [
+        'WorkerReservedConcurrency',
+        'tier.noisyNeighbour.reservedConcurrency',
+        controls?.reservedConcurrency ?? 0,
+      ],
+      ['TenantQueue', 'tier.noisyNeighbour.tenantQueue', queue !== undefined],
+      [
+        'QueueVisibilityTimeout',
+        'tier.noisyNeighbour.tenantQueue.visibilityTimeoutSeconds',
+        queue?.visibilityTimeoutSeconds ?? PARAMETER_SPECS.QueueVisibilityTimeout.default,
+      ],
+      [
+        'QueueMaxReceiveCount',
+        'tier.noisyNeighbour.tenantQueue.maxReceiveCount',
+        queue?.maxReceiveCount ?? PARAMETER_SPECS.QueueMaxReceiveCount.default,
+      ],
+    );
+  }
+  if (isolation === 'silo') {
     lists.push(['AllowedPrincipals', 'allowedPrincipals', input.allowedPrincipals, 0]);
+    // A dedicated account's tenant role trusts the control plane's account, the platform stack's:
+    // arn:…:cloudformation:<region>:<account>:stack/…
+    const controlPlaneAccount = tier.dedicatedAccount ? accountOfStackArn(platform.stackId) : '';
+    scalars.push(['ControlPlaneAccountId', 'platform.stackId', controlPlaneAccount]);
+  }
   const values: Partial<Record<ParameterName, string>> = {};
   for (const [name, field, value] of scalars) values[name] = checked(name, field, value);
   for (const [name, field, list, min] of lists) values[name] = checkedList(name, field, list, min);

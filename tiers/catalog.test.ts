@@ -234,3 +234,63 @@ describe('tier catalog', () => {
     );
   });
 });
+
+describe('noisy-neighbour controls', () => {
+  const silo = DEFAULT_CATALOG.tiers.find((t) => t.name === 'enterprise')!;
+  const basic = DEFAULT_CATALOG.tiers.find((t) => t.name === 'basic')!;
+  const withTier = (tier: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    ...DEFAULT_CATALOG,
+    ...extra,
+    tiers: [...DEFAULT_CATALOG.tiers, { ...tier, allowedTransitions: [] }],
+  });
+
+  it('are optional; a queue gets its defaults (visibility 30 s, 5 receives)', () => {
+    expect(TierCatalog.load().tiers.every((t) => t.noisyNeighbour === undefined)).toBe(true);
+    const c = TierCatalog.parse(
+      withTier({ ...silo, name: 'fenced', noisyNeighbour: { reservedConcurrency: 50, tenantQueue: {} } }),
+    );
+    expect(c.get('fenced').noisyNeighbour).toEqual({
+      reservedConcurrency: 50,
+      tenantQueue: { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 },
+    });
+  });
+
+  it('refuses them on a pool tier, saying which tiers take them', () => {
+    expect(
+      codeOf(() =>
+        TierCatalog.parse(withTier({ ...basic, name: 'noisy', noisyNeighbour: { tenantQueue: {} } })),
+      ),
+    ).toBe(
+      'CATALOG_INVALID: invalid tier catalog:\n  - tiers.5.noisyNeighbour: pool tenants share the platform and have no function or queue of their own; noisyNeighbour is for bridge and silo tiers',
+    );
+  });
+
+  it('accept reserved concurrency from 1 to the account limit less the 100 AWS keeps unreserved', () => {
+    const reserve = (n: number, extra: Record<string, unknown> = {}) =>
+      codeOf(() =>
+        TierCatalog.parse(
+          withTier({ ...silo, name: 'fenced', noisyNeighbour: { reservedConcurrency: n } }, extra),
+        ),
+      );
+    expect(reserve(900)).toBe('ok');
+    expect(reserve(1)).toBe('ok');
+    expect(reserve(901)).toBe(
+      'CATALOG_INVALID: invalid tier catalog:\n  - tiers.5.noisyNeighbour.reservedConcurrency: got 901; accepted: an integer from 1 to 900 (lambdaConcurrencyLimit 1000 less the 100 AWS keeps unreserved)',
+    );
+    expect(reserve(0)).toContain(
+      'reservedConcurrency: accepted: an integer from 1 to lambdaConcurrencyLimit less the 100 AWS keeps unreserved',
+    );
+    expect(reserve(2.5)).toContain('tiers.5.noisyNeighbour.reservedConcurrency');
+    // A raised quota is declared in the catalog.
+    expect(reserve(4900, { lambdaConcurrencyLimit: 5000 })).toBe('ok');
+    expect(reserve(4901, { lambdaConcurrencyLimit: 5000 })).toContain('from 1 to 4900');
+  });
+
+  it('refuse out-of-range queue settings and unknown fields', () => {
+    const queue = (tenantQueue: Record<string, unknown>) =>
+      codeOf(() => TierCatalog.parse(withTier({ ...silo, name: 'fenced', noisyNeighbour: { tenantQueue } })));
+    expect(queue({ visibilityTimeoutSeconds: 43_201 })).toContain('tenantQueue.visibilityTimeoutSeconds');
+    expect(queue({ maxReceiveCount: 0 })).toContain('tenantQueue.maxReceiveCount');
+    expect(queue({ fifo: true })).toContain('CATALOG_INVALID');
+  });
+});

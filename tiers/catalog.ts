@@ -41,6 +41,45 @@ export const DatabaseSchema = z
   })
   .strict();
 
+/**
+ * AWS keeps 100 of an account's Lambda concurrency unreserved in each region: no function may
+ * reserve into them (PutFunctionConcurrency refuses).
+ */
+export const LAMBDA_UNRESERVED_MIN = 100;
+/** The regional Lambda concurrency quota of a new account; raised quotas go in the catalog. */
+export const LAMBDA_CONCURRENCY_DEFAULT = 1000;
+
+/**
+ * A bridge or silo tenant's own queue (SQS, with a dead-letter queue, encrypted with the tenant's
+ * KMS key, usable only by principals tagged with its TenantId).
+ */
+export const TenantQueueSchema = z
+  .object({
+    /** How long a received message stays invisible to other consumers. @default 30 */
+    visibilityTimeoutSeconds: z.number().int().min(0).max(43_200).default(30),
+    /** Receives before a message moves to the dead-letter queue. @default 5 */
+    maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+  })
+  .strict();
+
+/**
+ * Noisy-neighbour controls of a tier, provisioned in each tenant's stack (docs/tiers.md): a tenant
+ * worker function with reserved Lambda concurrency (its cap and its guarantee), and a queue of its own.
+ */
+export const NoisyNeighbourSchema = z
+  .object({
+    /** ReservedConcurrentExecutions of the tenant's worker function; absent: no worker function. */
+    reservedConcurrency: z
+      .number()
+      .int()
+      .min(1, 'accepted: an integer from 1 to lambdaConcurrencyLimit less the 100 AWS keeps unreserved')
+      .optional(),
+    /** Absent: no tenant queue. */
+    tenantQueue: TenantQueueSchema.optional(),
+  })
+  .strict();
+export type NoisyNeighbour = z.infer<typeof NoisyNeighbourSchema>;
+
 const StripePriceIdSchema = z.string().regex(/^price_[A-Za-z0-9_]{1,250}$/, 'a Stripe price id (price_…)');
 
 /** What a tenant of the tier pays, in the billing provider (docs/billing.md). */
@@ -73,6 +112,8 @@ export const TierSchema = z
     meters: z.record(MeterNameSchema, TierMeterSchema).default({}),
     /** Absent: tenants of the tier get a billing customer and no subscription. */
     billing: TierBillingSchema.optional(),
+    /** Bridge and silo only: per-tenant Lambda reserved concurrency and queue. @default none */
+    noisyNeighbour: NoisyNeighbourSchema.optional(),
     /** Regions a tenant of this tier may live in (within ALLOWED_REGIONS); absent: any allowed one. */
     regions: z
       .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'))
@@ -106,6 +147,14 @@ export const TierSchema = z
         message: 'only silo tiers can have a dedicated account',
       });
     }
+    if (tier.noisyNeighbour && tier.isolation === 'pool') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['noisyNeighbour'],
+        message:
+          'pool tenants share the platform and have no function or queue of their own; noisyNeighbour is for bridge and silo tiers',
+      });
+    }
     if (tier.throttle.burstLimit < tier.throttle.rateLimit) {
       ctx.addIssue({
         code: 'custom',
@@ -126,6 +175,15 @@ export const TierCatalogSchema = z
      * (docs/metering.md). Without it, shared cost is reported unapportioned.
      */
     sharedCostMeter: MeterNameSchema.optional(),
+    /**
+     * The regional Lambda concurrency quota of the accounts tenant stacks run in; a tier's
+     * reservedConcurrency must leave AWS's 100 unreserved. @default 1000 (a new account's)
+     */
+    lambdaConcurrencyLimit: z
+      .number()
+      .int()
+      .min(LAMBDA_UNRESERVED_MIN + 1)
+      .default(LAMBDA_CONCURRENCY_DEFAULT),
   })
   .strict()
   .superRefine((catalog, ctx) => {
@@ -179,6 +237,16 @@ export const TierCatalogSchema = z
             path: ['tiers', i, 'meters', name],
             message: `unknown meter ${name}; declare it in meters`,
           });
+    });
+    const reservable = catalog.lambdaConcurrencyLimit - LAMBDA_UNRESERVED_MIN;
+    catalog.tiers.forEach((t, i) => {
+      const reserved = t.noisyNeighbour?.reservedConcurrency;
+      if (reserved !== undefined && reserved > reservable)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', i, 'noisyNeighbour', 'reservedConcurrency'],
+          message: `got ${reserved}; accepted: an integer from 1 to ${reservable} (lambdaConcurrencyLimit ${catalog.lambdaConcurrencyLimit} less the ${LAMBDA_UNRESERVED_MIN} AWS keeps unreserved)`,
+        });
     });
     if (catalog.sharedCostMeter !== undefined) {
       const driver = meters.get(catalog.sharedCostMeter);
@@ -278,6 +346,8 @@ export class TierCatalog {
   readonly tiers: readonly Tier[];
   readonly meters: readonly Meter[];
   readonly sharedCostMeter: string | undefined;
+  /** The accounts' regional Lambda concurrency quota the tiers' reservedConcurrency is checked against. */
+  readonly lambdaConcurrencyLimit: number;
   private readonly byName: ReadonlyMap<string, Tier>;
   private readonly meterByName: ReadonlyMap<string, Meter>;
 
@@ -285,6 +355,7 @@ export class TierCatalog {
     this.tiers = data.tiers;
     this.meters = data.meters;
     this.sharedCostMeter = data.sharedCostMeter;
+    this.lambdaConcurrencyLimit = data.lambdaConcurrencyLimit;
     this.byName = new Map(data.tiers.map((t) => [t.name, t]));
     this.meterByName = new Map(data.meters.map((m) => [m.name, m]));
   }

@@ -201,6 +201,9 @@ describe('tenantctl against a running API', () => {
     const tiers = await cli(['tiers']);
     expect(tiers.stdout).toMatch(/^TIER\s+ISOLATION/);
     expect(tiers.stdout).toMatch(/\nenterprise\s+silo\s+1000\s+2000/);
+    // The noisy-neighbour controls column: none on the shipped tiers.
+    expect(tiers.stdout.split('\n')[0]).toMatch(/OWN ACCOUNT\s+CONTROLS\s+MOVES TO$/);
+    expect(tiers.stdout).toMatch(/\nenterprise\s+silo\s.*\sno\s+-\s+premium/);
 
     const off = await cli(['offboard', 'waiter', '--json']);
     expect(off.code).toBe(0);

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import { startListeningTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { runCaptured } from '../../test/support/cli.js';
+import { TierCatalog } from '../../tiers/catalog.js';
 import { parseCommandLine, UsageError, usage } from './args.js';
-import { renderTenant } from './render.js';
+import { renderTenant, renderTiers } from './render.js';
 
 /** The operator's tenantctl commands against a running API (registry-only lifecycle). */
 
@@ -312,6 +313,28 @@ describe('tenantctl polish', () => {
     expect(gone).not.toContain('tcp-gone-co');
     expect(gone).not.toContain('123456789012');
     expect(gone).toMatch(/offboarded:\s+2026-01-02/);
+  });
+});
+
+describe('tenantctl tiers', () => {
+  it("shows each tier's noisy-neighbour controls, '-' for none", () => {
+    const enterprise = TierCatalog.load().get('enterprise');
+    const out = renderTiers([
+      enterprise,
+      { ...enterprise, name: 'fenced', noisyNeighbour: { reservedConcurrency: 50 } },
+      {
+        ...enterprise,
+        name: 'queued',
+        noisyNeighbour: {
+          reservedConcurrency: 5,
+          tenantQueue: { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 },
+        },
+      },
+    ]);
+    const cell = (tier: string) => new RegExp(`\\n${tier}\\s.*\\sno\\s+(.+?)\\s{2,}`).exec(`\n${out}`)?.[1];
+    expect(cell('enterprise')).toBe('-');
+    expect(cell('fenced')).toBe('reserved 50');
+    expect(cell('queued')).toBe('reserved 5, queue');
   });
 });
 

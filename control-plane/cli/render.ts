@@ -81,9 +81,29 @@ function eventDetail(e: AuditEvent): string {
     .join(' ');
 }
 
+/** A tier's noisy-neighbour controls in a table cell: "reserved 50, queue", or "-". */
+function noisyNeighbourSummary(tier: Tier): string {
+  const controls = tier.noisyNeighbour;
+  const parts = [
+    controls?.reservedConcurrency !== undefined ? `reserved ${controls.reservedConcurrency}` : undefined,
+    controls?.tenantQueue ? 'queue' : undefined,
+  ].filter((x) => x !== undefined);
+  return parts.join(', ') || '-';
+}
+
 export function renderTiers(tiers: readonly Tier[]): string {
   return table(
-    ['TIER', 'ISOLATION', 'RATE/S', 'BURST', 'DAILY QUOTA', 'DATABASE', 'OWN ACCOUNT', 'MOVES TO'],
+    [
+      'TIER',
+      'ISOLATION',
+      'RATE/S',
+      'BURST',
+      'DAILY QUOTA',
+      'DATABASE',
+      'OWN ACCOUNT',
+      'CONTROLS',
+      'MOVES TO',
+    ],
     tiers.map((t) => [
       t.name,
       t.isolation,
@@ -92,6 +112,7 @@ export function renderTiers(tiers: readonly Tier[]): string {
       String(t.throttle.dailyQuota),
       t.database ? `${t.database.instanceClass}${t.database.multiAz ? ' multi-AZ' : ''}` : '-',
       t.dedicatedAccount ? 'yes' : 'no',
+      noisyNeighbourSummary(t),
       t.allowedTransitions.join(', ') || '-',
     ]),
   );

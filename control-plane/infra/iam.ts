@@ -1,7 +1,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ITEM_ACTIONS } from '../../templates/index.js';
+import { ITEM_ACTIONS, TENANT_QUEUE_DATA_ACTIONS } from '../../templates/index.js';
 
 /**
  * The IAM boundaries of the deployed control plane (docs/deploy.md, "IAM boundaries").
@@ -156,6 +156,32 @@ export const TENANT_STACK_ACTIONS = {
     'logs:ListTagsLogGroup',
   ],
   logsRead: ['logs:DescribeLogGroups'],
+  /** Noisy-neighbour controls: the tenant queue, its dead-letter queue and the queue policy. */
+  queue: [
+    'sqs:CreateQueue',
+    'sqs:DeleteQueue',
+    'sqs:GetQueueAttributes',
+    'sqs:SetQueueAttributes',
+    'sqs:GetQueueUrl',
+    'sqs:TagQueue',
+    'sqs:UntagQueue',
+    'sqs:ListQueueTags',
+  ],
+  /** Noisy-neighbour controls: the tenant worker function and its reserved concurrency. */
+  worker: [
+    'lambda:CreateFunction',
+    'lambda:DeleteFunction',
+    'lambda:GetFunction',
+    'lambda:GetFunctionConfiguration',
+    'lambda:UpdateFunctionCode',
+    'lambda:UpdateFunctionConfiguration',
+    'lambda:PutFunctionConcurrency',
+    'lambda:DeleteFunctionConcurrency',
+    'lambda:GetFunctionConcurrency',
+    'lambda:TagResource',
+    'lambda:UntagResource',
+    'lambda:ListTags',
+  ],
   /** Tenant roles and the silo flow-log role; creating or extending one needs the tenant boundary. */
   roleWithBoundary: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
   role: [
@@ -172,6 +198,9 @@ export const TENANT_STACK_ACTIONS = {
     'iam:ListAttachedRolePolicies',
   ],
 } as const;
+
+/** Services the execution role may pass tenant stacks' roles to: the flow-log role, the worker role. */
+export const TENANT_ROLE_SERVICES = ['vpc-flow-logs.amazonaws.com', 'lambda.amazonaws.com'] as const;
 
 /** Service-linked roles the first NLB or RDS instance of an account needs. */
 const SERVICE_LINKED_ROLES = ['elasticloadbalancing.amazonaws.com', 'rds.amazonaws.com'];
@@ -230,6 +259,15 @@ export class TenantStackRole extends Construct {
         }),
         statement('DatabaseIamAuthentication', ['rds-db:connect'], [arn('rds-db', 'dbuser:*/*')]),
         statement(
+          'TenantQueueMessages',
+          [...TENANT_QUEUE_DATA_ACTIONS, 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          [arn('sqs', `${prefix}-*`)],
+        ),
+        statement('TenantQueueKey', ['kms:Decrypt', 'kms:GenerateDataKey'], [arn('kms', 'key/*')], {
+          StringEquals: { 'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com` },
+        }),
+        statement('TenantWorkerInvoke', ['lambda:InvokeFunction'], [arn('lambda', `function:${prefix}-*`)]),
+        statement(
           'FlowLogDelivery',
           ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:DescribeLogGroups'],
           [arn('logs', `log-group:${prefix}-*`), arn('logs', `log-group:${prefix}-*:log-stream:*`)],
@@ -270,12 +308,14 @@ export class TenantStackRole extends Construct {
             statement('Secret', a.secret, [arn('secretsmanager', 'secret:*')]),
             statement('SecretPassword', a.secretPassword, ['*']),
             statement('FlowLogGroup', a.logs, [arn('logs', `log-group:${prefix}-*`)]),
+            statement('TenantQueues', a.queue, [arn('sqs', `${prefix}-*`)]),
+            statement('TenantWorkers', a.worker, [arn('lambda', `function:${prefix}-*`)]),
             statement('TenantRolesWithBoundary', a.roleWithBoundary, [tenantRolesArn(prefix)], {
               StringEquals: { 'iam:PermissionsBoundary': this.boundary.managedPolicyArn },
             }),
             statement('TenantRoles', a.role, [tenantRolesArn(prefix)]),
-            statement('PassFlowLogRole', ['iam:PassRole'], [tenantRolesArn(prefix)], {
-              StringEquals: { 'iam:PassedToService': 'vpc-flow-logs.amazonaws.com' },
+            statement('PassTenantServiceRoles', ['iam:PassRole'], [tenantRolesArn(prefix)], {
+              StringEquals: { 'iam:PassedToService': [...TENANT_ROLE_SERVICES] },
             }),
             statement(
               'ServiceLinkedRoles',
@@ -330,7 +370,17 @@ export class TenantStackRole extends Construct {
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*]`,
         reason:
-          'Roles of tenant stacks are named after the stack (<prefix>-<slug>-<isolation>-…). Creating one or changing its policies requires the tenant permissions boundary; passing one is limited to VPC flow logs.',
+          'Roles of tenant stacks are named after the stack (<prefix>-<slug>-<isolation>-…). Creating one or changing its policies requires the tenant permissions boundary; passing one is limited to VPC flow logs and Lambda (the tenant worker).',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${prefix}-*]`,
+        reason:
+          'Tenant queues (noisy-neighbour controls) are named by CloudFormation after their tenant stack, <prefix>-<slug>-<isolation>-…',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${prefix}-*]`,
+        reason:
+          'Tenant worker functions (noisy-neighbour controls) are named by CloudFormation after their tenant stack.',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/*]',
@@ -371,7 +421,18 @@ export class TenantStackRole extends Construct {
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*]`,
-        reason: 'A ceiling for the silo flow-log role: log groups of tenant stacks only.',
+        reason:
+          'A ceiling for the silo flow-log role and the tenant worker: log groups of tenant stacks only.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${prefix}-*]`,
+        reason:
+          "A ceiling for tenant queues, named after their stacks; each tenant role's own policy names its own queues, and each queue's policy refuses principals of another TenantId.",
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${prefix}-*]`,
+        reason:
+          "A ceiling for invoking tenant workers; each tenant role's own policy names its own function.",
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*:log-stream:*]`,

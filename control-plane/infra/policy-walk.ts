@@ -1,4 +1,5 @@
 import type { CfnTemplate } from '../../templates/index.js';
+import { TENANT_ROLE_SERVICES } from './iam.js';
 
 /**
  * Every IAM policy statement of a template, for checks that must hold for all of them (see the
@@ -121,7 +122,7 @@ export const CLOUDFORMATION_ACCOUNT_READS = [
  * violation (empty: all hold).
  * - no `*` action, no NotAction/NotResource, no wildcard action on `*` resources;
  * - iam:PassRole only of the execution role, only to CloudFormation (the execution role itself may
- *   pass tenant stacks' roles, `role/<prefix>-*`, to VPC flow logs only);
+ *   pass tenant stacks' roles, `role/<prefix>-*`, to VPC flow logs and Lambda only: TENANT_ROLE_SERVICES);
  * - CloudFormation only on `stack/<prefix>-*` (a statement of only CLOUDFORMATION_ACCOUNT_READS
  *   aside), CreateStack/UpdateStack only with RoleARN = the execution role.
  */
@@ -151,11 +152,13 @@ export function boundaryViolations(statements: readonly FoundStatement[], rules:
     if (actions.some((a) => actionCovers(a, 'iam:PassRole'))) {
       const passedTo = statement.Condition?.StringEquals?.['iam:PassedToService'];
       const toCloudFormation = same(resources, [execArn]) && passedTo === 'cloudformation.amazonaws.com';
-      const flowLogRoles =
+      const services = [passedTo].flat();
+      const tenantServiceRoles =
         roles.includes(rules.executionRole) &&
         same(resources, [tenantRoles]) &&
-        passedTo === 'vpc-flow-logs.amazonaws.com';
-      if (!toCloudFormation && !flowLogRoles)
+        services.length > 0 &&
+        services.every((x) => (TENANT_ROLE_SERVICES as readonly unknown[]).includes(x));
+      if (!toCloudFormation && !tenantServiceRoles)
         say(
           `iam:PassRole of ${resources.join(', ')} to ${String(passedTo)}: only the execution role, to CloudFormation`,
         );

@@ -488,7 +488,7 @@ describe('IAM boundaries (every statement of both stacks)', () => {
     expect(violations).toContainEqual(expect.stringContaining(message));
   });
 
-  it('iam:PassRole is granted, only of the execution role to CloudFormation (and tenant flow-log roles by that role)', () => {
+  it('iam:PassRole is granted, only of the execution role to CloudFormation (and tenant flow-log and worker roles by that role)', () => {
     const exec = execRoleId();
     const passing = allows().filter((s) =>
       actionsOf(s.statement).some((a) => actionCovers(a, 'iam:PassRole')),
@@ -497,6 +497,29 @@ describe('IAM boundaries (every statement of both stacks)', () => {
       [false, [`\${${exec}.Arn}`]],
       [true, [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${PREFIX}-*`]],
     ]);
+    const tenantRoles = passing.find((s) => s.roles.includes(exec));
+    expect(tenantRoles?.statement.Condition?.StringEquals?.['iam:PassedToService']).toEqual([
+      'vpc-flow-logs.amazonaws.com',
+      'lambda.amazonaws.com',
+    ]);
+  });
+
+  it('the boundary check refuses the execution role passing tenant roles to a service besides flow logs and Lambda', () => {
+    const tampered = structuredClone(cpJson);
+    const role = tampered.Resources[execRoleId()]!.Properties as {
+      Policies: { PolicyDocument: { Statement: Record<string, unknown>[] } }[];
+    };
+    const pass = role.Policies.flatMap((p) => p.PolicyDocument.Statement).find(
+      (st) => st.Sid === 'PassTenantServiceRoles',
+    )!;
+    pass.Condition = {
+      StringEquals: { 'iam:PassedToService': ['lambda.amazonaws.com', 'ec2.amazonaws.com'] },
+    };
+    const violations = boundaryViolations(policyStatements(tampered), {
+      prefix: PREFIX,
+      executionRole: execRoleId(),
+    });
+    expect(violations).toEqual([expect.stringContaining('PassTenantServiceRoles: iam:PassRole of')]);
   });
 
   it('the execution role creates roles only under the tenant permissions boundary', () => {
@@ -555,9 +578,13 @@ describe('IAM boundaries (every statement of both stacks)', () => {
     );
     expect(assume.map((s) => resourcesOf(s.statement))).toEqual([
       [`arn:\${AWS::Partition}:iam::*:role/OrganizationAccountAccessRole`],
-      // Credential vending (the API role): tenant roles of this account only.
+      // Credential vending (the API role): tenant roles of this account, and of dedicated accounts
+      // only with a TenantId session tag (their trust requires the tenant's own).
       [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${PREFIX}-*`],
+      [`arn:\${AWS::Partition}:iam::*:role/${PREFIX}-*`],
     ]);
+    const dedicated = assume.find((s) => s.statement.Sid === 'VendDedicatedTenantCredentials');
+    expect(dedicated?.statement.Condition).toEqual({ StringLike: { 'aws:RequestTag/TenantId': 't_*' } });
   });
 });
 

@@ -152,6 +152,7 @@ describe('GET /v1/tiers', () => {
     const { meters, sharedCostMeter } = res.json() as { meters: { name: string }[]; sharedCostMeter: string };
     expect(meters.map((m) => m.name)).toEqual(['api-requests', 'storage-gb', 'seats']);
     expect(sharedCostMeter).toBe('api-requests');
+    expect((res.json() as { lambdaConcurrencyLimit: number }).lambdaConcurrencyLimit).toBe(1000);
     expect((tiers[0] as { meters?: unknown }).meters).toEqual(t.catalog.tiers[0]!.meters);
     expect((await t.call({ method: 'GET', url: '/v1/tiers', key: null })).statusCode).toBe(401);
   });

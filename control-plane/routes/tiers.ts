@@ -9,7 +9,7 @@ export function tierRoutes(router: Router, ctx: RouteContext): void {
     operationId: 'listTiers',
     summary: 'The tier catalog',
     description:
-      'Each tier with its isolation model, limits, database, dedicated-account setting, allowed moves and the meters it includes; the meters the catalog declares.',
+      'Each tier with its isolation model, limits, database, dedicated-account setting, noisy-neighbour controls, allowed moves and the meters it includes; the meters the catalog declares and the Lambda concurrency limit the controls are checked against.',
     tags: ['tiers'],
     auth: 'tenants:read',
     responses: { 200: { description: 'The tier catalog.', schema: TiersResponseSchema } },
@@ -17,6 +17,7 @@ export function tierRoutes(router: Router, ctx: RouteContext): void {
       tiers: ctx.catalog.tiers,
       meters: ctx.catalog.meters,
       ...(ctx.catalog.sharedCostMeter ? { sharedCostMeter: ctx.catalog.sharedCostMeter } : {}),
+      lambdaConcurrencyLimit: ctx.catalog.lambdaConcurrencyLimit,
     }),
   });
 }

@@ -7,6 +7,7 @@ import {
   outputTemplateVersion,
   tenantRoleProps,
 } from './common.js';
+import { NoisyNeighbourControls } from './noisy-neighbour.js';
 import { templateStackProps } from './stack-props.js';
 import { TenantDataStores } from './tenant-data-stores.js';
 import { databaseProps, TenantDatabase } from './tenant-database.js';
@@ -49,6 +50,11 @@ export function completeDedicatedStack(
   const data = new TenantDataStores(stack, 'Data', { key: database.key });
   data.grantReadWrite(tenant.role, database.key);
   data.addOutputs(stack);
+  new NoisyNeighbourControls(stack, 'NoisyNeighbour', {
+    parameters: p,
+    key: database.key,
+    tenantRole: tenant.role,
+  });
 }
 
 /** The outputs bridge and silo share; names are a contract with the workflows (docs/templates.md). */

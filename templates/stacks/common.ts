@@ -108,7 +108,8 @@ export function tenantRoleProps(
   isolation: Isolation,
 ): TenantRoleProps {
   const description = Fn.join('', [`Data access of ${isolation} tenant `, p('TenantSlug').valueAsString]);
-  if (isolation === 'silo') return { tenantId, description };
+  if (isolation === 'silo')
+    return { tenantId, description, controlPlaneAccountId: p('ControlPlaneAccountId').valueAsString };
   return {
     tenantId,
     description,

@@ -10,12 +10,15 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_RETENTION_DAYS_DEFAULT } from '../../core/tenant-data/layout.js';
-import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT, TAG_KEYS } from '../constants.js';
+import { TierCatalog } from '../../tiers/catalog.js';
+import { POSTGRES_ENGINE_VERSION, POSTGRES_PORT, TAG_KEYS, TENANT_WORKER_RUNTIME } from '../constants.js';
 import { referencedLogicalIds } from '../emulator.js';
 import { PARAMETER_SPECS, TEMPLATE_PARAMETERS } from '../parameter-specs.js';
+import { buildTenantParameters } from '../parameters.js';
 import { REQUIRED_OUTPUTS } from '../platform.js';
-import type { CfnTemplate, TemplateKind } from '../types.js';
+import type { CfnTemplate, PlatformOutputs, TemplateKind } from '../types.js';
 import { UNTAGGED_RESOURCE_TYPES } from './common.js';
+import { NOISY_NEIGHBOUR_CONDITIONS } from './noisy-neighbour.js';
 import { HAS_PERMISSIONS_BOUNDARY } from './permissions-boundary.js';
 import { buildTemplateStack, synthesizeStack } from './synthesize.js';
 
@@ -161,8 +164,8 @@ describe('tenant templates put every IAM role under the PermissionsBoundaryArn p
         'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PermissionsBoundaryArn' }, ''] }],
       });
       const roles = resourcesOfType(json, 'AWS::IAM::Role');
-      // pool and bridge: the tenant role; silo: the tenant role and the VPC flow-log role.
-      expect(roles.length).toBe(kind === 'silo' ? 2 : 1);
+      // The tenant role; bridge and silo the worker role (a noisy-neighbour control); silo the VPC flow-log role.
+      expect(roles.length).toBe({ pool: 1, bridge: 2, silo: 3 }[kind]);
       for (const [id, role] of roles) expect(role.Properties?.PermissionsBoundary, id).toEqual(boundary);
       // No IAM user or group a boundary would also have to cover.
       expect(resourcesOfType(json, 'AWS::IAM::User')).toEqual([]);
@@ -515,6 +518,89 @@ const hasCfnLint = (() => {
   }
 })();
 
+describe.each(['bridge', 'silo'] as const)('%s: noisy-neighbour controls', (kind) => {
+  const conditioned = (json: CfnTemplate, condition: string) =>
+    Object.entries(json.Resources)
+      .filter(([, r]) => r.Condition === condition)
+      .map(([, r]) => r.Type)
+      .sort();
+
+  it('are off by default: each resource and output sits behind a condition on its parameter', () => {
+    const { json } = get(kind);
+    expect(json.Parameters?.WorkerReservedConcurrency).toMatchObject({
+      Type: 'Number',
+      Default: '0',
+      MinValue: 0,
+    });
+    expect(json.Parameters?.TenantQueue).toMatchObject({
+      Default: 'false',
+      AllowedValues: ['true', 'false'],
+    });
+    expect(json.Conditions?.[NOISY_NEIGHBOUR_CONDITIONS.queue]).toEqual({
+      'Fn::Equals': [{ Ref: 'TenantQueue' }, 'true'],
+    });
+    expect(json.Conditions?.[NOISY_NEIGHBOUR_CONDITIONS.worker]).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'WorkerReservedConcurrency' }, '0'] }],
+    });
+    expect(conditioned(json, NOISY_NEIGHBOUR_CONDITIONS.queue)).toEqual([
+      'AWS::IAM::Policy',
+      'AWS::SQS::Queue',
+      'AWS::SQS::Queue',
+      'AWS::SQS::QueuePolicy',
+    ]);
+    expect(conditioned(json, NOISY_NEIGHBOUR_CONDITIONS.worker)).toEqual([
+      'AWS::IAM::Policy',
+      'AWS::IAM::Role',
+      'AWS::Lambda::Function',
+      'AWS::Logs::LogGroup',
+    ]);
+    expect(conditioned(json, NOISY_NEIGHBOUR_CONDITIONS.workerAndQueue)).toEqual(['AWS::IAM::Policy']);
+    const outputs = json.Outputs ?? {};
+    for (const name of ['TenantQueueUrl', 'TenantQueueArn', 'TenantDeadLetterQueueUrl'])
+      expect(outputs[name]?.Condition, name).toBe(NOISY_NEIGHBOUR_CONDITIONS.queue);
+    for (const name of ['WorkerFunctionName', 'WorkerFunctionArn'])
+      expect(outputs[name]?.Condition, name).toBe(NOISY_NEIGHBOUR_CONDITIONS.worker);
+  });
+
+  it('the queue: SSE with the tenant key, a dead-letter queue after QueueMaxReceiveCount, fenced by TenantId', () => {
+    const { json } = get(kind);
+    const queues = resourcesOfType(json, 'AWS::SQS::Queue');
+    const [keyId] = resourcesOfType(json, 'AWS::KMS::Key').map(([id]) => id);
+    for (const [id, q] of queues)
+      expect(q.Properties?.KmsMasterKeyId, id).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const main = queues.find(([, q]) => q.Properties?.RedrivePolicy)!;
+    const dlq = queues.find(([, q]) => !q.Properties?.RedrivePolicy)!;
+    expect(main[1].Properties).toMatchObject({
+      VisibilityTimeout: { Ref: 'QueueVisibilityTimeout' },
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlq[0], 'Arn'] },
+        maxReceiveCount: { Ref: 'QueueMaxReceiveCount' },
+      },
+    });
+    const [, policy] = resourcesOfType(json, 'AWS::SQS::QueuePolicy')[0]!;
+    const document = policy.Properties?.PolicyDocument as { Statement: Statement[] };
+    const statements = document.Statement;
+    expect(statements.every((st) => st.Effect === 'Deny')).toBe(true);
+    expect(statements.find((st) => st.Sid === 'OwnTenantOnly')?.Condition).toEqual({
+      StringNotEquals: { 'aws:PrincipalTag/TenantId': { Ref: 'TenantId' } },
+    });
+  });
+
+  it('the worker: reserved concurrency from the parameter, its own role and log group', () => {
+    const { json } = get(kind);
+    const [, fn] = resourcesOfType(json, 'AWS::Lambda::Function')[0]!;
+    const [roleId] = resourcesOfType(json, 'AWS::IAM::Role').filter(([id]) => id.includes('Worker'))[0]!;
+    expect(fn!.Properties).toMatchObject({
+      ReservedConcurrentExecutions: { Ref: 'WorkerReservedConcurrency' },
+      Role: { 'Fn::GetAtt': [roleId, 'Arn'] },
+      Runtime: TENANT_WORKER_RUNTIME,
+    });
+    expect(JSON.stringify(json.Resources[roleId]?.Properties?.AssumeRolePolicyDocument)).toContain(
+      'lambda.amazonaws.com',
+    );
+  });
+});
+
 describe('cfn-lint', () => {
   it.skipIf(!hasCfnLint)(
     'finds nothing in any AWS template (skipped only when cfn-lint is not installed)',
@@ -525,6 +611,64 @@ describe('cfn-lint', () => {
         return file;
       });
       const findings = await promisify(execFile)('cfn-lint', ['--format', 'json', ...files]).then(
+        ({ stdout }) => stdout,
+        (e: { stdout?: string }) => e.stdout ?? String(e),
+      );
+      expect(JSON.parse(findings || '[]')).toEqual([]);
+    },
+  );
+
+  // cfn-lint resolves the template with the values a tier gives (W1030 and the like check them
+  // against each resource's schema), for tiers with and without the noisy-neighbour controls.
+  const fenced = {
+    reservedConcurrency: 900,
+    tenantQueue: { visibilityTimeoutSeconds: 43_200, maxReceiveCount: 1000 },
+  };
+  const platform = {
+    pooledTableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/tcp-pooled',
+    artifactBucketName: 'tcp-artifacts',
+    vpcId: 'vpc-0123456789abcdef0',
+    isolatedSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  } as PlatformOutputs;
+  // (Without the controls the values are the templates' defaults, which the test above lints.)
+  it.skipIf(!hasCfnLint).each([
+    ['premium', fenced],
+    ['enterprise', fenced],
+  ] as const)(
+    'finds nothing in the %s template resolved with its parameters (controls: %o)',
+    async (tierName, noisyNeighbour) => {
+      const tier = { ...TierCatalog.load().get(tierName), noisyNeighbour };
+      const file = join(outRoot, `${tierName}-fenced.lint.json`);
+      writeFileSync(file, JSON.stringify(get(tier.isolation).json));
+      const parameters = buildTenantParameters(
+        {
+          tenantId: 't_01JAAAAAAAAAAAAAAAAAAAAAAA',
+          slug: 'acme',
+          tier,
+          allowedPrincipals: [],
+          templateVersion: '0123456789ab',
+        },
+        platform,
+      );
+      // cfn-lint's parameter file takes list parameters as arrays.
+      const json = get(tier.isolation).json;
+      const values = parameters.map(({ ParameterKey, ParameterValue }) => {
+        const type = json.Parameters?.[ParameterKey]?.Type ?? '';
+        const isList = type === 'CommaDelimitedList' || type.startsWith('List<');
+        return {
+          ParameterKey,
+          ParameterValue: isList ? ParameterValue.split(',').filter(Boolean) : ParameterValue,
+        };
+      });
+      const parameterFile = `${file}.parameters.json`;
+      writeFileSync(parameterFile, JSON.stringify(values));
+      const findings = await promisify(execFile)('cfn-lint', [
+        '--format',
+        'json',
+        file,
+        '--parameter-files',
+        parameterFile,
+      ]).then(
         ({ stdout }) => stdout,
         (e: { stdout?: string }) => e.stdout ?? String(e),
       );

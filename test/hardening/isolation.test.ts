@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TENANT_QUEUE_DATA_ACTIONS } from '../../templates/constants.js';
 import {
   buildTenantParameters,
   type CfnTemplate,
@@ -9,6 +10,7 @@ import {
 } from '../../templates/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { testSynth } from '../support/control-plane.js';
+import { type EvalRequest, evaluate, type Statement } from '../support/iam-eval.js';
 import {
   actionsOf,
   conditionValues,
@@ -31,7 +33,18 @@ import {
 const KINDS = ['pool', 'bridge', 'silo'] as const;
 const TARGETS = ['aws', 'moto'] as const;
 const TIER_OF = { pool: 'basic', bridge: 'premium', silo: 'enterprise' } as const;
-const catalog = TierCatalog.load();
+/** Bridge and silo tenants here have every noisy-neighbour control: their queue and worker are in play. */
+const CONTROLS = {
+  reservedConcurrency: 5,
+  tenantQueue: { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 },
+};
+const shipped = TierCatalog.load();
+const catalog = {
+  get: (name: string) => {
+    const tier = shipped.get(name);
+    return tier.isolation === 'pool' ? tier : { ...tier, noisyNeighbour: CONTROLS };
+  },
+};
 const templates = new Map<string, CfnTemplate>();
 
 beforeAll(async () => {
@@ -248,6 +261,18 @@ function requestsFor(template: CfnTemplate, kind: (typeof KINDS)[number], tenant
       });
     if (resource.Type === 'AWS::KMS::Key')
       requests.push({ what: 'key', action: 'kms:Decrypt', resource: own(logical), context: {} });
+    if (resource.Type === 'AWS::SQS::Queue')
+      requests.push(
+        { what: 'queue send', action: 'sqs:SendMessage', resource: own(logical), context: {} },
+        { what: 'queue receive', action: 'sqs:ReceiveMessage', resource: own(logical), context: {} },
+      );
+    if (resource.Type === 'AWS::Lambda::Function')
+      requests.push({
+        what: 'worker invoke',
+        action: 'lambda:InvokeFunction',
+        resource: own(logical),
+        context: {},
+      });
   }
   return requests;
 }
@@ -327,6 +352,141 @@ it('the property catches a leaking policy (LeadingKeys and object prefix widened
     (r) => allowedBy(leaky, lookupFor(leaky, 'pool', a), r).length > 0,
   );
   expect(leaks.map((r) => r.what)).toEqual(['pooled item', 'artifact object']);
+});
+
+/** A template statement resolved with one tenant's values, as the IAM evaluator takes it. */
+function resolved(statement: Record<string, unknown>, lookup: Lookup): Statement {
+  const condition: Record<string, Record<string, string[]>> = {};
+  for (const [key, values] of conditionValues(statement, lookup)) {
+    const [operator = '', conditionKey = ''] = key.split('|');
+    condition[operator] = { ...condition[operator], [conditionKey]: values };
+  }
+  return {
+    Effect: statement.Effect as 'Allow' | 'Deny',
+    Action: actionsOf(statement),
+    Resource: resourcesOf(statement, lookup),
+    Condition: condition,
+  };
+}
+
+describe("noisy-neighbour controls: a tenant's queue and worker are its own", () => {
+  const a = { tenantId: 't_01JAAAAAAAAAAAAAAAAAAAAAAA', slug: 'alpha' };
+  const b = { tenantId: 't_01JBBBBBBBBBBBBBBBBBBBBBBB', slug: 'bravo' };
+
+  for (const kind of ['bridge', 'silo'] as const) {
+    it(`${kind}: the queue policy denies message actions to any principal not tagged with this TenantId, and plain HTTP`, () => {
+      const template = templates.get(`${kind}.aws`)!;
+      const lookupA = lookupFor(template, kind, a);
+      const queuePolicy = policyStatements(template).filter(
+        (s) => template.Resources[s.where]?.Type === 'AWS::SQS::QueuePolicy',
+      );
+      expect(queuePolicy.map((s) => s.statement.Sid)).toEqual(['TlsOnly', 'OwnTenantOnly']);
+      const [queueId] = Object.entries(template.Resources).find(
+        ([, r]) => r.Type === 'AWS::SQS::Queue' && r.Properties?.RedrivePolicy,
+      )!;
+      // A principal of the account whose own policy allows every SQS action on every queue.
+      const policies = {
+        identity: [
+          { Effect: 'Allow' as const, Action: 'sqs:*', Resource: '*' },
+          ...queuePolicy.map((s) => resolved(s.statement, lookupA)),
+        ],
+      };
+      const request = (action: string, context: Record<string, string>): EvalRequest => ({
+        action,
+        resource: lookupA(`${queueId}.Arn`),
+        context: { 'aws:SecureTransport': 'true', ...context },
+      });
+      for (const action of TENANT_QUEUE_DATA_ACTIONS) {
+        expect(evaluate(policies, request(action, { 'aws:PrincipalTag/TenantId': a.tenantId })), action).toBe(
+          'allow',
+        );
+        expect(evaluate(policies, request(action, { 'aws:PrincipalTag/TenantId': b.tenantId })), action).toBe(
+          'explicit-deny',
+        );
+        expect(evaluate(policies, request(action, {})), `${action} untagged`).toBe('explicit-deny');
+      }
+      expect(
+        evaluate(
+          policies,
+          request('sqs:SendMessage', {
+            'aws:PrincipalTag/TenantId': a.tenantId,
+            'aws:SecureTransport': 'false',
+          }),
+        ),
+      ).toBe('explicit-deny');
+      // Managing the queue (CloudFormation updating or deleting it) is left to identity policies.
+      expect(evaluate(policies, request('sqs:GetQueueAttributes', {}))).toBe('allow');
+      expect(evaluate(policies, request('sqs:DeleteQueue', {}))).toBe('allow');
+    });
+
+    it(`${kind}: the principals the queue fence admits, the tenant and worker roles, carry this TenantId tag`, () => {
+      const template = templates.get(`${kind}.aws`)!;
+      const roles = Object.entries(template.Resources).filter(
+        ([id, r]) =>
+          r.Type === 'AWS::IAM::Role' && (id.startsWith('TenantRole') || id.includes('WorkerRole')),
+      );
+      expect(roles).toHaveLength(2);
+      for (const [id, role] of roles) {
+        const tags = role.Properties?.Tags as { Key: string; Value: unknown }[];
+        expect(tags.find((t) => t.Key === 'TenantId')?.Value, id).toEqual({ Ref: 'TenantId' });
+      }
+    });
+
+    it(`${kind}: the tenant and worker roles reach only the stack's own queues and function`, () => {
+      const template = templates.get(`${kind}.aws`)!;
+      const grants = policyStatements(template).filter(
+        (s) =>
+          s.statement.Effect === 'Allow' &&
+          actionsOf(s.statement).some((x) => x.startsWith('sqs:') || x.startsWith('lambda:')),
+      );
+      // The tenant role's queue and invoke policies, the worker's consume policy.
+      expect(grants.map((s) => s.statement.Sid).sort()).toEqual([
+        'OwnQueueConsume',
+        'OwnQueueMessages',
+        'OwnWorkerInvoke',
+      ]);
+      for (const { statement, where } of grants)
+        for (const resource of resourcesOf(statement))
+          expect(isOwnReference(template, resource), `${where} ${resource}`).toBe(true);
+    });
+  }
+});
+
+describe('the tenant role trust', () => {
+  for (const target of TARGETS) {
+    it(`silo (${target}): its own account, and the control plane's only for this tenant's tagged sessions`, () => {
+      const template = templates.get(`silo.${target}`)!;
+      const [, role] = Object.entries(template.Resources).find(
+        ([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith('TenantRole'),
+      )!;
+      const trust = role.Properties?.AssumeRolePolicyDocument as { 'Fn::If': [string, unknown, unknown] };
+      const [condition, dedicated, own] = trust['Fn::If'];
+      expect(template.Conditions?.[condition]).toEqual({
+        'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ControlPlaneAccountId' }, ''] }],
+      });
+      const statements = (doc: unknown) => (doc as { Statement: Record<string, unknown>[] }).Statement;
+      const ownRoot = {
+        AWS: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']],
+        },
+      };
+      expect(statements(own)).toEqual([
+        { Effect: 'Allow', Principal: ownRoot, Action: ['sts:AssumeRole', 'sts:TagSession'] },
+      ]);
+      const [first, vending, ...rest] = statements(dedicated);
+      expect(first).toEqual(statements(own)[0]);
+      expect(rest).toEqual([]);
+      expect(render((vending!.Principal as { AWS: unknown }).AWS)).toBe(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's placeholder syntax
+        'arn:${AWS::Partition}:iam::${ControlPlaneAccountId}:root',
+      );
+      // (The moto template writes the Ref as Fn::Sub; rendered, both are the TenantId parameter.)
+      const tagCondition = vending!.Condition as Record<string, Record<string, unknown>>;
+      expect(Object.keys(tagCondition)).toEqual(['StringEquals']);
+      expect(Object.keys(tagCondition.StringEquals!)).toEqual(['aws:RequestTag/TenantId']);
+      expect(render(tagCondition.StringEquals!['aws:RequestTag/TenantId'])).toBe(TENANT);
+    });
+  }
 });
 
 describe('the platform: the pooled tenant role and the suspension policy', () => {

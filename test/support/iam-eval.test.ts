@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, type Statement } from './iam-eval.js';
+import { evaluate, evaluateResourcePolicy, type ResourceStatement, type Statement } from './iam-eval.js';
 
 /** The evaluator's own semantics, each rule with a case that would catch its absence. */
 // An IAM policy variable (not a JavaScript template).
@@ -82,5 +82,57 @@ describe('iam-eval', () => {
         req([], 't'),
       ),
     ).toThrow(/not implemented/);
+  });
+});
+
+describe('iam-eval: resource policies (trust)', () => {
+  const trust: ResourceStatement[] = [
+    { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'sts:AssumeRole' },
+    {
+      Effect: 'Allow',
+      Principal: { AWS: ['222222222222'] },
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Condition: { StringEquals: { 'aws:RequestTag/TenantId': 't_A' } },
+    },
+  ];
+  const assume = (principal: string, tenant?: string) =>
+    evaluateResourcePolicy(trust, {
+      principal,
+      action: 'sts:AssumeRole',
+      resource: 'arn:aws:iam::111111111111:role/tenant',
+      context: { 'aws:RequestTag/TenantId': tenant },
+    });
+
+  it('an account root (or bare account id) names every principal of that account, and only it', () => {
+    expect(assume('arn:aws:iam::111111111111:role/anything')).toBe('allow');
+    expect(assume('arn:aws:iam::222222222222:role/api', 't_A')).toBe('allow');
+    expect(assume('arn:aws:iam::333333333333:role/api', 't_A')).toBe('implicit-deny');
+  });
+
+  it("a statement's conditions still apply to the principal it names", () => {
+    expect(assume('arn:aws:iam::222222222222:role/api', 't_B')).toBe('implicit-deny');
+    expect(assume('arn:aws:iam::222222222222:role/api')).toBe('implicit-deny');
+  });
+
+  it('an exact ARN names only itself; a Deny naming the principal wins', () => {
+    const policy: ResourceStatement[] = [
+      { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222222222222:role/api' }, Action: 'sts:AssumeRole' },
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sts:AssumeRole',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ];
+    const as = (principal: string, secure: string) =>
+      evaluateResourcePolicy(policy, {
+        principal,
+        action: 'sts:AssumeRole',
+        resource: 'r',
+        context: { 'aws:SecureTransport': secure },
+      });
+    expect(as('arn:aws:iam::222222222222:role/api', 'true')).toBe('allow');
+    expect(as('arn:aws:iam::222222222222:role/other', 'true')).toBe('implicit-deny');
+    expect(as('arn:aws:iam::222222222222:role/api', 'false')).toBe('explicit-deny');
   });
 });

@@ -130,3 +130,50 @@ export function evaluate(policies: PolicySet, request: EvalRequest): Decision {
   if (policies.boundary && !allows(policies.boundary, request)) return 'implicit-deny';
   return 'allow';
 }
+
+// ---------------------------------------------------------------- resource policies (trust policies)
+
+/** A statement of a resource-based policy: a role's trust policy, a queue or key policy. */
+export interface ResourceStatement extends Statement {
+  readonly Sid?: string;
+  readonly Principal?: '*' | Readonly<Record<string, string | readonly string[]>>;
+}
+export interface PrincipalRequest extends EvalRequest {
+  /** The calling principal's ARN: a role (for its sessions), a user, or an account's root. */
+  readonly principal: string;
+}
+
+const accountOf = (arn: string): string | undefined => /^arn:aws[a-z-]*:(iam|sts)::(\d{12}):/.exec(arn)?.[2];
+
+/**
+ * Whether a principal entry names the caller: "*" everyone; an account id or its `:root` ARN every
+ * principal of that account (which then needs its own identity policy, in that account, as well);
+ * any other ARN only itself.
+ */
+function principalMatches(entry: string, principal: string): boolean {
+  if (entry === '*') return true;
+  const account = /^\d{12}$/.test(entry) ? entry : /^arn:aws[a-z-]*:iam::(\d{12}):root$/.exec(entry)?.[1];
+  if (account) return accountOf(principal) === account;
+  return entry === principal;
+}
+
+function namesPrincipal(s: ResourceStatement, principal: string): boolean {
+  if (s.Principal === '*') return true;
+  return list(s.Principal?.AWS).some((entry) => principalMatches(entry, principal));
+}
+
+/**
+ * The resource policy's decision for one principal: an explicit Deny naming it wins; otherwise it
+ * is allowed only when an Allow names it. (Across accounts IAM also needs the caller's identity
+ * policy to allow the request; evaluate that with `evaluate`.)
+ */
+export function evaluateResourcePolicy(
+  statements: readonly ResourceStatement[],
+  request: PrincipalRequest,
+): Decision {
+  const applying = statements.filter(
+    (s) => namesPrincipal(s, request.principal) && statementApplies(s, request),
+  );
+  if (applying.some((s) => s.Effect === 'Deny')) return 'explicit-deny';
+  return applying.some((s) => s.Effect === 'Allow') ? 'allow' : 'implicit-deny';
+}

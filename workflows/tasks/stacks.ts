@@ -287,7 +287,9 @@ async function recordUpdated(
     at.operation.operationId,
     {
       stacks: upsertStack(at.tenant.stacks, { ...at.ref, status: stack.status, templateVersion }),
-      outputs: { ...at.tenant.outputs, ...stack.outputs },
+      // The stack's outputs are its whole set: an update that turns a condition off (a tier without
+      // a noisy-neighbour control) removes outputs, which a merge with the old ones would keep.
+      outputs: stack.outputs,
       ...patch,
     },
     { endsStep: step?.end(stack.status) },

@@ -213,11 +213,28 @@ export class TenantAccess extends ResourceGroup {
         resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${this.props.prefix}-*`],
       }),
     );
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${this.props.prefix}-*]`,
-      reason:
-        'Tenant roles are named by CloudFormation after their stack (<prefix>-<slug>-<isolation>-…); credential vending assumes them with session tags TenantId and Tier.',
-    });
+    // Dedicated-account tenants' roles live in their own accounts, whose trust names this account
+    // for sessions tagged with that tenant's TenantId (templates/stacks/tenant-role.ts).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'VendDedicatedTenantCredentials',
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        resources: [`arn:${Aws.PARTITION}:iam::*:role/${this.props.prefix}-*`],
+        conditions: { StringLike: { 'aws:RequestTag/TenantId': 't_*' } },
+      }),
+    );
+    Validations.of(role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${this.props.prefix}-*]`,
+        reason:
+          'Tenant roles are named by CloudFormation after their stack (<prefix>-<slug>-<isolation>-…); credential vending assumes them with session tags TenantId and Tier.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${this.props.prefix}-*]`,
+        reason:
+          "Dedicated-account tenants' roles, named after their stacks, in accounts vended at onboarding (ids unknown at deploy time); each role's trust admits this account only for a session tagged with its own TenantId, and this statement only with a TenantId tag.",
+      },
+    );
   }
 
   /** Everything the workflows do to tenants, least privilege (docs/deploy.md, "IAM boundaries"). */

@@ -14,8 +14,8 @@ export interface FoundStatement {
   readonly statement: Record<string, unknown>;
 }
 
-/** Actions that read or write tenant data. */
-export const DATA_SERVICES = ['dynamodb', 's3', 'kms', 'secretsmanager', 'rds-db'] as const;
+/** Actions that read or write tenant data (sqs: a tenant queue's messages; lambda: its worker). */
+export const DATA_SERVICES = ['dynamodb', 's3', 'kms', 'secretsmanager', 'rds-db', 'sqs', 'lambda'] as const;
 
 export function isDataAction(action: string): boolean {
   const service = action.split(':')[0]?.toLowerCase() ?? '';
