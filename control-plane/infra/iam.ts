@@ -199,6 +199,9 @@ export const TENANT_STACK_ACTIONS = {
   ],
 } as const;
 
+/** Isolation models whose stacks have their own table, bucket and key (TenantDataStores). */
+const TENANT_STORE_ISOLATIONS = ['bridge', 'silo'] as const;
+
 /** Services the execution role may pass tenant stacks' roles to: the flow-log role, the worker role. */
 export const TENANT_ROLE_SERVICES = ['vpc-flow-logs.amazonaws.com', 'lambda.amazonaws.com'] as const;
 
@@ -253,6 +256,36 @@ export class TenantStackRole extends Construct {
           'DatabaseCredentials',
           ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
           [arn('secretsmanager', 'secret:*')],
+        ),
+        // A bridge or silo tenant's own stores (TenantDataStores): CloudFormation names them after
+        // the stack, `<prefix>-<slug>-<isolation>-…` (buckets in lower case, as the prefix is).
+        statement(
+          'TenantStoreItems',
+          [...ITEM_ACTIONS],
+          TENANT_STORE_ISOLATIONS.map((i) => arn('dynamodb', `table/${prefix}-*-${i}-*`)),
+        ),
+        statement(
+          'TenantStoreBucketList',
+          ['s3:ListBucket'],
+          TENANT_STORE_ISOLATIONS.map((i) => `arn:${Aws.PARTITION}:s3:::${prefix}-*-${i}-*`),
+        ),
+        statement(
+          'TenantStoreBucketObjects',
+          ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+          TENANT_STORE_ISOLATIONS.map((i) => `arn:${Aws.PARTITION}:s3:::${prefix}-*-${i}-*/*`),
+        ),
+        // Their key (tagged with the tenant, like every key a tenant stack creates), only as those
+        // stores use it on the caller's behalf.
+        statement(
+          'TenantStoreKey',
+          ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+          [arn('kms', 'key/*')],
+          {
+            StringEquals: {
+              'kms:ViaService': [`dynamodb.${Aws.REGION}.amazonaws.com`, `s3.${Aws.REGION}.amazonaws.com`],
+            },
+            Null: { 'aws:ResourceTag/TenantId': 'false' },
+          },
         ),
         statement('DatabaseCredentialsKey', ['kms:Decrypt', 'kms:DescribeKey'], [arn('kms', 'key/*')], {
           StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` },
@@ -389,6 +422,20 @@ export class TenantStackRole extends Construct {
       },
     );
     Validations.of(this.boundary).acknowledge(
+      ...TENANT_STORE_ISOLATIONS.flatMap((i) => [
+        {
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${prefix}-*-${i}-*]`,
+          reason: `A ceiling: a ${i} tenant's own table is named by CloudFormation after its stack (<prefix>-<slug>-${i}); the tenant role's own policy names its table.`,
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-*-${i}-*]`,
+          reason: `A ceiling: a ${i} tenant's own bucket is named by CloudFormation after its stack; the tenant role's own policy names its bucket.`,
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-*-${i}-*/*]`,
+          reason: `A ceiling for the objects of a ${i} tenant's own bucket; the tenant role's own policy names its bucket.`,
+        },
+      ]),
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${prefix}-platform-*]`,
         reason:

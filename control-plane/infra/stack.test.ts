@@ -15,6 +15,13 @@ import {
   tenantUserPoolDefinition,
   usagePlanDefinition,
 } from '../../templates/index.js';
+import {
+  policyStatements as hardeningStatements,
+  render,
+  resourcesOf as renderedResources,
+} from '../../test/hardening/support/policies.js';
+import { testSynth } from '../../test/support/control-plane.js';
+import { evaluate, type Statement } from '../../test/support/iam-eval.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { definitionText } from '../../workflows/definitions/index.js';
 import {
@@ -652,4 +659,164 @@ describe('cfn-lint', () => {
       expect(findings.filter((f) => f.Level === 'Error').map((f) => f.Rule.Id)).toEqual([]);
     },
   );
+});
+
+/** What each store of a tenant key needs of it on a caller's behalf (reads and writes). */
+const KEY_USES: Record<string, { store: string; actions: readonly string[] }> = {
+  dynamodb: {
+    store: 'AWS::DynamoDB::Table',
+    actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  },
+  s3: { store: 'AWS::S3::Bucket', actions: ['kms:Decrypt', 'kms:GenerateDataKey'] },
+  secretsmanager: { store: 'AWS::SecretsManager::Secret', actions: ['kms:Decrypt'] },
+  sqs: { store: 'AWS::SQS::Queue', actions: ['kms:Decrypt'] },
+};
+
+describe('tenant permissions boundary admits what the tenant templates grant', () => {
+  // On AWS every role a tenant stack creates carries the boundary: a grant outside it is dead
+  // (moto enforces neither, so only an evaluation shows it). Names as CloudFormation generates them.
+  const account = '111122223333';
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': 'us-east-1',
+    'AWS::AccountId': account,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  const tenantId = 't_01J0000000000000000000ACME';
+  const physical = (stack: string, id: string, type: string): string => {
+    const name = `${stack}-${id}-1A2B3C4D5E6F`;
+    switch (type) {
+      case 'AWS::DynamoDB::Table':
+        return `arn:aws:dynamodb:us-east-1:${account}:table/${name}`;
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${name.toLowerCase()}`;
+      case 'AWS::KMS::Key':
+        return `arn:aws:kms:us-east-1:${account}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`;
+      case 'AWS::SQS::Queue':
+        return `arn:aws:sqs:us-east-1:${account}:${name}`;
+      case 'AWS::Lambda::Function':
+        return `arn:aws:lambda:us-east-1:${account}:function:${name}`;
+      case 'AWS::Logs::LogGroup':
+        return name;
+      case 'AWS::SecretsManager::Secret':
+        return `arn:aws:secretsmanager:us-east-1:${account}:secret:${id}-AbCdEf`;
+      default:
+        throw new Error(`no physical name for ${type} ${id}`);
+    }
+  };
+  const concrete = (s: Record<string, unknown>, lookup: (n: string) => string): Statement => ({
+    Effect: s.Effect as 'Allow' | 'Deny',
+    Action: actionsOf(s),
+    ...(s.Resource !== undefined ? { Resource: renderedResources(s, lookup) } : {}),
+    ...(s.Condition
+      ? {
+          Condition: Object.fromEntries(
+            Object.entries(s.Condition as Record<string, Record<string, unknown>>).map(([op, block]) => [
+              op,
+              Object.fromEntries(
+                Object.entries(block).map(([k, v]) => [
+                  k,
+                  (Array.isArray(v) ? v : [v]).map((x) => render(x, lookup)),
+                ]),
+              ),
+            ]),
+          ),
+        }
+      : {}),
+  });
+  const boundary = (): Statement[] => {
+    const id = logicalId(
+      cpJson,
+      'AWS::IAM::ManagedPolicy',
+      (p) => p.ManagedPolicyName === `${PREFIX}-tenant-role-boundary`,
+    );
+    const doc = cpJson.Resources[id]!.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] };
+    return doc.Statement.map((s) => concrete(s, (n) => pseudo[n] ?? `\${${n}}`));
+  };
+
+  for (const kind of ['pool', 'bridge', 'silo'] as const) {
+    it(`${kind}: every grant of every tenant-stack role, on its own resources, is inside the boundary`, async () => {
+      const template = JSON.parse((await testSynth().resolve(kind, 'aws')).body) as CfnTemplate;
+      const stack = `${PREFIX}-acme-co-${kind}`;
+      const params: Record<string, string> = {
+        TenantId: tenantId,
+        TenantSlug: 'acme-co',
+        PooledTableArn: `arn:aws:dynamodb:us-east-1:${account}:table/${PREFIX}-platform-PooledTable-1A2B3C`,
+        ArtifactBucketName: `${PREFIX}-platform-artifactbucket-1a2b3c`,
+      };
+      const lookup = (n: string): string => {
+        if (pseudo[n]) return pseudo[n];
+        if (n === 'AWS::StackName') return stack;
+        if (params[n]) return params[n];
+        const [id, attr] = n.split('.');
+        const resource = template.Resources[id!];
+        if (!resource) return `\${${n}}`;
+        const name = physical(stack, id!, resource.Type);
+        if (attr === undefined && resource.Type === 'AWS::KMS::Key') return name.split('/')[1]!;
+        if (attr === 'Arn' && resource.Type === 'AWS::Logs::LogGroup')
+          return `arn:aws:logs:us-east-1:${account}:log-group:${name}:*`;
+        return name;
+      };
+      // A key grant is used through the services whose stores the key encrypts: the boundary must
+      // admit it through one of them, and each store's own use (KEY_USES) through that store's.
+      const stores = Object.values(template.Resources).map((r) => r.Type);
+      const via = Object.keys(KEY_USES)
+        .filter((svc) => stores.includes(KEY_USES[svc]!.store))
+        .map((svc) => `${svc}.us-east-1.amazonaws.com`);
+      const keyUses = new Map<string, Set<string>>();
+      const limits = boundary();
+      const outside: string[] = [];
+      let checked = 0;
+      for (const found of hardeningStatements(template)) {
+        if (found.kind !== 'identity' || found.statement.Effect !== 'Allow') continue;
+        const granted = concrete(found.statement, lookup);
+        const conditionValue = (v: string) => v.replace(/\*$/, 'x');
+        const base: Record<string, string | string[]> = {
+          'aws:PrincipalTag/TenantId': tenantId,
+          'aws:ResourceTag/TenantId': tenantId,
+        };
+        // The statement's own conditions, met (a set operator's key is multi-valued).
+        for (const [op, block] of Object.entries(granted.Condition ?? {}))
+          for (const [k, v] of Object.entries(block)) {
+            const values = [v].flat().map((x) => conditionValue(String(x)));
+            if (op === 'Null') continue;
+            base[k] = op.includes(':') ? values : values[0]!;
+          }
+        for (const action of [granted.Action].flat() as string[])
+          for (const resource of [granted.Resource ?? []].flat() as string[]) {
+            const concreteResource = resource.replace(/\*/g, 'x');
+            const decide = (context: Record<string, string | string[]>) => {
+              checked += 1;
+              return evaluate(
+                { identity: [granted], boundary: limits },
+                { action, resource: concreteResource, context },
+              );
+            };
+            if (!action.startsWith('kms:')) {
+              const decision = decide(base);
+              if (decision !== 'allow')
+                outside.push(
+                  `${found.where} ${String(found.statement.Sid ?? '')}: ${action} on ${concreteResource} (${decision})`,
+                );
+              continue;
+            }
+            const through = via.filter((v) => decide({ ...base, 'kms:ViaService': v }) === 'allow');
+            if (through.length === 0)
+              outside.push(
+                `${found.where} ${String(found.statement.Sid ?? '')}: ${action} on ${concreteResource} through no store's service`,
+              );
+            for (const v of through) keyUses.set(v, (keyUses.get(v) ?? new Set()).add(action));
+          }
+      }
+      expect(checked).toBeGreaterThan(kind === 'pool' ? 5 : 20);
+      expect(outside).toEqual([]);
+      for (const svc of via) {
+        const needed = KEY_USES[svc.split('.')[0]!]!.actions;
+        expect([...(keyUses.get(svc) ?? [])].sort(), `the key through ${svc}`).toEqual(
+          expect.arrayContaining([...needed]),
+        );
+      }
+      expect(via.length > 0).toBe(kind !== 'pool');
+    });
+  }
 });
