@@ -211,6 +211,8 @@ export async function buildRuntime<R extends RuntimeRole>(
     synth,
     ...(billing ? { billing } : {}),
     usage: usageSource,
+    // The task function reads other regions' platforms as deployed; the server deploys them.
+    ...(spec.platform === 'read' ? { regionalPlatforms: 'read' as const } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
       ? {

@@ -13,7 +13,10 @@ import { RolloutStore } from '../core/rollouts/store.js';
 import { TemplateVersionStore } from '../core/rollouts/template-versions.js';
 import type { AwsRuntime } from '../core/runtime.js';
 import {
+  ensurePlatform,
   type PlatformOutputs,
+  readPlatform,
+  StackDeployer,
   SynthesisService,
   TEMPLATE_CODE_VERSION,
   type TemplateTarget,
@@ -26,6 +29,7 @@ import { EventTap, operationFeed } from './event-tap.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
+import { RegionalPlatforms } from './platforms.js';
 import { cloudFormationDrift, unavailableDrift } from './reconcile/drift.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { LocalRolloutEngine } from './rollouts/engine.js';
@@ -133,6 +137,11 @@ export interface WorkflowsOptions {
   readonly usage?: UsageSource | undefined;
   /** Where rollout events go. @default the platform's bus */
   readonly rolloutEvents?: RolloutEventPublisher;
+  /**
+   * Another region's platform, on a tenant's first step there: deployed (`ensure`, like the home
+   * one at start-up) or read as deployed (`read`: the task function). @default 'ensure'
+   */
+  readonly regionalPlatforms?: 'ensure' | 'read';
 }
 
 /** Wires the task handlers, the engine the configuration names, and the lifecycle service. */
@@ -172,14 +181,40 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     },
   };
   const io = { db: aws.clients.documents, tableName: registry.tableName, clock };
+  const synth = options.synth ?? new SynthesisService({ cacheDir: join(config.dataDir, 'templates') });
+  const readRegion = (clients: AwsRuntime['clients']) =>
+    readPlatform({ clients, prefix: config.resourcePrefix, catalog });
+  const regions = new RegionalPlatforms({
+    home: { region: config.region, platform: platformOutputs },
+    clients: aws.clients,
+    ensure:
+      options.regionalPlatforms === 'read'
+        ? readRegion
+        : (clients) =>
+            ensurePlatform({
+              clients,
+              synth,
+              target,
+              prefix: config.resourcePrefix,
+              catalog,
+              deployer: new StackDeployer({
+                cloudformation: clients.cloudformation,
+                pollMs: Math.min(config.stackPollMs, 1000),
+              }),
+            }),
+    read: readRegion,
+    lease: { documents: aws.clients.documents, tableName: registry.tableName, clock },
+    pollMs: Math.max(50, config.stackPollMs),
+  });
   const templateVersions = new TemplateVersionStore(io);
   const rolloutStore = new RolloutStore(io);
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
     catalog,
-    synth: options.synth ?? new SynthesisService({ cacheDir: join(config.dataDir, 'templates') }),
+    synth,
     platform: platformOutputs,
+    regions,
     target,
     prefix: config.resourcePrefix,
     events,
@@ -265,6 +300,8 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     engine,
     defaultRegion: config.region,
     allowedRegions: config.allowedRegions,
+    // On Step Functions the task function is granted its own region only (control-plane/infra).
+    placement: config.engine === 'stepfunctions' ? 'home' : 'any',
     clock,
     admission: quotas,
     onStarted: (operation) => {

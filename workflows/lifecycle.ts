@@ -19,10 +19,12 @@ export interface LifecycleDeps {
   readonly registry: Registry;
   readonly catalog: TierCatalog;
   readonly engine: WorkflowEngine;
-  /** Region for tenants that do not ask for one (the control plane's own: where tenants are placed). */
+  /** Region for tenants that do not ask for one (the control plane's own). */
   readonly defaultRegion: string;
   /** ALLOWED_REGIONS (empty: the default region only); the catalog narrows it per tier. */
   readonly allowedRegions?: readonly string[];
+  /** Where tenants can be built (tiers/regions.ts RegionPolicy). @default 'any' */
+  readonly placement?: 'any' | 'home';
   readonly clock?: () => Date;
   /** Told about every operation started (metrics). */
   readonly onStarted?: (operation: Operation) => void;
@@ -78,7 +80,11 @@ export function updateInput(changes: TenantUpdate): Record<string, unknown> {
 export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   const { registry, catalog, engine } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const regions = { home: deps.defaultRegion, allowed: deps.allowedRegions ?? [] };
+  const regions = {
+    home: deps.defaultRegion,
+    allowed: deps.allowedRegions ?? [],
+    placement: deps.placement ?? 'any',
+  };
 
   const opRequest = (ctx: CallContext, extra: Partial<OperationRequest> = {}): OperationRequest => ({
     actor: ctx.actor,

@@ -13,16 +13,23 @@ import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../te
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
 import type { RateLimiter } from '../gates.js';
+import type { RegionalPlatforms } from '../platforms.js';
 import type { TaskArgs, TaskName } from './contract.js';
 
 /** Everything the task handlers touch, injected (Temporal's `createActivities(deps)` shape). */
 export interface TaskDeps {
   readonly registry: Registry;
+  /** The clients of the region the step works in (the tenant's: see `regions`). */
   readonly clients: AwsClients;
   readonly catalog: TierCatalog;
   readonly synth: SynthesisService;
-  /** The platform's shared resources (VPC, pooled table, bus, user pool, usage plans). */
+  /** The shared resources (VPC, pooled table, bus, user pool, usage plans) of the step's region. */
   readonly platform: () => PlatformOutputs;
+  /**
+   * Every region's platform and clients. The task runner hands each handler the deps of its
+   * tenant's region (a tenant without a recorded region is at home); absent: all at home.
+   */
+  readonly regions?: RegionalPlatforms;
   readonly target: TemplateTarget;
   /** Resource name prefix, e.g. `tcp`. */
   readonly prefix: string;

@@ -28,6 +28,33 @@ export interface TaskRunnerOptions {
 }
 
 /**
+ * The deps a tenant's step runs with: its region's clients and platform (deployed there on first
+ * use, under the operation's lease). A tenant's region never changes, so it is read once per
+ * tenant and process; a tenant not found (yet) is at home.
+ */
+function regionalDeps(deps: TaskDeps): (input: TaskInput) => Promise<TaskDeps> {
+  const { regions } = deps;
+  if (!regions) return async () => deps;
+  const regionOf = new Map<string, string>();
+  const byRegion = new Map<string, TaskDeps>();
+  return async (input) => {
+    let region = regionOf.get(input.tenantId);
+    if (region === undefined) {
+      const tenant = await deps.registry.getTenant(input.tenantId);
+      region = tenant?.region || regions.home;
+      if (tenant) regionOf.set(input.tenantId, region);
+    }
+    if (region === regions.home) return deps;
+    const known = byRegion.get(region);
+    if (known) return known;
+    const platform = await regions.ensure(region, `${input.operationId}/platform`);
+    const scoped: TaskDeps = { ...deps, clients: regions.clients(region), platform: () => platform };
+    byRegion.set(region, scoped);
+    return scoped;
+  };
+}
+
+/**
  * The single entry point of every Task state, on both engines (a Lambda handler on AWS, the local
  * executor's override here). Checks the task's name and args against the contract (./contract.ts)
  * before its handler runs, records each step on the operation with as few writes as it can (one
@@ -46,6 +73,7 @@ export function createTaskRunnerWith(
   // Which polled steps this process has recorded as started, their last detail written and how
   // many pending answers in a row they gave. Lost on restart or in a new Lambda container: then a
   // step is written once more and its backoff starts over, harmlessly.
+  const regional = regionalDeps(deps);
   const polled = new Map<
     string,
     { detail?: string | undefined; pending: number; startedAt?: string | undefined }
@@ -129,7 +157,7 @@ export function createTaskRunnerWith(
       },
     };
     try {
-      const result = await handler({ ...input, args: checked.args }, deps, step);
+      const result = await handler({ ...input, args: checked.args }, await regional(input), step);
       const poll = result as { done?: boolean; detail?: string } | undefined;
       if (input.poll && poll?.done === false) {
         const memo = polled.get(key) ?? { pending: 0 };

@@ -1,0 +1,118 @@
+import type { AwsClients } from '../core/aws/clients.js';
+import { sleep } from '../core/backoff.js';
+import { ControlPlaneError } from '../core/errors.js';
+import { LeaseGate, type LeaseOptions } from '../core/registry/leases.js';
+import type { PlatformOutputs } from '../templates/index.js';
+
+/**
+ * The platform of every region tenants live in. The home region's is the one the process started
+ * with; another region's is made on first use there (`ensure`: CreateStack, user pool, usage
+ * plans, as at start-up at home) or read as deployed (`read`), then kept for the process.
+ *
+ * Ensuring a region runs under a one-slot lease in the registry (`platform-<region>`), so two
+ * onboardings into a new region, in one process or two, deploy it once: the second waits, then
+ * finds it up to date. The lease has an owner (the operation, `<operationId>/platform`) and an
+ * expiry renewed while the deployment runs: a holder killed mid-way stops holding it when it
+ * expires or its operation ends, and whoever comes next (the resumed operation included) ensures
+ * the platform again, which is idempotent.
+ */
+
+export interface RegionalPlatformsOptions {
+  readonly home: { readonly region: string; readonly platform: () => PlatformOutputs };
+  readonly clients: AwsClients;
+  /** Brings a region's platform up to date (ensurePlatform) or reads it as deployed (readPlatform). */
+  readonly ensure: (clients: AwsClients) => Promise<PlatformOutputs>;
+  /** Reads a region's platform as deployed, changing nothing. */
+  readonly read: (clients: AwsClients) => Promise<PlatformOutputs>;
+  readonly lease: LeaseOptions;
+  /** A holder that has not renewed for this long is presumed dead. @default 900 */
+  readonly leaseSeconds?: number;
+  /** Between two looks at a lease someone else holds. @default 1000 */
+  readonly pollMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export const platformGateName = (region: string): string => `platform-${region}`;
+
+export class RegionalPlatforms {
+  private readonly ready = new Map<string, Promise<PlatformOutputs>>();
+  private readonly leaseSeconds: number;
+  private readonly pollMs: number;
+  private readonly wait: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: RegionalPlatformsOptions) {
+    this.leaseSeconds = options.leaseSeconds ?? 900;
+    this.pollMs = options.pollMs ?? 1000;
+    this.wait = options.sleep ?? sleep;
+  }
+
+  get home(): string {
+    return this.options.home.region;
+  }
+
+  /** A region's clients: the home clients at home, the same endpoint elsewhere. */
+  clients(region: string | undefined): AwsClients {
+    return this.options.clients.forRegion(region || this.home);
+  }
+
+  /**
+   * The region's platform, deployed first if this process has not seen it yet. `owner` names who
+   * holds the lease while it deploys (an operation: `<operationId>/platform`).
+   */
+  ensure(region: string | undefined, owner: string): Promise<PlatformOutputs> {
+    const r = region || this.home;
+    if (r === this.home) return Promise.resolve(this.options.home.platform());
+    return this.memo(r, () => this.ensureUnderLease(r, owner));
+  }
+
+  /** The region's platform as deployed, changing nothing (the API's reads: users, reconcile). */
+  read(region: string | undefined): Promise<PlatformOutputs> {
+    const r = region || this.home;
+    if (r === this.home) return Promise.resolve(this.options.home.platform());
+    return this.memo(r, () => this.options.read(this.clients(r)));
+  }
+
+  private memo(region: string, make: () => Promise<PlatformOutputs>): Promise<PlatformOutputs> {
+    let p = this.ready.get(region);
+    if (!p) {
+      // A failure is not kept: the next caller tries again.
+      p = make().catch((e) => {
+        this.ready.delete(region);
+        throw e;
+      });
+      this.ready.set(region, p);
+    }
+    return p;
+  }
+
+  private async ensureUnderLease(region: string, owner: string): Promise<PlatformOutputs> {
+    const gate = new LeaseGate(this.options.lease, platformGateName(region), 1, this.leaseSeconds);
+    const ticket = new Date().toISOString();
+    // Long enough for a holder that died without releasing to expire, and then some.
+    const deadline = Date.now() + (this.leaseSeconds + 60) * 1000;
+    for (;;) {
+      const slot = await gate.acquire(owner, ticket);
+      if (slot.acquired) break;
+      if (Date.now() > deadline)
+        throw new ControlPlaneError(
+          'WORKFLOW_FAILED',
+          `the platform of ${region} is being deployed by someone else (lease ${platformGateName(region)}) for over ${this.leaseSeconds} s`,
+          { details: { region } },
+        );
+      await this.wait(this.pollMs);
+    }
+    // Renewed while the deployment runs (acquire renews past half the lease), so a slow create
+    // is not taken for a dead one.
+    const renew = setInterval(
+      () => void gate.acquire(owner, ticket).catch(() => undefined),
+      (this.leaseSeconds * 1000) / 4,
+    );
+    renew.unref?.();
+    try {
+      return await this.options.ensure(this.clients(region));
+    } finally {
+      clearInterval(renew);
+      await gate.release(owner);
+    }
+  }
+}

@@ -1,0 +1,169 @@
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsClients } from '../core/aws/clients.js';
+import type { Tenant } from '../core/registry/records.js';
+import { platformStackName, readPlatform } from '../templates/index.js';
+import { codeOf } from '../test/support/aws.js';
+import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
+import { apiKeyOf, dbStatus, groupUsers, usagePlanHasKey } from '../test/support/moto-state.js';
+import { aroundCalls } from '../test/support/sdk-middleware.js';
+
+/**
+ * Region placement on moto (which serves every region): a tenant that asks for eu-west-1 has its
+ * stack, database, user, API key and platform there, and nothing of it in the home region.
+ */
+
+let cp: TestControlPlane;
+const actor = { actor: 'test:ops' };
+const EU = 'eu-west-1';
+/** Every CreateStack sent, with the region of the client that sent it. */
+const creates: { region: string; stackName: string }[] = [];
+
+beforeAll(async () => {
+  cp = await startTestControlPlane({
+    overrides: { allowedRegions: ['us-east-1', EU] },
+    instrument: (client) =>
+      aroundCalls('count-creates', async (call, send) => {
+        if (call.operation === 'CreateStack') {
+          const region = await (client as unknown as { config: { region: () => Promise<string> } }).config.region();
+          creates.push({ region, stackName: String(call.input.StackName) });
+        }
+        return send();
+      })(client),
+  });
+});
+afterAll(async () => cp?.close());
+
+const eu = (): AwsClients => cp.aws.clients.forRegion(EU);
+const home = (): AwsClients => cp.aws.clients;
+
+async function stackIn(clients: AwsClients, stackId: string): Promise<string | undefined> {
+  try {
+    const out = await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackId }));
+    return out.Stacks?.[0]?.StackStatus;
+  } catch (e) {
+    if ((e as Error).name === 'ValidationError') return undefined;
+    throw e;
+  }
+}
+
+async function tableIn(clients: AwsClients, tableName: string): Promise<boolean> {
+  try {
+    await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    return true;
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') return false;
+    throw e;
+  }
+}
+
+async function onboard(slug: string, tier: string, region?: string) {
+  const started = await cp.workflows.lifecycle.onboard(
+    { name: `Tenant ${slug}`, slug, tier, adminEmail: `admin@${slug}.example.com`, ...(region ? { region } : {}) },
+    actor,
+  );
+  return started.operation.operationId;
+}
+
+describe('a tenant placed in eu-west-1', () => {
+  const tenants: Record<string, Tenant> = {};
+
+  it('two concurrent onboardings into the new region deploy its platform once, and both succeed', async () => {
+    const ops = await Promise.all([onboard('eu-pool', 'basic', EU), onboard('eu-bridge', 'premium', EU)]);
+    for (const id of ops) {
+      const op = await cp.waitForOperation(id, 120_000);
+      expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    }
+    const platformName = platformStackName(cp.config.resourcePrefix);
+    // Home's at start-up, eu-west-1's once for both onboardings.
+    expect(creates.filter((c) => c.stackName === platformName).map((c) => c.region)).toEqual([
+      'us-east-1',
+      EU,
+    ]);
+    for (const slug of ['eu-pool', 'eu-bridge']) tenants[slug] = await cp.aws.registry.requireTenant(slug);
+  });
+
+  it('its stack is in eu-west-1: its ARN says so, an eu-west-1 client finds it, a us-east-1 one does not', async () => {
+    for (const tenant of Object.values(tenants)) {
+      expect(tenant.region).toBe(EU);
+      const [stack] = tenant.stacks;
+      expect(stack?.region).toBe(EU);
+      expect(stack?.arn.split(':')[3]).toBe(EU);
+      expect(await stackIn(eu(), stack!.arn)).toBe('CREATE_COMPLETE');
+      expect(await stackIn(home(), stack!.arn)).toBeUndefined();
+      const stackCreate = creates.find((c) => c.stackName === stack!.stackName);
+      expect(stackCreate?.region).toBe(EU);
+    }
+  });
+
+  it('its database is in eu-west-1: the pooled table of the eu-west-1 platform, the bridge RDS instance', async () => {
+    const euPlatform = await readPlatform({ clients: eu(), prefix: cp.config.resourcePrefix, catalog: cp.catalog });
+    expect(euPlatform.pooledTableArn.split(':')[3]).toBe(EU);
+    expect(euPlatform.pooledTableName).not.toBe(cp.platform.pooledTableName);
+    expect(await tableIn(eu(), euPlatform.pooledTableName)).toBe(true);
+    expect(await tableIn(home(), euPlatform.pooledTableName)).toBe(false);
+
+    const bridge = tenants['eu-bridge']!;
+    const db = bridge.outputs.DbInstanceIdentifier!;
+    expect(db).toBeTruthy();
+    expect(await dbStatus(eu(), db)).toBe('available');
+    expect(await dbStatus(home(), db)).toBeUndefined();
+  });
+
+  it('its admin user and API key are in eu-west-1, in that region’s user pool and usage plan', async () => {
+    const euPlatform = await readPlatform({ clients: eu(), prefix: cp.config.resourcePrefix, catalog: cp.catalog });
+    for (const [slug, tenant] of Object.entries(tenants)) {
+      const keyName = `${cp.config.resourcePrefix}-${tenant.tenantId}`;
+      const key = await apiKeyOf(eu(), keyName);
+      expect(key?.id).toBe(tenant.access.apiKeyId);
+      expect(await apiKeyOf(home(), keyName)).toBeUndefined();
+      expect(await usagePlanHasKey(eu(), euPlatform.usagePlanIds[tenant.tier]!, key!.id)).toBe(true);
+      expect(await groupUsers(eu(), euPlatform.userPoolId, tenant)).toEqual([
+        { username: `${slug}-admin`, enabled: true },
+      ]);
+      expect(await groupUsers(home(), cp.platform.userPoolId, tenant)).toBeUndefined();
+    }
+  });
+
+  it('suspension works in its region: the user and the key are disabled there', async () => {
+    const tenant = tenants['eu-pool']!;
+    const euPlatform = await readPlatform({ clients: eu(), prefix: cp.config.resourcePrefix, catalog: cp.catalog });
+    const op = await cp.workflows.lifecycle.suspend('eu-pool', 'unpaid invoice', actor);
+    const done = await cp.waitForOperation(op.operation.operationId);
+    expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
+    expect(await groupUsers(eu(), euPlatform.userPoolId, tenant)).toEqual([
+      { username: 'eu-pool-admin', enabled: false },
+    ]);
+    expect((await apiKeyOf(eu(), `${cp.config.resourcePrefix}-${tenant.tenantId}`))?.enabled).toBe(false);
+    const resumed = await cp.workflows.lifecycle.resume('eu-pool', actor);
+    expect((await cp.waitForOperation(resumed.operation.operationId)).status).toBe('SUCCEEDED');
+    expect((await apiKeyOf(eu(), `${cp.config.resourcePrefix}-${tenant.tenantId}`))?.enabled).toBe(true);
+  });
+
+  it('offboarding works in its region: its stacks, users and key are gone from eu-west-1', async () => {
+    for (const [slug, tenant] of Object.entries(tenants)) {
+      const started = await cp.workflows.lifecycle.offboard(slug, actor);
+      const op = await cp.waitForOperation(started.operation.operationId, 120_000);
+      expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+      expect(await stackIn(eu(), tenant.stacks[0]!.arn)).toBe('DELETE_COMPLETE');
+      expect(await apiKeyOf(eu(), `${cp.config.resourcePrefix}-${tenant.tenantId}`)).toBeUndefined();
+    }
+  });
+
+  it('a tenant that names no region is at home, and the eu-west-1 platform is not deployed again', async () => {
+    const before = creates.length;
+    const id = await onboard('home-pool', 'basic');
+    const op = await cp.waitForOperation(id);
+    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    const tenant = await cp.aws.registry.requireTenant('home-pool');
+    expect(tenant.region).toBe('us-east-1');
+    expect(tenant.stacks[0]!.arn.split(':')[3]).toBe('us-east-1');
+    expect(creates.slice(before).map((c) => c.region)).toEqual(['us-east-1']);
+  });
+
+  it('a region the deployment does not allow is refused with 400 REGION_NOT_ALLOWED, nothing written', async () => {
+    expect(await codeOf(onboard('far-away', 'basic', 'ap-south-1'))).toBe('REGION_NOT_ALLOWED');
+    expect(await cp.aws.registry.getTenantBySlug('far-away')).toBeUndefined();
+  });
+});
