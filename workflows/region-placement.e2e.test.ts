@@ -26,7 +26,9 @@ beforeAll(async () => {
     instrument: (client) =>
       aroundCalls('count-creates', async (call, send) => {
         if (call.operation === 'CreateStack') {
-          const region = await (client as unknown as { config: { region: () => Promise<string> } }).config.region();
+          const region = await (
+            client as unknown as { config: { region: () => Promise<string> } }
+          ).config.region();
           creates.push({ region, stackName: String(call.input.StackName) });
         }
         return send();
@@ -58,9 +60,15 @@ async function tableIn(clients: AwsClients, tableName: string): Promise<boolean>
   }
 }
 
-async function onboard(slug: string, tier: string, region?: string) {
-  const started = await cp.workflows.lifecycle.onboard(
-    { name: `Tenant ${slug}`, slug, tier, adminEmail: `admin@${slug}.example.com`, ...(region ? { region } : {}) },
+async function onboard(slug: string, tier: string, region?: string, workflows = cp.workflows) {
+  const started = await workflows.lifecycle.onboard(
+    {
+      name: `Tenant ${slug}`,
+      slug,
+      tier,
+      adminEmail: `admin@${slug}.example.com`,
+      ...(region ? { region } : {}),
+    },
     actor,
   );
   return started.operation.operationId;
@@ -69,8 +77,14 @@ async function onboard(slug: string, tier: string, region?: string) {
 describe('a tenant placed in eu-west-1', () => {
   const tenants: Record<string, Tenant> = {};
 
-  it('two concurrent onboardings into the new region deploy its platform once, and both succeed', async () => {
-    const ops = await Promise.all([onboard('eu-pool', 'basic', EU), onboard('eu-bridge', 'premium', EU)]);
+  it('two concurrent onboardings into the new region, by two processes, deploy its platform once', async () => {
+    // Two engines on one registry, as two control-plane processes: each runs its own onboarding.
+    const first = cp.workflows;
+    const second = cp.restart();
+    const ops = await Promise.all([
+      onboard('eu-pool', 'basic', EU, first),
+      onboard('eu-bridge', 'premium', EU, second),
+    ]);
     for (const id of ops) {
       const op = await cp.waitForOperation(id, 120_000);
       expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
@@ -98,7 +112,11 @@ describe('a tenant placed in eu-west-1', () => {
   });
 
   it('its database is in eu-west-1: the pooled table of the eu-west-1 platform, the bridge RDS instance', async () => {
-    const euPlatform = await readPlatform({ clients: eu(), prefix: cp.config.resourcePrefix, catalog: cp.catalog });
+    const euPlatform = await readPlatform({
+      clients: eu(),
+      prefix: cp.config.resourcePrefix,
+      catalog: cp.catalog,
+    });
     expect(euPlatform.pooledTableArn.split(':')[3]).toBe(EU);
     expect(euPlatform.pooledTableName).not.toBe(cp.platform.pooledTableName);
     expect(await tableIn(eu(), euPlatform.pooledTableName)).toBe(true);
@@ -112,7 +130,11 @@ describe('a tenant placed in eu-west-1', () => {
   });
 
   it('its admin user and API key are in eu-west-1, in that region’s user pool and usage plan', async () => {
-    const euPlatform = await readPlatform({ clients: eu(), prefix: cp.config.resourcePrefix, catalog: cp.catalog });
+    const euPlatform = await readPlatform({
+      clients: eu(),
+      prefix: cp.config.resourcePrefix,
+      catalog: cp.catalog,
+    });
     for (const [slug, tenant] of Object.entries(tenants)) {
       const keyName = `${cp.config.resourcePrefix}-${tenant.tenantId}`;
       const key = await apiKeyOf(eu(), keyName);
@@ -128,7 +150,11 @@ describe('a tenant placed in eu-west-1', () => {
 
   it('suspension works in its region: the user and the key are disabled there', async () => {
     const tenant = tenants['eu-pool']!;
-    const euPlatform = await readPlatform({ clients: eu(), prefix: cp.config.resourcePrefix, catalog: cp.catalog });
+    const euPlatform = await readPlatform({
+      clients: eu(),
+      prefix: cp.config.resourcePrefix,
+      catalog: cp.catalog,
+    });
     const op = await cp.workflows.lifecycle.suspend('eu-pool', 'unpaid invoice', actor);
     const done = await cp.waitForOperation(op.operation.operationId);
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
