@@ -186,6 +186,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     readPlatform({ clients, prefix: config.resourcePrefix, catalog });
   const regions = new RegionalPlatforms({
     home: { region: config.region, platform: platformOutputs },
+    allowed: config.allowedRegions,
     clients: aws.clients,
     ensure:
       options.regionalPlatforms === 'read'

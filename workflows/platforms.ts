@@ -19,6 +19,8 @@ import type { PlatformOutputs } from '../templates/index.js';
 
 export interface RegionalPlatformsOptions {
   readonly home: { readonly region: string; readonly platform: () => PlatformOutputs };
+  /** Every region tenants may live in (ALLOWED_REGIONS); home is always one. */
+  readonly allowed?: readonly string[];
   readonly clients: AwsClients;
   /** Brings a region's platform up to date (ensurePlatform) or reads it as deployed (readPlatform). */
   readonly ensure: (clients: AwsClients) => Promise<PlatformOutputs>;
@@ -48,6 +50,11 @@ export class RegionalPlatforms {
 
   get home(): string {
     return this.options.home.region;
+  }
+
+  /** Home first, then every other allowed region: where tenants' stacks may be (orphan search). */
+  get all(): string[] {
+    return [...new Set([this.home, ...(this.options.allowed ?? [])])];
   }
 
   /** A region's clients: the home clients at home, the same endpoint elsewhere. */

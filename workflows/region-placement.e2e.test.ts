@@ -1,4 +1,4 @@
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../core/aws/clients.js';
@@ -146,6 +146,33 @@ describe('a tenant placed in eu-west-1', () => {
       ]);
       expect(await groupUsers(home(), cp.platform.userPoolId, tenant)).toBeUndefined();
     }
+  });
+
+  it('reconcile reads it in its region: healthy there; a stray stack in eu-west-1 is an orphan', async () => {
+    for (const slug of Object.keys(tenants)) {
+      const { health } = await cp.workflows.reconciler.reconcileOne({ actor: 'test', tenant: slug });
+      expect(
+        health.findings.filter((f) => f.class !== 'unchecked').map((f) => f.message),
+        slug,
+      ).toEqual([]);
+    }
+    const stray = await eu().cloudformation.send(
+      new CreateStackCommand({
+        StackName: `${cp.config.resourcePrefix}-stray-pool`,
+        TemplateBody: JSON.stringify({
+          Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+        }),
+        Tags: [{ Key: 'TenantId', Value: 'tnt_gone' }],
+      }),
+    );
+    // A run over every tenant lists the orphans it found in every allowed region.
+    await cp.workflows.reconciler.runAll();
+    const { orphans } = await cp.workflows.findings.orphans();
+    expect(orphans.map((o) => [o.stackId, o.tenantId])).toEqual([[stray.StackId, 'tnt_gone']]);
+    expect(stray.StackId?.split(':')[3]).toBe(EU);
+    const [deleted] = await cp.workflows.reconciler.deleteOrphans(orphans.map((o) => o.id));
+    expect(deleted?.result).not.toMatch(/failed|not an orphan|left alone/);
+    expect(await stackIn(eu(), stray.StackId!)).toBe('DELETE_COMPLETE');
   });
 
   it('suspension works in its region: the user and the key are disabled there', async () => {

@@ -128,6 +128,33 @@ export interface TaskScope {
   readonly operation: Operation;
 }
 
+const regionalMemo = new WeakMap<TaskDeps, Map<string, TaskDeps>>();
+
+/**
+ * The deps of a region: its clients and its platform, the home deps at home (or without
+ * `regions`). With an `owner` (an operation's step) the platform is deployed there first if need
+ * be; without one it is read as deployed (reconcile, the API's reads).
+ */
+export async function depsInRegion(
+  deps: TaskDeps,
+  region: string | undefined,
+  owner?: string,
+): Promise<TaskDeps> {
+  const { regions } = deps;
+  if (!regions || !region || region === regions.home) return deps;
+  let byRegion = regionalMemo.get(deps);
+  if (!byRegion) {
+    byRegion = new Map();
+    regionalMemo.set(deps, byRegion);
+  }
+  const known = byRegion.get(region);
+  if (known) return known;
+  const platform = await (owner ? regions.ensure(region, owner) : regions.read(region));
+  const scoped: TaskDeps = { ...deps, clients: regions.clients(region), platform: () => platform };
+  byRegion.set(region, scoped);
+  return scoped;
+}
+
 /**
  * The tenant and the operation a step works on, in one BatchGetItem. A forward step of an operation
  * someone cancelled stops here (OPERATION_CANCELLED), so the machine's Catch runs its compensation;

@@ -1,7 +1,7 @@
 import { backoffDelay, backoffSeconds, sleep } from '../../core/backoff.js';
 import { describeError } from '../../core/errors.js';
 import type { HandlerOf, StepCall, StepChange, TaskDeps, TaskInput, TaskResult } from './context.js';
-import { isGone, TaskError, toTaskError } from './context.js';
+import { depsInRegion, isGone, TaskError, toTaskError } from './context.js';
 import { checkTaskArgs, isTaskName, TASK_NAMES, type TaskName } from './contract.js';
 
 /** One handler per task of the contract, each receiving its own task's validated args. */
@@ -36,7 +36,6 @@ function regionalDeps(deps: TaskDeps): (input: TaskInput) => Promise<TaskDeps> {
   const { regions } = deps;
   if (!regions) return async () => deps;
   const regionOf = new Map<string, string>();
-  const byRegion = new Map<string, TaskDeps>();
   return async (input) => {
     let region = regionOf.get(input.tenantId);
     if (region === undefined) {
@@ -44,13 +43,7 @@ function regionalDeps(deps: TaskDeps): (input: TaskInput) => Promise<TaskDeps> {
       region = tenant?.region || regions.home;
       if (tenant) regionOf.set(input.tenantId, region);
     }
-    if (region === regions.home) return deps;
-    const known = byRegion.get(region);
-    if (known) return known;
-    const platform = await regions.ensure(region, `${input.operationId}/platform`);
-    const scoped: TaskDeps = { ...deps, clients: regions.clients(region), platform: () => platform };
-    byRegion.set(region, scoped);
-    return scoped;
+    return depsInRegion(deps, region, `${input.operationId}/platform`);
   };
 }
 
