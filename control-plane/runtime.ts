@@ -385,6 +385,8 @@ function tenantAccess(
       cognito: aws.clients.cognito,
       userPoolId,
       limiter: workflows.deps.cognitoLimiter,
+      // A tenant elsewhere has its users in its region's pool (read as deployed, once).
+      inRegion: async (region) => workflows.deps.regions?.userPool(region),
     }),
     credentials: new CredentialVendor({ sts: aws.clients.sts, directory: registryDirectory(aws.registry) }),
   };

@@ -79,6 +79,15 @@ export class RegionalPlatforms {
     return this.memo(r, () => this.options.read(this.clients(r)));
   }
 
+  /** The user pool of a region other than home, and its region's client; undefined at home. */
+  async userPool(
+    region: string | undefined,
+  ): Promise<{ cognito: AwsClients['cognito']; userPoolId: string } | undefined> {
+    if (!region || region === this.home) return undefined;
+    const platform = await this.read(region);
+    return { cognito: this.clients(region).cognito, userPoolId: platform.userPoolId };
+  }
+
   private memo(region: string, make: () => Promise<PlatformOutputs>): Promise<PlatformOutputs> {
     let p = this.ready.get(region);
     if (!p) {

@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../core/aws/clients.js';
 import type { Tenant } from '../core/registry/records.js';
 import { platformStackName, readPlatform } from '../templates/index.js';
+import { CredentialVendor, registryDirectory } from '../tenant-access/index.js';
 import { codeOf } from '../test/support/aws.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
 import { apiKeyOf, dbStatus, groupUsers, usagePlanHasKey } from '../test/support/moto-state.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
+import { TenantUsers } from './index.js';
 
 /**
  * Region placement on moto (which serves every region): a tenant that asks for eu-west-1 has its
@@ -173,6 +175,34 @@ describe('a tenant placed in eu-west-1', () => {
     const [deleted] = await cp.workflows.reconciler.deleteOrphans(orphans.map((o) => o.id));
     expect(deleted?.result).not.toMatch(/failed|not an orphan|left alone/);
     expect(await stackIn(eu(), stray.StackId!)).toBe('DELETE_COMPLETE');
+  });
+
+  it("its users are managed in its region's pool, and its credentials name its region", async () => {
+    const tenant = tenants['eu-bridge']!;
+    const users = new TenantUsers({
+      registry: cp.aws.registry,
+      cognito: cp.aws.clients.cognito,
+      userPoolId: async () => cp.platform.userPoolId,
+      inRegion: (region) => cp.workflows.deps.regions!.userPool(region),
+    });
+    await users.add('eu-bridge', 'worker@eu-bridge.example.com');
+    const euPool = (await cp.workflows.deps.regions!.userPool(EU))!.userPoolId;
+    expect(await groupUsers(eu(), euPool, tenant)).toEqual([
+      { username: 'eu-bridge-admin', enabled: true },
+      { username: 'worker@eu-bridge.example.com', enabled: true },
+    ]);
+    expect((await users.list('eu-bridge')).map((u) => u.username)).toEqual([
+      'eu-bridge-admin',
+      'worker@eu-bridge.example.com',
+    ]);
+    expect((await users.disable('eu-bridge', 'worker@eu-bridge.example.com')).enabled).toBe(false);
+    const vendor = new CredentialVendor({
+      sts: cp.aws.clients.sts,
+      directory: registryDirectory(cp.aws.registry),
+    });
+    const vended = await vendor.forTenant('eu-bridge');
+    expect(vended.region).toBe(EU);
+    expect(vended.roleArn).toBe(tenant.outputs.TenantRoleArn);
   });
 
   it('suspension works in its region: the user and the key are disabled there', async () => {
