@@ -12,7 +12,6 @@ import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../cor
 import { every } from '../core/schedule.js';
 import { acmCertificates } from '../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../core/tenant-config/store.js';
-import { s3TenantExports } from '../core/tenant-data/exports.js';
 import { usageSourceOf } from '../core/usage/billing-source.js';
 import { UsageStore } from '../core/usage/store.js';
 import {
@@ -29,6 +28,7 @@ import { TierCatalog } from '../tiers/catalog.js';
 import {
   allTenants,
   createWorkflows,
+  regionalTenantExports,
   type TaskRunnerHooks,
   TenantUsers,
   tenantsByVersion,
@@ -262,7 +262,14 @@ export async function buildRuntime<R extends RuntimeRole>(
     ...(metrics ? { metrics } : {}),
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
-    ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    ...(deployed
+      ? {
+          exports: regionalTenantExports(aws.registry, workflows.deps.regions, {
+            s3: aws.clients.s3,
+            bucket: () => deployed.artifactBucketName,
+          }),
+        }
+      : {}),
     usage,
     costs: costExplorerSource(aws.clients.costExplorer),
     billingAccounts,

@@ -1,7 +1,10 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../core/aws/clients.js';
 import { sleep } from '../core/backoff.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { LeaseGate, type LeaseOptions } from '../core/registry/leases.js';
+import type { RegistryReader } from '../core/registry/queries.js';
+import { s3TenantExports, type TenantExports, tenantExportsByTenant } from '../core/tenant-data/exports.js';
 import type { PlatformOutputs } from '../templates/index.js';
 
 /**
@@ -131,4 +134,22 @@ export class RegionalPlatforms {
       await gate.release(owner);
     }
   }
+}
+
+/**
+ * Tenant exports (GET /v1/tenants/:id/export) read from the artifact bucket of each tenant's
+ * region, where its offboarding wrote them; `home` is the home region's bucket.
+ */
+export function regionalTenantExports(
+  registry: Pick<RegistryReader, 'getTenant'>,
+  regions: RegionalPlatforms | undefined,
+  home: { readonly s3: S3Client; readonly bucket: () => string },
+): TenantExports {
+  const atHome = s3TenantExports(home.s3, home.bucket);
+  return tenantExportsByTenant(async (tenantId) => {
+    const region = (await registry.getTenant(tenantId))?.region;
+    if (!regions || !region || region === regions.home) return atHome;
+    const platform = await regions.read(region);
+    return s3TenantExports(regions.clients(region).s3, () => platform.artifactBucketName);
+  });
 }

@@ -3,13 +3,14 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../core/aws/clients.js';
 import type { Tenant } from '../core/registry/records.js';
+import { s3TenantExports } from '../core/tenant-data/exports.js';
 import { platformStackName, readPlatform } from '../templates/index.js';
 import { CredentialVendor, registryDirectory } from '../tenant-access/index.js';
 import { codeOf } from '../test/support/aws.js';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
 import { apiKeyOf, dbStatus, groupUsers, usagePlanHasKey } from '../test/support/moto-state.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
-import { TenantUsers } from './index.js';
+import { regionalTenantExports, TenantUsers } from './index.js';
 
 /**
  * Region placement on moto (which serves every region): a tenant that asks for eu-west-1 has its
@@ -225,12 +226,29 @@ describe('a tenant placed in eu-west-1', () => {
   });
 
   it('offboarding works in its region: its stacks, users and key are gone from eu-west-1', async () => {
+    const euPlatform = await readPlatform({
+      clients: eu(),
+      prefix: cp.config.resourcePrefix,
+      catalog: cp.catalog,
+    });
+    const exportsReader = regionalTenantExports(cp.aws.registry, cp.workflows.deps.regions, {
+      s3: home().s3,
+      bucket: () => cp.platform.artifactBucketName,
+    });
     for (const [slug, tenant] of Object.entries(tenants)) {
       const started = await cp.workflows.lifecycle.offboard(slug, actor);
       const op = await cp.waitForOperation(started.operation.operationId, 120_000);
       expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
       expect(await stackIn(eu(), tenant.stacks[0]!.arn)).toBe('DELETE_COMPLETE');
       expect(await apiKeyOf(eu(), `${cp.config.resourcePrefix}-${tenant.tenantId}`)).toBeUndefined();
+      // Its data export was written to, and is read from, its region's artifact bucket.
+      const manifest = await exportsReader.latest(tenant.tenantId);
+      expect(manifest?.location.bucket).toBe(euPlatform.artifactBucketName);
+      expect(manifest?.location.bucket).not.toBe(cp.platform.artifactBucketName);
+      expect(await exportsReader.file(manifest!, 'manifest.json')).toBeDefined();
+      expect(
+        await s3TenantExports(home().s3, () => cp.platform.artifactBucketName).latest(tenant.tenantId),
+      ).toBeUndefined();
     }
   });
 
