@@ -10,7 +10,7 @@ import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../core/runtime.js';
 import { every } from '../core/schedule.js';
-import { acmCertificates } from '../core/tenant-config/certificates.js';
+import { regionalAcmCertificates } from '../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../core/tenant-config/store.js';
 import { usageSourceOf } from '../core/usage/billing-source.js';
 import { UsageStore } from '../core/usage/store.js';
@@ -255,7 +255,8 @@ export async function buildRuntime<R extends RuntimeRole>(
       tableName: config.registryTable,
       registry: aws.registry,
       tierDefaults: (tier) => catalog.features(tier),
-      certificates: acmCertificates({ acm: aws.clients.acm }),
+      // A tenant's custom-domain certificate is requested in its region.
+      certificates: regionalAcmCertificates(aws.registry, aws.clients),
     }),
     quotas: workflows.quotas,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),

@@ -3,6 +3,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../core/aws/clients.js';
 import type { Tenant } from '../core/registry/records.js';
+import { regionalAcmCertificates } from '../core/tenant-config/certificates.js';
 import { s3TenantExports } from '../core/tenant-data/exports.js';
 import { platformStackName, readPlatform } from '../templates/index.js';
 import { CredentialVendor, registryDirectory } from '../tenant-access/index.js';
@@ -149,6 +150,14 @@ describe('a tenant placed in eu-west-1', () => {
       ]);
       expect(await groupUsers(home(), cp.platform.userPoolId, tenant)).toBeUndefined();
     }
+  });
+
+  it('its custom-domain certificate is requested in its region', async () => {
+    const tenant = tenants['eu-bridge']!;
+    const certificates = regionalAcmCertificates(cp.aws.registry, cp.aws.clients);
+    const domain = await certificates.request(tenant.tenantId, 'app.eu-bridge.example.com');
+    expect(domain.certificateArn?.split(':')[3]).toBe(EU);
+    expect(await certificates.release(domain.certificateArn!)).toBe('deleted');
   });
 
   it('reconcile reads it in its region: healthy there; a stray stack in eu-west-1 is an orphan', async () => {
