@@ -1,4 +1,5 @@
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../core/aws/clients.js';
@@ -81,13 +82,14 @@ async function onboard(slug: string, tier: string, region?: string, workflows = 
 describe('a tenant placed in eu-west-1', () => {
   const tenants: Record<string, Tenant> = {};
 
-  it('two concurrent onboardings into the new region, by two processes, deploy its platform once', async () => {
+  it('three concurrent onboardings into the new region (pool, bridge, silo), by two processes, deploy its platform once', async () => {
     // Two engines on one registry, as two control-plane processes: each runs its own onboarding.
     const first = cp.workflows;
     const second = cp.restart();
     const ops = await Promise.all([
       onboard('eu-pool', 'basic', EU, first),
       onboard('eu-bridge', 'premium', EU, second),
+      onboard('eu-silo', 'enterprise', EU, first),
     ]);
     for (const id of ops) {
       const op = await cp.waitForOperation(id, 120_000);
@@ -99,7 +101,8 @@ describe('a tenant placed in eu-west-1', () => {
       'us-east-1',
       EU,
     ]);
-    for (const slug of ['eu-pool', 'eu-bridge']) tenants[slug] = await cp.aws.registry.requireTenant(slug);
+    for (const slug of ['eu-pool', 'eu-bridge', 'eu-silo'])
+      tenants[slug] = await cp.aws.registry.requireTenant(slug);
   });
 
   it('its stack is in eu-west-1: its ARN says so, an eu-west-1 client finds it, a us-east-1 one does not', async () => {
@@ -115,7 +118,7 @@ describe('a tenant placed in eu-west-1', () => {
     }
   });
 
-  it('its database is in eu-west-1: the pooled table of the eu-west-1 platform, the bridge RDS instance', async () => {
+  it('its database is in eu-west-1: the pooled table of the eu-west-1 platform, the bridge and silo RDS instances', async () => {
     const euPlatform = await readPlatform({
       clients: eu(),
       prefix: cp.config.resourcePrefix,
@@ -126,11 +129,12 @@ describe('a tenant placed in eu-west-1', () => {
     expect(await tableIn(eu(), euPlatform.pooledTableName)).toBe(true);
     expect(await tableIn(home(), euPlatform.pooledTableName)).toBe(false);
 
-    const bridge = tenants['eu-bridge']!;
-    const db = bridge.outputs.DbInstanceIdentifier!;
-    expect(db).toBeTruthy();
-    expect(await dbStatus(eu(), db)).toBe('available');
-    expect(await dbStatus(home(), db)).toBeUndefined();
+    for (const slug of ['eu-bridge', 'eu-silo']) {
+      const db = tenants[slug]!.outputs.DbInstanceIdentifier!;
+      expect(db, slug).toBeTruthy();
+      expect(await dbStatus(eu(), db)).toBe('available');
+      expect(await dbStatus(home(), db)).toBeUndefined();
+    }
   });
 
   it('its admin user and API key are in eu-west-1, in that region’s user pool and usage plan', async () => {
@@ -213,6 +217,37 @@ describe('a tenant placed in eu-west-1', () => {
     const vended = await vendor.forTenant('eu-bridge');
     expect(vended.region).toBe(EU);
     expect(vended.roleArn).toBe(tenant.outputs.TenantRoleArn);
+  });
+
+  it("a tier change and a tenant update work in its region: the key moves to that region's plan, the admin email reaches its pool", async () => {
+    const tenant = tenants['eu-pool']!;
+    const euPlatform = await readPlatform({
+      clients: eu(),
+      prefix: cp.config.resourcePrefix,
+      catalog: cp.catalog,
+    });
+    const moved = await cp.workflows.lifecycle.changeTier('eu-pool', 'standard', actor);
+    const op = await cp.waitForOperation(moved.operation.operationId);
+    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    const keyId = tenant.access.apiKeyId!;
+    expect(await usagePlanHasKey(eu(), euPlatform.usagePlanIds.standard!, keyId)).toBe(true);
+    expect(await usagePlanHasKey(eu(), euPlatform.usagePlanIds.basic!, keyId)).toBe(false);
+    const back = await cp.workflows.lifecycle.changeTier('eu-pool', 'basic', actor);
+    expect((await cp.waitForOperation(back.operation.operationId)).status).toBe('SUCCEEDED');
+
+    const updated = await cp.workflows.lifecycle.update(
+      'eu-pool',
+      { adminEmail: 'new-admin@eu-pool.example.com' },
+      actor,
+    );
+    const done = await cp.waitForOperation(updated.operation.operationId);
+    expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
+    const admin = await eu().cognito.send(
+      new AdminGetUserCommand({ UserPoolId: euPlatform.userPoolId, Username: 'eu-pool-admin' }),
+    );
+    expect(admin.UserAttributes?.find((a) => a.Name === 'email')?.Value).toBe(
+      'new-admin@eu-pool.example.com',
+    );
   });
 
   it('suspension works in its region: the user and the key are disabled there', async () => {
