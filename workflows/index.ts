@@ -295,6 +295,17 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
         });
   engineRef = engine;
   const quotas = createQuotaService(config, aws, catalog, clock);
+  // Quotas are per region: a tenant placed elsewhere is checked against that region's.
+  const regionalQuotas = new Map<string, QuotaService>();
+  const quotasIn = (region: string): QuotaService => {
+    if (region === config.region) return quotas;
+    let q = regionalQuotas.get(region);
+    if (!q) {
+      q = createQuotaService(config, { clients: aws.clients.forRegion(region) }, catalog, clock);
+      regionalQuotas.set(region, q);
+    }
+    return q;
+  };
   const lifecycle = createLifecycleService({
     registry,
     watch,
@@ -305,7 +316,10 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     // On Step Functions the task function is granted its own region only (control-plane/infra).
     placement: config.engine === 'stepfunctions' ? 'home' : 'any',
     clock,
-    admission: quotas,
+    admission: {
+      admit: (tier, region) => quotasIn(region).admit(tier),
+      admitted: (tier, region) => quotasIn(region).admitted(tier),
+    },
     onStarted: (operation) => {
       options.onStarted?.(operation);
       feed.started(operation);

@@ -37,9 +37,10 @@ export interface LifecycleDeps {
   readonly admission?: OnboardingAdmission;
 }
 
+/** Quota pre-checks of the region the tenant is placed in (each region has its own quotas). */
 export interface OnboardingAdmission {
-  admit(tier: Tier): Promise<void>;
-  admitted(tier: Tier): void;
+  admit(tier: Tier, region: string): Promise<void>;
+  admitted(tier: Tier, region: string): void;
 }
 
 /**
@@ -105,8 +106,9 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   return {
     async onboard(request: OnboardRequest, ctx: CallContext) {
       const tier = catalog.get(request.tier);
-      assertRegion(regions, tier, request.region ?? deps.defaultRegion);
-      await deps.admission?.admit(tier);
+      const region = request.region ?? deps.defaultRegion;
+      assertRegion(regions, tier, region);
+      await deps.admission?.admit(tier, region);
       const started = await registry.createTenant(
         {
           slug: request.slug ?? slugify(request.name),
@@ -114,12 +116,12 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
           tier: tier.name,
           isolation: tier.isolation,
           adminEmail: request.adminEmail,
-          region: request.region ?? deps.defaultRegion,
+          region,
           allowedPrincipals: request.allowedPrincipals ?? [],
         },
         opRequest(ctx, { input: { tier: tier.name } }),
       );
-      deps.admission?.admitted(tier);
+      deps.admission?.admitted(tier, region);
       return launch(started);
     },
 

@@ -25,6 +25,9 @@ const EU = 'eu-west-1';
 /** Every CreateStack sent, with the region of the client that sent it. */
 const creates: { region: string; stackName: string }[] = [];
 
+const regionOf = (client: unknown): Promise<string> =>
+  (client as { config: { region: () => Promise<string> } }).config.region();
+
 beforeAll(async () => {
   cp = await startTestControlPlane({
     overrides: { allowedRegions: ['us-east-1', EU] },
@@ -310,5 +313,42 @@ describe('a tenant placed in eu-west-1', () => {
   it('a region the deployment does not allow is refused with 400 REGION_NOT_ALLOWED, nothing written', async () => {
     expect(await codeOf(onboard('far-away', 'basic', 'ap-south-1'))).toBe('REGION_NOT_ALLOWED');
     expect(await cp.aws.registry.getTenantBySlug('far-away')).toBeUndefined();
+  });
+});
+
+describe('quota pre-checks in the region a tenant is placed in', () => {
+  it("an onboarding into eu-west-1 is checked against eu-west-1's usage, and refused with nothing written", async () => {
+    const reads: string[] = [];
+    const checked = await startTestControlPlane({
+      overrides: {
+        allowedRegions: ['us-east-1', EU],
+        quotaPrecheck: true,
+        quotaCacheSeconds: 0,
+        quotaLimits: { 'rds.instances': 0 },
+      },
+      instrument: (client) =>
+        aroundCalls('quota-reads', async (call, send) => {
+          if (call.operation === 'DescribeDBInstances') reads.push(await regionOf(client));
+          return send();
+        })(client),
+    });
+    try {
+      const refused = checked.workflows.lifecycle.onboard(
+        {
+          name: 'Quota EU',
+          slug: 'quota-eu',
+          tier: 'premium',
+          adminEmail: 'a@quota-eu.example.com',
+          region: EU,
+        },
+        actor,
+      );
+      expect(await codeOf(refused)).toBe('QUOTA_EXCEEDED');
+      expect(reads.length).toBeGreaterThan(0);
+      expect(new Set(reads)).toEqual(new Set([EU]));
+      expect(await checked.aws.registry.getTenantBySlug('quota-eu')).toBeUndefined();
+    } finally {
+      await checked.close();
+    }
   });
 });
