@@ -121,6 +121,22 @@ describe('a tenant placed in eu-west-1', () => {
     }
   });
 
+  it("its role's policies name the eu-west-1 platform's pooled table (the stack's parameters come from there)", async () => {
+    const euPlatform = await readPlatform({
+      clients: eu(),
+      prefix: cp.config.resourcePrefix,
+      catalog: cp.catalog,
+    });
+    const out = await eu().cloudformation.send(
+      new DescribeStacksCommand({ StackName: tenants['eu-pool']!.stacks[0]!.arn }),
+    );
+    const params = Object.fromEntries(
+      (out.Stacks?.[0]?.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]),
+    );
+    expect(params.PooledTableArn).toBe(euPlatform.pooledTableArn);
+    expect(params.ArtifactBucketName).toBe(euPlatform.artifactBucketName);
+  });
+
   it('its database is in eu-west-1: the pooled table of the eu-west-1 platform, the bridge and silo RDS instances', async () => {
     const euPlatform = await readPlatform({
       clients: eu(),
