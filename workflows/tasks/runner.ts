@@ -41,6 +41,8 @@ function regionalDeps(deps: TaskDeps): (input: TaskInput) => Promise<TaskDeps> {
     if (region === undefined) {
       const tenant = await deps.registry.getTenant(input.tenantId);
       region = tenant?.region || regions.home;
+      // Bounded: a long-lived process that has seen many tenants reads one again, harmlessly.
+      if (regionOf.size >= 10_000) regionOf.clear();
       if (tenant) regionOf.set(input.tenantId, region);
     }
     return depsInRegion(deps, region, `${input.operationId}/platform`);
