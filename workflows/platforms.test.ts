@@ -128,6 +128,21 @@ describe('RegionalPlatforms', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
+  it('a region read first is still ensured by the first step there (a new template version reaches it)', async () => {
+    const clients = testClients();
+    const registry = await testRegistry(clients);
+    let ensured = 0;
+    const platforms = platformsOn(registry, clients, async () => {
+      ensured++;
+      return { stackName: 'eu' } as PlatformOutputs;
+    });
+    expect((await platforms.read('eu-west-1')).stackName).toBe('read');
+    expect((await platforms.ensure('eu-west-1', await openOwner(registry, 'reader'))).stackName).toBe('eu');
+    expect(ensured).toBe(1);
+    // Once ensured, reads get the ensured platform.
+    expect((await platforms.read('eu-west-1')).stackName).toBe('eu');
+  });
+
   it('a failed deployment is not kept: the next caller tries again', async () => {
     const clients = testClients();
     const registry = await testRegistry(clients);

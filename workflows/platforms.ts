@@ -40,7 +40,9 @@ export interface RegionalPlatformsOptions {
 export const platformGateName = (region: string): string => `platform-${region}`;
 
 export class RegionalPlatforms {
-  private readonly ready = new Map<string, Promise<PlatformOutputs>>();
+  /** Platforms this process ensured (deployed or brought up to date), and ones it only read. */
+  private readonly ensured = new Map<string, Promise<PlatformOutputs>>();
+  private readonly readOnly = new Map<string, Promise<PlatformOutputs>>();
   private readonly leaseSeconds: number;
   private readonly pollMs: number;
   private readonly wait: (ms: number) => Promise<void>;
@@ -72,14 +74,15 @@ export class RegionalPlatforms {
   ensure(region: string | undefined, owner: string): Promise<PlatformOutputs> {
     const r = region || this.home;
     if (r === this.home) return Promise.resolve(this.options.home.platform());
-    return this.memo(r, () => this.ensureUnderLease(r, owner));
+    // Ensured once per process even if read before: a new template version reaches the region.
+    return this.memo(this.ensured, r, () => this.ensureUnderLease(r, owner));
   }
 
   /** The region's platform as deployed, changing nothing (the API's reads: users, reconcile). */
   read(region: string | undefined): Promise<PlatformOutputs> {
     const r = region || this.home;
     if (r === this.home) return Promise.resolve(this.options.home.platform());
-    return this.memo(r, () => this.options.read(this.clients(r)));
+    return this.ensured.get(r) ?? this.memo(this.readOnly, r, () => this.options.read(this.clients(r)));
   }
 
   /** The user pool of a region other than home, and its region's client; undefined at home. */
@@ -91,15 +94,19 @@ export class RegionalPlatforms {
     return { cognito: this.clients(region).cognito, userPoolId: platform.userPoolId };
   }
 
-  private memo(region: string, make: () => Promise<PlatformOutputs>): Promise<PlatformOutputs> {
-    let p = this.ready.get(region);
+  private memo(
+    memo: Map<string, Promise<PlatformOutputs>>,
+    region: string,
+    make: () => Promise<PlatformOutputs>,
+  ): Promise<PlatformOutputs> {
+    let p = memo.get(region);
     if (!p) {
       // A failure is not kept: the next caller tries again.
       p = make().catch((e) => {
-        this.ready.delete(region);
+        memo.delete(region);
         throw e;
       });
-      this.ready.set(region, p);
+      memo.set(region, p);
     }
     return p;
   }

@@ -147,11 +147,13 @@ export async function depsInRegion(
     byRegion = new Map();
     regionalMemo.set(deps, byRegion);
   }
-  const known = byRegion.get(region);
+  // Steps ensure the platform, reads read it: a read first must not spare the steps their ensure.
+  const key = `${owner ? 'ensure' : 'read'}:${region}`;
+  const known = byRegion.get(key);
   if (known) return known;
   const platform = await (owner ? regions.ensure(region, owner) : regions.read(region));
   const scoped: TaskDeps = { ...deps, clients: regions.clients(region), platform: () => platform };
-  byRegion.set(region, scoped);
+  byRegion.set(key, scoped);
   return scoped;
 }
 

@@ -65,10 +65,10 @@ export function createTaskRunnerWith(
 ): TaskRunner {
   const random = options.random ?? Math.random;
   const wait = options.sleep ?? sleep;
+  const regional = regionalDeps(deps);
   // Which polled steps this process has recorded as started, their last detail written and how
   // many pending answers in a row they gave. Lost on restart or in a new Lambda container: then a
   // step is written once more and its backoff starts over, harmlessly.
-  const regional = regionalDeps(deps);
   const polled = new Map<
     string,
     { detail?: string | undefined; pending: number; startedAt?: string | undefined }
