@@ -315,6 +315,21 @@ describe('a tenant placed in eu-west-1', () => {
     }
   });
 
+  it('a dedicated-account tenant in eu-west-1: its stack is in its own account, in eu-west-1', async () => {
+    const id = await onboard('eu-dedicated', 'enterprise-dedicated', EU);
+    const op = await cp.waitForOperation(id, 120_000);
+    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    const tenant = await cp.aws.registry.requireTenant('eu-dedicated');
+    const [stack] = tenant.stacks;
+    expect(tenant.accountId).toMatch(/^\d{12}$/);
+    expect(stack?.accountId).toBe(tenant.accountId);
+    expect(stack?.region).toBe(EU);
+    expect(stack?.arn.split(':').slice(3, 5)).toEqual([EU, tenant.accountId]);
+    const gone = await cp.workflows.lifecycle.offboard('eu-dedicated', actor);
+    const off = await cp.waitForOperation(gone.operation.operationId, 120_000);
+    expect(off.status, JSON.stringify(off.error)).toBe('SUCCEEDED');
+  });
+
   it('a tenant that names no region is at home, and the eu-west-1 platform is not deployed again', async () => {
     const before = creates.length;
     const id = await onboard('home-pool', 'basic');
