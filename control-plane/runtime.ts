@@ -259,6 +259,7 @@ export async function buildRuntime<R extends RuntimeRole>(
       certificates: regionalAcmCertificates(aws.registry, aws.clients),
     }),
     quotas: workflows.quotas,
+    quotasIn: workflows.quotasIn,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(metrics ? { metrics } : {}),
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),

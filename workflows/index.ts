@@ -98,6 +98,8 @@ export interface Workflows {
   readonly claims?: OperationClaims | undefined;
   /** Quota pre-checks the lifecycle asks before an onboarding (and GET /v1/quotas reads). */
   readonly quotas: QuotaService;
+  /** The quota pre-checks of an allowed region (`quotas` at home); REGION_NOT_ALLOWED elsewhere. */
+  readonly quotasIn: (region: string) => QuotaService;
   /** Compares the registry with AWS (docs/reconcile.md); its findings in `findings`. */
   readonly reconciler: Reconciler;
   readonly findings: FindingsStore;
@@ -296,16 +298,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
   engineRef = engine;
   const quotas = createQuotaService(config, aws, catalog, clock);
   // Quotas are per region: a tenant placed elsewhere is checked against that region's.
-  const regionalQuotas = new Map<string, QuotaService>();
-  const quotasIn = (region: string): QuotaService => {
-    if (region === config.region) return quotas;
-    let q = regionalQuotas.get(region);
-    if (!q) {
-      q = createQuotaService(config, { clients: aws.clients.forRegion(region) }, catalog, clock);
-      regionalQuotas.set(region, q);
-    }
-    return q;
-  };
+  const quotasIn = regionalQuotaServices(config, aws, catalog, quotas, clock);
   const lifecycle = createLifecycleService({
     registry,
     watch,
@@ -413,6 +406,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     deps,
     claims,
     quotas,
+    quotasIn,
     reconciler,
     findings,
     rollouts,
@@ -435,4 +429,35 @@ export function createQuotaService(
     enabled: config.quotaPrecheck,
     ...(clock ? { clock } : {}),
   });
+}
+
+/**
+ * The quota pre-checks of each region tenants may live in (home: `home`; another allowed region:
+ * its own, on that region's clients, made on first use). Any other region is REGION_NOT_ALLOWED.
+ */
+export function regionalQuotaServices(
+  config: Config,
+  aws: Pick<AwsRuntime, 'clients'>,
+  catalog: TierCatalog,
+  home: QuotaService,
+  clock?: () => Date,
+): (region: string) => QuotaService {
+  const made = new Map<string, QuotaService>();
+  return (region) => {
+    if (region === config.region) return home;
+    if (!config.allowedRegions.includes(region)) {
+      const allowed = [...new Set([config.region, ...config.allowedRegions])];
+      throw new ControlPlaneError(
+        'REGION_NOT_ALLOWED',
+        `region ${region} is not allowed by this deployment (ALLOWED_REGIONS); allowed: ${allowed.join(', ')}`,
+        { details: { region, allowed } },
+      );
+    }
+    let q = made.get(region);
+    if (!q) {
+      q = createQuotaService(config, { clients: aws.clients.forRegion(region) }, catalog, clock);
+      made.set(region, q);
+    }
+    return q;
+  };
 }
