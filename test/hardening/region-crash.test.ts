@@ -69,10 +69,11 @@ describe('SIGKILL while a new region’s platform is being deployed', () => {
 
     // Killed as soon as the lease is taken: the platform deployment is under way.
     const deadline = Date.now() + 60_000;
-    let held: string[] = [];
-    while ((held = await leaseHolders()).length === 0) {
+    let held = await leaseHolders();
+    while (held.length === 0) {
       if (Date.now() > deadline) throw new Error(`no lease ${gate} taken:\n${child.output()}`);
       await new Promise((r) => setTimeout(r, 5));
+      held = await leaseHolders();
     }
     await child.stop('SIGKILL');
     expect(held).toEqual([`${operationId}/platform`]);
