@@ -53,7 +53,7 @@ export {
 } from './event-tap.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
-export { RegionalPlatforms, regionalTenantExports } from './platforms.js';
+export { platformGateSpecs, RegionalPlatforms, regionalTenantExports } from './platforms.js';
 export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
 export { type PageResult, Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
 export { isRolloutTask, ROLLOUT_TASKS, rolloutDefinition } from './rollouts/definition.js';

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../core/aws/clients.js';
 import { sleep } from '../core/backoff.js';
+import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { LeaseGate, type LeaseOptions } from '../core/registry/leases.js';
 import type { RegistryReader } from '../core/registry/queries.js';
@@ -39,6 +40,18 @@ export interface RegionalPlatformsOptions {
 
 export const platformGateName = (region: string): string => `platform-${region}`;
 
+/** The platform lease's length: a holder that has not renewed for this long is presumed dead. */
+export const PLATFORM_LEASE_SECONDS = 900;
+
+/** The one-slot platform lease of every allowed region but home (GET /v1/gates lists them). */
+export function platformGateSpecs(
+  config: Pick<Config, 'region' | 'allowedRegions'>,
+): { name: string; capacity: number; ttlSeconds: number }[] {
+  return [...new Set(config.allowedRegions)]
+    .filter((r) => r !== config.region)
+    .map((r) => ({ name: platformGateName(r), capacity: 1, ttlSeconds: PLATFORM_LEASE_SECONDS }));
+}
+
 export class RegionalPlatforms {
   /** Platforms this process ensured (deployed or brought up to date), and ones it only read. */
   private readonly ensured = new Map<string, Promise<PlatformOutputs>>();
@@ -48,7 +61,7 @@ export class RegionalPlatforms {
   private readonly wait: (ms: number) => Promise<void>;
 
   constructor(private readonly options: RegionalPlatformsOptions) {
-    this.leaseSeconds = options.leaseSeconds ?? 900;
+    this.leaseSeconds = options.leaseSeconds ?? PLATFORM_LEASE_SECONDS;
     this.pollMs = options.pollMs ?? 1000;
     this.wait = options.sleep ?? sleep;
   }
