@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { AdminGetUserCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
@@ -6,10 +9,16 @@ import type { AwsClients } from '../core/aws/clients.js';
 import type { Tenant } from '../core/registry/records.js';
 import { regionalAcmCertificates } from '../core/tenant-config/certificates.js';
 import { s3TenantExports } from '../core/tenant-data/exports.js';
-import { platformStackName, readPlatform } from '../templates/index.js';
+import {
+  type CfnTemplate,
+  platformStackName,
+  readPlatform,
+  SynthesisService,
+  type TemplateKind,
+} from '../templates/index.js';
 import { CredentialVendor, registryDirectory } from '../tenant-access/index.js';
 import { codeOf } from '../test/support/aws.js';
-import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
+import { startTestControlPlane, type TestControlPlane, testSynth } from '../test/support/control-plane.js';
 import { apiKeyOf, dbStatus, groupUsers, usagePlanHasKey } from '../test/support/moto-state.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
 import { regionalTenantExports, TenantUsers } from './index.js';
@@ -267,6 +276,47 @@ describe('a tenant placed in eu-west-1', () => {
     expect(admin.UserAttributes?.find((a) => a.Name === 'email')?.Value).toBe(
       'new-admin@eu-pool.example.com',
     );
+  });
+
+  it('a rollout updates its stack in its region to the new template version', async () => {
+    await cp.workflows.rollouts.registerVersions();
+    const tenant = await cp.aws.registry.requireTenant('eu-pool');
+    const stack = tenant.stacks.find((st) => st.role === 'current')!;
+    // A new pool template: the code's, with a revision mark in its description.
+    const base = JSON.parse((await testSynth().resolve('pool', 'aws')).body) as CfnTemplate;
+    const variant = new SynthesisService({
+      cacheDir: mkdtempSync(join(tmpdir(), 'tcp-region-rollout-')),
+      synthesize: (kind: TemplateKind) =>
+        kind === 'pool' ? { ...base, Description: `${base.Description ?? ''} (eu revision)` } : base,
+    });
+    await cp.workflows.rollouts.registerVersions(variant);
+    const target = (await variant.resolve('pool', 'moto')).versionId;
+    expect(target).not.toBe(stack.templateVersion);
+    const { rollout } = await cp.workflows.rollouts.service.create(
+      {
+        tiers: ['basic'],
+        targetVersion: 'latest',
+        waves: [],
+        maxConcurrency: 1,
+        failureBudget: { count: 0 },
+        bakeSeconds: 0,
+        onFailure: 'pause',
+      },
+      'test',
+    );
+    const deadline = Date.now() + 90_000;
+    let end = await cp.workflows.rollouts.store.require(rollout.rolloutId);
+    while (!['SUCCEEDED', 'FAILED', 'ABORTED', 'PAUSED'].includes(end.status) || end.counts.inflight > 0) {
+      if (Date.now() > deadline) throw new Error(`rollout still ${end.status}`);
+      await new Promise((r) => setTimeout(r, 50));
+      end = await cp.workflows.rollouts.store.require(rollout.rolloutId);
+    }
+    expect(end.status).toBe('SUCCEEDED');
+    expect(end.counts).toMatchObject({ succeeded: 1, failed: 0 });
+    const out = await eu().cloudformation.send(new DescribeStacksCommand({ StackName: stack.arn }));
+    const version = out.Stacks?.[0]?.Parameters?.find((p) => p.ParameterKey === 'TemplateVersion');
+    expect(version?.ParameterValue).toBe(target);
+    expect((await cp.aws.registry.requireTenant('eu-pool')).templateVersion).toBe(target);
   });
 
   it('suspension works in its region: the user and the key are disabled there', async () => {
