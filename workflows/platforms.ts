@@ -7,6 +7,7 @@ import { LeaseGate, type LeaseOptions } from '../core/registry/leases.js';
 import type { RegistryReader } from '../core/registry/queries.js';
 import { s3TenantExports, type TenantExports, tenantExportsByTenant } from '../core/tenant-data/exports.js';
 import type { PlatformOutputs } from '../templates/index.js';
+import type { GateSpec } from './gates.js';
 
 /**
  * The platform of every region tenants live in. The home region's is the one the process started
@@ -44,9 +45,7 @@ export const platformGateName = (region: string): string => `platform-${region}`
 export const PLATFORM_LEASE_SECONDS = 900;
 
 /** The one-slot platform lease of every allowed region but home (GET /v1/gates lists them). */
-export function platformGateSpecs(
-  config: Pick<Config, 'region' | 'allowedRegions'>,
-): { name: string; capacity: number; ttlSeconds: number }[] {
+export function platformGateSpecs(config: Pick<Config, 'region' | 'allowedRegions'>): GateSpec[] {
   return [...new Set(config.allowedRegions)]
     .filter((r) => r !== config.region)
     .map((r) => ({ name: platformGateName(r), capacity: 1, ttlSeconds: PLATFORM_LEASE_SECONDS }));
