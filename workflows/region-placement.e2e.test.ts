@@ -392,7 +392,10 @@ describe('a tenant placed in eu-west-1', () => {
   });
 
   it('a region the deployment does not allow is refused with 400 REGION_NOT_ALLOWED, nothing written', async () => {
-    expect(await codeOf(onboard('far-away', 'basic', 'ap-south-1'))).toBe('REGION_NOT_ALLOWED');
+    await expect(onboard('far-away', 'basic', 'ap-south-1')).rejects.toMatchObject({
+      code: 'REGION_NOT_ALLOWED',
+      status: 400,
+    });
     expect(await cp.aws.registry.getTenantBySlug('far-away')).toBeUndefined();
   });
 });
@@ -430,6 +433,28 @@ describe('quota pre-checks in the region a tenant is placed in', () => {
       expect(await checked.aws.registry.getTenantBySlug('quota-eu')).toBeUndefined();
     } finally {
       await checked.close();
+    }
+  });
+});
+
+describe('a deployment that builds at home only (workflows on Step Functions)', () => {
+  it('refuses an allowed region elsewhere with 400 REGION_NOT_AVAILABLE before writing anything', async () => {
+    const sfn = await startTestControlPlane({
+      overrides: {
+        allowedRegions: ['us-east-1', EU],
+        engine: 'stepfunctions',
+        stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:never-',
+      },
+    });
+    try {
+      const refused = sfn.workflows.lifecycle.onboard(
+        { name: 'Sfn EU', slug: 'sfn-eu', tier: 'basic', adminEmail: 'a@sfn-eu.example.com', region: EU },
+        actor,
+      );
+      await expect(refused).rejects.toMatchObject({ code: 'REGION_NOT_AVAILABLE', status: 400 });
+      expect(await sfn.aws.registry.getTenantBySlug('sfn-eu')).toBeUndefined();
+    } finally {
+      await sfn.close();
     }
   });
 });
