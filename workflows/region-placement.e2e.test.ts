@@ -106,6 +106,11 @@ describe('a tenant placed in eu-west-1', () => {
     for (const id of ops) {
       const op = await cp.waitForOperation(id, 120_000);
       expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+      // The first step in the region waits for its platform: how long that took, for the record.
+      const begin = op.steps.find((st) => st.name === 'Begin')!;
+      const ms = Date.parse(begin.endedAt!) - Date.parse(begin.startedAt);
+      const total = Date.parse(op.endedAt!) - Date.parse(op.createdAt);
+      console.info(`region-placement: ${op.operationId} Begin ${ms} ms, onboarding ${total} ms`);
     }
     const platformName = platformStackName(cp.config.resourcePrefix);
     // Home's at start-up, eu-west-1's once for both onboardings.
