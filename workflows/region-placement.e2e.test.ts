@@ -324,6 +324,24 @@ describe('a tenant placed in eu-west-1', () => {
     expect((await cp.aws.registry.requireTenant('eu-pool')).templateVersion).toBe(target);
   });
 
+  it('a move to another isolation model (pool → bridge) builds the new stack and database in its region', async () => {
+    const before = await cp.aws.registry.requireTenant('eu-pool');
+    const moving = await cp.workflows.lifecycle.changeTier('eu-pool', 'premium', actor);
+    await cp.answerMigration(moving.operation.operationId);
+    const moved = await cp.waitForOperation(moving.operation.operationId, 120_000);
+    expect(moved.status, JSON.stringify(moved.error)).toBe('SUCCEEDED');
+    const after = await cp.aws.registry.requireTenant('eu-pool');
+    expect([after.tier, after.isolation, after.state]).toEqual(['premium', 'bridge', 'ACTIVE']);
+    const [current] = after.stacks;
+    expect(after.stacks).toHaveLength(1);
+    expect(current?.region).toBe(EU);
+    expect(current?.arn.split(':')[3]).toBe(EU);
+    expect(await stackIn(eu(), current!.arn)).toBe('CREATE_COMPLETE');
+    expect(await stackIn(eu(), before.stacks[0]!.arn)).toBe('DELETE_COMPLETE');
+    expect(await dbStatus(eu(), after.outputs.DbInstanceIdentifier!)).toBe('available');
+    expect(await dbStatus(home(), after.outputs.DbInstanceIdentifier!)).toBeUndefined();
+  });
+
   it('suspension works in its region: the user and the key are disabled there', async () => {
     const tenant = tenants['eu-pool']!;
     const euPlatform = await readPlatform({
