@@ -21,6 +21,7 @@ import { codeOf } from '../test/support/aws.js';
 import { startTestControlPlane, type TestControlPlane, testSynth } from '../test/support/control-plane.js';
 import { apiKeyOf, dbStatus, groupUsers, usagePlanHasKey } from '../test/support/moto-state.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
+import { DEFAULT_CATALOG, TierCatalog } from '../tiers/catalog.js';
 import { regionalTenantExports, TenantUsers } from './index.js';
 
 /**
@@ -29,6 +30,17 @@ import { regionalTenantExports, TenantUsers } from './index.js';
  */
 
 let cp: TestControlPlane;
+const basic = DEFAULT_CATALOG.tiers.find((t) => t.name === 'basic')!;
+/** The shipped catalog plus a pool tier the catalog restricts to eu-west-1. */
+const catalog = TierCatalog.parse({
+  ...DEFAULT_CATALOG,
+  tiers: [
+    ...DEFAULT_CATALOG.tiers.map((t) =>
+      t.name === 'basic' ? { ...t, allowedTransitions: [...(t.allowedTransitions ?? []), 'eu-only'] } : t,
+    ),
+    { ...basic, name: 'eu-only', displayName: 'EU only', regions: ['eu-west-1'], allowedTransitions: [] },
+  ],
+});
 const actor = { actor: 'test:ops' };
 const EU = 'eu-west-1';
 /** Every CreateStack sent, with the region of the client that sent it. */
@@ -39,6 +51,7 @@ const regionOf = (client: unknown): Promise<string> =>
 
 beforeAll(async () => {
   cp = await startTestControlPlane({
+    catalog,
     overrides: { allowedRegions: ['us-east-1', EU] },
     instrument: (client) =>
       aroundCalls('count-creates', async (call, send) => {
@@ -412,6 +425,25 @@ describe('a tenant placed in eu-west-1', () => {
     expect(tenant.region).toBe('us-east-1');
     expect(tenant.stacks[0]!.arn.split(':')[3]).toBe('us-east-1');
     expect(creates.slice(before).map((c) => c.region)).toEqual(['us-east-1']);
+  });
+
+  it('a tier the catalog restricts to eu-west-1: placed there, refused elsewhere with 400 REGION_NOT_ALLOWED', async () => {
+    await expect(onboard('eu-only-home', 'eu-only')).rejects.toMatchObject({
+      code: 'REGION_NOT_ALLOWED',
+      status: 400,
+      message: 'region us-east-1 is not allowed for tier eu-only; allowed: eu-west-1',
+    });
+    expect(await cp.aws.registry.getTenantBySlug('eu-only-home')).toBeUndefined();
+    // A tenant at home cannot move into it either.
+    await expect(cp.workflows.lifecycle.changeTier('home-pool', 'eu-only', actor)).rejects.toMatchObject({
+      code: 'REGION_NOT_ALLOWED',
+      status: 400,
+    });
+    const id = await onboard('eu-only-eu', 'eu-only', EU);
+    const op = await cp.waitForOperation(id);
+    expect(op.status, JSON.stringify(op.error)).toBe('SUCCEEDED');
+    const tenant = await cp.aws.registry.requireTenant('eu-only-eu');
+    expect(tenant.stacks[0]!.arn.split(':')[3]).toBe(EU);
   });
 
   it('a region the deployment does not allow is refused with 400 REGION_NOT_ALLOWED, nothing written', async () => {
