@@ -81,6 +81,8 @@ export interface AppDeps {
   readonly tenantConfig: TenantConfigStore;
   /** Quota pre-checks, shared with the lifecycle (GET /v1/quotas). */
   readonly quotas: QuotaService;
+  /** Another allowed region's quota pre-checks (GET /v1/quotas?region=); absent: home only. */
+  readonly quotasIn?: (region: string) => QuotaService;
   /** The reconciler and its findings (docs/reconcile.md); without them those routes answer RECONCILE_UNAVAILABLE. */
   readonly reconcile?: ReconcileServices;
   /** Reads tenant data exports (GET /v1/tenants/:id/export); without it those routes answer EXPORTS_UNAVAILABLE. */
@@ -273,7 +275,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   consoleRoutes(router, deps.console);
   await webhookRoutes(app, router, ctx);
   await tenantConfigRoutes(app, router, ctx, deps.tenantConfig);
-  quotaRoutes(router, deps.quotas);
+  quotaRoutes(
+    router,
+    { region: deps.config.region, quotas: deps.quotas },
+    deps.quotasIn ??
+      ((region) => {
+        throw new ControlPlaneError(
+          'REGION_NOT_ALLOWED',
+          `only ${deps.config.region}'s quotas are served here`,
+          {
+            details: { region, allowed: [deps.config.region] },
+          },
+        );
+      }),
+  );
   await stripeWebhookRoutes(app, router, ctx, deps.billingAccounts);
 
   await app.register(swagger, { mode: 'static', specification: { document: openapi() as never } });

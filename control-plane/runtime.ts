@@ -10,9 +10,8 @@ import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import { type AwsRuntime, type AwsRuntimeOptions, startAwsRuntime } from '../core/runtime.js';
 import { every } from '../core/schedule.js';
-import { acmCertificates } from '../core/tenant-config/certificates.js';
+import { regionalAcmCertificates } from '../core/tenant-config/certificates.js';
 import { TenantConfigStore } from '../core/tenant-config/store.js';
-import { s3TenantExports } from '../core/tenant-data/exports.js';
 import { usageSourceOf } from '../core/usage/billing-source.js';
 import { UsageStore } from '../core/usage/store.js';
 import {
@@ -29,6 +28,7 @@ import { TierCatalog } from '../tiers/catalog.js';
 import {
   allTenants,
   createWorkflows,
+  regionalTenantExports,
   type TaskRunnerHooks,
   TenantUsers,
   tenantsByVersion,
@@ -211,6 +211,8 @@ export async function buildRuntime<R extends RuntimeRole>(
     synth,
     ...(billing ? { billing } : {}),
     usage: usageSource,
+    // The task function reads other regions' platforms as deployed; the server deploys them.
+    ...(spec.platform === 'read' ? { regionalPlatforms: 'read' as const } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     ...(metrics
       ? {
@@ -253,14 +255,23 @@ export async function buildRuntime<R extends RuntimeRole>(
       tableName: config.registryTable,
       registry: aws.registry,
       tierDefaults: (tier) => catalog.features(tier),
-      certificates: acmCertificates({ acm: aws.clients.acm }),
+      // A tenant's custom-domain certificate is requested in its region.
+      certificates: regionalAcmCertificates(aws.registry, aws.clients),
     }),
     quotas: workflows.quotas,
+    quotasIn: workflows.quotasIn,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(metrics ? { metrics } : {}),
     ...(workflows.claims ? { processOwner: workflows.claims } : {}),
     // Exports live in the platform's artifact bucket: served where the platform is known.
-    ...(deployed ? { exports: s3TenantExports(aws.clients.s3, () => deployed.artifactBucketName) } : {}),
+    ...(deployed
+      ? {
+          exports: regionalTenantExports(aws.registry, workflows.deps.regions, {
+            s3: aws.clients.s3,
+            bucket: () => deployed.artifactBucketName,
+          }),
+        }
+      : {}),
     usage,
     costs: costExplorerSource(aws.clients.costExplorer),
     billingAccounts,
@@ -383,6 +394,8 @@ function tenantAccess(
       cognito: aws.clients.cognito,
       userPoolId,
       limiter: workflows.deps.cognitoLimiter,
+      // A tenant elsewhere has its users in its region's pool (read as deployed, once).
+      inRegion: async (region) => workflows.deps.regions?.userPool(region),
     }),
     credentials: new CredentialVendor({ sts: aws.clients.sts, directory: registryDirectory(aws.registry) }),
   };

@@ -203,7 +203,7 @@ export const ERROR_CATALOGUE = {
   REGION_NOT_AVAILABLE: {
     status: 400,
     description:
-      "Tenants are placed in the control plane's own region only; another region is not available yet.",
+      'The region is allowed, but this deployment (workflows on Step Functions) builds tenants in its own region only.',
   },
   PORT_IN_USE: {
     status: 500,

@@ -28,6 +28,8 @@ export interface TenantRecord {
   readonly roleArn?: string | undefined;
   /** Dedicated-account tenants: their account. */
   readonly accountId?: string | undefined;
+  /** Where the tenant's resources live (its stacks, database, API key). */
+  readonly region?: string | undefined;
 }
 
 export interface TenantDirectory {
@@ -44,6 +46,7 @@ export function tenantRecordOf(tenant: Tenant): TenantRecord {
     state: tenant.state,
     roleArn: tenant.outputs.TenantRoleArn || undefined,
     accountId: tenant.accountId,
+    region: tenant.region,
   };
 }
 
@@ -82,6 +85,8 @@ export interface VendedCredentials {
   readonly tags: Readonly<Record<string, string>>;
   /** `tenant-role` or `pooled-role`. */
   readonly via: 'tenant-role' | 'pooled-role';
+  /** The tenant's region: where the credentials are meant to be used (its resources are there). */
+  readonly region?: string | undefined;
   /** STS's packed size of tags and policy, percent of its limit. */
   readonly packedPolicySize?: number | undefined;
 }
@@ -188,6 +193,7 @@ export class CredentialVendor {
         sessionName: input.RoleSessionName,
         tags: Object.fromEntries(input.Tags.map((t) => [t.Key, t.Value])),
         via,
+        ...(tenant.region ? { region: tenant.region } : {}),
         packedPolicySize: out.PackedPolicySize,
       };
     } catch (e) {

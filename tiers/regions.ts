@@ -3,16 +3,23 @@ import type { Tier } from './catalog.js';
 
 /**
  * Where a tenant may live: the deployment's allowed regions (ALLOWED_REGIONS, default the control
- * plane's own), narrowed by its tier's `regions` when the catalog lists some. Placement itself is
- * in the control plane's region only for now: an allowed region elsewhere is refused too, with its
- * own code, rather than a tenant recorded in one region and built in another.
+ * plane's own), narrowed by its tier's `regions` when the catalog lists some. A tenant is placed in
+ * the region it asks for (its stacks, database, user pool, API key), the platform there deployed
+ * on first use. Where the deployment can only place tenants at home (`placement: 'home'`), an
+ * allowed region elsewhere is refused with its own code rather than recorded and built elsewhere.
  */
 
 export interface RegionPolicy {
-  /** The control plane's region (AWS_REGION): where tenants are placed. */
+  /** The control plane's region (AWS_REGION): tenants that name no region live here. */
   readonly home: string;
   /** ALLOWED_REGIONS; empty means the home region only. */
   readonly allowed: readonly string[];
+  /**
+   * Where this deployment can build tenants: any allowed region (the local engine), or its home
+   * region only (the AWS deployment, whose task function is granted its own region only).
+   * @default 'any'
+   */
+  readonly placement?: 'any' | 'home';
 }
 
 export function allowedRegions(policy: RegionPolicy, tier: Pick<Tier, 'name' | 'regions'>): string[] {
@@ -20,7 +27,7 @@ export function allowedRegions(policy: RegionPolicy, tier: Pick<Tier, 'name' | '
   return tier.regions ? deployment.filter((r) => tier.regions!.includes(r)) : [...deployment];
 }
 
-/** Throws REGION_NOT_ALLOWED (catalog or deployment) or REGION_NOT_AVAILABLE (placement elsewhere). */
+/** Throws REGION_NOT_ALLOWED (catalog or deployment) or REGION_NOT_AVAILABLE (cannot be built there). */
 export function assertRegion(
   policy: RegionPolicy,
   tier: Pick<Tier, 'name' | 'regions'>,
@@ -35,10 +42,10 @@ export function assertRegion(
       { details: { region, tier: tier.name, allowed } },
     );
   }
-  if (region !== policy.home) {
+  if (policy.placement === 'home' && region !== policy.home) {
     throw new ControlPlaneError(
       'REGION_NOT_AVAILABLE',
-      `this control plane places tenants in its own region (${policy.home}) only; a tenant in ${region} is not available yet`,
+      `this deployment (workflows on Step Functions) builds tenants in its own region (${policy.home}) only; ${region} is not available here`,
       { details: { region, available: [policy.home] } },
     );
   }

@@ -13,7 +13,10 @@ import { RolloutStore } from '../core/rollouts/store.js';
 import { TemplateVersionStore } from '../core/rollouts/template-versions.js';
 import type { AwsRuntime } from '../core/runtime.js';
 import {
+  ensurePlatform,
   type PlatformOutputs,
+  readPlatform,
+  StackDeployer,
   SynthesisService,
   TEMPLATE_CODE_VERSION,
   type TemplateTarget,
@@ -26,6 +29,7 @@ import { EventTap, operationFeed } from './event-tap.js';
 import { type EventPublisher, eventBridgePublisher } from './events.js';
 import { createGates, RateLimiter } from './gates.js';
 import { createLifecycleService } from './lifecycle.js';
+import { RegionalPlatforms } from './platforms.js';
 import { cloudFormationDrift, unavailableDrift } from './reconcile/drift.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { LocalRolloutEngine } from './rollouts/engine.js';
@@ -49,6 +53,7 @@ export {
 } from './event-tap.js';
 export { type GateSpec, gateSpecs } from './gates.js';
 export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
+export { platformGateSpecs, RegionalPlatforms, regionalTenantExports } from './platforms.js';
 export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
 export { type PageResult, Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
 export { isRolloutTask, ROLLOUT_TASKS, rolloutDefinition } from './rollouts/definition.js';
@@ -93,6 +98,8 @@ export interface Workflows {
   readonly claims?: OperationClaims | undefined;
   /** Quota pre-checks the lifecycle asks before an onboarding (and GET /v1/quotas reads). */
   readonly quotas: QuotaService;
+  /** The quota pre-checks of an allowed region (`quotas` at home); REGION_NOT_ALLOWED elsewhere. */
+  readonly quotasIn: (region: string) => QuotaService;
   /** Compares the registry with AWS (docs/reconcile.md); its findings in `findings`. */
   readonly reconciler: Reconciler;
   readonly findings: FindingsStore;
@@ -133,6 +140,11 @@ export interface WorkflowsOptions {
   readonly usage?: UsageSource | undefined;
   /** Where rollout events go. @default the platform's bus */
   readonly rolloutEvents?: RolloutEventPublisher;
+  /**
+   * Another region's platform, on a tenant's first step there: deployed (`ensure`, like the home
+   * one at start-up) or read as deployed (`read`: the task function). @default 'ensure'
+   */
+  readonly regionalPlatforms?: 'ensure' | 'read';
 }
 
 /** Wires the task handlers, the engine the configuration names, and the lifecycle service. */
@@ -172,14 +184,41 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     },
   };
   const io = { db: aws.clients.documents, tableName: registry.tableName, clock };
+  const synth = options.synth ?? new SynthesisService({ cacheDir: join(config.dataDir, 'templates') });
+  const readRegion = (clients: AwsRuntime['clients']) =>
+    readPlatform({ clients, prefix: config.resourcePrefix, catalog });
+  const regions = new RegionalPlatforms({
+    home: { region: config.region, platform: platformOutputs },
+    allowed: config.allowedRegions,
+    clients: aws.clients,
+    ensure:
+      options.regionalPlatforms === 'read'
+        ? readRegion
+        : (clients) =>
+            ensurePlatform({
+              clients,
+              synth,
+              target,
+              prefix: config.resourcePrefix,
+              catalog,
+              deployer: new StackDeployer({
+                cloudformation: clients.cloudformation,
+                pollMs: Math.min(config.stackPollMs, 1000),
+              }),
+            }),
+    read: readRegion,
+    lease: { documents: aws.clients.documents, tableName: registry.tableName, clock },
+    pollMs: Math.max(50, config.stackPollMs),
+  });
   const templateVersions = new TemplateVersionStore(io);
   const rolloutStore = new RolloutStore(io);
   const deps: TaskDeps = {
     registry,
     clients: aws.clients,
     catalog,
-    synth: options.synth ?? new SynthesisService({ cacheDir: join(config.dataDir, 'templates') }),
+    synth,
     platform: platformOutputs,
+    regions,
     target,
     prefix: config.resourcePrefix,
     events,
@@ -258,6 +297,8 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
         });
   engineRef = engine;
   const quotas = createQuotaService(config, aws, catalog, clock);
+  // Quotas are per region: a tenant placed elsewhere is checked against that region's.
+  const quotasIn = regionalQuotaServices(config, aws, catalog, quotas, clock);
   const lifecycle = createLifecycleService({
     registry,
     watch,
@@ -265,8 +306,13 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     engine,
     defaultRegion: config.region,
     allowedRegions: config.allowedRegions,
+    // On Step Functions the task function is granted its own region only (control-plane/infra).
+    placement: config.engine === 'stepfunctions' ? 'home' : 'any',
     clock,
-    admission: quotas,
+    admission: {
+      admit: (tier, region) => quotasIn(region).admit(tier),
+      admitted: (tier, region) => quotasIn(region).admitted(tier),
+    },
     onStarted: (operation) => {
       options.onStarted?.(operation);
       feed.started(operation);
@@ -368,6 +414,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     deps,
     claims,
     quotas,
+    quotasIn,
     reconciler,
     findings,
     rollouts,
@@ -390,4 +437,35 @@ export function createQuotaService(
     enabled: config.quotaPrecheck,
     ...(clock ? { clock } : {}),
   });
+}
+
+/**
+ * The quota pre-checks of each region tenants may live in (home: `home`; another allowed region:
+ * its own, on that region's clients, made on first use). Any other region is REGION_NOT_ALLOWED.
+ */
+export function regionalQuotaServices(
+  config: Config,
+  aws: Pick<AwsRuntime, 'clients'>,
+  catalog: TierCatalog,
+  home: QuotaService,
+  clock?: () => Date,
+): (region: string) => QuotaService {
+  const made = new Map<string, QuotaService>();
+  return (region) => {
+    if (region === config.region) return home;
+    if (!config.allowedRegions.includes(region)) {
+      const allowed = [...new Set([config.region, ...config.allowedRegions])];
+      throw new ControlPlaneError(
+        'REGION_NOT_ALLOWED',
+        `region ${region} is not allowed by this deployment (ALLOWED_REGIONS); allowed: ${allowed.join(', ')}`,
+        { details: { region, allowed } },
+      );
+    }
+    let q = made.get(region);
+    if (!q) {
+      q = createQuotaService(config, { clients: aws.clients.forRegion(region) }, catalog, clock);
+      made.set(region, q);
+    }
+    return q;
+  };
 }

@@ -19,10 +19,12 @@ export interface LifecycleDeps {
   readonly registry: Registry;
   readonly catalog: TierCatalog;
   readonly engine: WorkflowEngine;
-  /** Region for tenants that do not ask for one (the control plane's own: where tenants are placed). */
+  /** Region for tenants that do not ask for one (the control plane's own). */
   readonly defaultRegion: string;
   /** ALLOWED_REGIONS (empty: the default region only); the catalog narrows it per tier. */
   readonly allowedRegions?: readonly string[];
+  /** Where tenants can be built (tiers/regions.ts RegionPolicy). @default 'any' */
+  readonly placement?: 'any' | 'home';
   readonly clock?: () => Date;
   /** Told about every operation started (metrics). */
   readonly onStarted?: (operation: Operation) => void;
@@ -35,9 +37,10 @@ export interface LifecycleDeps {
   readonly admission?: OnboardingAdmission;
 }
 
+/** Quota pre-checks of the region the tenant is placed in (each region has its own quotas). */
 export interface OnboardingAdmission {
-  admit(tier: Tier): Promise<void>;
-  admitted(tier: Tier): void;
+  admit(tier: Tier, region: string): Promise<void>;
+  admitted(tier: Tier, region: string): void;
 }
 
 /**
@@ -78,7 +81,11 @@ export function updateInput(changes: TenantUpdate): Record<string, unknown> {
 export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   const { registry, catalog, engine } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const regions = { home: deps.defaultRegion, allowed: deps.allowedRegions ?? [] };
+  const regions = {
+    home: deps.defaultRegion,
+    allowed: deps.allowedRegions ?? [],
+    placement: deps.placement ?? 'any',
+  };
 
   const opRequest = (ctx: CallContext, extra: Partial<OperationRequest> = {}): OperationRequest => ({
     actor: ctx.actor,
@@ -99,8 +106,9 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
   return {
     async onboard(request: OnboardRequest, ctx: CallContext) {
       const tier = catalog.get(request.tier);
-      assertRegion(regions, tier, request.region ?? deps.defaultRegion);
-      await deps.admission?.admit(tier);
+      const region = request.region ?? deps.defaultRegion;
+      assertRegion(regions, tier, region);
+      await deps.admission?.admit(tier, region);
       const started = await registry.createTenant(
         {
           slug: request.slug ?? slugify(request.name),
@@ -108,12 +116,12 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
           tier: tier.name,
           isolation: tier.isolation,
           adminEmail: request.adminEmail,
-          region: request.region ?? deps.defaultRegion,
+          region,
           allowedPrincipals: request.allowedPrincipals ?? [],
         },
         opRequest(ctx, { input: { tier: tier.name } }),
       );
-      deps.admission?.admitted(tier);
+      deps.admission?.admitted(tier, region);
       return launch(started);
     },
 

@@ -8,7 +8,7 @@ import type { WorkflowEngine } from './engine/types.js';
 import { createLifecycleService } from './lifecycle.js';
 import { OperationWatch } from './watch.js';
 
-/** Region policy: the deployment's ALLOWED_REGIONS, a tier's catalog regions, placement at home only. */
+/** Region policy: the deployment's ALLOWED_REGIONS, a tier's catalog regions, where it can build. */
 
 const codeOf = (f: () => void): string => {
   try {
@@ -32,13 +32,19 @@ describe('region policy', () => {
     expect(allowedRegions(home, euOnly)).toEqual([]);
   });
 
-  it('refuses a region the deployment or the tier does not allow, and placement away from home', () => {
+  it('refuses a region the deployment or the tier does not allow; places in any allowed one', () => {
     expect(codeOf(() => assertRegion(home, basic, 'us-east-1'))).toBe('ok');
     expect(codeOf(() => assertRegion(home, basic, 'eu-west-1'))).toBe('REGION_NOT_ALLOWED');
     expect(codeOf(() => assertRegion(multi, { name: 'x', regions: ['us-east-1'] }, 'eu-west-1'))).toBe(
       'REGION_NOT_ALLOWED',
     );
-    expect(codeOf(() => assertRegion(multi, basic, 'eu-west-1'))).toBe('REGION_NOT_AVAILABLE');
+    expect(codeOf(() => assertRegion(multi, basic, 'eu-west-1'))).toBe('ok');
+    expect(codeOf(() => assertRegion(multi, euOnly, 'eu-west-1'))).toBe('ok');
+    // A deployment that builds at home only (Step Functions) refuses the allowed region elsewhere.
+    const atHome = { ...multi, placement: 'home' as const };
+    expect(codeOf(() => assertRegion(atHome, basic, 'eu-west-1'))).toBe('REGION_NOT_AVAILABLE');
+    expect(codeOf(() => assertRegion(atHome, basic, 'us-east-1'))).toBe('ok');
+    expect(codeOf(() => assertRegion(atHome, basic, 'ap-south-1'))).toBe('REGION_NOT_ALLOWED');
     try {
       assertRegion(multi, euOnly, 'us-east-1');
     } catch (e) {
@@ -67,6 +73,7 @@ describe('onboarding refuses a region before writing anything', () => {
       engine,
       defaultRegion: 'us-east-1',
       allowedRegions: ['us-east-1', 'eu-west-1'],
+      placement: 'home',
       watch: new OperationWatch({ registry, runsHere: () => false, pollMs: 50 }),
     });
     const request = { name: 'Euro', slug: 'euro-tenant', tier: 'premium', adminEmail: 'a@euro.example.com' };

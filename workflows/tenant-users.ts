@@ -48,6 +48,13 @@ export interface TenantUsersOptions {
   readonly userPoolId: () => Promise<string>;
   /** Cognito's account-wide user-creation limit, shared with the workflows. */
   readonly limiter?: Pick<RateLimiter, 'run'>;
+  /**
+   * The user pool of a tenant's region (each region's platform has its own); absent, or for the
+   * home region, `cognito` and `userPoolId`.
+   */
+  readonly inRegion?: (
+    region: string,
+  ) => Promise<{ readonly cognito: CognitoIdentityProviderClient; readonly userPoolId: string } | undefined>;
 }
 
 function attribute(user: UserType, name: string): string | undefined {
@@ -79,6 +86,15 @@ export function normalizeEmail(raw: string): string {
 export class TenantUsers {
   constructor(private readonly options: TenantUsersOptions) {}
 
+  /** The tenant's user pool and the client of its region. */
+  private async pool(
+    tenant: Tenant,
+  ): Promise<{ cognito: CognitoIdentityProviderClient; UserPoolId: string }> {
+    const regional = tenant.region ? await this.options.inRegion?.(tenant.region) : undefined;
+    if (regional) return { cognito: regional.cognito, UserPoolId: regional.userPoolId };
+    return { cognito: this.options.cognito, UserPoolId: await this.options.userPoolId() };
+  }
+
   private async manageable(idOrSlug: string): Promise<Tenant> {
     const tenant = await this.options.registry.requireTenant(idOrSlug);
     if (!MANAGEABLE.includes(tenant.state))
@@ -105,8 +121,7 @@ export class TenantUsers {
   async add(idOrSlug: string, rawEmail: string): Promise<TenantUser> {
     const email = normalizeEmail(rawEmail);
     const tenant = await this.manageable(idOrSlug);
-    const UserPoolId = await this.options.userPoolId();
-    const { cognito } = this.options;
+    const { cognito, UserPoolId } = await this.pool(tenant);
     const taken = await this.send('ListUsers', () =>
       cognito.send(new ListUsersCommand({ UserPoolId, Filter: `email = "${email}"`, Limit: 1 })),
     );
@@ -159,11 +174,11 @@ export class TenantUsers {
   async list(idOrSlug: string): Promise<TenantUser[]> {
     const tenant = await this.options.registry.requireTenant(idOrSlug);
     if (tenant.state === 'OFFBOARDED') return [];
-    const UserPoolId = await this.options.userPoolId();
+    const { cognito, UserPoolId } = await this.pool(tenant);
     const users: TenantUser[] = [];
     let NextToken: string | undefined;
     do {
-      const page = await this.options.cognito
+      const page = await cognito
         .send(new ListUsersInGroupCommand({ UserPoolId, GroupName: names.group(tenant), NextToken }))
         .catch((e: unknown) => {
           if ((e as Error).name === 'ResourceNotFoundException') return { Users: [], NextToken: undefined };
@@ -178,8 +193,7 @@ export class TenantUsers {
   /** Disables one of the tenant's users and signs it out everywhere; a user outside the group is not found. */
   async disable(idOrSlug: string, username: string): Promise<TenantUser> {
     const tenant = await this.manageable(idOrSlug);
-    const UserPoolId = await this.options.userPoolId();
-    const { cognito } = this.options;
+    const { cognito, UserPoolId } = await this.pool(tenant);
     const notFound = () =>
       new ControlPlaneError('TENANT_USER_NOT_FOUND', `tenant ${tenant.slug} has no user ${username}`, {
         details: { tenantId: tenant.tenantId, username },

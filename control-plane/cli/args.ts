@@ -202,9 +202,9 @@ export const COMMANDS = {
     options: ['flags', 'domain', 'patch', 'if-match'],
   },
   quotas: {
-    summary: 'show the AWS quotas onboarding takes of, with their headroom',
+    summary: 'show the AWS quotas onboarding takes of, with their headroom (--region: of an allowed region)',
     positionals: [],
-    options: [],
+    options: ['region'],
   },
   usage: {
     summary: "show a tenant's metered usage: per meter, included, overage, an hourly sparkline",

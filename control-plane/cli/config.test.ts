@@ -83,7 +83,8 @@ describe('tenantctl quotas', () => {
   it('prints one row per quota with usage, limit, headroom and status', async () => {
     const out = await tenantctl('quotas');
     expect(out.code, out.stderr).toBe(0);
-    const lines = out.stdout.trimEnd().split('\n');
+    const [region, ...lines] = out.stdout.trimEnd().split('\n');
+    expect(region).toBe('quotas of us-east-1');
     expect(lines[0]).toMatch(/^QUOTA\s+USAGE\s+LIMIT\s+HEADROOM\s+STATUS\s+NOTE$/);
     expect(lines.find((l) => l.startsWith('cloudformation.stacks'))).toMatch(
       /not-available\s+CloudFormation DescribeAccountLimits is not available on this endpoint/,

@@ -126,10 +126,17 @@ export function renderQuotas(precheck: boolean, quotas: readonly QuotaView[]): s
   return `${table}\n${precheck ? '' : 'quota pre-checks are off (QUOTA_PRECHECK=false): onboardings are not checked\n'}`;
 }
 
-export async function quotasCommand(env: CommandEnv): Promise<number> {
-  const answer = await env.client.request<{ precheck: boolean; quotas: QuotaView[] }>('GET', '/v1/quotas');
+export async function quotasCommand(env: CommandEnv, { options: o }: ParsedCommand): Promise<number> {
+  const region = str(o.region);
+  const answer = await env.client.request<{ precheck: boolean; region: string; quotas: QuotaView[] }>(
+    'GET',
+    '/v1/quotas',
+    { query: { region } },
+  );
   env.stdout.write(
-    env.json ? `${JSON.stringify(answer, null, 2)}\n` : renderQuotas(answer.precheck, answer.quotas),
+    env.json
+      ? `${JSON.stringify(answer, null, 2)}\n`
+      : `quotas of ${answer.region}\n${renderQuotas(answer.precheck, answer.quotas)}`,
   );
   return 0;
 }

@@ -74,6 +74,8 @@ export async function credentialsCommand(
           `export AWS_ACCESS_KEY_ID=${c.accessKeyId}`,
           `export AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`,
           `export AWS_SESSION_TOKEN=${c.sessionToken}`,
+          // The tenant's resources are in its region: the job's SDK calls go there.
+          ...(c.region ? [`export AWS_REGION=${c.region}`] : []),
           '',
         ].join('\n'),
   );

@@ -3,6 +3,7 @@ import { LeaseGate } from '../../core/registry/leases.js';
 import { startTestApp, type TestApp, tenantBody } from '../../test/api/harness.js';
 import { testClients } from '../../test/support/aws.js';
 import { gateSpecs, STACK_GATE } from '../../workflows/gates.js';
+import { PLATFORM_LEASE_SECONDS, platformGateName } from '../../workflows/platforms.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -62,6 +63,40 @@ describe('GET /v1/gates', () => {
     expect(Date.parse(slot.expiresAt) - Date.parse(slot.takenAt)).toBeGreaterThan(
       (spec.ttlSeconds - 2) * 1000,
     );
+  });
+
+  it("lists the platform lease of each allowed region but home, with its holder (a region's first deployment)", async () => {
+    const multi = await startTestApp({ overrides: { allowedRegions: ['us-east-1', 'eu-west-1'] } });
+    try {
+      const onboarded = (
+        await multi.call({
+          method: 'POST',
+          url: '/v1/tenants',
+          payload: { ...tenantBody('gate-eu'), region: 'eu-west-1' },
+        })
+      ).json();
+      const holder = `${onboarded.operation.operationId}/platform`;
+      const lease = new LeaseGate(
+        { documents: testClients().documents, tableName: multi.registry.tableName },
+        platformGateName('eu-west-1'),
+        1,
+        PLATFORM_LEASE_SECONDS,
+      );
+      expect((await lease.acquire(holder, onboarded.operation.createdAt)).acquired).toBe(true);
+      const gates = (await multi.call({ method: 'GET', url: '/v1/gates' })).json().gates as {
+        gate: string;
+        capacity: number;
+        slots: { owner: string; operationStatus?: string }[];
+      }[];
+      expect(gates.map((g) => g.gate).sort()).toEqual(['account-vending', 'platform-eu-west-1', STACK_GATE]);
+      const platform = gates.find((g) => g.gate === 'platform-eu-west-1')!;
+      expect(platform.capacity).toBe(1);
+      expect(platform.slots).toEqual([
+        expect.objectContaining({ owner: holder, operationStatus: 'PENDING' }),
+      ]);
+    } finally {
+      await multi.close();
+    }
   });
 
   it('is for admins only, and refuses query parameters', async () => {

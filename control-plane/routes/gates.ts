@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OPERATION_STATUSES, type OperationStatus } from '../../core/lifecycle.js';
 import { describeGate } from '../../core/registry/leases.js';
-import { gateSpecs } from '../../workflows/index.js';
+import { gateSpecs, platformGateSpecs } from '../../workflows/index.js';
 import type { RouteContext } from '../context.js';
 import type { Router } from '../route.js';
 
@@ -54,7 +54,7 @@ export function gateRoutes(router: Router, ctx: RouteContext): void {
     operationId: 'listGates',
     summary: 'Stack and account gates: slots, waiters, owners, expiries',
     description:
-      'Each gate with its capacity, the slots held and the waiters queued, each with its owner (operation), that operation’s status and its expiry. A waiter that stops polling loses its place when it expires; slots and waiters of ended operations are swept.',
+      'Each gate (stack operations, account vending, and the platform lease of each allowed region but home) with its capacity, the slots held and the waiters queued, each with its owner (operation), that operation’s status and its expiry. A waiter that stops polling loses its place when it expires; slots and waiters of ended operations are swept.',
     tags: ['operations'],
     auth: 'admin',
     query: GatesQuerySchema,
@@ -62,7 +62,7 @@ export function gateRoutes(router: Router, ctx: RouteContext): void {
     handler: async () => {
       const now = Math.floor(ctx.clock().getTime() / 1000);
       const views = await Promise.all(
-        Object.values(gateSpecs(ctx.config)).map(async (spec) =>
+        [...Object.values(gateSpecs(ctx.config)), ...platformGateSpecs(ctx.config)].map(async (spec) =>
           describeGate(spec.name, spec.capacity, await ctx.registry.listGateItems(spec.name), now),
         ),
       );

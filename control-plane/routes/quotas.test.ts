@@ -1,3 +1,4 @@
+import { CreateVpcCommand } from '@aws-sdk/client-ec2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { awsQuotaSource } from '../../core/quotas/aws.js';
 import type { QuotaView } from '../../core/quotas/rules.js';
@@ -64,7 +65,33 @@ describe('GET /v1/quotas on moto', () => {
     expect(res.statusCode, res.body).toBe(202);
   });
 
-  it('takes no query parameters and needs a credential', async () => {
+  it("shows an allowed region's quotas (?region=), read there; refuses a region not allowed with 400", async () => {
+    // A region no other test file uses, so its VPC count holds still while this test reads it.
+    const quiet = 'ap-northeast-3';
+    const app = await startTestApp({
+      overrides: { quotaPrecheck: true, quotaCacheSeconds: 3600, allowedRegions: ['us-east-1', quiet] },
+    });
+    apps.push(app);
+    const there = clients.forRegion(quiet);
+    await there.ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }));
+    const counted = await awsQuotaSource(there).usage('vpc.vpcs');
+    if (!counted.ok) throw new Error(`cannot count VPCs: ${counted.reason}`);
+
+    const home = await app.call({ method: 'GET', url: '/v1/quotas' });
+    expect(home.json().region).toBe('us-east-1');
+    const res = await app.call({ method: 'GET', url: `/v1/quotas?region=${quiet}` });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().region).toBe(quiet);
+    const vpcs = (res.json().quotas as QuotaView[]).find((q) => q.quota === 'vpc.vpcs');
+    expect(vpcs?.usage).toBe(counted.value);
+    for (const region of ['ap-south-1', 'mars']) {
+      const refused = await app.call({ method: 'GET', url: `/v1/quotas?region=${region}` });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.code).toBe(region === 'mars' ? 'VALIDATION_FAILED' : 'REGION_NOT_ALLOWED');
+    }
+  });
+
+  it('takes no other query parameters and needs a credential', async () => {
     const app = apps[0] ?? (await appWith());
     const query = await app.call({ method: 'GET', url: '/v1/quotas?refresh=true' });
     expect(query.statusCode).toBe(400);

@@ -51,6 +51,7 @@ export const TenantCredentialsSchema = z
     sessionName: z.string(),
     tags: z.record(z.string(), z.string()),
     via: z.enum(['tenant-role', 'pooled-role']),
+    region: z.string().optional().describe("The tenant's region: where its resources are."),
   })
   .meta({ id: 'TenantCredentials' });
 

@@ -60,11 +60,17 @@ export interface AwsClients {
   readonly iam: IAMClient;
   /** Clients for another account (dedicated-account tenants), same endpoint and region. */
   withCredentials(credentials: AwsCredentialIdentity): AwsClients;
+  /**
+   * Clients for another region (tenants placed there), same endpoint, credentials and
+   * instrumentation; one set per region, made on first use and destroyed with these.
+   */
+  forRegion(region: string): AwsClients;
   destroy(): void;
 }
 
 /** One set of SDK clients per target, created on first use. */
 export function createAwsClients(target: AwsTarget): AwsClients {
+  const regions = new Map<string, AwsClients>();
   const base = {
     region: target.region,
     maxAttempts: target.maxAttempts ?? 6,
@@ -113,7 +119,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const ec2 = lazy(() => new EC2Client(base));
   const costExplorer = lazy(() => new CostExplorerClient({ ...base, region: 'us-east-1' }));
   const iam = lazy(() => new IAMClient(base));
-  return {
+  const self: AwsClients = {
     target,
     get dynamodb() {
       return dynamodb();
@@ -164,8 +170,20 @@ export function createAwsClients(target: AwsTarget): AwsClients {
       return iam();
     },
     withCredentials: (credentials) => createAwsClients({ ...target, credentials }),
+    forRegion(region) {
+      if (region === target.region) return self;
+      let clients = regions.get(region);
+      if (!clients) {
+        clients = createAwsClients({ ...target, region });
+        regions.set(region, clients);
+      }
+      return clients;
+    },
     destroy: () => {
       for (const c of made.splice(0)) c.destroy();
+      for (const c of regions.values()) c.destroy();
+      regions.clear();
     },
   };
+  return self;
 }

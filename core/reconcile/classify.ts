@@ -271,7 +271,10 @@ export function classifyOrphans(
       !tenant.currentOperationId &&
       !tenant.stacks.some(
         (r) =>
-          r.arn === s.stackId || (r.stackName === s.stackName && (r.accountId ?? '') === (s.accountId ?? '')),
+          r.arn === s.stackId ||
+          (r.stackName === s.stackName &&
+            (r.accountId ?? '') === (s.accountId ?? '') &&
+            (!r.region || r.region === s.region)),
       )
     )
       why = `tagged TenantId ${s.tenantId}, but not in that tenant's record`;

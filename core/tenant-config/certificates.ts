@@ -6,9 +6,11 @@ import {
   DescribeCertificateCommand,
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
+import type { AwsClients } from '../aws/clients.js';
 import { errorName, isNotFound, isNotImplemented, toControlPlaneError } from '../aws/errors.js';
 import { backoffDelay, sleep } from '../backoff.js';
 import { ControlPlaneError } from '../errors.js';
+import type { RegistryReader } from '../registry/queries.js';
 import type { DnsRecord, Domain } from './schema.js';
 
 /**
@@ -142,4 +144,32 @@ export function acmCertificates(options: AcmCertificatesOptions): CertificatePro
       );
     },
   };
+}
+
+/**
+ * Certificates in each tenant's region (a regional endpoint takes a certificate of its own
+ * region): `providerFor` answers the provider of a region, `regionOf` a tenant's region. A
+ * certificate is released in the region its ARN names.
+ */
+export function certificatesByRegion(
+  regionOf: (tenantId: string) => Promise<string | undefined>,
+  providerFor: (region: string | undefined) => CertificateProvider,
+): CertificateProvider {
+  return {
+    request: async (tenantId, hostname) => providerFor(await regionOf(tenantId)).request(tenantId, hostname),
+    refresh: async (tenantId, domain) => providerFor(await regionOf(tenantId)).refresh(tenantId, domain),
+    release: (certificateArn) =>
+      providerFor(certificateArn.split(':')[3] || undefined).release(certificateArn),
+  };
+}
+
+/** ACM certificates in each tenant's region, the tenant found in the registry (home when unrecorded). */
+export function regionalAcmCertificates(
+  registry: Pick<RegistryReader, 'getTenant'>,
+  clients: Pick<AwsClients, 'forRegion' | 'target'>,
+): CertificateProvider {
+  return certificatesByRegion(
+    async (tenantId) => (await registry.getTenant(tenantId))?.region,
+    (region) => acmCertificates({ acm: clients.forRegion(region ?? clients.target.region).acm }),
+  );
 }

@@ -78,3 +78,14 @@ export function s3TenantExports(s3: S3Client, bucket: () => string): TenantExpor
     },
   };
 }
+
+/**
+ * Exports read where each tenant's were written: its region's artifact bucket (`where` answers
+ * the reader of a tenant's region).
+ */
+export function tenantExportsByTenant(where: (tenantId: string) => Promise<TenantExports>): TenantExports {
+  return {
+    latest: async (tenantId) => (await where(tenantId)).latest(tenantId),
+    file: async (manifest, path) => (await where(manifest.tenantId)).file(manifest, path),
+  };
+}

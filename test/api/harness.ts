@@ -17,7 +17,7 @@ import { TenantConfigStore } from '../../core/tenant-config/store.js';
 import { UsageStore } from '../../core/usage/store.js';
 import { CredentialVendor, registryDirectory } from '../../tenant-access/index.js';
 import { TierCatalog } from '../../tiers/catalog.js';
-import { createQuotaService, TenantUsers } from '../../workflows/index.js';
+import { createQuotaService, regionalQuotaServices, TenantUsers } from '../../workflows/index.js';
 import type { LifecycleService } from '../../workflows/service.js';
 import { testClients, testEndpoint, testRegistry } from '../support/aws.js';
 import { RegistryOnlyLifecycle } from './registry-only-lifecycle.js';
@@ -126,6 +126,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       certificates: acmCertificates({ acm: clients.acm, describeBackoffMs: 20 }),
     }),
     quotas,
+    quotasIn: regionalQuotaServices(config, { clients }, catalog, quotas),
     usage: new UsageStore({
       db: clients.documents,
       tableName: registry.tableName,

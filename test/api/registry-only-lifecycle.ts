@@ -46,7 +46,8 @@ export class RegistryOnlyLifecycle implements LifecycleService {
 
   async onboard(request: OnboardRequest, ctx: CallContext): Promise<Started> {
     const tier = this.catalog.get(request.tier);
-    await this.admission?.admit(tier);
+    const region = request.region ?? 'us-east-1';
+    await this.admission?.admit(tier, region);
     const started = await this.registry.createTenant(
       {
         slug: request.slug ?? slugFrom(request.name),
@@ -54,12 +55,12 @@ export class RegistryOnlyLifecycle implements LifecycleService {
         tier: tier.name,
         isolation: tier.isolation,
         adminEmail: request.adminEmail,
-        region: request.region ?? 'us-east-1',
+        region,
         allowedPrincipals: request.allowedPrincipals ?? [],
       },
       { actor: ctx.actor, idempotencyKey: ctx.idempotencyKey, input: { tier: tier.name } },
     );
-    this.admission?.admitted(tier);
+    this.admission?.admitted(tier, region);
     return started;
   }
 

@@ -6,7 +6,7 @@ import type { Observed, ObservedStack } from '../../core/reconcile/classify.js';
 import type { Tenant } from '../../core/registry/records.js';
 import { buildTenantParameters, observe } from '../../templates/index.js';
 import { clientsFor } from '../tasks/accounts.js';
-import { names, type TaskDeps } from '../tasks/context.js';
+import { depsInRegion, names, type TaskDeps } from '../tasks/context.js';
 import type { DriftDetector } from './drift.js';
 
 /**
@@ -21,15 +21,16 @@ export class RunCache {
 
   constructor(private readonly deps: TaskDeps) {}
 
-  /** The key ids in a usage plan (GetUsagePlanKeys, paged), read once per run. */
-  keysOf(usagePlanId: string): Promise<Set<string>> {
-    let hit = this.planKeys.get(usagePlanId);
+  /** The key ids in a usage plan (GetUsagePlanKeys, paged) of a region, read once per run. */
+  keysOf(usagePlanId: string, deps: TaskDeps = this.deps): Promise<Set<string>> {
+    const cacheKey = `${deps.clients.target.region}/${usagePlanId}`;
+    let hit = this.planKeys.get(cacheKey);
     if (!hit) {
       hit = (async () => {
         const ids = new Set<string>();
         let position: string | undefined;
         do {
-          const out = await this.deps.clients.apigateway.send(
+          const out = await deps.clients.apigateway.send(
             new GetUsagePlanKeysCommand({ usagePlanId, position, limit: 500 }),
           );
           for (const k of out.items ?? []) if (k.id) ids.add(k.id);
@@ -37,7 +38,7 @@ export class RunCache {
         } while (position);
         return ids;
       })();
-      this.planKeys.set(usagePlanId, hit);
+      this.planKeys.set(cacheKey, hit);
     }
     return hit;
   }
@@ -126,7 +127,7 @@ async function observeApiKey(deps: TaskDeps, tenant: Tenant, cache: RunCache): P
   if (!key) return null;
   const usagePlanIds: string[] = [];
   for (const plan of new Set(Object.values(deps.platform().usagePlanIds)))
-    if ((await cache.keysOf(plan)).has(key.id)) usagePlanIds.push(plan);
+    if ((await cache.keysOf(plan, deps)).has(key.id)) usagePlanIds.push(plan);
   return { ...key, usagePlanIds };
 }
 
@@ -144,11 +145,13 @@ async function observeAccount(deps: TaskDeps, tenant: Tenant): Promise<Observed[
 }
 
 export async function observeTenant(
-  deps: TaskDeps,
+  home: TaskDeps,
   tenant: Tenant,
   cache: RunCache,
   drift: DriftDetector,
 ): Promise<Observed> {
+  // Where the tenant lives: its region's clients and platform, read as deployed.
+  const deps = await depsInRegion(home, tenant.region);
   const [stacks, identity, apiKey, account] = await Promise.all([
     observeStacks(deps, tenant, drift),
     observeUsers(deps, tenant),

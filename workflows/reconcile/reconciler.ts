@@ -289,20 +289,28 @@ export class Reconciler {
     }
   }
 
-  /** Stacks tagged TenantId in the control plane's account that no live tenant's record lists. */
+  /**
+   * Stacks tagged TenantId in the control plane's account, in every region tenants may live in,
+   * that no live tenant's record lists.
+   */
   async findOrphans(known?: ReadonlyMap<string, Tenant>): Promise<Orphan[]> {
     const { deps } = this.options;
-    const region = deps.clients.target.region;
-    const tagged: TaggedStack[] = (await listTaggedStacks(deps.clients.cloudformation, 'TenantId'))
-      // The platform's own stacks carry TenantId `platform`: they belong to no tenant.
-      .filter((s) => s.stackName.startsWith(`${deps.prefix}-`) && s.tags.TenantId !== PLATFORM_TAG_VALUE)
-      .map((s) => ({
-        stackName: s.stackName,
-        stackId: s.stackId,
-        status: s.status,
-        tenantId: s.tags.TenantId ?? '',
-        region,
-      }));
+    const tagged: TaggedStack[] = [];
+    for (const region of deps.regions?.all ?? [deps.clients.target.region]) {
+      const clients = deps.regions?.clients(region) ?? deps.clients;
+      tagged.push(
+        ...(await listTaggedStacks(clients.cloudformation, 'TenantId'))
+          // The platform's own stacks carry TenantId `platform`: they belong to no tenant.
+          .filter((s) => s.stackName.startsWith(`${deps.prefix}-`) && s.tags.TenantId !== PLATFORM_TAG_VALUE)
+          .map((s) => ({
+            stackName: s.stackName,
+            stackId: s.stackId,
+            status: s.status,
+            tenantId: s.tags.TenantId ?? '',
+            region,
+          })),
+      );
+    }
     const tenants = new Map<string, Tenant | undefined>();
     for (const s of tagged) {
       if (tenants.has(s.tenantId)) continue;
@@ -333,7 +341,9 @@ export class Reconciler {
         out.push({ id, stackId: orphan.stackId, result: 'no longer an orphan: left alone' });
         continue;
       }
-      const progress = await ensureDeleted(deps.clients.cloudformation, {
+      // The stack's region is in its id (an ARN): a tenant's stacks may be in any allowed region.
+      const clients = deps.regions?.clients(orphan.stackId.split(':')[3]) ?? deps.clients;
+      const progress = await ensureDeleted(clients.cloudformation, {
         stackName: orphan.stackId,
         token: `orphan-delete-${id}`.replace(/[^a-zA-Z0-9-]/g, '-'),
       });

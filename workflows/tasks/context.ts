@@ -13,16 +13,23 @@ import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../te
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
 import type { RateLimiter } from '../gates.js';
+import type { RegionalPlatforms } from '../platforms.js';
 import type { TaskArgs, TaskName } from './contract.js';
 
 /** Everything the task handlers touch, injected (Temporal's `createActivities(deps)` shape). */
 export interface TaskDeps {
   readonly registry: Registry;
+  /** The clients of the region the step works in (the tenant's: see `regions`). */
   readonly clients: AwsClients;
   readonly catalog: TierCatalog;
   readonly synth: SynthesisService;
-  /** The platform's shared resources (VPC, pooled table, bus, user pool, usage plans). */
+  /** The shared resources (VPC, pooled table, bus, user pool, usage plans) of the step's region. */
   readonly platform: () => PlatformOutputs;
+  /**
+   * Every region's platform and clients. The task runner hands each handler the deps of its
+   * tenant's region (a tenant without a recorded region is at home); absent: all at home.
+   */
+  readonly regions?: RegionalPlatforms;
   readonly target: TemplateTarget;
   /** Resource name prefix, e.g. `tcp`. */
   readonly prefix: string;
@@ -119,6 +126,35 @@ export type HandlerOf<K extends TaskName> = TaskHandler<TaskArgs<K>>;
 export interface TaskScope {
   readonly tenant: Tenant;
   readonly operation: Operation;
+}
+
+const regionalMemo = new WeakMap<TaskDeps, Map<string, TaskDeps>>();
+
+/**
+ * The deps of a region: its clients and its platform, the home deps at home (or without
+ * `regions`). With an `owner` (an operation's step) the platform is deployed there first if need
+ * be; without one it is read as deployed (reconcile, the API's reads).
+ */
+export async function depsInRegion(
+  deps: TaskDeps,
+  region: string | undefined,
+  owner?: string,
+): Promise<TaskDeps> {
+  const { regions } = deps;
+  if (!regions || !region || region === regions.home) return deps;
+  let byRegion = regionalMemo.get(deps);
+  if (!byRegion) {
+    byRegion = new Map();
+    regionalMemo.set(deps, byRegion);
+  }
+  // Steps ensure the platform, reads read it: a read first must not spare the steps their ensure.
+  const key = `${owner ? 'ensure' : 'read'}:${region}`;
+  const known = byRegion.get(key);
+  if (known) return known;
+  const platform = await (owner ? regions.ensure(region, owner) : regions.read(region));
+  const scoped: TaskDeps = { ...deps, clients: regions.clients(region), platform: () => platform };
+  byRegion.set(key, scoped);
+  return scoped;
 }
 
 /**

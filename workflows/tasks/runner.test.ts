@@ -337,3 +337,79 @@ describe('a polled step', () => {
     expect(writes.at(-1)).toMatchObject({ kind: 'stepEnded', status: 'FAILED', startedAt: undefined });
   });
 });
+
+describe('the region a step runs in', () => {
+  /** A runner whose tenants live where `regionOf` says, with a fake set of regional platforms. */
+  function regional(regionOf: Record<string, string | undefined>, ensureFails = false) {
+    const { registry } = fakeRegistry();
+    const reads: string[] = [];
+    const ensured: { region: string; owner: string }[] = [];
+    const homeClients = { target: { region: 'us-east-1' } };
+    const euClients = { target: { region: 'eu-west-1' } };
+    const regions = {
+      home: 'us-east-1',
+      clients: (r: string) => (r === 'eu-west-1' ? euClients : homeClients),
+      ensure: async (region: string, owner: string) => {
+        ensured.push({ region, owner });
+        if (ensureFails) throw new ControlPlaneError('STACK_FAILED', `platform of ${region} failed`);
+        return { stackName: `platform-${region}` };
+      },
+      read: async () => {
+        throw new Error('steps ensure, never only read');
+      },
+    };
+    const seen: { tenantId: string; region: string; platform: string }[] = [];
+    const handler = async (i: TaskInput, d: TaskDeps) => {
+      seen.push({
+        tenantId: i.tenantId,
+        region: d.clients.target.region,
+        platform: d.platform().stackName,
+      });
+      return {};
+    };
+    const handlers = Object.fromEntries(TASK_NAMES.map((n) => [n, handler])) as unknown as TaskHandlers;
+    const deps = {
+      registry: {
+        ...registry,
+        async getTenant(tenantId: string) {
+          reads.push(tenantId);
+          return tenantId in regionOf ? { tenantId, region: regionOf[tenantId] } : undefined;
+        },
+      },
+      clients: homeClients,
+      platform: () => ({ stackName: 'platform-home' }),
+      regions,
+      clock: () => NOW,
+    } as unknown as TaskDeps;
+    return { run: createTaskRunnerWith(handlers, deps), seen, reads, ensured };
+  }
+
+  it("hands each handler its tenant's region's clients and platform; home tenants get the home deps", async () => {
+    const r = regional({ t_eu: 'eu-west-1', t_home: 'us-east-1', t_old: undefined });
+    for (const tenantId of ['t_eu', 't_home', 't_old', 't_eu'])
+      await r.run(input('Finish', {}, { tenantId, operationId: `op_${tenantId}` }));
+    expect(r.seen).toEqual([
+      { tenantId: 't_eu', region: 'eu-west-1', platform: 'platform-eu-west-1' },
+      { tenantId: 't_home', region: 'us-east-1', platform: 'platform-home' },
+      // A record without a region is at home.
+      { tenantId: 't_old', region: 'us-east-1', platform: 'platform-home' },
+      { tenantId: 't_eu', region: 'eu-west-1', platform: 'platform-eu-west-1' },
+    ]);
+    // Each tenant's region is read once; the region's platform is ensured once, under the
+    // lease of the operation whose step came first.
+    expect(r.reads).toEqual(['t_eu', 't_home', 't_old']);
+    expect(r.ensured).toEqual([{ region: 'eu-west-1', owner: 'op_t_eu/platform' }]);
+  });
+
+  it('a tenant not found is not remembered at home; a failed platform fails the step with its code', async () => {
+    const missing = regional({});
+    await missing.run(input('Finish', {}, { tenantId: 't_new' }));
+    await missing.run(input('Finish', {}, { tenantId: 't_new' }));
+    expect(missing.reads).toEqual(['t_new', 't_new']);
+
+    const failing = regional({ t_eu: 'eu-west-1' }, true);
+    const err = await failure(failing.run(input('Finish', {}, { tenantId: 't_eu' })));
+    expect(err.code).toBe('STACK_FAILED');
+    expect(failing.seen).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
 import { backoffDelay, backoffSeconds, sleep } from '../../core/backoff.js';
 import { describeError } from '../../core/errors.js';
 import type { HandlerOf, StepCall, StepChange, TaskDeps, TaskInput, TaskResult } from './context.js';
-import { isGone, TaskError, toTaskError } from './context.js';
+import { depsInRegion, isGone, TaskError, toTaskError } from './context.js';
 import { checkTaskArgs, isTaskName, TASK_NAMES, type TaskName } from './contract.js';
 
 /** One handler per task of the contract, each receiving its own task's validated args. */
@@ -28,6 +28,28 @@ export interface TaskRunnerOptions {
 }
 
 /**
+ * The deps a tenant's step runs with: its region's clients and platform (deployed there on first
+ * use, under the operation's lease). A tenant's region never changes, so it is read once per
+ * tenant and process; a tenant not found (yet) is at home.
+ */
+function regionalDeps(deps: TaskDeps): (input: TaskInput) => Promise<TaskDeps> {
+  const { regions } = deps;
+  if (!regions) return async () => deps;
+  const regionOf = new Map<string, string>();
+  return async (input) => {
+    let region = regionOf.get(input.tenantId);
+    if (region === undefined) {
+      const tenant = await deps.registry.getTenant(input.tenantId);
+      region = tenant?.region || regions.home;
+      // Bounded: a long-lived process that has seen many tenants reads one again, harmlessly.
+      if (regionOf.size >= 10_000) regionOf.clear();
+      if (tenant) regionOf.set(input.tenantId, region);
+    }
+    return depsInRegion(deps, region, `${input.operationId}/platform`);
+  };
+}
+
+/**
  * The single entry point of every Task state, on both engines (a Lambda handler on AWS, the local
  * executor's override here). Checks the task's name and args against the contract (./contract.ts)
  * before its handler runs, records each step on the operation with as few writes as it can (one
@@ -43,6 +65,7 @@ export function createTaskRunnerWith(
 ): TaskRunner {
   const random = options.random ?? Math.random;
   const wait = options.sleep ?? sleep;
+  const regional = regionalDeps(deps);
   // Which polled steps this process has recorded as started, their last detail written and how
   // many pending answers in a row they gave. Lost on restart or in a new Lambda container: then a
   // step is written once more and its backoff starts over, harmlessly.
@@ -129,7 +152,7 @@ export function createTaskRunnerWith(
       },
     };
     try {
-      const result = await handler({ ...input, args: checked.args }, deps, step);
+      const result = await handler({ ...input, args: checked.args }, await regional(input), step);
       const poll = result as { done?: boolean; detail?: string } | undefined;
       if (input.poll && poll?.done === false) {
         const memo = polled.get(key) ?? { pending: 0 };
