@@ -1,11 +1,13 @@
 import '../core/polyfills.js';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { type Config, loadConfig } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import type { WorkflowEngine } from '../workflows/index.js';
 import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from './infra/contract.js';
 import { buildRuntime, perContainer } from './runtime.js';
+import { readSecretSettings } from './secret-settings.js';
+
+export { readSecretSettings };
 
 /**
  * The API on AWS Lambda, behind an API Gateway HTTP API (payload format 2.0): each request is
@@ -98,24 +100,6 @@ export function createHandler(init: () => Promise<ApiRuntime>) {
     if (isResumeEvent(event)) return { resumed: await runtime.engine.resumeOpen() };
     return toHttpApiResult(await runtime.app.inject(toInjectOptions(event)));
   };
-}
-
-/** Settings held in Secrets Manager (ARNs in SECRET_ARN_VARIABLES), read once per container. */
-export async function readSecretSettings(
-  env: NodeJS.ProcessEnv,
-  client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({}),
-): Promise<Partial<Pick<Config, keyof typeof SECRET_ARN_VARIABLES>>> {
-  const entries = await Promise.all(
-    Object.entries(SECRET_ARN_VARIABLES).map(async ([setting, variable]) => {
-      const arn = env[variable];
-      if (!arn) return [setting, undefined] as const;
-      const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-      if (!out.SecretString)
-        throw new ControlPlaneError('CONFIG_INVALID', `secret ${arn} (${variable}) holds no string value`);
-      return [setting, out.SecretString] as const;
-    }),
-  );
-  return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
 }
 
 /** The API as the control-plane stack configures it (environment + secrets). */

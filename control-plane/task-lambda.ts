@@ -3,6 +3,7 @@ import { loadConfig } from '../core/config.js';
 import { isRolloutTask, type PageResult, type TaskInput, type TaskResult } from '../workflows/index.js';
 import { TASK_TEMPLATE_CACHE_DIR } from './infra/contract.js';
 import { buildRuntime, perContainer } from './runtime.js';
+import { readSecretSettings } from './secret-settings.js';
 
 /**
  * The task function: every Task state of every state machine invokes it with
@@ -10,11 +11,17 @@ import { buildRuntime, perContainer } from './runtime.js';
  * runs the same task runner the local engine runs (the `task-lambda` role of buildRuntime). Templates
  * ship pre-synthesized in the bundle's cache directory (see control-plane/infra).
  */
-const runtime = perContainer(() =>
-  buildRuntime(loadConfig({ overrides: { target: 'aws', engine: 'stepfunctions' } }), {
-    role: 'task-lambda',
-    templateCacheDir: process.env.TEMPLATE_CACHE_DIR ?? TASK_TEMPLATE_CACHE_DIR,
-  }),
+const runtime = perContainer(async () =>
+  buildRuntime(
+    // The Stripe key, when billing is on, is a secret (STRIPE_SECRET_KEY_SECRET_ARN).
+    loadConfig({
+      overrides: { target: 'aws', engine: 'stepfunctions', ...(await readSecretSettings(process.env)) },
+    }),
+    {
+      role: 'task-lambda',
+      templateCacheDir: process.env.TEMPLATE_CACHE_DIR ?? TASK_TEMPLATE_CACHE_DIR,
+    },
+  ),
 );
 
 /** The reconcile machine's page calls (workflows/definitions/reconcile.ts). */

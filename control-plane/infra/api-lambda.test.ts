@@ -1,6 +1,12 @@
-import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  type GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import { testEndpoint, uniqueName } from '../../test/support/aws.js';
 import {
   createHandler,
   type HttpApiEvent,
@@ -140,6 +146,31 @@ describe('readSecretSettings', () => {
     });
     expect(asked).toEqual(['arn:admin']);
     expect(await readSecretSettings({}, client)).toEqual({});
+  });
+
+  it('the Stripe key and webhook secret in Secrets Manager (moto) become the billing settings', async () => {
+    const client = new SecretsManagerClient({
+      endpoint: testEndpoint(),
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const create = async (name: string, value: string) =>
+      (await client.send(new CreateSecretCommand({ Name: uniqueName(name), SecretString: value }))).ARN!;
+    const env = {
+      [SECRET_ARN_VARIABLES.stripeSecretKey]: await create('stripe-key', 'sk_test_0123456789abcdef'),
+      [SECRET_ARN_VARIABLES.stripeWebhookSecret]: await create('stripe-webhook', 'whsec_0123456789abcdef'),
+    };
+    const secrets = await readSecretSettings(env, client);
+    expect(secrets).toEqual({
+      stripeSecretKey: 'sk_test_0123456789abcdef',
+      stripeWebhookSecret: 'whsec_0123456789abcdef',
+    });
+    // The values are checked as if they had been set in the environment.
+    const config = loadConfig({ env: {}, overrides: { target: 'aws', ...secrets } });
+    expect(config.stripeSecretKey).toBe('sk_test_0123456789abcdef');
+    expect(() =>
+      loadConfig({ env: {}, overrides: { target: 'aws', ...secrets, stripeSecretKey: 'pk_test_nope' } }),
+    ).toThrow(/stripeSecretKey|STRIPE_SECRET_KEY/);
   });
 
   it('refuses a secret without a string value', async () => {

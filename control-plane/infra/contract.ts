@@ -4,10 +4,15 @@
  * stack, which would pull aws-cdk-lib into the bundles).
  */
 
-/** Secrets Manager secret ARNs whose values become settings when the API function starts. */
+/**
+ * Secrets Manager secret ARNs whose values become settings when a function starts (each reads the
+ * ones its environment names: the API all four, the task function the Stripe key).
+ */
 export const SECRET_ARN_VARIABLES = {
   adminKey: 'CONTROL_PLANE_ADMIN_KEY_SECRET_ARN',
   signupWebhookSecret: 'SIGNUP_WEBHOOK_SECRET_ARN',
+  stripeSecretKey: 'STRIPE_SECRET_KEY_SECRET_ARN',
+  stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET_SECRET_ARN',
 } as const;
 
 /**

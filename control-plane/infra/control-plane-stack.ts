@@ -1,4 +1,7 @@
 import { type CfnElement, CfnOutput, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -9,7 +12,7 @@ import { Operators } from './constructs/operators.js';
 import { RegistryTable } from './constructs/registry-table.js';
 import { logicalIdScopes } from './constructs/resource-group.js';
 import { TenantAccess } from './constructs/tenant-access.js';
-import { FUNCTION_DATA_DIR } from './contract.js';
+import { FUNCTION_DATA_DIR, SECRET_ARN_VARIABLES } from './contract.js';
 import type { PlatformDeploymentStack } from './platform-stack.js';
 import type { InfraSettings } from './settings.js';
 import { BUNDLED_TIER_CATALOG, type PreparedTemplates } from './templates.js';
@@ -115,6 +118,7 @@ export class ControlPlaneStack extends Stack {
       operators: this.operators,
     });
     this.tenantAccess.grantTenantAccessApi(this.api.role);
+    this.wireStripeSecrets(settings);
 
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });
@@ -142,5 +146,32 @@ export class ControlPlaneStack extends Stack {
       stack: element.stack,
       node: { scopes: logicalIdScopes(element) },
     } as unknown as CfnElement);
+  }
+
+  /**
+   * Billing on Stripe: the operator's own secrets (Stripe issues the key; nothing here can generate
+   * it), named to the functions that read them at start-up, each granted read on exactly its ARN.
+   * The task function runs the billing steps (key); the API serves the webhook (key and secret).
+   */
+  private wireStripeSecrets(settings: InfraSettings): void {
+    const task = { fn: this.workflows.taskFunction, role: this.workflows.taskRole };
+    const api = { fn: this.api.function, role: this.api.role };
+    const wire = (
+      id: string,
+      arn: string | undefined,
+      variable: string,
+      readers: { fn: lambda.Function; role: iam.Role }[],
+    ) => {
+      if (!arn) return;
+      const secret = secretsmanager.Secret.fromSecretCompleteArn(this, id, arn);
+      for (const { fn, role } of readers) {
+        fn.addEnvironment(variable, arn);
+        secret.grantRead(role);
+      }
+    };
+    wire('StripeSecretKey', settings.stripeSecretKeyArn, SECRET_ARN_VARIABLES.stripeSecretKey, [task, api]);
+    wire('StripeWebhookSecret', settings.stripeWebhookSecretArn, SECRET_ARN_VARIABLES.stripeWebhookSecret, [
+      api,
+    ]);
   }
 }

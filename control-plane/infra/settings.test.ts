@@ -14,6 +14,15 @@ describe('infra settings', () => {
     });
   });
 
+  it('takes the Stripe secrets as complete secret ARNs, from context or the environment', () => {
+    const key = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/stripe-key-AbC123';
+    const env: Record<string, string> = { STRIPE_SECRET_KEY_SECRET_ARN: key };
+    expect(resolveSettings(({ env: e }) => env[e])).toMatchObject({
+      stripeSecretKeyArn: key,
+      stripeWebhookSecretArn: undefined,
+    });
+  });
+
   it('CDK context wins over the environment', () => {
     const context: Record<string, string> = { prefix: 'ctx' };
     const env: Record<string, string> = { RESOURCE_PREFIX: 'envp', TCP_FUNCTION_BUNDLING: 'prebuilt-stub' };
@@ -31,6 +40,12 @@ describe('infra settings', () => {
     [{ tierCatalogFile: '/nonexistent/tiers.json' }, /tierCatalogFile: got "\/nonexistent\/tiers.json"/],
     [{ accountOuPath: 'a//b' }, /accountOuPath/],
     [{ alarmEmail: 'not-an-email' }, /alarmEmail/],
+    // A partial ARN (no six-character suffix) names no secret an IAM grant can match.
+    [
+      { stripeSecretKeyArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe' },
+      /stripeSecretKeyArn: got .*; accepted: a Secrets Manager secret ARN/,
+    ],
+    [{ stripeWebhookSecretArn: 'whsec_1234567890abcdef' }, /stripeWebhookSecretArn/],
   ])('rejects %j before synthesizing anything', (values, message) => {
     const attempt = () => settingsFromValues(values);
     expect(attempt).toThrow(ControlPlaneError);

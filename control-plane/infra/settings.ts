@@ -31,6 +31,12 @@ export interface InfraSettings {
   readonly accountOuPath?: string | undefined;
   readonly accountRoleName: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Billing on Stripe (docs/billing.md): Secrets Manager secrets the operator created holding the
+   * Stripe secret key (sk_…) and the webhook signing secret (whsec_…). Unset: no billing on AWS.
+   */
+  readonly stripeSecretKeyArn?: string | undefined;
+  readonly stripeWebhookSecretArn?: string | undefined;
 }
 
 /** Context keys (`cdk deploy -c key=value`) and the environment variables that back them. */
@@ -45,7 +51,13 @@ export const SETTING_SOURCES = {
   accountOuPath: { context: 'accountOuPath', env: 'ACCOUNT_OU_PATH' },
   accountRoleName: { context: 'accountRoleName', env: 'ACCOUNT_ROLE_NAME' },
   logLevel: { context: 'logLevel', env: 'LOG_LEVEL' },
+  stripeSecretKeyArn: { context: 'stripeSecretKeyArn', env: 'STRIPE_SECRET_KEY_SECRET_ARN' },
+  stripeWebhookSecretArn: { context: 'stripeWebhookSecretArn', env: 'STRIPE_WEBHOOK_SECRET_SECRET_ARN' },
 } as const satisfies Record<keyof InfraSettings, { context: string; env: string }>;
+
+/** A complete secret ARN (with the six-character suffix Secrets Manager adds): IAM grants need it. */
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 
 function invalid(field: string, received: unknown, accepted: string): ControlPlaneError {
   return new ControlPlaneError(
@@ -113,6 +125,18 @@ export function resolveSettings(
     raw('logLevel'),
     'fatal, error, warn, info, debug, trace or silent',
   );
+  const secretArn = (key: 'stripeSecretKeyArn' | 'stripeWebhookSecretArn') => {
+    const v = raw(key);
+    if (v !== undefined && !SECRET_ARN.test(v))
+      throw invalid(
+        key,
+        v,
+        'a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>)',
+      );
+    return v;
+  };
+  const stripeSecretKeyArn = secretArn('stripeSecretKeyArn');
+  const stripeWebhookSecretArn = secretArn('stripeWebhookSecretArn');
   const alarmEmail = raw('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))
     throw invalid('alarmEmail', alarmEmail, 'an email address');
@@ -127,6 +151,8 @@ export function resolveSettings(
     accountOuPath,
     accountRoleName: raw('accountRoleName') ?? 'OrganizationAccountAccessRole',
     logLevel,
+    stripeSecretKeyArn,
+    stripeWebhookSecretArn,
   };
 }
 

@@ -256,7 +256,8 @@ describe('functions', () => {
       `https://cognito-idp.\${AWS::Region}.\${AWS::URLSuffix}/\${${operators}}`,
     );
     expect(renderValue(env.JWT_AUDIENCE)).toMatch(/^\$\{OperatorsCli/);
-    for (const variable of Object.values(SECRET_ARN_VARIABLES))
+    // The stack's own secrets; the Stripe ones only when configured (billing on Stripe, below).
+    for (const variable of [SECRET_ARN_VARIABLES.adminKey, SECRET_ARN_VARIABLES.signupWebhookSecret])
       expect(renderValue(env[variable])).toMatch(/^\$\{/);
   });
 
@@ -641,6 +642,62 @@ describe('logical ids', () => {
   it('the platform stack keeps every pinned resource and output', () => {
     expect(types(platformJson)).toMatchObject(pinned.Platform);
     expect(Object.keys(platformJson.Outputs ?? {})).toEqual(expect.arrayContaining(pinned.PlatformOutputs));
+  });
+});
+
+describe('billing on Stripe', () => {
+  const key = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/stripe-key-AbC123';
+  const webhook = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/stripe-webhook-XyZ789';
+  const secretReads = (json: CfnTemplate, role: string) =>
+    policyStatements(json)
+      .filter(
+        (s) => s.roles.includes(role) && actionsOf(s.statement).includes('secretsmanager:GetSecretValue'),
+      )
+      .flatMap((s) => resourcesOf(s.statement));
+  const roleOf = (json: CfnTemplate, fn: string) =>
+    (json.Resources[fn]!.Properties!.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+
+  it('without the settings, neither function names a Stripe secret', () => {
+    for (const fn of [taskFunctionId(), apiFunctionId()]) {
+      expect(fnEnv(cpJson, fn)).not.toHaveProperty('STRIPE_SECRET_KEY_SECRET_ARN');
+      expect(fnEnv(cpJson, fn)).not.toHaveProperty('STRIPE_WEBHOOK_SECRET_SECRET_ARN');
+    }
+  });
+
+  it('with them, the task function reads the key and the API both, each granted exactly its ARNs', async () => {
+    const settings = settingsFromValues({
+      prefix: PREFIX,
+      bundling: 'prebuilt-stub',
+      templateCacheDir: inject('templateCacheDir'),
+      alarmEmail: 'ops@example.com',
+      stripeSecretKeyArn: key,
+      stripeWebhookSecretArn: webhook,
+    });
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'tcp-infra-stripe-')) });
+    const json = synthesizeInfra(
+      buildInfra({
+        app,
+        settings,
+        templates: await prepareTemplates(settings.templateCacheDir, ['platform']),
+      }),
+    ).controlPlane;
+    const task = logicalId(json, 'AWS::Lambda::Function', (p) =>
+      String(p.Description).includes('task handlers'),
+    );
+    const api = logicalId(json, 'AWS::Lambda::Function', (p) =>
+      String(p.Description).endsWith('control plane: API'),
+    );
+    expect(fnEnv(json, task)).toMatchObject({ STRIPE_SECRET_KEY_SECRET_ARN: key });
+    expect(fnEnv(json, task)).not.toHaveProperty('STRIPE_WEBHOOK_SECRET_SECRET_ARN');
+    expect(fnEnv(json, api)).toMatchObject({
+      STRIPE_SECRET_KEY_SECRET_ARN: key,
+      STRIPE_WEBHOOK_SECRET_SECRET_ARN: webhook,
+    });
+    expect(secretReads(json, roleOf(json, task))).toContain(key);
+    expect(secretReads(json, roleOf(json, task))).not.toContain(webhook);
+    expect(secretReads(json, roleOf(json, api))).toEqual(expect.arrayContaining([key, webhook]));
+    // No resource is added: the secrets are the operator's (logical ids unchanged).
+    expect(Object.keys(json.Resources).sort()).toEqual(Object.keys(cpJson.Resources).sort());
   });
 });
 
