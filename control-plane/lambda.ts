@@ -1,9 +1,8 @@
 import '../core/polyfills.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { type Config, loadConfig } from '../core/config.js';
-import { ControlPlaneError } from '../core/errors.js';
+import { loadConfig } from '../core/config.js';
 import type { WorkflowEngine } from '../workflows/index.js';
-import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from './infra/contract.js';
+import { RESUME_OPEN_EVENT } from './infra/contract.js';
 import { buildRuntime, perContainer } from './runtime.js';
 import { readSecretSettings } from './secret-settings.js';
 
