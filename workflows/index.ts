@@ -12,6 +12,8 @@ import type { Operation } from '../core/registry/records.js';
 import { RolloutStore } from '../core/rollouts/store.js';
 import { TemplateVersionStore } from '../core/rollouts/template-versions.js';
 import type { AwsRuntime } from '../core/runtime.js';
+import { regionalAcmCertificates } from '../core/tenant-config/certificates.js';
+import { TenantConfigStore } from '../core/tenant-config/store.js';
 import {
   ensurePlatform,
   type PlatformOutputs,
@@ -264,6 +266,15 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
         }
       : undefined,
     templateVersions,
+    // Offboarding releases a custom domain's certificate in the region its ARN names.
+    tenantDomains: new TenantConfigStore({
+      documents: aws.clients.documents,
+      tableName: registry.tableName,
+      registry,
+      tierDefaults: (tier) => catalog.features(tier),
+      certificates: regionalAcmCertificates(registry, aws.clients),
+      clock,
+    }),
   };
   const runTask = createTaskRunner(
     deps,
