@@ -212,13 +212,26 @@ describe('reserved Lambda concurrency', () => {
 
   it('each onboarding of a reserving tier takes its reservedConcurrency; dedicated-account tenants take none of ours', () => {
     const view = judge(Q, { usage: ok(0), limit: ok(900) }, undefined, tiers, at);
-    expect(view.perOnboarding).toEqual({ basic: 0, premium: 0, workers: 300, 'big-workers': 500, 'own-account': 0 });
+    expect(view.perOnboarding).toEqual({
+      basic: 0,
+      premium: 0,
+      workers: 300,
+      'big-workers': 500,
+      'own-account': 0,
+    });
   });
 
   it('refuses the tenant whose reservation would leave under 100 unreserved, naming the numbers', () => {
     // lambdaConcurrencyLimit 1000 → 900 reservable; two tenants of 300 hold 600; a third fits, a 500 does not.
     const view = judge(Q, { usage: ok(600), limit: unavailable }, undefined, tiers, at, 900);
-    expect(view).toMatchObject({ usage: 600, limit: 900, limitSource: 'configured', headroom: 300, status: 'ok' });
+    expect(view).toMatchObject({
+      usage: 600,
+      limit: 900,
+      limitSource: 'configured',
+      headroom: 300,
+      status: 'ok',
+      reason: "X is not available on this endpoint; the tier catalog's limit stands in",
+    });
     expect(codeOf(() => assertFits([view], workers))).toBe('admitted');
     const refused = codeOf(() => assertFits([view], bigWorkers));
     expect(refused).toEqual({

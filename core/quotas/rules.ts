@@ -200,7 +200,12 @@ export function judge(
   if (missing && !missing.ok)
     return { ...base, headroom: null, status: missing.status, reason: missing.reason };
   const headroom = limit! - usage!;
-  return { ...base, headroom, status: headroom > 0 ? 'ok' : 'full' };
+  // A stand-in limit says why AWS's is not used: the endpoint lacks the call, or it failed.
+  const standIn =
+    aws === undefined && configuredLimit === undefined && !reading.limit.ok
+      ? { reason: `${reading.limit.reason}; the tier catalog's limit stands in` }
+      : {};
+  return { ...base, headroom, status: headroom > 0 ? 'ok' : 'full', ...standIn };
 }
 
 /** QUOTA_EXCEEDED when one more tenant of `tier` does not fit a checked quota. Unchecked quotas admit. */
