@@ -5,13 +5,17 @@ import type { UsageSource } from '../core/billing/usage.js';
 import type { Config } from '../core/config.js';
 import { ControlPlaneError } from '../core/errors.js';
 import { awsQuotaSource } from '../core/quotas/aws.js';
+import { LAMBDA_UNRESERVED, reservedConcurrencyHeld } from '../core/quotas/rules.js';
 import { QuotaService } from '../core/quotas/service.js';
 import { FindingsStore } from '../core/reconcile/store.js';
 import { OperationClaims } from '../core/registry/claims.js';
+import type { RegistryReader } from '../core/registry/queries.js';
 import type { Operation } from '../core/registry/records.js';
 import { RolloutStore } from '../core/rollouts/store.js';
 import { TemplateVersionStore } from '../core/rollouts/template-versions.js';
 import type { AwsRuntime } from '../core/runtime.js';
+import { regionalAcmCertificates } from '../core/tenant-config/certificates.js';
+import { TenantConfigStore } from '../core/tenant-config/store.js';
 import {
   ensurePlatform,
   type PlatformOutputs,
@@ -34,7 +38,7 @@ import { cloudFormationDrift, unavailableDrift } from './reconcile/drift.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { LocalRolloutEngine } from './rollouts/engine.js';
 import { eventBridgeRolloutPublisher, type RolloutEventPublisher } from './rollouts/events.js';
-import { createRolloutService, type RolloutService } from './rollouts/service.js';
+import { allTenants, createRolloutService, type RolloutService } from './rollouts/service.js';
 import { createRolloutTaskRunner, type RolloutTaskInput } from './rollouts/tasks.js';
 import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
@@ -264,6 +268,15 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
         }
       : undefined,
     templateVersions,
+    // Offboarding releases a custom domain's certificate in the region its ARN names.
+    tenantDomains: new TenantConfigStore({
+      documents: aws.clients.documents,
+      tableName: registry.tableName,
+      registry,
+      tierDefaults: (tier) => catalog.features(tier),
+      certificates: regionalAcmCertificates(registry, aws.clients),
+      clock,
+    }),
   };
   const runTask = createTaskRunner(
     deps,
@@ -312,6 +325,8 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     admission: {
       admit: (tier, region) => quotasIn(region).admit(tier),
       admitted: (tier, region) => quotasIn(region).admitted(tier),
+      admitChange: (from, to, region) => quotasIn(region).admitChange(from, to),
+      admittedChange: (from, to, region) => quotasIn(region).admittedChange(from, to),
     },
     onStarted: (operation) => {
       options.onStarted?.(operation);
@@ -425,14 +440,29 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
 /** The quota pre-checks of a control plane, on its AWS clients and configuration. */
 export function createQuotaService(
   config: Config,
-  aws: Pick<AwsRuntime, 'clients'>,
+  aws: Pick<AwsRuntime, 'clients'> & { readonly registry?: RegistryReader },
   catalog: TierCatalog,
   clock?: () => Date,
 ): QuotaService {
+  const { registry } = aws;
+  const region = aws.clients.target.region;
   return new QuotaService({
-    source: awsQuotaSource(aws.clients),
+    source: awsQuotaSource(aws.clients, {
+      // Reservations of this region's tenants in our account, as the registry records them.
+      ...(registry
+        ? {
+            reservedConcurrency: async () =>
+              reservedConcurrencyHeld(await allTenants(registry), region, (name) =>
+                catalog.tiers.find((t) => t.name === name),
+              ),
+          }
+        : {}),
+    }),
     tiers: () => catalog.tiers,
     configuredLimits: config.quotaLimits,
+    standInLimits: {
+      'lambda.reserved-concurrency': catalog.lambdaConcurrencyLimit - LAMBDA_UNRESERVED,
+    },
     cacheSeconds: config.quotaCacheSeconds,
     enabled: config.quotaPrecheck,
     ...(clock ? { clock } : {}),
@@ -445,7 +475,7 @@ export function createQuotaService(
  */
 export function regionalQuotaServices(
   config: Config,
-  aws: Pick<AwsRuntime, 'clients'>,
+  aws: Pick<AwsRuntime, 'clients'> & { readonly registry?: RegistryReader },
   catalog: TierCatalog,
   home: QuotaService,
   clock?: () => Date,
@@ -463,7 +493,12 @@ export function regionalQuotaServices(
     }
     let q = made.get(region);
     if (!q) {
-      q = createQuotaService(config, { clients: aws.clients.forRegion(region) }, catalog, clock);
+      q = createQuotaService(
+        config,
+        { clients: aws.clients.forRegion(region), ...(aws.registry ? { registry: aws.registry } : {}) },
+        catalog,
+        clock,
+      );
       made.set(region, q);
     }
     return q;

@@ -41,6 +41,9 @@ export interface LifecycleDeps {
 export interface OnboardingAdmission {
   admit(tier: Tier, region: string): Promise<void>;
   admitted(tier: Tier, region: string): void;
+  /** Before a tier change is recorded (reserved Lambda concurrency): throws to refuse it. */
+  admitChange?(from: Tier, to: Tier, region: string): Promise<void>;
+  admittedChange?(from: Tier, to: Tier, region: string): void;
 }
 
 /**
@@ -130,16 +133,18 @@ export function createLifecycleService(deps: LifecycleDeps): LifecycleService {
       const { to } = catalog.assertTransition(tenant.tier, tierName);
       // The target tier must allow where the tenant lives (its catalog regions).
       if (to.regions && !to.regions.includes(tenant.region)) assertRegion(regions, to, tenant.region);
-      return launch(
-        await registry.startOperation(
-          tenant.tenantId,
-          'change-tier',
-          opRequest(ctx, {
-            expectedVersion: tenant.version,
-            input: { tier: tierName, fromTier: tenant.tier },
-          }),
-        ),
+      const from = catalog.get(tenant.tier);
+      await deps.admission?.admitChange?.(from, to, tenant.region);
+      const started = await registry.startOperation(
+        tenant.tenantId,
+        'change-tier',
+        opRequest(ctx, {
+          expectedVersion: tenant.version,
+          input: { tier: tierName, fromTier: tenant.tier },
+        }),
       );
+      deps.admission?.admittedChange?.(from, to, tenant.region);
+      return launch(started);
     },
 
     async suspend(tenantIdOrSlug, reason, ctx) {

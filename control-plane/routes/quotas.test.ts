@@ -34,6 +34,7 @@ describe('GET /v1/quotas on moto', () => {
     expect(Object.keys(quotas).sort()).toEqual([
       'cloudformation.stacks',
       'ec2.elastic-ips',
+      'lambda.reserved-concurrency',
       'organizations.accounts',
       'rds.instances',
       'vpc.vpcs',
@@ -56,6 +57,14 @@ describe('GET /v1/quotas on moto', () => {
       'enterprise-dedicated': 0,
     });
     expect(quotas['rds.instances']!.status).toBe('not-available');
+    // moto has no Lambda GetAccountSettings: the catalog's lambdaConcurrencyLimit (1000) less 100 stands in.
+    expect(quotas['lambda.reserved-concurrency']).toMatchObject({
+      limit: 900,
+      limitSource: 'configured',
+      status: 'ok',
+      reason:
+        "Lambda GetAccountSettings is not available on this endpoint; the tier catalog's limit stands in",
+    });
     // An unchecked quota does not block: a pool tenant onboards.
     const res = await app.call({
       method: 'POST',

@@ -132,7 +132,13 @@ export function tenantRoutes(router: Router, ctx: RouteContext): void {
     headers: IdempotencyHeadersSchema,
     body: ChangeTierSchema,
     responses: STARTED,
-    errors: ['UNKNOWN_TIER', 'TIER_CHANGE_NOT_ALLOWED', ...OPERATION_REFUSALS, ...IDEMPOTENCY_ERRORS],
+    errors: [
+      'UNKNOWN_TIER',
+      'TIER_CHANGE_NOT_ALLOWED',
+      'QUOTA_EXCEEDED',
+      ...OPERATION_REFUSALS,
+      ...IDEMPOTENCY_ERRORS,
+    ],
     handler: async ({ params, headers, body }, request, reply) =>
       answerStarted(ctx, request, reply, {
         ...idempotent(request, headers, params, body),

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -54,6 +55,8 @@ export interface AwsClients {
   /** Quota pre-checks (core/quotas): limits, and VPC / Elastic IP usage. */
   readonly serviceQuotas: ServiceQuotasClient;
   readonly ec2: EC2Client;
+  /** Quota pre-checks: the account's Lambda concurrency (GetAccountSettings). */
+  readonly lambda: LambdaClient;
   /** Cost Explorer: its one endpoint is in us-east-1, whatever the control plane's region. */
   readonly costExplorer: CostExplorerClient;
   /** Tenant roles' suspension deny policy. */
@@ -117,6 +120,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const acm = lazy(() => new ACMClient(base));
   const serviceQuotas = lazy(() => new ServiceQuotasClient(base));
   const ec2 = lazy(() => new EC2Client(base));
+  const lambda = lazy(() => new LambdaClient(base));
   const costExplorer = lazy(() => new CostExplorerClient({ ...base, region: 'us-east-1' }));
   const iam = lazy(() => new IAMClient(base));
   const self: AwsClients = {
@@ -156,6 +160,9 @@ export function createAwsClients(target: AwsTarget): AwsClients {
     },
     get acm() {
       return acm();
+    },
+    get lambda() {
+      return lambda();
     },
     get serviceQuotas() {
       return serviceQuotas();

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../errors.js';
 import type { QuotaSource } from './aws.js';
-import { assertFits, judge, QUOTA_NAMES, type QuotaName, type Reading, type TierShape } from './rules.js';
+import {
+  assertChangeFits,
+  assertFits,
+  changeDemand,
+  judge,
+  QUOTA_NAMES,
+  type QuotaName,
+  type Reading,
+  reservedConcurrencyHeld,
+  type TierShape,
+} from './rules.js';
 import { QuotaService } from './service.js';
 
 const TIERS: TierShape[] = [
@@ -165,5 +175,124 @@ describe('quota service', () => {
     await disabled.admit(dedicated);
     expect(off.calls).toEqual([]);
     expect((await disabled.headroom()).map((v) => v.quota)).toEqual([...QUOTA_NAMES]);
+  });
+});
+
+describe('reserved Lambda concurrency', () => {
+  const reserving = (name: string, reservedConcurrency: number, dedicatedAccount = false): TierShape => ({
+    name,
+    isolation: 'bridge',
+    dedicatedAccount,
+    noisyNeighbour: { reservedConcurrency },
+  });
+  const workers = reserving('workers', 300);
+  const bigWorkers = reserving('big-workers', 500);
+  const ownAccount = reserving('own-account', 300, true);
+  const tiers = [basic, premium, workers, bigWorkers, ownAccount];
+  const tierOf = (name: string) => tiers.find((t) => t.name === name);
+  const Q = 'lambda.reserved-concurrency' as const;
+
+  it('adds up what the tenants of one region hold in our account: not OFFBOARDED, not dedicated, not other regions', () => {
+    const held = reservedConcurrencyHeld(
+      [
+        { tier: 'workers', state: 'ACTIVE', region: 'us-east-1' },
+        { tier: 'workers', state: 'SUSPENDED', region: 'us-east-1' },
+        { tier: 'big-workers', state: 'PROVISIONING', region: 'us-east-1' },
+        { tier: 'workers', state: 'OFFBOARDED', region: 'us-east-1' },
+        { tier: 'workers', state: 'ACTIVE', region: 'eu-west-1' },
+        { tier: 'own-account', state: 'ACTIVE', region: 'us-east-1' },
+        { tier: 'premium', state: 'ACTIVE', region: 'us-east-1' },
+        { tier: 'gone-from-catalog', state: 'ACTIVE', region: 'us-east-1' },
+      ],
+      'us-east-1',
+      tierOf,
+    );
+    expect(held).toBe(300 + 300 + 500);
+  });
+
+  it('each onboarding of a reserving tier takes its reservedConcurrency; dedicated-account tenants take none of ours', () => {
+    const view = judge(Q, { usage: ok(0), limit: ok(900) }, undefined, tiers, at);
+    expect(view.perOnboarding).toEqual({
+      basic: 0,
+      premium: 0,
+      workers: 300,
+      'big-workers': 500,
+      'own-account': 0,
+    });
+  });
+
+  it('refuses the tenant whose reservation would leave under 100 unreserved, naming the numbers', () => {
+    // lambdaConcurrencyLimit 1000 → 900 reservable; two tenants of 300 hold 600; a third fits, a 500 does not.
+    const view = judge(Q, { usage: ok(600), limit: unavailable }, undefined, tiers, at, 900);
+    expect(view).toMatchObject({
+      usage: 600,
+      limit: 900,
+      limitSource: 'configured',
+      headroom: 300,
+      status: 'ok',
+      reason: "X is not available on this endpoint; the tier catalog's limit stands in",
+    });
+    expect(codeOf(() => assertFits([view], workers))).toBe('admitted');
+    const refused = codeOf(() => assertFits([view], bigWorkers));
+    expect(refused).toEqual({
+      code: 'QUOTA_EXCEEDED',
+      details: {
+        quota: Q,
+        usage: 600,
+        limit: 900,
+        limitSource: 'configured',
+        demand: 500,
+        tier: 'big-workers',
+      },
+    });
+    expect(() => assertFits([view], bigWorkers)).toThrow(/needs 500 more .*: 600 of 900 in use/);
+  });
+
+  it("AWS's limit, where the endpoint gives one, wins over the catalog's stand-in", () => {
+    const view = judge(Q, { usage: ok(600), limit: ok(2900) }, undefined, tiers, at, 900);
+    expect(view).toMatchObject({ limit: 2900, limitSource: 'aws', headroom: 2300 });
+    expect(codeOf(() => assertFits([view], bigWorkers))).toBe('admitted');
+    // Without AWS's, a configured limit, and without either the stand-in: unchecked only when none.
+    expect(judge(Q, { usage: ok(1), limit: unavailable }, undefined, tiers, at)).toMatchObject({
+      status: 'not-available',
+      limit: null,
+    });
+  });
+
+  it('a tier change takes the difference in place, all of the target across isolation models', () => {
+    expect(changeDemand(Q, workers, bigWorkers)).toBe(200);
+    expect(changeDemand(Q, bigWorkers, workers)).toBe(0);
+    expect(changeDemand(Q, basic, workers)).toBe(300);
+    expect(changeDemand(Q, workers, ownAccount)).toBe(0);
+    const view = judge(Q, { usage: ok(800), limit: ok(900) }, undefined, tiers, at);
+    expect(codeOf(() => assertChangeFits([view], workers, bigWorkers))).toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      details: { demand: 200, usage: 800, limit: 900, tier: 'big-workers', fromTier: 'workers' },
+    });
+    expect(codeOf(() => assertChangeFits([view], bigWorkers, workers))).toBe('admitted');
+  });
+
+  it('the service checks a tier change only for what it takes more of, and counts it until the next read', async () => {
+    let reads = 0;
+    const source: QuotaSource = {
+      usage: async () => {
+        reads++;
+        return ok(600);
+      },
+      limit: async () => unavailable,
+    };
+    const service = new QuotaService({
+      source,
+      tiers: () => tiers,
+      standInLimits: { [Q]: 900 },
+      cacheSeconds: 60,
+      enabled: true,
+    });
+    await service.admitChange(workers, bigWorkers);
+    service.admittedChange(workers, bigWorkers);
+    expect((await service.view(Q)).usage).toBe(800);
+    await expect(service.admitChange(workers, bigWorkers)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    await service.admitChange(bigWorkers, workers);
+    expect(reads).toBe(1);
   });
 });

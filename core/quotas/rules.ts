@@ -12,6 +12,7 @@ export const QUOTA_NAMES = [
   'vpc.vpcs',
   'ec2.elastic-ips',
   'rds.instances',
+  'lambda.reserved-concurrency',
 ] as const;
 export type QuotaName = (typeof QUOTA_NAMES)[number];
 
@@ -20,14 +21,21 @@ export interface TierShape {
   readonly name: string;
   readonly isolation: 'pool' | 'bridge' | 'silo';
   readonly dedicatedAccount: boolean;
+  /** Noisy-neighbour controls: the tenant worker function's reserved Lambda concurrency. */
+  readonly noisyNeighbour?: { readonly reservedConcurrency?: number | undefined } | undefined;
 }
+
+/** What AWS keeps of an account's regional Lambda concurrency unreserved (a reservation may not cut into it). */
+export const LAMBDA_UNRESERVED = 100;
 
 export interface QuotaSpec {
   readonly description: string;
   /** Where the limit is read: a CloudFormation account limit, or a Service Quotas quota. */
   readonly limitFrom:
     | { readonly kind: 'cloudformation-account-limit'; readonly name: string }
-    | { readonly kind: 'service-quota'; readonly serviceCode: string; readonly quotaCode: string };
+    | { readonly kind: 'service-quota'; readonly serviceCode: string; readonly quotaCode: string }
+    /** Lambda GetAccountSettings: AccountLimit.ConcurrentExecutions less the 100 kept unreserved. */
+    | { readonly kind: 'lambda-account-settings' };
   /** How much of the quota one onboarding of this tier takes (in the control plane's own account). */
   readonly demand: (tier: TierShape) => number;
   /** Why the demand is what it is (docs, GET /v1/quotas). */
@@ -69,7 +77,57 @@ export const QUOTAS: Readonly<Record<QuotaName, QuotaSpec>> = {
     demand: (t) => (t.isolation !== 'pool' && inOurAccount(t) ? 1 : 0),
     demandNote: 'bridge and silo tenants get a dedicated database instance',
   },
+  'lambda.reserved-concurrency': {
+    description:
+      'Reserved Lambda concurrency per account and Region (the account limit less the 100 AWS keeps unreserved)',
+    limitFrom: { kind: 'lambda-account-settings' },
+    demand: (t) => (inOurAccount(t) ? reservedConcurrencyOf(t) : 0),
+    demandNote:
+      "a tier's noisyNeighbour.reservedConcurrency, per tenant: reservations add up across tenants (usage: the registry's tenants of such tiers, not OFFBOARDED, or what AWS reports reserved, whichever is more); a dedicated-account tenant reserves in its own account",
+  },
 };
+
+export function reservedConcurrencyOf(tier: TierShape): number {
+  return tier.noisyNeighbour?.reservedConcurrency ?? 0;
+}
+
+/** What the registry says a tenant is, for counting what it holds (the Tenant record has it). */
+export interface TenantShape {
+  readonly tier: string;
+  readonly state: string;
+  readonly region: string;
+}
+
+/**
+ * The Lambda concurrency the tenants of one region hold reserved in the control plane's own
+ * account: each tenant not OFFBOARDED whose tier reserves some and does not run in an account of
+ * its own. A tier the catalog no longer has reserves nothing it could know of.
+ */
+export function reservedConcurrencyHeld(
+  tenants: readonly TenantShape[],
+  region: string,
+  tierOf: (name: string) => TierShape | undefined,
+): number {
+  let held = 0;
+  for (const t of tenants) {
+    if (t.state === 'OFFBOARDED' || t.region !== region) continue;
+    const tier = tierOf(t.tier);
+    if (tier) held += QUOTAS['lambda.reserved-concurrency'].demand(tier);
+  }
+  return held;
+}
+
+/**
+ * What a tier change takes more of a quota. Same isolation and account model: the stack is
+ * updated in place, so the difference (never below 0); otherwise the target stack is made while
+ * the old one still stands, so all of the target's.
+ */
+export function changeDemand(quota: QuotaName, from: TierShape, to: TierShape): number {
+  const spec = QUOTAS[quota];
+  if (from.isolation === to.isolation && from.dedicatedAccount === to.dedicatedAccount)
+    return Math.max(0, spec.demand(to) - spec.demand(from));
+  return spec.demand(to);
+}
 
 /** A value read from AWS, or why there is none. */
 export type Reading =
@@ -113,13 +171,15 @@ export function judge(
   configuredLimit: number | undefined,
   tiers: readonly TierShape[],
   checkedAt: string,
+  /** Used only where AWS gives no limit and none is configured (the catalog's Lambda concurrency). */
+  standInLimit?: number,
 ): QuotaView {
   const spec = QUOTAS[quota];
   const aws = reading.limit.ok ? reading.limit.value : undefined;
   const limit =
     aws !== undefined && configuredLimit !== undefined
       ? Math.min(aws, configuredLimit)
-      : (aws ?? configuredLimit);
+      : (aws ?? configuredLimit ?? standInLimit);
   const limitSource = limit === undefined ? null : limit === aws ? 'aws' : 'configured';
   const usage = reading.usage.ok ? reading.usage.value : undefined;
   const base = {
@@ -140,29 +200,60 @@ export function judge(
   if (missing && !missing.ok)
     return { ...base, headroom: null, status: missing.status, reason: missing.reason };
   const headroom = limit! - usage!;
-  return { ...base, headroom, status: headroom > 0 ? 'ok' : 'full' };
+  // A stand-in limit says why AWS's is not used: the endpoint lacks the call, or it failed.
+  const standIn =
+    aws === undefined && configuredLimit === undefined && !reading.limit.ok
+      ? { reason: `${reading.limit.reason}; the tier catalog's limit stands in` }
+      : {};
+  return { ...base, headroom, status: headroom > 0 ? 'ok' : 'full', ...standIn };
 }
 
 /** QUOTA_EXCEEDED when one more tenant of `tier` does not fit a checked quota. Unchecked quotas admit. */
 export function assertFits(views: readonly QuotaView[], tier: TierShape): void {
-  for (const view of views) {
-    const demand = QUOTAS[view.quota].demand(tier);
-    if (demand === 0 || view.usage === null || view.limit === null) continue;
-    if (view.usage + demand > view.limit) {
-      throw new ControlPlaneError(
-        'QUOTA_EXCEEDED',
-        `onboarding a ${tier.name} tenant needs ${demand} more of "${view.description}" (${view.quota}): ${view.usage} of ${view.limit} in use; raise the quota (Service Quotas) or free some`,
-        {
-          details: {
-            quota: view.quota,
-            usage: view.usage,
-            limit: view.limit,
-            limitSource: view.limitSource,
-            demand,
-            tier: tier.name,
-          },
-        },
-      );
-    }
-  }
+  for (const view of views)
+    assertDemandFits(view, QUOTAS[view.quota].demand(tier), `onboarding a ${tier.name} tenant`, {
+      tier: tier.name,
+    });
+}
+
+/** QUOTA_EXCEEDED when moving a tenant from `from` to `to` does not fit a checked quota. */
+export function assertChangeFits(views: readonly QuotaView[], from: TierShape, to: TierShape): void {
+  for (const view of views)
+    assertDemandFits(
+      view,
+      changeDemand(view.quota, from, to),
+      `moving a tenant from ${from.name} to ${to.name}`,
+      {
+        tier: to.name,
+        fromTier: from.name,
+      },
+    );
+}
+
+function assertDemandFits(
+  view: QuotaView,
+  demand: number,
+  what: string,
+  context: Record<string, string>,
+): void {
+  if (demand <= 0 || view.usage === null || view.limit === null) return;
+  if (view.usage + demand <= view.limit) return;
+  const raise =
+    view.quota === 'lambda.reserved-concurrency'
+      ? "raise the account's concurrent executions (Service Quotas; then the catalog's lambdaConcurrencyLimit) or lower the tier's reservedConcurrency"
+      : 'raise the quota (Service Quotas) or free some';
+  throw new ControlPlaneError(
+    'QUOTA_EXCEEDED',
+    `${what} needs ${demand} more of "${view.description}" (${view.quota}): ${view.usage} of ${view.limit} in use; ${raise}`,
+    {
+      details: {
+        quota: view.quota,
+        usage: view.usage,
+        limit: view.limit,
+        limitSource: view.limitSource,
+        demand,
+        ...context,
+      },
+    },
+  );
 }

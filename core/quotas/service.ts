@@ -1,6 +1,8 @@
 import type { QuotaSource } from './aws.js';
 import {
+  assertChangeFits,
   assertFits,
+  changeDemand,
   judge,
   QUOTA_NAMES,
   QUOTAS,
@@ -23,6 +25,11 @@ export interface QuotaServiceOptions {
   readonly tiers: () => readonly TierShape[];
   /** QUOTA_LIMITS: stand-in (or lower) limits per quota. */
   readonly configuredLimits?: Readonly<Partial<Record<QuotaName, number>>>;
+  /**
+   * Limits used only where AWS gives none and none is configured: the tier catalog's
+   * lambdaConcurrencyLimit (less the 100 AWS keeps unreserved) for `lambda.reserved-concurrency`.
+   */
+  readonly standInLimits?: Readonly<Partial<Record<QuotaName, number>>>;
   readonly cacheSeconds: number;
   /** QUOTA_PRECHECK: false admits every onboarding unchecked (GET /v1/quotas still reads). */
   readonly enabled: boolean;
@@ -30,6 +37,12 @@ export interface QuotaServiceOptions {
 }
 
 const NOT_AVAILABLE_TTL_MS = 3600_000;
+
+/**
+ * The quotas a tier change is checked against: reserved Lambda concurrency, whose reservations
+ * differ between tiers of one isolation. (The others are not checked on a tier change yet.)
+ */
+const CHANGE_CHECKED: readonly QuotaName[] = ['lambda.reserved-concurrency'];
 
 interface Cached {
   reading: Promise<Reading>;
@@ -78,6 +91,7 @@ export class QuotaService {
       this.options.configuredLimits?.[quota],
       this.options.tiers(),
       this.clock().toISOString(),
+      this.options.standInLimits?.[quota],
     );
   }
 
@@ -94,6 +108,24 @@ export class QuotaService {
     if (!this.options.enabled) return;
     const taken = QUOTA_NAMES.filter((q) => QUOTAS[q].demand(tier) > 0);
     assertFits(await Promise.all(taken.map((q) => this.view(q))), tier);
+  }
+
+  /**
+   * Before a tier change is accepted: QUOTA_EXCEEDED (nothing written) when what moving from
+   * `from` to `to` takes more of does not fit. Reads only the quotas the change takes more of.
+   */
+  async admitChange(from: TierShape, to: TierShape): Promise<void> {
+    if (!this.options.enabled) return;
+    const taken = CHANGE_CHECKED.filter((q) => changeDemand(q, from, to) > 0);
+    assertChangeFits(await Promise.all(taken.map((q) => this.view(q))), from, to);
+  }
+
+  /** A tier change was recorded: what it takes more of is counted until the next read. */
+  admittedChange(from: TierShape, to: TierShape): void {
+    for (const q of CHANGE_CHECKED) {
+      const entry = this.cache.get(`usage:${q}`);
+      if (entry) entry.admitted += changeDemand(q, from, to);
+    }
   }
 
   /** An onboarding of `tier` was recorded: counted in the cached usage until the next read. */

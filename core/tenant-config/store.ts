@@ -55,6 +55,18 @@ const BLIND_PATCH_ATTEMPTS = 3;
 
 const FLAGS_CACHE_MAX = 10_000;
 
+/** What offboarding did with a tenant's custom domain (TenantConfigStore.retireDomain). */
+export type DomainRetirement =
+  | { readonly outcome: 'none' }
+  | {
+      readonly outcome: 'deleted' | 'gone' | 'in-use';
+      readonly hostname: string;
+      readonly certificateArn: string;
+    };
+
+/** The part of the config store offboarding uses (workflows' ReleaseDomain task). */
+export type TenantDomains = Pick<TenantConfigStore, 'retireDomain'>;
+
 export class TenantConfigStore {
   private readonly io: RegistryIo;
   private readonly flagsCache = new Map<string, { flags: Flags; until: number }>();
@@ -183,6 +195,67 @@ export class TenantConfigStore {
     const view = this.view(tenant, next);
     for (const ref of [tenant.tenantId, tenant.slug]) this.flagsCache.delete(ref);
     return { ...view, changed };
+  }
+
+  /**
+   * Offboarding: releases the certificate of the tenant's custom domain and drops the domain from
+   * its config (kept, read-only, once OFFBOARDED). Idempotent: a config without a domain answers
+   * `none`, a certificate already deleted `gone`. A certificate ACM will not delete because
+   * something still uses it (`in-use`) is recorded in the audit event and the domain dropped all
+   * the same: the tenant no longer has it, and an operator can delete it once detached. Any other
+   * failure throws and writes nothing, so a retry tries again.
+   */
+  async retireDomain(tenantId: string, actor: string): Promise<DomainRetirement> {
+    for (let attempt = 1; ; attempt++) {
+      const record = await this.record(tenantId, true);
+      const domain = record.domain;
+      if (!domain) return { outcome: 'none' };
+      const certificates = this.options.certificates;
+      if (!certificates) {
+        throw new ControlPlaneError(
+          'CAPABILITY_UNAVAILABLE',
+          `tenant ${tenantId} has a custom domain but this control plane was built without ACM, so its certificate ${domain.certificateArn} cannot be released; nothing was changed`,
+          { details: { service: 'acm', certificateArn: domain.certificateArn } },
+        );
+      }
+      const outcome = await certificates.release(domain.certificateArn);
+      if (outcome === 'failed') {
+        throw new ControlPlaneError(
+          'AWS_ERROR',
+          `ACM DeleteCertificate of ${domain.certificateArn} (tenant ${tenantId}) failed; the domain is kept in the config, retry the offboarding`,
+          { details: { certificateArn: domain.certificateArn } },
+        );
+      }
+      const { domain: _dropped, ...rest } = record;
+      const next: TenantConfigRecord = {
+        ...rest,
+        version: record.version + 1,
+        updatedAt: this.io.clock().toISOString(),
+        updatedBy: actor,
+      };
+      try {
+        await this.write(
+          record,
+          next,
+          {
+            version: next.version,
+            changed: ['domain'],
+            reason: 'offboard',
+            hostname: domain.hostname,
+            previousCertificateArn: domain.certificateArn,
+            certificate: outcome,
+          },
+          actor,
+        );
+      } catch (e) {
+        // Someone patched meanwhile: read again (the release then answers `gone`).
+        if (e instanceof ControlPlaneError && e.code === 'VERSION_CONFLICT' && attempt < BLIND_PATCH_ATTEMPTS)
+          continue;
+        throw e;
+      }
+      this.flagsCache.delete(tenantId);
+      return { outcome, hostname: domain.hostname, certificateArn: domain.certificateArn };
+    }
   }
 
   private async nextDomain(

@@ -109,7 +109,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.apiKeys,
   });
   const admin = await ensureAdminKey(config, apiKeys);
-  const quotas = createQuotaService(config, { clients }, catalog);
+  const quotas = createQuotaService(config, { clients, registry }, catalog);
   const app = await buildApp({
     config,
     registry,
@@ -126,7 +126,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       certificates: acmCertificates({ acm: clients.acm, describeBackoffMs: 20 }),
     }),
     quotas,
-    quotasIn: regionalQuotaServices(config, { clients }, catalog, quotas),
+    quotasIn: regionalQuotaServices(config, { clients, registry }, catalog, quotas),
     usage: new UsageStore({
       db: clients.documents,
       tableName: registry.tableName,

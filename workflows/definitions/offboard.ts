@@ -2,7 +2,8 @@ import { type AslDefinition, Flow } from './builder.js';
 
 /**
  * offboard: final snapshot → users, group, API key → last usage reported, subscription cancelled → stacks (DELETE_FAILED retried, then reported,
- * never marked gone) → pooled data exported (manifest) then erased, once the tenant role is gone
+ * never marked gone) → custom domain's
+ * certificate deleted (an in-use one reported, not fatal) and the domain dropped from the config → pooled data exported (manifest) then erased, once the tenant role is gone
  * and nothing writes any more → dedicated account closed → OFFBOARDED. Nothing to compensate: a
  * failure leaves the tenant FAILED with the reason, and offboarding can be started again from FAILED.
  */
@@ -15,7 +16,8 @@ export function offboardDefinition(): AslDefinition {
     .task('DeleteApiKey', 'ReportUsage', onFail)
     .task('ReportUsage', 'CancelSubscription', onFail)
     .task('CancelSubscription', 'DeleteStacks', onFail)
-    .poll('DeleteStacks', 'ExportData', { task: 'RetireStacks', args: { role: 'all' }, ...onFail })
+    .poll('DeleteStacks', 'ReleaseDomain', { task: 'RetireStacks', args: { role: 'all' }, ...onFail })
+    .task('ReleaseDomain', 'ExportData', onFail)
     .poll('ExportData', 'EraseData', { task: 'ExportTenantData', ...onFail })
     .poll('EraseData', 'DedicatedAccount?', { task: 'EraseTenantData', args: { after: 'export' }, ...onFail })
     .choice('DedicatedAccount?', '$.plan.dedicatedAccount', 'CloseAccount', 'Finish')

@@ -9,6 +9,7 @@ import type { LeaseGate } from '../../core/registry/leases.js';
 import type { ErrorInfo, Operation, Step, Tenant } from '../../core/registry/records.js';
 import type { Registry, StepEnd, TenantPatch } from '../../core/registry/registry.js';
 import type { TemplateVersionStore } from '../../core/rollouts/template-versions.js';
+import type { TenantDomains } from '../../core/tenant-config/store.js';
 import type { PlatformOutputs, SynthesisService, TemplateTarget } from '../../templates/index.js';
 import type { Tier, TierCatalog } from '../../tiers/catalog.js';
 import type { EventPublisher } from '../events.js';
@@ -55,6 +56,8 @@ export interface TaskDeps {
   readonly billing?: BillingDeps | undefined;
   /** Told about every step change the runner recorded (live progress: long polls, the event stream). */
   readonly onStep?: (change: StepChange) => void;
+  /** Tenants' config documents: offboarding releases the custom domain's certificate through it. */
+  readonly tenantDomains: TenantDomains;
   /** Registered template versions and their bodies (rollouts). */
   readonly templateVersions?: TemplateVersionStore;
 }

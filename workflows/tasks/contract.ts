@@ -71,6 +71,7 @@ export const TASK_ARGS = {
   MoveSubscription: z.strictObject({ tier: TierChoice }),
   CancelSubscription: none,
   ReportUsage: none,
+  ReleaseDomain: none,
 } as const satisfies Record<string, z.ZodType<Record<string, unknown>>>;
 
 /** The name of a task handler, as a Task state's `Parameters.task` gives it. */

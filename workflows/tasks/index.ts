@@ -9,6 +9,7 @@ import {
 } from './billing.js';
 import type { TaskDeps } from './context.js';
 import { setDatabaseRunning } from './database.js';
+import { releaseDomain } from './domain.js';
 import { createIdentity, deleteIdentity, setAdminEmail, setUsersEnabled } from './identity.js';
 import { awaitMigration, cutOver, requestMigration } from './migration.js';
 import { beginOperation, compensateOnboard, finish, recordFailure } from './operation.js';
@@ -81,6 +82,7 @@ export const TASK_HANDLERS = {
   MoveSubscription: moveSubscription,
   CancelSubscription: cancelSubscription,
   ReportUsage: reportUsage,
+  ReleaseDomain: releaseDomain,
 } as const satisfies TaskHandlers;
 
 /** The task runner over every handler of the contract (see ./runner.ts). */
