@@ -407,6 +407,13 @@ export class TenantAccess extends ResourceGroup {
         actions: ['sts:AssumeRole'],
         resources: [`arn:${Aws.PARTITION}:iam::*:role/${accountRoleName}`],
       }),
+      // Offboarding's ReleaseDomain: the tenant's custom-domain certificate, tagged with its TenantId.
+      new iam.PolicyStatement({
+        sid: 'TenantCertificateRelease',
+        actions: ['acm:DescribeCertificate', 'acm:DeleteCertificate'],
+        resources: [Stack.of(this).formatArn({ service: 'acm', resource: 'certificate', resourceName: '*' })],
+        conditions: { StringLike: { 'aws:ResourceTag/TenantId': 't_*' } },
+      }),
     ];
     for (const s of statements) role.addToPolicy(s);
 
@@ -421,6 +428,11 @@ export class TenantAccess extends ResourceGroup {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${prefix}-*/*]`,
         reason:
           "Tenant stacks are named <prefix>-<slug>-<isolation>; creating or updating one requires RoleARN = the tenant-stack execution role, and the control plane's own stacks are denied explicitly.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
+        reason:
+          "Tenants' custom-domain certificates get ids from ACM at request time; offboarding reads and deletes only certificates tagged with a TenantId.",
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*]`,
