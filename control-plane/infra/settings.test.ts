@@ -11,7 +11,17 @@ describe('infra settings', () => {
       accountRoleName: 'OrganizationAccountAccessRole',
       logLevel: 'info',
       tierCatalogFile: undefined,
+      allowedRegions: [],
     });
+  });
+
+  it('takes the allowed regions as the functions do (ALLOWED_REGIONS, comma-separated), once each', () => {
+    expect(settingsFromValues({ allowedRegions: 'us-east-1, eu-west-1,us-east-1' }).allowedRegions).toEqual([
+      'us-east-1',
+      'eu-west-1',
+    ]);
+    const fromEnv = resolveSettings(({ env }) => ({ ALLOWED_REGIONS: 'eu-west-1' })[env]);
+    expect(fromEnv.allowedRegions).toEqual(['eu-west-1']);
   });
 
   it('CDK context wins over the environment', () => {
@@ -31,6 +41,10 @@ describe('infra settings', () => {
     [{ tierCatalogFile: '/nonexistent/tiers.json' }, /tierCatalogFile: got "\/nonexistent\/tiers.json"/],
     [{ accountOuPath: 'a//b' }, /accountOuPath/],
     [{ alarmEmail: 'not-an-email' }, /alarmEmail/],
+    [
+      { allowedRegions: 'us-east-1,Europe' },
+      /allowedRegions: got "us-east-1,Europe"; accepted: comma-separated/,
+    ],
   ])('rejects %j before synthesizing anything', (values, message) => {
     const attempt = () => settingsFromValues(values);
     expect(attempt).toThrow(ControlPlaneError);

@@ -31,6 +31,11 @@ export interface InfraSettings {
   readonly accountOuPath?: string | undefined;
   readonly accountRoleName: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Regions tenants may live in (`ALLOWED_REGIONS`, the functions' setting of the same name): the
+   * app declares a platform in each and grants the functions each. @default [] (the home region only)
+   */
+  readonly allowedRegions: readonly string[];
 }
 
 /** Context keys (`cdk deploy -c key=value`) and the environment variables that back them. */
@@ -45,6 +50,7 @@ export const SETTING_SOURCES = {
   accountOuPath: { context: 'accountOuPath', env: 'ACCOUNT_OU_PATH' },
   accountRoleName: { context: 'accountRoleName', env: 'ACCOUNT_ROLE_NAME' },
   logLevel: { context: 'logLevel', env: 'LOG_LEVEL' },
+  allowedRegions: { context: 'allowedRegions', env: 'ALLOWED_REGIONS' },
 } as const satisfies Record<keyof InfraSettings, { context: string; env: string }>;
 
 function invalid(field: string, received: unknown, accepted: string): ControlPlaneError {
@@ -113,6 +119,12 @@ export function resolveSettings(
     raw('logLevel'),
     'fatal, error, warn, info, debug, trace or silent',
   );
+  const allowedRegions = check<string[]>(
+    'allowedRegions',
+    shape.allowedRegions,
+    raw('allowedRegions'),
+    'comma-separated AWS regions such as us-east-1,eu-west-1',
+  );
   const alarmEmail = raw('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))
     throw invalid('alarmEmail', alarmEmail, 'an email address');
@@ -127,6 +139,7 @@ export function resolveSettings(
     accountOuPath,
     accountRoleName: raw('accountRoleName') ?? 'OrganizationAccountAccessRole',
     logLevel,
+    allowedRegions: [...new Set(allowedRegions)],
   };
 }
 

@@ -13,6 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from '../contract.js';
 import { controlPlaneFunction, copyInto, esmBanner, REPO_ROOT } from '../functions.js';
+import { inEachRegion } from '../iam.js';
 import { QUOTA_CLOUDFORMATION_READS } from '../policy-walk.js';
 import type { InfraSettings } from '../settings.js';
 import { BUNDLED_TIER_CATALOG, stageCdkVersion } from '../templates.js';
@@ -34,6 +35,8 @@ export interface ApiProps {
   readonly workflows: LifecycleWorkflows;
   /** The JWT issuer and audience of operator tokens. */
   readonly operators: Operators;
+  /** Regions besides the stack's own where tenants live (their certificates are requested there). @default none */
+  readonly otherRegions?: readonly string[];
 }
 
 /**
@@ -149,15 +152,29 @@ export class Api extends ResourceGroup {
       new iam.PolicyStatement({
         sid: 'TenantCertificates',
         actions: ['acm:DescribeCertificate', 'acm:DeleteCertificate'],
-        resources: [Stack.of(this).formatArn({ service: 'acm', resource: 'certificate', resourceName: '*' })],
+        resources: [undefined, ...(props.otherRegions ?? [])].map((region) =>
+          Stack.of(this).formatArn({
+            service: 'acm',
+            resource: 'certificate',
+            resourceName: '*',
+            ...(region ? { region } : {}),
+          }),
+        ),
         conditions: { StringLike: { 'aws:ResourceTag/TenantId': 't_*' } },
       }),
     );
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
-      reason:
-        "Tenants' custom-domain certificates get ids from ACM at request time; reads and deletes are limited to certificates tagged with a TenantId.",
-    });
+    Validations.of(this.role).acknowledge(
+      ...inEachRegion(
+        [
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
+            reason:
+              "Tenants' custom-domain certificates get ids from ACM at request time; reads and deletes are limited to certificates tagged with a TenantId.",
+          },
+        ],
+        props.otherRegions ?? [],
+      ),
+    );
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
