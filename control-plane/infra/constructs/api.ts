@@ -178,7 +178,7 @@ export class Api extends ResourceGroup {
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and the quota pre-check reads (ListStacks, DescribeAccountLimits, GetServiceQuota, EC2/RDS/Organizations list calls) and Cost Explorer GetCostAndUsage have no resource-level permissions; acm:RequestCertificate names a certificate that does not exist yet, so it is allowed only with a TenantId tag.',
+        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and the quota pre-check reads (ListStacks, DescribeAccountLimits, GetServiceQuota, EC2/RDS/Organizations list calls) and Cost Explorer GetCostAndUsage have no resource-level permissions, nor have cognito-idp:ListUserPools and iam:ListPolicies (reading another region’s platform: its user pool and the suspension policy found by name); acm:RequestCertificate names a certificate that does not exist yet, so it is allowed only with a TenantId tag.',
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_YEAR });

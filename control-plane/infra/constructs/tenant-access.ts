@@ -246,10 +246,7 @@ export class TenantAccess extends ResourceGroup {
         new iam.PolicyStatement({
           sid: 'ReadRegionalPlatforms',
           actions: ['cloudformation:DescribeStacks'],
-          resources: others.map(
-            (r) =>
-              `arn:${Aws.PARTITION}:cloudformation:${r}:${Aws.ACCOUNT_ID}:stack/${this.props.protectedStackNames[0]}/*`,
-          ),
+          resources: others.map((r) => tenantStacksArn(this.props.prefix, r)),
         }),
       );
       role.addToPolicy(
@@ -293,6 +290,10 @@ export class TenantAccess extends ResourceGroup {
     );
     Validations.of(role).acknowledge(
       ...this.otherUserPoolAcks(),
+      ...others.map((r) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:${r}:<AWS::AccountId>:stack/${this.props.prefix}-*/*]`,
+        reason: `DescribeStacks only (read): the API reads the platform of ${r} (<prefix>-platform, outputs) to reach a tenant there, as the task function does.`,
+      })),
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${this.props.prefix}-*]`,
         reason:
