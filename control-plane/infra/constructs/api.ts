@@ -1,6 +1,6 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -152,13 +152,9 @@ export class Api extends ResourceGroup {
       new iam.PolicyStatement({
         sid: 'TenantCertificates',
         actions: ['acm:DescribeCertificate', 'acm:DeleteCertificate'],
-        resources: [undefined, ...(props.otherRegions ?? [])].map((region) =>
-          Stack.of(this).formatArn({
-            service: 'acm',
-            resource: 'certificate',
-            resourceName: '*',
-            ...(region ? { region } : {}),
-          }),
+        // Pseudo parameters, not the stack's env: the acknowledgement below matches either way.
+        resources: [Aws.REGION, ...(props.otherRegions ?? [])].map(
+          (region) => `arn:${Aws.PARTITION}:acm:${region}:${Aws.ACCOUNT_ID}:certificate/*`,
         ),
         conditions: { StringLike: { 'aws:ResourceTag/TenantId': 't_*' } },
       }),
