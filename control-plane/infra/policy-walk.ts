@@ -131,7 +131,7 @@ export const CLOUDFORMATION_ACCOUNT_READS = [
 export function boundaryViolations(statements: readonly FoundStatement[], rules: BoundaryRules): string[] {
   const violations: string[] = [];
   const execArn = `\${${rules.executionRole}.Arn}`;
-  const tenantStacks = ['${AWS::Region}', ...(rules.otherRegions ?? [])].map(
+  const tenantStacks = [`\${AWS::Region}`, ...(rules.otherRegions ?? [])].map(
     (region) =>
       `arn:\${AWS::Partition}:cloudformation:${region}:\${AWS::AccountId}:stack/${rules.prefix}-*/*`,
   );

@@ -839,6 +839,8 @@ describe('tenant permissions boundary admits what the tenant templates grant', (
  */
 describe('two allowed regions', () => {
   const EU = 'eu-west-1';
+  // How a home-region ARN renders: the stack's own region, as the pseudo parameter.
+  const HOME = `\${AWS::Region}`;
   const multiOut = mkdtempSync(join(tmpdir(), 'tcp-infra-regions-'));
   let multi: ControlPlaneInfra;
   let mcp: CfnTemplate;
@@ -851,10 +853,11 @@ describe('two allowed regions', () => {
       templateCacheDir: inject('templateCacheDir'),
       allowedRegions: `us-east-1,${EU}`,
     });
+    templates = await prepareTemplates(settings.templateCacheDir, ['platform']);
     multi = buildInfra({
       app: new App({ outdir: multiOut, builtinCloudFormationValidation: false }),
       settings,
-      templates: (templates = await prepareTemplates(settings.templateCacheDir, ['platform'])),
+      templates,
       env: { account: '111122223333', region: 'us-east-1' },
     });
     const synthesized = synthesizeInfra(multi);
@@ -914,7 +917,7 @@ describe('two allowed regions', () => {
     for (const fn of ofType(mcp, 'AWS::Lambda::Function').filter(([, r]) =>
       /task handlers|control plane: API$/.test(String(r.Properties?.Description)),
     )) {
-      const env = (fn[1].Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const env = fnEnv(mcp, fn[0]);
       expect([env.ALLOWED_REGIONS, env.PLATFORM_REGIONS]).toEqual([`us-east-1,${EU}`, EU]);
     }
     expect(fnEnv(cpJson, taskFunctionId()).PLATFORM_REGIONS).toBeUndefined();
@@ -923,7 +926,7 @@ describe('two allowed regions', () => {
   it('the task role works on tenant stacks, user pools, API keys and databases of both regions', () => {
     const task = all().filter((s) => s.statement.Sid === 'TenantStacksWithExecutionRole');
     expect(task.map((s) => resourcesOf(s.statement))).toEqual([
-      ['${AWS::Region}', EU].map(
+      [HOME, EU].map(
         (r) => `arn:\${AWS::Partition}:cloudformation:${r}:\${AWS::AccountId}:stack/${PREFIX}-*/*`,
       ),
     ]);
@@ -960,16 +963,16 @@ describe('two allowed regions', () => {
         .flat()
         .map((v) => renderValue(v));
     expect(via('TenantStoreKey')).toEqual([
-      'dynamodb.${AWS::Region}.amazonaws.com',
+      `dynamodb.${HOME}.amazonaws.com`,
       `dynamodb.${EU}.amazonaws.com`,
-      's3.${AWS::Region}.amazonaws.com',
+      `s3.${HOME}.amazonaws.com`,
       `s3.${EU}.amazonaws.com`,
     ]);
     expect(via('DatabaseCredentialsKey')).toEqual([
-      'secretsmanager.${AWS::Region}.amazonaws.com',
+      `secretsmanager.${HOME}.amazonaws.com`,
       `secretsmanager.${EU}.amazonaws.com`,
     ]);
-    expect(via('TenantQueueKey')).toEqual(['sqs.${AWS::Region}.amazonaws.com', `sqs.${EU}.amazonaws.com`]);
+    expect(via('TenantQueueKey')).toEqual([`sqs.${HOME}.amazonaws.com`, `sqs.${EU}.amazonaws.com`]);
     const database = all().find((s) => s.statement.Sid === 'Database')!;
     expect(resourcesOf(database.statement)).toContain(
       `arn:\${AWS::Partition}:rds:${EU}:\${AWS::AccountId}:db:*`,
