@@ -25,7 +25,7 @@ export const tenantStacksArn = (prefix: string, region: string = Aws.REGION): st
  */
 export const deploymentRegions = (otherRegions: readonly string[] = []): string[] => [
   Aws.REGION,
-  ...otherRegions.filter((r) => r !== Aws.REGION),
+  ...otherRegions,
 ];
 
 /** A regional ARN in each of `regions`. */
