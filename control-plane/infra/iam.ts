@@ -258,6 +258,7 @@ export class TenantStackRole extends Construct {
     const others = props.otherRegions ?? [];
     const regions = deploymentRegions(others);
     const inRegions = (service: string, resource: string) => arnsIn(regions, service, resource);
+    // kms:ViaService per region; a one-region deployment keeps its single values (template unchanged).
     const via = (service: string) => regions.map((r) => `${service}.${r}.amazonaws.com`);
     const statement = (
       sid: string,

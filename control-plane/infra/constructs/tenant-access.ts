@@ -33,7 +33,7 @@ export interface TenantAccessProps {
   readonly tenantApiId: string;
   /**
    * Regions besides the stack's own where tenants live, each with its platform, user pool and
-   * usage plans (RegionalTenantAccess in that region's platform stack). @default none
+   * usage plans (declared in that region's platform stack: platform-stack.ts). @default none
    */
   readonly otherRegions?: readonly string[];
 }
