@@ -16,6 +16,21 @@ const bool = z.union([
  * docs/configuration.md (a test checks every key is there). Sources, lowest precedence first:
  * defaults, the JSON file named by CONTROL_PLANE_CONFIG, environment variables.
  */
+/** A comma-separated list of AWS regions (or an array of them); empty by default. */
+const regionList = () =>
+  z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((r) => r.trim())
+              .filter(Boolean)
+          : v,
+      z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'AWS regions such as us-east-1,eu-west-1')),
+    )
+    .default([]);
+
 export const ConfigSchema = z
   .object({
     /** `local`: moto sidecar unless awsEndpoint is set. `aws`: real AWS with the default credential chain. */
@@ -91,18 +106,12 @@ export const ConfigSchema = z
     /** `auto`: pretty lines on a terminal, JSON lines when piped; or always `pretty` / `json`. */
     logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
     /** Regions tenants may ask for (comma-separated); empty: the control plane's own region only. */
-    allowedRegions: z
-      .preprocess(
-        (v) =>
-          typeof v === 'string'
-            ? v
-                .split(',')
-                .map((r) => r.trim())
-                .filter(Boolean)
-            : v,
-        z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'AWS regions such as us-east-1,eu-west-1')),
-      )
-      .default([]),
+    allowedRegions: regionList(),
+    /**
+     * WORKFLOW_ENGINE=stepfunctions: the regions besides the control plane's own that the AWS
+     * deployment has a platform in and is granted (the CDK app sets it from its allowed regions).
+     */
+    platformRegions: regionList(),
     /** After an API key is rotated, how long its previous secret keeps working (0: not at all). */
     apiKeyRotationOverlapSeconds: z.coerce
       .number()
@@ -197,6 +206,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
   apiKeyRotationOverlapSeconds: 'API_KEY_ROTATION_OVERLAP_SECONDS',
   allowedRegions: 'ALLOWED_REGIONS',
+  platformRegions: 'PLATFORM_REGIONS',
   logFormat: 'LOG_FORMAT',
 };
 

@@ -203,7 +203,7 @@ export const ERROR_CATALOGUE = {
   REGION_NOT_AVAILABLE: {
     status: 400,
     description:
-      'The region is allowed, but this deployment (workflows on Step Functions) builds tenants in its own region only.',
+      'The region is allowed, but this deployment (workflows on Step Functions) has no platform there (PLATFORM_REGIONS).',
   },
   PORT_IN_USE: {
     status: 500,

@@ -5,8 +5,9 @@ import type { Tier } from './catalog.js';
  * Where a tenant may live: the deployment's allowed regions (ALLOWED_REGIONS, default the control
  * plane's own), narrowed by its tier's `regions` when the catalog lists some. A tenant is placed in
  * the region it asks for (its stacks, database, user pool, API key), the platform there deployed
- * on first use. Where the deployment can only place tenants at home (`placement: 'home'`), an
- * allowed region elsewhere is refused with its own code rather than recorded and built elsewhere.
+ * on first use. Where the deployment can place tenants only where it was built (`placement`: the
+ * AWS deployment's platform regions), an allowed region elsewhere is refused with its own code
+ * rather than recorded and then failed.
  */
 
 export interface RegionPolicy {
@@ -15,11 +16,12 @@ export interface RegionPolicy {
   /** ALLOWED_REGIONS; empty means the home region only. */
   readonly allowed: readonly string[];
   /**
-   * Where this deployment can build tenants: any allowed region (the local engine), or its home
-   * region only (the AWS deployment, whose task function is granted its own region only).
+   * Where this deployment can build tenants: any allowed region (the local engine), its home region
+   * only, or home and the regions listed (the AWS deployment: those it has a platform in and is
+   * granted, PLATFORM_REGIONS).
    * @default 'any'
    */
-  readonly placement?: 'any' | 'home';
+  readonly placement?: 'any' | 'home' | readonly string[];
 }
 
 export function allowedRegions(policy: RegionPolicy, tier: Pick<Tier, 'name' | 'regions'>): string[] {
@@ -42,11 +44,17 @@ export function assertRegion(
       { details: { region, tier: tier.name, allowed } },
     );
   }
-  if (policy.placement === 'home' && region !== policy.home) {
+  const placement = policy.placement ?? 'any';
+  if (placement === 'any') return;
+  const available = [
+    policy.home,
+    ...(placement === 'home' ? [] : placement.filter((r) => r !== policy.home)),
+  ];
+  if (!available.includes(region)) {
     throw new ControlPlaneError(
       'REGION_NOT_AVAILABLE',
-      `this deployment (workflows on Step Functions) builds tenants in its own region (${policy.home}) only; ${region} is not available here`,
-      { details: { region, available: [policy.home] } },
+      `this deployment (workflows on Step Functions) has a platform in ${available.join(', ')} only (PLATFORM_REGIONS: the CDK app's allowedRegions); ${region} is not available here`,
+      { details: { region, available } },
     );
   }
 }

@@ -319,8 +319,9 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     engine,
     defaultRegion: config.region,
     allowedRegions: config.allowedRegions,
-    // On Step Functions the task function is granted its own region only (control-plane/infra).
-    placement: config.engine === 'stepfunctions' ? 'home' : 'any',
+    // On Step Functions the functions are granted the regions the CDK app declared a platform in
+    // (PLATFORM_REGIONS, control-plane/infra) and deploy none themselves.
+    placement: config.engine === 'stepfunctions' ? config.platformRegions : 'any',
     clock,
     admission: {
       admit: (tier, region) => quotasIn(region).admit(tier),

@@ -3,7 +3,7 @@ import { ControlPlaneError } from '../core/errors.js';
 import type { Operation } from '../core/registry/records.js';
 import type { OperationRequest, Registry } from '../core/registry/registry.js';
 import type { Tier, TierCatalog } from '../tiers/catalog.js';
-import { assertRegion } from '../tiers/regions.js';
+import { assertRegion, type RegionPolicy } from '../tiers/regions.js';
 import type { WorkflowEngine } from './engine/types.js';
 import type {
   CallbackAnswer,
@@ -24,7 +24,7 @@ export interface LifecycleDeps {
   /** ALLOWED_REGIONS (empty: the default region only); the catalog narrows it per tier. */
   readonly allowedRegions?: readonly string[];
   /** Where tenants can be built (tiers/regions.ts RegionPolicy). @default 'any' */
-  readonly placement?: 'any' | 'home';
+  readonly placement?: RegionPolicy['placement'];
   readonly clock?: () => Date;
   /** Told about every operation started (metrics). */
   readonly onStarted?: (operation: Operation) => void;

@@ -492,7 +492,7 @@ describe('quota pre-checks in the region a tenant is placed in', () => {
   });
 });
 
-describe('a deployment that builds at home only (workflows on Step Functions)', () => {
+describe('a deployment on Step Functions builds only where it has a platform', () => {
   it('refuses an allowed region elsewhere with 400 REGION_NOT_AVAILABLE before writing anything', async () => {
     const sfn = await startTestControlPlane({
       overrides: {
@@ -508,6 +508,36 @@ describe('a deployment that builds at home only (workflows on Step Functions)', 
       );
       await expect(refused).rejects.toMatchObject({ code: 'REGION_NOT_AVAILABLE', status: 400 });
       expect(await sfn.aws.registry.getTenantBySlug('sfn-eu')).toBeUndefined();
+    } finally {
+      await sfn.close();
+    }
+  });
+
+  it('builds where the CDK app declared a platform (PLATFORM_REGIONS): refuses only an allowed region without one', async () => {
+    const sfn = await startTestControlPlane({
+      overrides: {
+        allowedRegions: ['us-east-1', EU, 'ap-south-1'],
+        platformRegions: [EU],
+        engine: 'stepfunctions',
+        stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:never-',
+      },
+    });
+    try {
+      const refused = sfn.workflows.lifecycle.onboard(
+        {
+          name: 'Sfn AP',
+          slug: 'sfn-ap',
+          tier: 'basic',
+          adminEmail: 'a@sfn-ap.example.com',
+          region: 'ap-south-1',
+        },
+        actor,
+      );
+      await expect(refused).rejects.toMatchObject({
+        code: 'REGION_NOT_AVAILABLE',
+        details: { region: 'ap-south-1', available: ['us-east-1', EU] },
+      });
+      expect(await sfn.aws.registry.getTenantBySlug('sfn-ap')).toBeUndefined();
     } finally {
       await sfn.close();
     }

@@ -45,6 +45,15 @@ describe('region policy', () => {
     expect(codeOf(() => assertRegion(atHome, basic, 'eu-west-1'))).toBe('REGION_NOT_AVAILABLE');
     expect(codeOf(() => assertRegion(atHome, basic, 'us-east-1'))).toBe('ok');
     expect(codeOf(() => assertRegion(atHome, basic, 'ap-south-1'))).toBe('REGION_NOT_ALLOWED');
+    // The AWS deployment builds where the CDK app declared a platform (PLATFORM_REGIONS).
+    const wider = { ...multi, allowed: ['us-east-1', 'eu-west-1', 'ap-south-1'] };
+    const built = { ...wider, placement: ['eu-west-1'] };
+    expect(codeOf(() => assertRegion(built, basic, 'eu-west-1'))).toBe('ok');
+    expect(codeOf(() => assertRegion(built, basic, 'us-east-1'))).toBe('ok');
+    expect(codeOf(() => assertRegion(built, basic, 'ap-south-1'))).toBe('REGION_NOT_AVAILABLE');
+    expect(() => assertRegion(built, basic, 'ap-south-1')).toThrow(
+      expect.objectContaining({ details: { region: 'ap-south-1', available: ['us-east-1', 'eu-west-1'] } }),
+    );
     try {
       assertRegion(multi, euOnly, 'us-east-1');
     } catch (e) {

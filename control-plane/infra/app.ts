@@ -28,7 +28,7 @@ try {
   const templates = await prepareTemplates(settings.templateCacheDir);
   const account = process.env.CDK_DEFAULT_ACCOUNT;
   const region = process.env.CDK_DEFAULT_REGION;
-  const { platform, controlPlane } = buildInfra({
+  const { platform, regionalPlatforms, controlPlane } = buildInfra({
     app,
     settings,
     templates,
@@ -37,7 +37,7 @@ try {
   const assembly = app.synth();
   if (!process.env.CDK_OUTDIR) {
     console.error(
-      `synthesized ${platform.stackName} and ${controlPlane.stackName} (bundling: ${settings.bundling}) into ${assembly.directory}`,
+      `synthesized ${[platform, ...Object.values(regionalPlatforms)].map((s) => `${s.stackName} (${s.region})`).join(', ')} and ${controlPlane.stackName} (bundling: ${settings.bundling}) into ${assembly.directory}`,
     );
   }
 } catch (e) {

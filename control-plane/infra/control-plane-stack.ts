@@ -25,12 +25,18 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly templates: PreparedTemplates;
   /** The platform stack this one reads (event bus) and names (its stack is protected from the task role). */
   readonly platform: PlatformDeploymentStack;
+  /** Allowed regions besides this stack's, each with a platform stack of its own (infra.ts). @default none */
+  readonly otherRegions?: readonly string[];
   /** A directory for files staged into the bundles (esbuild bundling only). */
   readonly stagingDir: string;
 }
 
 /** Settings-derived environment both functions share (see core/config.ts ENV_VARS). */
-function commonEnvironment(settings: InfraSettings, registryTable: string): Record<string, string> {
+function commonEnvironment(
+  settings: InfraSettings,
+  registryTable: string,
+  otherRegions: readonly string[],
+): Record<string, string> {
   return {
     CONTROL_PLANE_TARGET: 'aws',
     WORKFLOW_ENGINE: 'stepfunctions',
@@ -40,6 +46,9 @@ function commonEnvironment(settings: InfraSettings, registryTable: string): Reco
     RESUME_ON_START: 'false',
     LOG_LEVEL: settings.logLevel,
     ...(settings.tierCatalogFile ? { TIER_CATALOG_FILE: `/var/task/${BUNDLED_TIER_CATALOG}` } : {}),
+    ...(settings.allowedRegions.length > 0 ? { ALLOWED_REGIONS: settings.allowedRegions.join(',') } : {}),
+    // The regions with a platform: where the functions are granted to build tenants.
+    ...(otherRegions.length > 0 ? { PLATFORM_REGIONS: otherRegions.join(',') } : {}),
   };
 }
 
@@ -69,6 +78,7 @@ export class ControlPlaneStack extends Stack {
       ...props,
     });
     const { settings, platform } = props;
+    const otherRegions = props.otherRegions ?? [];
     const { prefix } = settings;
     this.addStackDependency(platform);
 
@@ -80,6 +90,7 @@ export class ControlPlaneStack extends Stack {
       eventBusArn: Fn.importValue(platform.exportName('EventBusArn')),
       accountRoleName: settings.accountRoleName,
       tenantApiId: Fn.importValue(platform.exportName('TenantApiId')),
+      otherRegions,
     });
 
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
@@ -94,7 +105,7 @@ export class ControlPlaneStack extends Stack {
         'Alarm notifications carry alarm names and states only. CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer key for alarm names is cost without protection; the topic policy enforces TLS.',
     });
 
-    const environment = commonEnvironment(settings, this.registry.table.tableName);
+    const environment = commonEnvironment(settings, this.registry.table.tableName, otherRegions);
     this.workflows = new LifecycleWorkflows(this, 'LifecycleWorkflows', {
       settings,
       templates: props.templates,
@@ -116,6 +127,7 @@ export class ControlPlaneStack extends Stack {
       registry: this.registry,
       workflows: this.workflows,
       operators: this.operators,
+      otherRegions,
     });
     this.tenantAccess.grantTenantAccessApi(this.api.role);
     this.wireStripeSecrets(settings);

@@ -16,7 +16,36 @@ const arn = (service: string, resource: string, region: string = Aws.REGION): st
   `arn:${Aws.PARTITION}:${service}:${region}:${Aws.ACCOUNT_ID}:${resource}`;
 
 /** `arn:<partition>:cloudformation:<region>:<account>:stack/<prefix>-*` + `/*`: the tenant stacks. */
-export const tenantStacksArn = (prefix: string): string => arn('cloudformation', `stack/${prefix}-*/*`);
+export const tenantStacksArn = (prefix: string, region: string = Aws.REGION): string =>
+  arn('cloudformation', `stack/${prefix}-*/*`, region);
+
+/**
+ * The regions a deployment builds tenants in: its own (`AWS::Region`, so a one-region template
+ * stays environment-agnostic) first, then every other allowed region by name (settings.ts).
+ */
+export const deploymentRegions = (otherRegions: readonly string[] = []): string[] => [
+  Aws.REGION,
+  ...otherRegions,
+];
+
+/** A regional ARN in each of `regions`. */
+export const arnsIn = (regions: readonly string[], service: string, resource: string): string[] =>
+  regions.map((r) => arn(service, resource, r));
+
+/**
+ * cdk-nag acknowledgements of home-region findings (`<AWS::Region>` in the id), repeated for each
+ * other region, whose ARNs name the region: the same finding, for the same reason, there.
+ */
+export function inEachRegion<T extends { id: string; reason: string }>(
+  acks: readonly T[],
+  otherRegions: readonly string[],
+): T[] {
+  return acks.flatMap((ack) =>
+    ack.id.includes('<AWS::Region>')
+      ? [ack, ...otherRegions.map((r) => ({ ...ack, id: ack.id.replaceAll('<AWS::Region>', r) }))]
+      : [ack],
+  );
+}
 /** Roles created by tenant stacks: CloudFormation names them `<stack name>-<logical id>-<suffix>`. */
 export const tenantRolesArn = (prefix: string): string => arn('iam', `role/${prefix}-*`, '');
 
@@ -210,6 +239,8 @@ const SERVICE_LINKED_ROLES = ['elasticloadbalancing.amazonaws.com', 'rds.amazona
 
 export interface TenantStackRoleProps {
   readonly prefix: string;
+  /** Regions besides the stack's own that tenant stacks are created in. @default none */
+  readonly otherRegions?: readonly string[];
 }
 
 /**
@@ -224,6 +255,11 @@ export class TenantStackRole extends Construct {
   constructor(scope: Construct, id: string, props: TenantStackRoleProps) {
     super(scope, id);
     const { prefix } = props;
+    const others = props.otherRegions ?? [];
+    const regions = deploymentRegions(others);
+    const inRegions = (service: string, resource: string) => arnsIn(regions, service, resource);
+    // kms:ViaService per region; a one-region deployment keeps its single values (template unchanged).
+    const via = (service: string) => regions.map((r) => `${service}.${r}.amazonaws.com`);
     const statement = (
       sid: string,
       actions: readonly string[],
@@ -241,7 +277,11 @@ export class TenantStackRole extends Construct {
       managedPolicyName: `${prefix}-tenant-role-boundary`,
       description: 'Permissions boundary of every role a tenant stack creates: tenant data access only.',
       statements: [
-        statement('PooledTableItems', [...ITEM_ACTIONS], [arn('dynamodb', `table/${prefix}-platform-*`)]),
+        statement(
+          'PooledTableItems',
+          [...ITEM_ACTIONS],
+          [...inRegions('dynamodb', `table/${prefix}-platform-*`)],
+        ),
         statement(
           'ArtifactBucketList',
           ['s3:ListBucket'],
@@ -255,14 +295,14 @@ export class TenantStackRole extends Construct {
         statement(
           'DatabaseCredentials',
           ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-          [arn('secretsmanager', 'secret:*')],
+          [...inRegions('secretsmanager', 'secret:*')],
         ),
         // A bridge or silo tenant's own stores (TenantDataStores): CloudFormation names them after
         // the stack, `<prefix>-<slug>-<isolation>-…` (buckets in lower case, as the prefix is).
         statement(
           'TenantStoreItems',
           [...ITEM_ACTIONS],
-          TENANT_STORE_ISOLATIONS.map((i) => arn('dynamodb', `table/${prefix}-*-${i}-*`)),
+          TENANT_STORE_ISOLATIONS.flatMap((i) => inRegions('dynamodb', `table/${prefix}-*-${i}-*`)),
         ),
         statement(
           'TenantStoreBucketList',
@@ -279,31 +319,45 @@ export class TenantStackRole extends Construct {
         statement(
           'TenantStoreKey',
           ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-          [arn('kms', 'key/*')],
+          [...inRegions('kms', 'key/*')],
           {
             StringEquals: {
-              'kms:ViaService': [`dynamodb.${Aws.REGION}.amazonaws.com`, `s3.${Aws.REGION}.amazonaws.com`],
+              'kms:ViaService': [...via('dynamodb'), ...via('s3')],
             },
             Null: { 'aws:ResourceTag/TenantId': 'false' },
           },
         ),
-        statement('DatabaseCredentialsKey', ['kms:Decrypt', 'kms:DescribeKey'], [arn('kms', 'key/*')], {
-          StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` },
-        }),
-        statement('DatabaseIamAuthentication', ['rds-db:connect'], [arn('rds-db', 'dbuser:*/*')]),
+        statement(
+          'DatabaseCredentialsKey',
+          ['kms:Decrypt', 'kms:DescribeKey'],
+          [...inRegions('kms', 'key/*')],
+          {
+            StringEquals: {
+              'kms:ViaService': others.length ? via('secretsmanager') : via('secretsmanager')[0],
+            },
+          },
+        ),
+        statement('DatabaseIamAuthentication', ['rds-db:connect'], [...inRegions('rds-db', 'dbuser:*/*')]),
         statement(
           'TenantQueueMessages',
           [...TENANT_QUEUE_DATA_ACTIONS, 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-          [arn('sqs', `${prefix}-*`)],
+          [...inRegions('sqs', `${prefix}-*`)],
         ),
-        statement('TenantQueueKey', ['kms:Decrypt', 'kms:GenerateDataKey'], [arn('kms', 'key/*')], {
-          StringEquals: { 'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com` },
+        statement('TenantQueueKey', ['kms:Decrypt', 'kms:GenerateDataKey'], [...inRegions('kms', 'key/*')], {
+          StringEquals: { 'kms:ViaService': others.length ? via('sqs') : via('sqs')[0] },
         }),
-        statement('TenantWorkerInvoke', ['lambda:InvokeFunction'], [arn('lambda', `function:${prefix}-*`)]),
+        statement(
+          'TenantWorkerInvoke',
+          ['lambda:InvokeFunction'],
+          [...inRegions('lambda', `function:${prefix}-*`)],
+        ),
         statement(
           'FlowLogDelivery',
           ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:DescribeLogGroups'],
-          [arn('logs', `log-group:${prefix}-*`), arn('logs', `log-group:${prefix}-*:log-stream:*`)],
+          [
+            ...inRegions('logs', `log-group:${prefix}-*`),
+            ...inRegions('logs', `log-group:${prefix}-*:log-stream:*`),
+          ],
         ),
       ],
     });
@@ -317,7 +371,7 @@ export class TenantStackRole extends Construct {
         TenantStackResources: new iam.PolicyDocument({
           statements: [
             statement('Network', [...a.network, ...a.endpointService], ['*'], {
-              StringEquals: { 'aws:RequestedRegion': Aws.REGION },
+              StringEquals: { 'aws:RequestedRegion': others.length ? regions : Aws.REGION },
             }),
             statement(
               'NetworkRead',
@@ -325,24 +379,24 @@ export class TenantStackRole extends Construct {
               ['*'],
             ),
             statement('LoadBalancing', a.loadBalancing, [
-              arn('elasticloadbalancing', 'loadbalancer/net/*'),
-              arn('elasticloadbalancing', 'listener/net/*'),
-              arn('elasticloadbalancing', 'targetgroup/*'),
+              ...inRegions('elasticloadbalancing', 'loadbalancer/net/*'),
+              ...inRegions('elasticloadbalancing', 'listener/net/*'),
+              ...inRegions('elasticloadbalancing', 'targetgroup/*'),
             ]),
             statement('Database', a.database, [
-              arn('rds', 'db:*'),
-              arn('rds', 'subgrp:*'),
-              arn('rds', 'snapshot:*'),
-              arn('rds', 'pg:*'),
-              arn('rds', 'og:*'),
+              ...inRegions('rds', 'db:*'),
+              ...inRegions('rds', 'subgrp:*'),
+              ...inRegions('rds', 'snapshot:*'),
+              ...inRegions('rds', 'pg:*'),
+              ...inRegions('rds', 'og:*'),
             ]),
             statement('KeyCreate', a.keyCreate, ['*'], { Null: { 'aws:RequestTag/TenantId': 'false' } }),
-            statement('Key', a.key, [arn('kms', 'key/*')], tenantTagged),
-            statement('Secret', a.secret, [arn('secretsmanager', 'secret:*')]),
+            statement('Key', a.key, [...inRegions('kms', 'key/*')], tenantTagged),
+            statement('Secret', a.secret, [...inRegions('secretsmanager', 'secret:*')]),
             statement('SecretPassword', a.secretPassword, ['*']),
-            statement('FlowLogGroup', a.logs, [arn('logs', `log-group:${prefix}-*`)]),
-            statement('TenantQueues', a.queue, [arn('sqs', `${prefix}-*`)]),
-            statement('TenantWorkers', a.worker, [arn('lambda', `function:${prefix}-*`)]),
+            statement('FlowLogGroup', a.logs, [...inRegions('logs', `log-group:${prefix}-*`)]),
+            statement('TenantQueues', a.queue, [...inRegions('sqs', `${prefix}-*`)]),
+            statement('TenantWorkers', a.worker, [...inRegions('lambda', `function:${prefix}-*`)]),
             statement('TenantRolesWithBoundary', a.roleWithBoundary, [tenantRolesArn(prefix)], {
               StringEquals: { 'iam:PermissionsBoundary': this.boundary.managedPolicyArn },
             }),
@@ -362,129 +416,139 @@ export class TenantStackRole extends Construct {
     });
 
     Validations.of(this.role).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'EC2 and ELB reads, EC2 VPC/subnet/security-group/endpoint-service creation (ids unknown before the call, limited to this region), kms:CreateKey (only with a TenantId request tag) and secretsmanager:GetRandomPassword have no resource-level permissions. This role is assumable only by CloudFormation and passable only by the task function.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:loadbalancer/net/*]',
-        reason:
-          'Load balancer names are generated by CloudFormation; limited to network load balancers of this region and account.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:listener/net/*]',
-        reason: 'Listeners of the network load balancers above; their ids are generated.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:targetgroup/*]',
-        reason: 'Target group names are generated by CloudFormation; limited to this region and account.',
-      },
-      ...['db', 'subgrp', 'snapshot', 'pg', 'og'].map((type) => ({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:${type}:*]`,
-        reason:
-          'RDS identifiers of tenant databases are generated by CloudFormation; the statement is limited to the RDS resource types a tenant database uses (instance, subnet group, final snapshot, default parameter and option groups).',
-      })),
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
-        reason:
-          'Key ids are generated; the statement applies only to keys tagged with a TenantId (tenant keys), and includes no key deletion.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]',
-        reason:
-          'Secret names of tenant database credentials are generated by CloudFormation (name plus random suffix).',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*]`,
-        reason:
-          'Silo flow-log groups are named after their tenant stack, <prefix>-<slug>-silo-…: the tenant prefix.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*]`,
-        reason:
-          'Roles of tenant stacks are named after the stack (<prefix>-<slug>-<isolation>-…). Creating one or changing its policies requires the tenant permissions boundary; passing one is limited to VPC flow logs and Lambda (the tenant worker).',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${prefix}-*]`,
-        reason:
-          'Tenant queues (noisy-neighbour controls) are named by CloudFormation after their tenant stack, <prefix>-<slug>-<isolation>-…',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${prefix}-*]`,
-        reason:
-          'Tenant worker functions (noisy-neighbour controls) are named by CloudFormation after their tenant stack.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/*]',
-        reason:
-          'Only the ELB and RDS service-linked roles (iam:AWSServiceName condition), which AWS names itself.',
-      },
+      ...inEachRegion(
+        [
+          {
+            id: 'AwsSolutions-IAM5[Resource::*]',
+            reason:
+              'EC2 and ELB reads, EC2 VPC/subnet/security-group/endpoint-service creation (ids unknown before the call, limited to this region), kms:CreateKey (only with a TenantId request tag) and secretsmanager:GetRandomPassword have no resource-level permissions. This role is assumable only by CloudFormation and passable only by the task function.',
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:loadbalancer/net/*]',
+            reason:
+              'Load balancer names are generated by CloudFormation; limited to network load balancers of this region and account.',
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:listener/net/*]',
+            reason: 'Listeners of the network load balancers above; their ids are generated.',
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:targetgroup/*]',
+            reason: 'Target group names are generated by CloudFormation; limited to this region and account.',
+          },
+          ...['db', 'subgrp', 'snapshot', 'pg', 'og'].map((type) => ({
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:${type}:*]`,
+            reason:
+              'RDS identifiers of tenant databases are generated by CloudFormation; the statement is limited to the RDS resource types a tenant database uses (instance, subnet group, final snapshot, default parameter and option groups).',
+          })),
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+            reason:
+              'Key ids are generated; the statement applies only to keys tagged with a TenantId (tenant keys), and includes no key deletion.',
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]',
+            reason:
+              'Secret names of tenant database credentials are generated by CloudFormation (name plus random suffix).',
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*]`,
+            reason:
+              'Silo flow-log groups are named after their tenant stack, <prefix>-<slug>-silo-…: the tenant prefix.',
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*]`,
+            reason:
+              'Roles of tenant stacks are named after the stack (<prefix>-<slug>-<isolation>-…). Creating one or changing its policies requires the tenant permissions boundary; passing one is limited to VPC flow logs and Lambda (the tenant worker).',
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${prefix}-*]`,
+            reason:
+              'Tenant queues (noisy-neighbour controls) are named by CloudFormation after their tenant stack, <prefix>-<slug>-<isolation>-…',
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${prefix}-*]`,
+            reason:
+              'Tenant worker functions (noisy-neighbour controls) are named by CloudFormation after their tenant stack.',
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/aws-service-role/*]',
+            reason:
+              'Only the ELB and RDS service-linked roles (iam:AWSServiceName condition), which AWS names itself.',
+          },
+        ],
+        others,
+      ),
     );
     Validations.of(this.boundary).acknowledge(
-      ...TENANT_STORE_ISOLATIONS.flatMap((i) => [
-        {
-          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${prefix}-*-${i}-*]`,
-          reason: `A ceiling: a ${i} tenant's own table is named by CloudFormation after its stack (<prefix>-<slug>-${i}); the tenant role's own policy names its table.`,
-        },
-        {
-          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-*-${i}-*]`,
-          reason: `A ceiling: a ${i} tenant's own bucket is named by CloudFormation after its stack; the tenant role's own policy names its bucket.`,
-        },
-        {
-          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-*-${i}-*/*]`,
-          reason: `A ceiling for the objects of a ${i} tenant's own bucket; the tenant role's own policy names its bucket.`,
-        },
-      ]),
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${prefix}-platform-*]`,
-        reason:
-          "A permissions boundary is a ceiling, not a grant: the pooled table's name is generated from the platform stack's name; each tenant role's own policy narrows it to the tenant's leading keys.",
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-platform-*]`,
-        reason:
-          "A permissions boundary is a ceiling: the artifact bucket's name is generated from the platform stack's name.",
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-platform-*/tenants/*]`,
-        reason:
-          "A ceiling for tenant objects (tenants/<TenantId>/…); each tenant role's own policy names its TenantId.",
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]',
-        reason:
-          "A ceiling: database secrets have generated names; each tenant role's policy names its own secret.",
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
-        reason:
-          'A ceiling: decryption through Secrets Manager only (kms:ViaService), for tenant keys with generated ids.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds-db:<AWS::Region>:<AWS::AccountId>:dbuser:*/*]',
-        reason:
-          'A ceiling for IAM database authentication to tenant databases, whose resource ids are generated.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*]`,
-        reason:
-          'A ceiling for the silo flow-log role and the tenant worker: log groups of tenant stacks only.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${prefix}-*]`,
-        reason:
-          "A ceiling for tenant queues, named after their stacks; each tenant role's own policy names its own queues, and each queue's policy refuses principals of another TenantId.",
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${prefix}-*]`,
-        reason:
-          "A ceiling for invoking tenant workers; each tenant role's own policy names its own function.",
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*:log-stream:*]`,
-        reason: 'Flow-log streams are named by the VPC flow-log service.',
-      },
+      ...inEachRegion(
+        [
+          ...TENANT_STORE_ISOLATIONS.flatMap((i) => [
+            {
+              id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${prefix}-*-${i}-*]`,
+              reason: `A ceiling: a ${i} tenant's own table is named by CloudFormation after its stack (<prefix>-<slug>-${i}); the tenant role's own policy names its table.`,
+            },
+            {
+              id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-*-${i}-*]`,
+              reason: `A ceiling: a ${i} tenant's own bucket is named by CloudFormation after its stack; the tenant role's own policy names its bucket.`,
+            },
+            {
+              id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-*-${i}-*/*]`,
+              reason: `A ceiling for the objects of a ${i} tenant's own bucket; the tenant role's own policy names its bucket.`,
+            },
+          ]),
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${prefix}-platform-*]`,
+            reason:
+              "A permissions boundary is a ceiling, not a grant: the pooled table's name is generated from the platform stack's name; each tenant role's own policy narrows it to the tenant's leading keys.",
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-platform-*]`,
+            reason:
+              "A permissions boundary is a ceiling: the artifact bucket's name is generated from the platform stack's name.",
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${prefix}-platform-*/tenants/*]`,
+            reason:
+              "A ceiling for tenant objects (tenants/<TenantId>/…); each tenant role's own policy names its TenantId.",
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*]',
+            reason:
+              "A ceiling: database secrets have generated names; each tenant role's policy names its own secret.",
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+            reason:
+              'A ceiling: decryption through Secrets Manager only (kms:ViaService), for tenant keys with generated ids.',
+          },
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds-db:<AWS::Region>:<AWS::AccountId>:dbuser:*/*]',
+            reason:
+              'A ceiling for IAM database authentication to tenant databases, whose resource ids are generated.',
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*]`,
+            reason:
+              'A ceiling for the silo flow-log role and the tenant worker: log groups of tenant stacks only.',
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${prefix}-*]`,
+            reason:
+              "A ceiling for tenant queues, named after their stacks; each tenant role's own policy names its own queues, and each queue's policy refuses principals of another TenantId.",
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${prefix}-*]`,
+            reason:
+              "A ceiling for invoking tenant workers; each tenant role's own policy names its own function.",
+          },
+          {
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${prefix}-*:log-stream:*]`,
+            reason: 'Flow-log streams are named by the VPC flow-log service.',
+          },
+        ],
+        others,
+      ),
     );
   }
 }

@@ -30,7 +30,8 @@ import { prepareTemplates } from './templates.js';
 
 /**
  * Both stacks, synthesized with stub function code and adapted for moto (control-plane/infra/
- * emulator.ts), deployed to the test moto with CreateStack, read back, and deleted. moto models the
+ * emulator.ts), deployed to the test moto with CreateStack, read back, and deleted; then another
+ * allowed region's platform stack, in that region. moto models the
  * table, the functions, the state machines and the roles; the rest (user pools, HTTP API, alarms,
  * secrets) are placeholders there and are asserted on the template in stack.test.ts.
  */
@@ -188,5 +189,73 @@ describe('the control plane deploys to moto', () => {
       new DescribeTableCommand({ TableName: outputs.RegistryTableName }),
     );
     expect(Table?.TableStatus).toBe('ACTIVE');
+  });
+});
+
+describe('another allowed region’s platform deploys to moto there', () => {
+  const EU = 'eu-west-1';
+  it('the eu-west-1 <prefix>-platform (with its user pool and usage plans) reaches CREATE_COMPLETE', async () => {
+    const regionalPrefix = uniqueName('cpr');
+    const settings = settingsFromValues({
+      prefix: regionalPrefix,
+      bundling: 'prebuilt-stub',
+      templateCacheDir: inject('templateCacheDir'),
+      allowedRegions: `us-east-1,${EU}`,
+    });
+    const infra = buildInfra({
+      app: new App({ outdir: join(outdir, 'regions'), builtinCloudFormationValidation: false }),
+      settings,
+      templates: await prepareTemplates(settings.templateCacheDir, ['platform']),
+      env: { account: '123456789012', region: 'us-east-1' },
+    });
+    const eu = synthesizeInfra(infra).regionalPlatforms[EU]!;
+    const adapted = adaptControlPlaneForEmulator(adaptPlatformForEmulator(eu));
+    const cloudformation = aws.forRegion(EU).cloudformation;
+    const out = await cloudformation.send(
+      new CreateStackCommand({
+        StackName: `${regionalPrefix}-platform`,
+        TemplateBody: JSON.stringify(adapted.template),
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+      }),
+    );
+    let stack: Stack | undefined;
+    for (let i = 0; i < 100; i++) {
+      stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: out.StackId }))).Stacks?.[0];
+      if (stack && !stack.StackStatus?.endsWith('_IN_PROGRESS')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(stack?.StackStatus, stack?.StackStatusReason).toBe('CREATE_COMPLETE');
+    // Created in eu-west-1 (moto keeps a region's stacks apart), nothing of it at home.
+    expect(stack?.StackId).toMatch(/^arn:aws:cloudformation:eu-west-1:/);
+    await expect(
+      aws.cloudformation.send(new DescribeStacksCommand({ StackName: `${regionalPrefix}-platform` })),
+    ).rejects.toThrow();
+    const outputs = outputsOf(stack!);
+    expect(outputs.EventBusName).toBe(`${regionalPrefix}-platform-lifecycle`);
+    // moto's CloudFormation models no user pool or usage plan: placeholders here, asserted on the
+    // template in stack.test.ts; the pre-token trigger and its role are created.
+    expect(Object.values(adapted.adaptation.placeholders)).toEqual(
+      expect.arrayContaining(['AWS::Cognito::UserPool', 'AWS::ApiGateway::UsagePlan']),
+    );
+    const resources =
+      (await cloudformation.send(new DescribeStackResourcesCommand({ StackName: out.StackId })))
+        .StackResources ?? [];
+    expect(
+      resources.filter(
+        (r) => r.ResourceType === 'AWS::Lambda::Function' && r.ResourceStatus === 'CREATE_COMPLETE',
+      ),
+    ).toHaveLength(1);
+    await cloudformation.send(new DeleteStackCommand({ StackName: out.StackId }));
+    const deleted = (await cloudformation.send(new DescribeStacksCommand({ StackName: out.StackId })))
+      .Stacks?.[0];
+    expect(deleted?.StackStatus).toMatch(/^DELETE_/);
+    // The pooled table is retained with its stack, as at home.
+    const dynamodb = aws.forRegion(EU).dynamodb;
+    await dynamodb
+      .send(new UpdateTableCommand({ TableName: outputs.PooledTableName, DeletionProtectionEnabled: false }))
+      .catch(() => undefined);
+    await dynamodb
+      .send(new DeleteTableCommand({ TableName: outputs.PooledTableName }))
+      .catch(() => undefined);
   });
 });

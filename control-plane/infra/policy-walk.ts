@@ -99,6 +99,8 @@ export interface BoundaryRules {
   readonly prefix: string;
   /** Logical id of the tenant-stack execution role (CloudFormation's RoleARN). */
   readonly executionRole: string;
+  /** Regions besides the stack's own whose tenant stacks the roles may act on (by name). @default none */
+  readonly otherRegions?: readonly string[];
 }
 
 /**
@@ -123,13 +125,16 @@ export const CLOUDFORMATION_ACCOUNT_READS = [
  * - no `*` action, no NotAction/NotResource, no wildcard action on `*` resources;
  * - iam:PassRole only of the execution role, only to CloudFormation (the execution role itself may
  *   pass tenant stacks' roles, `role/<prefix>-*`, to VPC flow logs and Lambda only: TENANT_ROLE_SERVICES);
- * - CloudFormation only on `stack/<prefix>-*` (a statement of only CLOUDFORMATION_ACCOUNT_READS
+ * - CloudFormation only on `stack/<prefix>-*` of the deployment's regions (a statement of only CLOUDFORMATION_ACCOUNT_READS
  *   aside), CreateStack/UpdateStack only with RoleARN = the execution role.
  */
 export function boundaryViolations(statements: readonly FoundStatement[], rules: BoundaryRules): string[] {
   const violations: string[] = [];
   const execArn = `\${${rules.executionRole}.Arn}`;
-  const tenantStacks = `arn:\${AWS::Partition}:cloudformation:\${AWS::Region}:\${AWS::AccountId}:stack/${rules.prefix}-*/*`;
+  const tenantStacks = [`\${AWS::Region}`, ...(rules.otherRegions ?? [])].map(
+    (region) =>
+      `arn:\${AWS::Partition}:cloudformation:${region}:\${AWS::AccountId}:stack/${rules.prefix}-*/*`,
+  );
   const tenantRoles = `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${rules.prefix}-*`;
   const same = (a: readonly string[], b: readonly string[]) =>
     a.length === b.length && a.every((x, i) => x === b[i]);
@@ -167,8 +172,9 @@ export function boundaryViolations(statements: readonly FoundStatement[], rules:
       same(resources, ['*']) &&
       actions.every((a) => (CLOUDFORMATION_ACCOUNT_READS as readonly string[]).includes(a));
     if (actions.some((a) => a.toLowerCase().startsWith('cloudformation:') || a === '*')) {
-      if (!same(resources, [tenantStacks]) && !accountReads)
-        say(`CloudFormation on ${resources.join(', ')}: only ${tenantStacks}`);
+      const onTenantStacks = resources.length > 0 && resources.every((r) => tenantStacks.includes(r));
+      if (!onTenantStacks && !accountReads)
+        say(`CloudFormation on ${resources.join(', ')}: only ${tenantStacks.join(', ')}`);
       const creates = actions.some((a) =>
         ['CreateStack', 'UpdateStack'].some((x) => actionCovers(a, `cloudformation:${x}`)),
       );

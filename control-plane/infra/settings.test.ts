@@ -11,6 +11,7 @@ describe('infra settings', () => {
       accountRoleName: 'OrganizationAccountAccessRole',
       logLevel: 'info',
       tierCatalogFile: undefined,
+      allowedRegions: [],
     });
   });
 
@@ -21,6 +22,15 @@ describe('infra settings', () => {
       stripeSecretKeyArn: key,
       stripeWebhookSecretArn: undefined,
     });
+  });
+
+  it('takes the allowed regions as the functions do (ALLOWED_REGIONS, comma-separated), once each', () => {
+    expect(settingsFromValues({ allowedRegions: 'us-east-1, eu-west-1,us-east-1' }).allowedRegions).toEqual([
+      'us-east-1',
+      'eu-west-1',
+    ]);
+    const fromEnv = resolveSettings(({ env }) => ({ ALLOWED_REGIONS: 'eu-west-1' })[env]);
+    expect(fromEnv.allowedRegions).toEqual(['eu-west-1']);
   });
 
   it('CDK context wins over the environment', () => {
@@ -46,6 +56,10 @@ describe('infra settings', () => {
       /stripeSecretKeyArn: got .*; accepted: a Secrets Manager secret ARN/,
     ],
     [{ stripeWebhookSecretArn: 'whsec_1234567890abcdef' }, /stripeWebhookSecretArn/],
+    [
+      { allowedRegions: 'us-east-1,Europe' },
+      /allowedRegions: got "us-east-1,Europe"; accepted: comma-separated/,
+    ],
   ])('rejects %j before synthesizing anything', (values, message) => {
     const attempt = () => settingsFromValues(values);
     expect(attempt).toThrow(ControlPlaneError);

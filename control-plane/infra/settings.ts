@@ -37,6 +37,11 @@ export interface InfraSettings {
    */
   readonly stripeSecretKeyArn?: string | undefined;
   readonly stripeWebhookSecretArn?: string | undefined;
+  /**
+   * Regions tenants may live in (`ALLOWED_REGIONS`, the functions' setting of the same name): the
+   * app declares a platform in each and grants the functions each. @default [] (the home region only)
+   */
+  readonly allowedRegions: readonly string[];
 }
 
 /** Context keys (`cdk deploy -c key=value`) and the environment variables that back them. */
@@ -53,6 +58,7 @@ export const SETTING_SOURCES = {
   logLevel: { context: 'logLevel', env: 'LOG_LEVEL' },
   stripeSecretKeyArn: { context: 'stripeSecretKeyArn', env: 'STRIPE_SECRET_KEY_SECRET_ARN' },
   stripeWebhookSecretArn: { context: 'stripeWebhookSecretArn', env: 'STRIPE_WEBHOOK_SECRET_SECRET_ARN' },
+  allowedRegions: { context: 'allowedRegions', env: 'ALLOWED_REGIONS' },
 } as const satisfies Record<keyof InfraSettings, { context: string; env: string }>;
 
 /** A complete secret ARN (with the six-character suffix Secrets Manager adds): IAM grants need it. */
@@ -137,6 +143,12 @@ export function resolveSettings(
   };
   const stripeSecretKeyArn = secretArn('stripeSecretKeyArn');
   const stripeWebhookSecretArn = secretArn('stripeWebhookSecretArn');
+  const allowedRegions = check<string[]>(
+    'allowedRegions',
+    shape.allowedRegions,
+    raw('allowedRegions'),
+    'comma-separated AWS regions such as us-east-1,eu-west-1',
+  );
   const alarmEmail = raw('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))
     throw invalid('alarmEmail', alarmEmail, 'an email address');
@@ -153,6 +165,7 @@ export function resolveSettings(
     logLevel,
     stripeSecretKeyArn,
     stripeWebhookSecretArn,
+    allowedRegions: [...new Set(allowedRegions)],
   };
 }
 

@@ -729,34 +729,40 @@ const KEY_USES: Record<string, { store: string; actions: readonly string[] }> = 
   sqs: { store: 'AWS::SQS::Queue', actions: ['kms:Decrypt'] },
 };
 
-describe('tenant permissions boundary admits what the tenant templates grant', () => {
+/**
+ * Every grant of every tenant-stack role, rendered in `region` (the tenant's), evaluated against the
+ * boundary of `controlPlane()` (rendered at home, us-east-1).
+ */
+function boundaryFit(controlPlane: () => CfnTemplate, region: string): void {
   // On AWS every role a tenant stack creates carries the boundary: a grant outside it is dead
   // (moto enforces neither, so only an evaluation shows it). Names as CloudFormation generates them.
   const account = '111122223333';
-  const pseudo: Record<string, string> = {
+  const home: Record<string, string> = {
     'AWS::Partition': 'aws',
     'AWS::Region': 'us-east-1',
     'AWS::AccountId': account,
     'AWS::URLSuffix': 'amazonaws.com',
   };
+  // The tenant stack's own pseudo parameters: its region.
+  const pseudo: Record<string, string> = { ...home, 'AWS::Region': region };
   const tenantId = 't_01J0000000000000000000ACME';
   const physical = (stack: string, id: string, type: string): string => {
     const name = `${stack}-${id}-1A2B3C4D5E6F`;
     switch (type) {
       case 'AWS::DynamoDB::Table':
-        return `arn:aws:dynamodb:us-east-1:${account}:table/${name}`;
+        return `arn:aws:dynamodb:${region}:${account}:table/${name}`;
       case 'AWS::S3::Bucket':
         return `arn:aws:s3:::${name.toLowerCase()}`;
       case 'AWS::KMS::Key':
-        return `arn:aws:kms:us-east-1:${account}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`;
+        return `arn:aws:kms:${region}:${account}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`;
       case 'AWS::SQS::Queue':
-        return `arn:aws:sqs:us-east-1:${account}:${name}`;
+        return `arn:aws:sqs:${region}:${account}:${name}`;
       case 'AWS::Lambda::Function':
-        return `arn:aws:lambda:us-east-1:${account}:function:${name}`;
+        return `arn:aws:lambda:${region}:${account}:function:${name}`;
       case 'AWS::Logs::LogGroup':
         return name;
       case 'AWS::SecretsManager::Secret':
-        return `arn:aws:secretsmanager:us-east-1:${account}:secret:${id}-AbCdEf`;
+        return `arn:aws:secretsmanager:${region}:${account}:secret:${id}-AbCdEf`;
       default:
         throw new Error(`no physical name for ${type} ${id}`);
     }
@@ -782,23 +788,24 @@ describe('tenant permissions boundary admits what the tenant templates grant', (
       : {}),
   });
   const boundary = (): Statement[] => {
+    const json = controlPlane();
     const id = logicalId(
-      cpJson,
+      json,
       'AWS::IAM::ManagedPolicy',
       (p) => p.ManagedPolicyName === `${PREFIX}-tenant-role-boundary`,
     );
-    const doc = cpJson.Resources[id]!.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] };
-    return doc.Statement.map((s) => concrete(s, (n) => pseudo[n] ?? `\${${n}}`));
+    const doc = json.Resources[id]!.Properties!.PolicyDocument as { Statement: Record<string, unknown>[] };
+    return doc.Statement.map((s) => concrete(s, (n) => home[n] ?? `\${${n}}`));
   };
 
   for (const kind of ['pool', 'bridge', 'silo'] as const) {
-    it(`${kind}: every grant of every tenant-stack role, on its own resources, is inside the boundary`, async () => {
+    it(`${kind} in ${region}: every grant of every tenant-stack role, on its own resources, is inside the boundary`, async () => {
       const template = JSON.parse((await testSynth().resolve(kind, 'aws')).body) as CfnTemplate;
       const stack = `${PREFIX}-acme-co-${kind}`;
       const params: Record<string, string> = {
         TenantId: tenantId,
         TenantSlug: 'acme-co',
-        PooledTableArn: `arn:aws:dynamodb:us-east-1:${account}:table/${PREFIX}-platform-PooledTable-1A2B3C`,
+        PooledTableArn: `arn:aws:dynamodb:${region}:${account}:table/${PREFIX}-platform-PooledTable-1A2B3C`,
         ArtifactBucketName: `${PREFIX}-platform-artifactbucket-1a2b3c`,
       };
       const lookup = (n: string): string => {
@@ -811,7 +818,7 @@ describe('tenant permissions boundary admits what the tenant templates grant', (
         const name = physical(stack, id!, resource.Type);
         if (attr === undefined && resource.Type === 'AWS::KMS::Key') return name.split('/')[1]!;
         if (attr === 'Arn' && resource.Type === 'AWS::Logs::LogGroup')
-          return `arn:aws:logs:us-east-1:${account}:log-group:${name}:*`;
+          return `arn:aws:logs:${region}:${account}:log-group:${name}:*`;
         return name;
       };
       // A key grant is used through the services whose stores the key encrypts: the boundary must
@@ -819,7 +826,7 @@ describe('tenant permissions boundary admits what the tenant templates grant', (
       const stores = Object.values(template.Resources).map((r) => r.Type);
       const via = Object.keys(KEY_USES)
         .filter((svc) => stores.includes(KEY_USES[svc]!.store))
-        .map((svc) => `${svc}.us-east-1.amazonaws.com`);
+        .map((svc) => `${svc}.${region}.amazonaws.com`);
       const keyUses = new Map<string, Set<string>>();
       const limits = boundary();
       const outside: string[] = [];
@@ -876,4 +883,217 @@ describe('tenant permissions boundary admits what the tenant templates grant', (
       expect(via.length > 0).toBe(kind !== 'pool');
     });
   }
+}
+
+describe('tenant permissions boundary admits what the tenant templates grant', () => {
+  boundaryFit(() => cpJson, 'us-east-1');
+});
+
+/**
+ * A deployment that places tenants in two regions (ALLOWED_REGIONS=us-east-1,eu-west-1, home
+ * us-east-1): a platform stack in each, the functions and the tenant-stack role granted each by
+ * name, the same boundaries as one region.
+ */
+describe('two allowed regions', () => {
+  const EU = 'eu-west-1';
+  // How a home-region ARN renders: the stack's own region, as the pseudo parameter.
+  const HOME = `\${AWS::Region}`;
+  const multiOut = mkdtempSync(join(tmpdir(), 'tcp-infra-regions-'));
+  let multi: ControlPlaneInfra;
+  let mcp: CfnTemplate;
+  let eu: CfnTemplate;
+  let templates: Awaited<ReturnType<typeof prepareTemplates>>;
+  beforeAll(async () => {
+    const settings = settingsFromValues({
+      prefix: PREFIX,
+      bundling: 'prebuilt-stub',
+      templateCacheDir: inject('templateCacheDir'),
+      allowedRegions: `us-east-1,${EU}`,
+    });
+    templates = await prepareTemplates(settings.templateCacheDir, ['platform']);
+    multi = buildInfra({
+      app: new App({ outdir: multiOut, builtinCloudFormationValidation: false }),
+      settings,
+      templates,
+      env: { account: '111122223333', region: 'us-east-1' },
+    });
+    const synthesized = synthesizeInfra(multi);
+    mcp = synthesized.controlPlane;
+    eu = synthesized.regionalPlatforms[EU]!;
+  });
+  afterAll(() => rmSync(multiOut, { recursive: true, force: true }));
+
+  const all = (): FoundStatement[] => [
+    ...policyStatements(mcp),
+    ...policyStatements(platformJson),
+    ...policyStatements(eu),
+  ];
+  const rendered = () => JSON.stringify(all().map((s) => s.statement));
+
+  it('synthesizes <prefix>-platform in each region, the other one with its user pool and usage plans', () => {
+    expect(Object.keys(multi.regionalPlatforms)).toEqual([EU]);
+    const stack = multi.regionalPlatforms[EU]!;
+    expect([stack.stackName, stack.region, multi.platform.region]).toEqual([
+      `${PREFIX}-platform`,
+      EU,
+      'us-east-1',
+    ]);
+    expect(multi.controlPlane.dependencies.map((d) => `${d.stackName}@${d.region}`).sort()).toEqual([
+      `${PREFIX}-platform@${EU}`,
+      `${PREFIX}-platform@us-east-1`,
+    ]);
+    // The platform template as at home: readPlatform finds the same outputs there.
+    expect(Object.keys(eu.Outputs ?? {})).toEqual(expect.arrayContaining([...PLATFORM_OUTPUTS]));
+    const regional = Template.fromJSON(eu);
+    regional.hasResource('AWS::Cognito::UserPool', {
+      Properties: Match.objectLike({
+        UserPoolName: `${PREFIX}-tenants`,
+        LambdaConfig: {
+          PreTokenGenerationConfig: {
+            LambdaArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PreTokenFunction'), 'Arn'] },
+            LambdaVersion: 'V2_0',
+          },
+        },
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    const tenantApi = eu.Outputs?.TenantApiId?.Value;
+    const tiers = TierCatalog.load().tiers;
+    regional.resourceCountIs('AWS::ApiGateway::UsagePlan', tiers.length);
+    for (const tier of tiers)
+      regional.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+        UsagePlanName: `${PREFIX}-${tier.name}`,
+        ApiStages: [{ ApiId: tenantApi, Stage: Match.anyValue() }],
+      });
+    // Home keeps its user pool and plans in the control-plane stack: the same resources as one region.
+    expect(ofType(mcp, 'AWS::Cognito::UserPool')).toHaveLength(2);
+    expect(ofType(platformJson, 'AWS::Cognito::UserPool')).toHaveLength(0);
+  });
+
+  it('both functions know the regions: ALLOWED_REGIONS, and PLATFORM_REGIONS for where a platform is', () => {
+    for (const fn of ofType(mcp, 'AWS::Lambda::Function').filter(([, r]) =>
+      /task handlers|control plane: API$/.test(String(r.Properties?.Description)),
+    )) {
+      const env = fnEnv(mcp, fn[0]);
+      expect([env.ALLOWED_REGIONS, env.PLATFORM_REGIONS]).toEqual([`us-east-1,${EU}`, EU]);
+    }
+    expect(fnEnv(cpJson, taskFunctionId()).PLATFORM_REGIONS).toBeUndefined();
+  });
+
+  it('the task role works on tenant stacks, user pools, API keys and databases of both regions', () => {
+    const task = all().filter((s) => s.statement.Sid === 'TenantStacksWithExecutionRole');
+    expect(task.map((s) => resourcesOf(s.statement))).toEqual([
+      [HOME, EU].map(
+        (r) => `arn:\${AWS::Partition}:cloudformation:${r}:\${AWS::AccountId}:stack/${PREFIX}-*/*`,
+      ),
+    ]);
+    const sids = (sid: string) =>
+      all()
+        .filter((s) => s.statement.Sid === sid)
+        .flatMap((s) => resourcesOf(s.statement));
+    for (const sid of ['TenantApiKeys', 'TenantDatabases', 'FindUsagePlans', 'UsagePlanKeys'])
+      expect(
+        sids(sid).some((r) => r.includes(`:${EU}:`)),
+        sid,
+      ).toBe(true);
+    expect(sids('TenantUserPool')).toEqual([
+      expect.stringMatching(/^\$\{TenantUserPool[0-9A-F]*\.Arn\}$/),
+      `arn:\${AWS::Partition}:cognito-idp:${EU}:\${AWS::AccountId}:userpool/*`,
+    ]);
+    // The platform and control-plane stacks stay off limits in every region.
+    const denied = all().find((s) => s.statement.Sid === 'NotTheControlPlaneStacks')!;
+    expect(resourcesOf(denied.statement)).toEqual(
+      expect.arrayContaining([
+        `arn:\${AWS::Partition}:cloudformation:${EU}:\${AWS::AccountId}:stack/${PREFIX}-platform/*`,
+        `arn:\${AWS::Partition}:cloudformation:\${AWS::Region}:\${AWS::AccountId}:stack/${PREFIX}-platform/*`,
+      ]),
+    );
+  });
+
+  it('the tenant-stack role and the boundary name each region: RequestedRegion, ARNs, kms:ViaService', () => {
+    const network = all().find((s) => s.statement.Sid === 'Network')!;
+    expect(network.statement.Condition).toEqual({
+      StringEquals: { 'aws:RequestedRegion': [{ Ref: 'AWS::Region' }, EU] },
+    });
+    const via = (sid: string) =>
+      [all().find((s) => s.statement.Sid === sid)!.statement.Condition?.StringEquals?.['kms:ViaService']]
+        .flat()
+        .map((v) => renderValue(v));
+    expect(via('TenantStoreKey')).toEqual([
+      `dynamodb.${HOME}.amazonaws.com`,
+      `dynamodb.${EU}.amazonaws.com`,
+      `s3.${HOME}.amazonaws.com`,
+      `s3.${EU}.amazonaws.com`,
+    ]);
+    expect(via('DatabaseCredentialsKey')).toEqual([
+      `secretsmanager.${HOME}.amazonaws.com`,
+      `secretsmanager.${EU}.amazonaws.com`,
+    ]);
+    expect(via('TenantQueueKey')).toEqual([`sqs.${HOME}.amazonaws.com`, `sqs.${EU}.amazonaws.com`]);
+    const database = all().find((s) => s.statement.Sid === 'Database')!;
+    expect(resourcesOf(database.statement)).toContain(
+      `arn:\${AWS::Partition}:rds:${EU}:\${AWS::AccountId}:db:*`,
+    );
+  });
+
+  it('the boundaries of one region hold: no region wildcard, no * on *, CloudFormation on tenant stacks', () => {
+    const exec = logicalId(mcp, 'AWS::IAM::Role', (p) =>
+      JSON.stringify(p.AssumeRolePolicyDocument).includes('cloudformation.amazonaws.com'),
+    );
+    expect(boundaryViolations(all(), { prefix: PREFIX, executionRole: exec, otherRegions: [EU] })).toEqual(
+      [],
+    );
+    // Without the other region named, its tenant stacks are out of bounds: the check is not vacuous.
+    expect(boundaryViolations(all(), { prefix: PREFIX, executionRole: exec })).toContainEqual(
+      expect.stringContaining(`cloudformation:${EU}`),
+    );
+    // A regional ARN always names its region (the home one as AWS::Region): never `*`.
+    expect(rendered()).not.toMatch(/arn:\$\{AWS::Partition\}:[a-z0-9-]+:\*:/);
+    expect(rendered()).toContain(`:${EU}:`);
+  });
+
+  it('cdk-nag AwsSolutions passes on the three stacks', () => {
+    const check = (stack: Stack) =>
+      new AwsSolutionsChecks()
+        .validateScope(stack)
+        .violations.map(
+          (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+        );
+    expect(check(multi.controlPlane)).toEqual([]);
+    expect(check(multi.platform)).toEqual([]);
+    expect(check(multi.regionalPlatforms[EU]!)).toEqual([]);
+  });
+
+  const installed = spawnSync('cfn-lint', ['--version']).status === 0;
+  it.skipIf(!installed)('cfn-lint finds no error in any of the three (skipped only without cfn-lint)', () => {
+    const files = Object.entries({ controlPlane: mcp, eu }).map(([name, json]) => {
+      writeFileSync(join(multiOut, `${name}.lint.json`), JSON.stringify(json));
+      return join(multiOut, `${name}.lint.json`);
+    });
+    const { stdout } = spawnSync(
+      'cfn-lint',
+      ['--format', 'json', '--regions', 'us-east-1', EU, '--', ...files],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const findings = JSON.parse(stdout || '[]') as { Level: string; Rule: { Id: string } }[];
+    expect(findings.filter((f) => f.Level === 'Error').map((f) => f.Rule.Id)).toEqual([]);
+  });
+
+  it('an app without a region by name cannot tell which regions need a platform: CONFIG_INVALID', () => {
+    const settings = settingsFromValues({
+      prefix: PREFIX,
+      bundling: 'prebuilt-stub',
+      templateCacheDir: inject('templateCacheDir'),
+      allowedRegions: `us-east-1,${EU}`,
+    });
+    expect(() => buildInfra({ app: new App({ outdir: multiOut }), settings, templates })).toThrow(
+      /allowedRegions: us-east-1,eu-west-1 needs the home region by name/,
+    );
+  });
+
+  describe('tenant permissions boundary admits what the tenant templates grant, in the other region', () => {
+    boundaryFit(() => mcp, EU);
+  });
 });

@@ -1,6 +1,6 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -13,6 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { RESUME_OPEN_EVENT, SECRET_ARN_VARIABLES } from '../contract.js';
 import { controlPlaneFunction, copyInto, esmBanner, REPO_ROOT } from '../functions.js';
+import { inEachRegion } from '../iam.js';
 import { QUOTA_CLOUDFORMATION_READS } from '../policy-walk.js';
 import type { InfraSettings } from '../settings.js';
 import { BUNDLED_TIER_CATALOG, stageCdkVersion } from '../templates.js';
@@ -34,6 +35,8 @@ export interface ApiProps {
   readonly workflows: LifecycleWorkflows;
   /** The JWT issuer and audience of operator tokens. */
   readonly operators: Operators;
+  /** Regions besides the stack's own where tenants live (their certificates are requested there). @default none */
+  readonly otherRegions?: readonly string[];
 }
 
 /**
@@ -151,19 +154,29 @@ export class Api extends ResourceGroup {
       new iam.PolicyStatement({
         sid: 'TenantCertificates',
         actions: ['acm:DescribeCertificate', 'acm:DeleteCertificate'],
-        resources: [Stack.of(this).formatArn({ service: 'acm', resource: 'certificate', resourceName: '*' })],
+        // Pseudo parameters, not the stack's env: the acknowledgement below matches either way.
+        resources: [Aws.REGION, ...(props.otherRegions ?? [])].map(
+          (region) => `arn:${Aws.PARTITION}:acm:${region}:${Aws.ACCOUNT_ID}:certificate/*`,
+        ),
         conditions: { StringLike: { 'aws:ResourceTag/TenantId': 't_*' } },
       }),
     );
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
-      reason:
-        "Tenants' custom-domain certificates get ids from ACM at request time; reads and deletes are limited to certificates tagged with a TenantId.",
-    });
+    Validations.of(this.role).acknowledge(
+      ...inEachRegion(
+        [
+          {
+            id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:<AWS::Region>:<AWS::AccountId>:certificate/*]',
+            reason:
+              "Tenants' custom-domain certificates get ids from ACM at request time; reads and deletes are limited to certificates tagged with a TenantId.",
+          },
+        ],
+        props.otherRegions ?? [],
+      ),
+    );
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and the quota pre-check reads (ListStacks, DescribeAccountLimits, GetServiceQuota, EC2/RDS/Organizations list calls, Lambda GetAccountSettings) and Cost Explorer GetCostAndUsage have no resource-level permissions; acm:RequestCertificate names a certificate that does not exist yet, so it is allowed only with a TenantId tag.',
+        'X-Ray tracing (PutTraceSegments, PutTelemetryRecords), added by the function construct, and the quota pre-check reads (ListStacks, DescribeAccountLimits, GetServiceQuota, EC2/RDS/Organizations list calls, Lambda GetAccountSettings) and Cost Explorer GetCostAndUsage have no resource-level permissions, nor have cognito-idp:ListUserPools and iam:ListPolicies (reading another region’s platform: its user pool and the suspension policy found by name); acm:RequestCertificate names a certificate that does not exist yet, so it is allowed only with a TenantId tag.',
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_YEAR });
