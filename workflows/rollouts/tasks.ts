@@ -300,14 +300,14 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
     waitSeconds: wait,
   });
   const tenantId = input.tenantId ?? '';
-  let rollout = await deps.store.require(input.rolloutId);
-  let progress = await deps.store.tenant(rollout.rolloutId, tenantId);
+  const view = await deps.store.itemView(input.rolloutId, tenantId);
+  let { rollout, progress } = view;
   if (progress && isProgressEnded(progress.status)) return answer(true, progress.status, progress.status);
   if (!progress || progress.status === 'busy') {
     const wave = rollout.waves.findIndex((w) => w.tenantIds.includes(tenantId));
     if (rollout.status !== 'RUNNING' || wave !== rollout.currentWave)
       return answer(true, `rollout ${rollout.status}`, 'halted');
-    const tenant = await deps.registry.getTenant(tenantId);
+    const { tenant } = view;
     const isolation = (tenant?.isolation ?? 'pool') as Isolation;
     const candidate: RolloutTenant = {
       rolloutId: rollout.rolloutId,
