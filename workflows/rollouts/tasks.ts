@@ -330,7 +330,7 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
     if (admitted === 'admitted') {
       // What admit wrote, so not read again; and no update can have started for it yet, so the
       // audit trail is not searched either (an AWS request each saved per tenant).
-      return runUpdate(deps, rollout, { ...candidate, status: 'running' }, answer, tenant);
+      return runUpdate(deps, rollout, candidate, answer, tenant);
     }
     progress = await deps.store.tenant(rollout.rolloutId, tenantId);
     if (!progress || isProgressEnded(progress.status))
