@@ -76,7 +76,13 @@ const ROWS: Record<string, { label: string; target: string; figures(r: BenchResu
         failed: number;
         updatesAfterBudget: number;
       };
-      return `${r.tenants} tenants, K ${r.maxConcurrency}: ${r.wallMs} ms vs ideal ${r.idealMs} ms → **ratio ${r.ratio}**; CPU ${r.cpuMsPerUpdate} ms per update, peak RSS ${r.peakRssMb} MB; 10% failing, budget ${f.budget}: ${f.status} after ${f.failed} failures, **${f.updatesAfterBudget} updates after the budget**`;
+      const q = r.requestsPerUpdate as
+        | { plain: number; rolloutAlone: number; rolloutFleet: number }
+        | undefined;
+      const requests = q
+        ? `; AWS requests per update ${q.rolloutFleet} in the rollout (${q.rolloutAlone} alone) vs ${q.plain} for a plain update`
+        : '';
+      return `${r.tenants} tenants, K ${r.maxConcurrency}: ${r.wallMs} ms vs ideal ${r.idealMs} ms → **ratio ${r.ratio}**${requests}; CPU ${r.cpuMsPerUpdate} ms per update, peak RSS ${r.peakRssMb} MB; 10% failing, budget ${f.budget}: ${f.status} after ${f.failed} failures, **${f.updatesAfterBudget} updates after the budget**`;
     },
   },
   reconcile: {

@@ -1,13 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type ControlPlane, startControlPlane } from '../control-plane/server.js';
+import { createAwsClients } from '../core/aws/clients.js';
 import { newTenantId } from '../core/ids.js';
 import { type Tenant, TenantSchema } from '../core/registry/records.js';
 import { toTenantItem } from '../core/registry/registry.js';
 import type { Rollout, RolloutRequest } from '../core/rollouts/records.js';
+import { RolloutStore } from '../core/rollouts/store.js';
 import {
   buildTenantParameters,
   type CfnTemplate,
@@ -16,8 +18,9 @@ import {
   tenantStackTags,
 } from '../templates/index.js';
 import { aroundCalls } from '../test/support/sdk-middleware.js';
+import type { Tier } from '../tiers/catalog.js';
 import type { BenchResult } from './report.js';
-import { benchConfig, processCpuSeconds, round3, summarize } from './support.js';
+import { benchConfig, processCpuSeconds, RequestCounter, round3, summarize } from './support.js';
 
 /**
  * Benchmark: a fleet rollout over BENCH_FLEET pool tenants (default 1,000) seeded directly (records
@@ -47,6 +50,57 @@ const faults = aroundCalls('rolloutBenchFaults', async (call, send) => {
   return send();
 });
 
+/** Every AWS request the control plane makes, by `service.operation` (docs/performance.md). */
+const counter = new RequestCounter();
+// BENCH_TRACE=1: each request of the one-at-a-time rollout, in order (what to cut first).
+let tracing = false;
+if (process.env.BENCH_TRACE)
+  counter.onRequest = (name, input) => {
+    if (!tracing) return;
+    const key = input.Key ?? input.KeyConditionExpression ?? input.StackName ?? input.UpdateExpression ?? '';
+    console.log(`    ${name.padEnd(36)} ${JSON.stringify(key).slice(0, 110)}`);
+  };
+const instrument = (client: { middlewareStack: unknown }) => {
+  faults(client);
+  counter.instrument(client);
+};
+
+/** Requests made while `run` ran, by operation, per `updates`. */
+async function requestsPer<T>(
+  updates: number,
+  run: () => Promise<T>,
+): Promise<{ value: T; perUpdate: number; byOperation: [string, number][] }> {
+  const before = new Map(counter.counts);
+  const { value, requests } = await counter.during(run);
+  const byOperation = [...counter.counts.entries()]
+    .map(([name, n]): [string, number] => [name, round3((n - (before.get(name) ?? 0)) / updates)])
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return { value, perUpdate: round3(requests / updates), byOperation };
+}
+
+const top = (byOperation: [string, number][]) =>
+  byOperation
+    .slice(0, 8)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+
+/** The same update-template operations a rollout starts, one tenant at a time, no rollout around them. */
+async function plainUpdates(cp: ControlPlane, tenants: readonly Tenant[], templateVersion: string) {
+  for (const t of tenants) {
+    const { operation } = await cp.aws.registry.startOperation(t.tenantId, 'update-template', {
+      actor: 'bench',
+      input: { templateVersion },
+      ...(cp.workflows.engine.runnerId ? { runner: cp.workflows.engine.runnerId } : {}),
+    });
+    await cp.workflows.engine.start(operation);
+    for (;;) {
+      const op = await cp.workflows.watch.wait(operation.operationId, 30_000);
+      if (op.status === 'SUCCEEDED' || op.status === 'FAILED') break;
+    }
+  }
+}
+
 let revision = 0;
 /** Registers a new pool version: the code's template with a revision mark in its Description. */
 async function newPoolVersion(cp: ControlPlane): Promise<string> {
@@ -62,6 +116,48 @@ async function newPoolVersion(cp: ControlPlane): Promise<string> {
   const template = await variant.resolve('pool', 'moto');
   await cp.workflows.rollouts.versions.register('pool', template, `bench-${revision}`);
   return template.versionId;
+}
+
+/** One tenant stack by CreateStack, as it stands once it left CREATE_IN_PROGRESS (or after 10 s). */
+async function seedStack(
+  cp: ControlPlane,
+  stackName: string,
+  t: { tenantId: string; slug: string; tier: Tier; templateVersion: string; body: string },
+): Promise<Stack | undefined> {
+  const { cloudformation } = cp.aws.clients;
+  await cloudformation
+    .send(
+      new CreateStackCommand({
+        StackName: stackName,
+        TemplateBody: t.body,
+        Parameters: buildTenantParameters(
+          {
+            tenantId: t.tenantId,
+            slug: t.slug,
+            tier: t.tier,
+            allowedPrincipals: [],
+            templateVersion: t.templateVersion,
+          },
+          cp.platform,
+        ),
+        Tags: tenantStackTags({
+          tenantId: t.tenantId,
+          tier: t.tier.name,
+          isolation: 'pool',
+          templateVersion: t.templateVersion,
+        }),
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+      }),
+    )
+    .catch((e: Error) => {
+      if (e.name !== 'AlreadyExistsException') throw e;
+    });
+  for (const deadline = Date.now() + 10_000; ; ) {
+    const stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: stackName })))
+      .Stacks?.[0];
+    if (stack?.StackStatus !== 'CREATE_IN_PROGRESS' || Date.now() > deadline) return stack;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** N ACTIVE pool tenants with their stacks at the code's pool version, written straight. */
@@ -81,28 +177,24 @@ async function seedFleet(
   const worker = async () => {
     for (let i = todo.shift(); i !== undefined; i = todo.shift()) {
       const tenantId = newTenantId();
-      const slug = `ro-${tierName}-${i}`;
-      const stackName = tenantStackName(cp.config.resourcePrefix, slug, 'pool');
-      const parameters = buildTenantParameters(
-        { tenantId, slug, tier, allowedPrincipals: [], templateVersion: template.versionId },
-        cp.platform,
-      );
-      await clients.cloudformation.send(
-        new CreateStackCommand({
-          StackName: stackName,
-          TemplateBody: template.body,
-          Parameters: parameters,
-          Tags: tenantStackTags({
-            tenantId,
-            tier: tier.name,
-            isolation: 'pool',
-            templateVersion: template.versionId,
-          }),
-          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-        }),
-      );
-      const stack = (await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName })))
-        .Stacks?.[0];
+      // A CreateStack a loaded moto answered with a 500 can leave a stack in CREATE_IN_PROGRESS
+      // for good (the SDK's retry then meets AlreadyExists): such a tenant is seeded again under
+      // a new name, never handed to the rollout, which would wait on it forever.
+      let slug = '';
+      let stackName = '';
+      let stack: Stack | undefined;
+      for (let attempt = 0; stack?.StackStatus !== 'CREATE_COMPLETE'; attempt += 1) {
+        if (attempt === 3) throw new Error(`moto left ${stackName} in ${stack?.StackStatus}`);
+        slug = attempt === 0 ? `ro-${tierName}-${i}` : `ro-${tierName}-${i}-r${attempt}`;
+        stackName = tenantStackName(cp.config.resourcePrefix, slug, 'pool');
+        stack = await seedStack(cp, stackName, {
+          tenantId,
+          slug,
+          tier,
+          templateVersion: template.versionId,
+          body: template.body,
+        });
+      }
       tenants.push(
         TenantSchema.parse({
           tenantId,
@@ -117,9 +209,9 @@ async function seedFleet(
             {
               role: 'current',
               stackName,
-              arn: stack?.StackId ?? '',
+              arn: stack.StackId ?? '',
               templateVersion: template.versionId,
-              status: stack?.StackStatus ?? 'CREATE_COMPLETE',
+              status: stack.StackStatus,
               region: cp.config.region,
             },
           ],
@@ -152,6 +244,14 @@ async function runRollout(
   cp: ControlPlane,
   request: Partial<RolloutRequest>,
 ): Promise<{ rollout: Rollout; ms: number }> {
+  // The bench watches the record on a client of its own, so its polls are not counted as the
+  // control plane's requests.
+  const watcher = createAwsClients({ region: cp.config.region, endpoint: cp.config.awsEndpoint });
+  const store = new RolloutStore({
+    db: watcher.documents,
+    tableName: cp.config.registryTable,
+    clock: () => new Date(),
+  });
   const t0 = performance.now();
   const { rollout } = await cp.workflows.rollouts.service.create(
     {
@@ -165,11 +265,21 @@ async function runRollout(
     },
     'bench',
   );
-  for (;;) {
-    const r = await cp.workflows.rollouts.store.require(rollout.rolloutId);
-    if (['SUCCEEDED', 'FAILED', 'ABORTED', 'PAUSED'].includes(r.status) && r.counts.inflight === 0)
-      return { rollout: r, ms: performance.now() - t0 };
-    await new Promise((res) => setTimeout(res, 20));
+  // Never a silent hang: a rollout that has not ended after this long is reported as it stands.
+  const deadline = Date.now() + 600_000 + rollout.waves.flatMap((w) => w.tenantIds).length * 2_000;
+  try {
+    for (;;) {
+      const r = await store.require(rollout.rolloutId);
+      if (['SUCCEEDED', 'FAILED', 'ABORTED', 'PAUSED'].includes(r.status) && r.counts.inflight === 0)
+        return { rollout: r, ms: performance.now() - t0 };
+      if (Date.now() > deadline)
+        throw new Error(
+          `rollout ${r.rolloutId} still ${r.status} with counts ${JSON.stringify(r.counts)} after ${Math.round((performance.now() - t0) / 1000)} s`,
+        );
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  } finally {
+    watcher.destroy();
   }
 }
 
@@ -183,20 +293,36 @@ export async function benchRollout(
 ): Promise<void> {
   log(`\n[rollout] fleet rollout: ${FLEET} pool tenants, maxConcurrency ${K}`);
   const config = benchConfig(endpoint, dataDir, adminKey, 'bench-ro');
-  const cp = await startControlPlane(config, { progress: () => undefined, instrument: faults });
+  const cp = await startControlPlane(config, { progress: () => undefined, instrument });
   try {
     // The single updates run on `standard` tenants, one at a time; the fleet is `basic`.
-    await seedFleet(cp, SINGLES, 'standard', log);
+    const standard = await seedFleet(cp, SINGLES, 'standard', log);
     const main = await seedFleet(cp, FLEET, 'basic', log);
+    // The requests of a plain update (the update-template operation alone), then the same in a rollout.
+    const plainVersion = await newPoolVersion(cp);
+    const plain = await requestsPer(SINGLES, () => plainUpdates(cp, standard, plainVersion));
     await newPoolVersion(cp);
-    const singles = await runRollout(cp, { tiers: ['standard'], maxConcurrency: 1 });
+    tracing = true;
+    const { value: singles, ...singleRequests } = await requestsPer(SINGLES, () =>
+      runRollout(cp, { tiers: ['standard'], maxConcurrency: 1 }),
+    );
+    tracing = false;
+    log(
+      `  AWS requests per update: plain update-template ${plain.perUpdate} (${top(plain.byOperation)}); in a rollout, one at a time ${singleRequests.perUpdate} (${top(singleRequests.byOperation)})`,
+    );
     const updateMs = (await cp.workflows.rollouts.store.tenants(singles.rollout.rolloutId)).map(
       (p) => Date.parse(p.endedAt!) - Date.parse(p.startedAt!),
     );
     const single = summarize(updateMs);
     const cpu0 = process.cpuUsage();
     const moto0 = motoPid ? await processCpuSeconds(motoPid) : undefined;
-    const { rollout, ms } = await runRollout(cp, { tiers: ['basic'], maxConcurrency: K });
+    const {
+      value: { rollout, ms },
+      ...fleetRequests
+    } = await requestsPer(FLEET, () => runRollout(cp, { tiers: ['basic'], maxConcurrency: K }));
+    log(
+      `  AWS requests per update in the fleet rollout: ${fleetRequests.perUpdate} (${top(fleetRequests.byOperation)})`,
+    );
     const cpu = process.cpuUsage(cpu0);
     const moto1 = motoPid ? await processCpuSeconds(motoPid) : undefined;
     const motoCpuSeconds = moto0 !== undefined && moto1 !== undefined ? round3(moto1 - moto0) : null;
@@ -255,6 +381,11 @@ export async function benchRollout(
       wallMs: Math.round(ms),
       idealMs: Math.round(ideal),
       cpuMsPerUpdate: round3(cpuMsPerUpdate),
+      requestsPerUpdate: {
+        plain: plain.perUpdate,
+        rolloutAlone: singleRequests.perUpdate,
+        rolloutFleet: fleetRequests.perUpdate,
+      },
       motoCpuSeconds,
       peakRssMb: Math.round(peakRssMb),
       failureRun: {

@@ -62,6 +62,8 @@ const COMMAND = `${[
   'BENCH_SCALE',
   'BENCH_ROUNDS',
   'RECONCILE_BENCH_TENANTS',
+  'BENCH_FLEET',
+  'BENCH_ROLLOUT_K',
 ]
   .filter((v) => process.env[v])
   .map((v) => `${v}=${process.env[v]}`)

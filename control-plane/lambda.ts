@@ -1,7 +1,7 @@
 import '../core/polyfills.js';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { loadConfig } from '../core/config.js';
-import type { WorkflowEngine } from '../workflows/index.js';
+import type { RolloutEngine, WorkflowEngine } from '../workflows/index.js';
 import { RESUME_OPEN_EVENT } from './infra/contract.js';
 import { buildRuntime, perContainer } from './runtime.js';
 import { readSecretSettings } from './secret-settings.js';
@@ -41,6 +41,8 @@ export type ResumeOpenEvent = typeof RESUME_OPEN_EVENT;
 export interface ApiRuntime {
   readonly app: FastifyInstance;
   readonly engine: Pick<WorkflowEngine, 'resumeOpen'>;
+  /** RUNNING rollouts whose execution was lost are started again on the same schedule. */
+  readonly rolloutEngine?: Pick<RolloutEngine, 'resumeOpen'>;
 }
 
 export function toInjectOptions(event: HttpApiEvent): InjectOptions {
@@ -94,9 +96,15 @@ const isResumeEvent = (event: unknown): event is ResumeOpenEvent =>
 /** The Lambda handler over a runtime built on first use (and rebuilt after a failed build). */
 export function createHandler(init: () => Promise<ApiRuntime>) {
   const ready = perContainer(init);
-  return async (event: HttpApiEvent | ResumeOpenEvent): Promise<HttpApiResult | { resumed: number }> => {
+  return async (
+    event: HttpApiEvent | ResumeOpenEvent,
+  ): Promise<HttpApiResult | { resumed: number; rollouts?: number }> => {
     const runtime = await ready();
-    if (isResumeEvent(event)) return { resumed: await runtime.engine.resumeOpen() };
+    if (isResumeEvent(event)) {
+      const resumed = await runtime.engine.resumeOpen();
+      if (!runtime.rolloutEngine) return { resumed };
+      return { resumed, rollouts: await runtime.rolloutEngine.resumeOpen() };
+    }
     return toHttpApiResult(await runtime.app.inject(toInjectOptions(event)));
   };
 }

@@ -111,6 +111,7 @@ export interface ServerRuntime extends RuntimeBase {
 export interface ApiLambdaRuntime extends RuntimeBase {
   readonly app: FastifyInstance;
   readonly engine: Workflows['engine'];
+  readonly rolloutEngine: Workflows['rollouts']['engine'];
 }
 
 /** The task function: the task runner on the deployed platform. */
@@ -290,7 +291,12 @@ export async function buildRuntime<R extends RuntimeRole>(
   const theApp = app;
   if (!spec.server) {
     await theApp.ready();
-    return { ...base, app: theApp, engine: workflows.engine } as RuntimeOf[R];
+    return {
+      ...base,
+      app: theApp,
+      engine: workflows.engine,
+      rolloutEngine: workflows.rollouts.engine,
+    } as RuntimeOf[R];
   }
 
   if (admin.generated && admin.key) {

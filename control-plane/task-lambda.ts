@@ -11,8 +11,8 @@ import { readSecretSettings } from './secret-settings.js';
  * runs the same task runner the local engine runs (the `task-lambda` role of buildRuntime). Templates
  * ship pre-synthesized in the bundle's cache directory (see control-plane/infra).
  */
-const runtime = perContainer(async () =>
-  buildRuntime(
+const runtime = perContainer(async () => {
+  const built = await buildRuntime(
     // The Stripe key, when billing is on, is a secret (STRIPE_SECRET_KEY_SECRET_ARN).
     loadConfig({
       overrides: { target: 'aws', engine: 'stepfunctions', ...(await readSecretSettings(process.env)) },
@@ -21,8 +21,12 @@ const runtime = perContainer(async () =>
       role: 'task-lambda',
       templateCacheDir: process.env.TEMPLATE_CACHE_DIR ?? TASK_TEMPLATE_CACHE_DIR,
     },
-  ),
-);
+  );
+  // The templates this bundle carries are the latest versions rollouts target (docs/rollouts.md),
+  // as `npm start` registers the code's: idempotent, three puts per container.
+  await built.workflows.rollouts.registerVersions();
+  return built;
+});
 
 /** The reconcile machine's page calls (workflows/definitions/reconcile.ts). */
 interface ReconcilePageEvent {

@@ -39,6 +39,11 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { LocalRolloutEngine } from './rollouts/engine.js';
 import { eventBridgeRolloutPublisher, type RolloutEventPublisher } from './rollouts/events.js';
 import { allTenants, createRolloutService, type RolloutService } from './rollouts/service.js';
+import {
+  ROLLOUT_MACHINE,
+  type RolloutEngine,
+  StepFunctionsRolloutEngine,
+} from './rollouts/stepfunctions-engine.js';
 import { createRolloutTaskRunner, type RolloutTaskInput } from './rollouts/tasks.js';
 import type { LifecycleService } from './service.js';
 import { createTaskRunner, type TaskDeps, type TaskRunner, type TaskRunnerHooks } from './tasks/index.js';
@@ -60,7 +65,12 @@ export { createLifecycleService, slugify, updateInput } from './lifecycle.js';
 export { platformGateSpecs, RegionalPlatforms, regionalTenantExports } from './platforms.js';
 export { cloudFormationDrift, type DriftDetector, unavailableDrift } from './reconcile/drift.js';
 export { type PageResult, Reconciler, type ReconcilerOptions } from './reconcile/reconciler.js';
-export { isRolloutTask, ROLLOUT_TASKS, rolloutDefinition } from './rollouts/definition.js';
+export {
+  isRolloutTask,
+  ROLLOUT_TASKS,
+  rolloutDefinition,
+  rolloutDefinitionText,
+} from './rollouts/definition.js';
 export { LocalRolloutEngine } from './rollouts/engine.js';
 export { ROLLOUT_EVENT_TYPES, type RolloutEvent, type RolloutEventPublisher } from './rollouts/events.js';
 export {
@@ -71,6 +81,12 @@ export {
   tenantsByVersion,
   waveProgress,
 } from './rollouts/service.js';
+export {
+  ROLLOUT_MACHINE,
+  type RolloutEngine,
+  rolloutExecutionName,
+  StepFunctionsRolloutEngine,
+} from './rollouts/stepfunctions-engine.js';
 export type { CallContext, LifecycleService, Started, TenantUpdate } from './service.js';
 export {
   BILLING_SKIPPED,
@@ -110,7 +126,8 @@ export interface Workflows {
   /** Fleet rollouts of template versions (docs/rollouts.md). */
   readonly rollouts: {
     readonly service: RolloutService;
-    readonly engine: LocalRolloutEngine;
+    /** The embedded engine locally; on Step Functions, the deployed `<prefix>-rollout` machine. */
+    readonly engine: RolloutEngine;
     readonly versions: TemplateVersionStore;
     readonly store: RolloutStore;
     /** The rollout state machine's task dispatcher (the local engine's, and the task function's). */
@@ -385,12 +402,20 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
       return operation;
     },
   });
-  const rolloutEngine = new LocalRolloutEngine({
-    store: rolloutStore,
-    runTask: runRolloutTask,
-    pollMs: config.stackPollMs,
-    ...(options.log ? { log: options.log } : {}),
-  });
+  const rolloutEngine: RolloutEngine =
+    config.engine === 'stepfunctions'
+      ? new StepFunctionsRolloutEngine({
+          sfn: aws.clients.sfn,
+          store: rolloutStore,
+          stateMachineArn: `${config.stateMachineArnPrefix ?? ''}${ROLLOUT_MACHINE}`,
+          pollSeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
+        })
+      : new LocalRolloutEngine({
+          store: rolloutStore,
+          runTask: runRolloutTask,
+          pollMs: config.stackPollMs,
+          ...(options.log ? { log: options.log } : {}),
+        });
   const rollouts: Workflows['rollouts'] = {
     engine: rolloutEngine,
     runTask: runRolloutTask,

@@ -121,12 +121,16 @@ describe('createHandler', () => {
     const handler = createHandler(async () => {
       builds += 1;
       if (builds === 1) throw new Error('secrets unreachable');
-      return { app, engine: { resumeOpen: async () => ++resumed } };
+      return {
+        app,
+        engine: { resumeOpen: async () => ++resumed },
+        rolloutEngine: { resumeOpen: async () => 2 },
+      };
     });
     await expect(handler(event())).rejects.toThrow('secrets unreachable');
     expect(await handler(event())).toMatchObject({ statusCode: 200 });
     expect(await handler(event())).toMatchObject({ statusCode: 200 });
-    expect(await handler(RESUME_OPEN_EVENT)).toEqual({ resumed: 1 });
+    expect(await handler(RESUME_OPEN_EVENT)).toEqual({ resumed: 1, rollouts: 2 });
     expect(builds).toBe(2);
     await app.close();
   });

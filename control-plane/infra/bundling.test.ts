@@ -166,6 +166,6 @@ describe('API function bundle', () => {
     expect(results.admin.body).toMatch(/^\{"tiers":\[\{"name":"basic"/);
     expect(results.logo).toMatchObject({ statusCode: 200, headers: { 'content-type': 'image/svg+xml' } });
     expect(results.ui.statusCode).toBe(200);
-    expect(results.resume).toEqual({ resumed: 0 });
+    expect(results.resume).toEqual({ resumed: 0, rollouts: 0 });
   });
 });

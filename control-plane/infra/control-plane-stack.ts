@@ -116,6 +116,7 @@ export class ControlPlaneStack extends Stack {
     });
     this.registry.grantReadWrite(this.workflows.taskRole);
     this.tenantAccess.grantTenantLifecycle(this.workflows.taskRole);
+    this.workflows.grantRolloutControl(this.workflows.taskRole, { startsUpdates: true });
 
     this.tenantAccess.addPreTokenTrigger(settings.bundling, TierCatalog.load(settings.tierCatalogFile));
 

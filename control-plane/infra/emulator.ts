@@ -102,7 +102,12 @@ export function adaptControlPlaneForEmulator(aws: CfnTemplate): {
       }
     }
     if (resource.Type === 'AWS::StepFunctions::StateMachine' && props.DefinitionSubstitutions) {
-      props.DefinitionString = { 'Fn::Sub': [props.DefinitionString, props.DefinitionSubstitutions] };
+      // moto applies each mapping with Python's string.Template, which reads `$$` as an escaped
+      // `$` (CloudFormation does not): each `$$` is doubled once per mapping, so context-object
+      // paths (`$$.Map.Item.Value`, the rollout machine's) reach the state machine as written.
+      const mappings = Object.keys(props.DefinitionSubstitutions as Record<string, unknown>).length;
+      const escaped = String(props.DefinitionString).replaceAll('$$', () => '$$'.repeat(2 ** mappings));
+      props.DefinitionString = { 'Fn::Sub': [escaped, props.DefinitionSubstitutions] };
       delete props.DefinitionSubstitutions;
       adaptation.substitutedDefinitions.push(id);
     }

@@ -19,6 +19,7 @@ import { registryTableDefinition } from '../../core/registry/table.js';
 import type { CfnTemplate } from '../../templates/types.js';
 import { testClients, uniqueName } from '../../test/support/aws.js';
 import { definitionText, substitute } from '../../workflows/definitions/index.js';
+import { rolloutDefinitionText } from '../../workflows/rollouts/definition.js';
 import {
   adaptControlPlaneForEmulator,
   adaptPlatformForEmulator,
@@ -112,8 +113,8 @@ describe('the control plane deploys to moto', () => {
   it('the emulator adaptation changes only what moto cannot take', () => {
     const body = JSON.parse(controlPlaneBody) as CfnTemplate;
     expect(body.Parameters?.BootstrapVersion).toBeUndefined();
-    // One machine per operation type, and the scheduled reconcile machine.
-    expect(adaptation.substitutedDefinitions).toHaveLength(OPERATION_TYPES.length + 1);
+    // One machine per operation type, the scheduled reconcile machine and the rollout machine.
+    expect(adaptation.substitutedDefinitions).toHaveLength(OPERATION_TYPES.length + 2);
     expect(Object.values(adaptation.placeholders)).toEqual(
       expect.arrayContaining(['AWS::Cognito::UserPool', 'AWS::ApiGatewayV2::Api', 'AWS::CloudWatch::Alarm']),
     );
@@ -145,12 +146,13 @@ describe('the control plane deploys to moto', () => {
         .StackResources ?? [];
     const created = (type: string) =>
       resources.filter((r) => r.ResourceType === type && r.ResourceStatus === 'CREATE_COMPLETE').length;
-    expect(created('AWS::StepFunctions::StateMachine')).toBe(OPERATION_TYPES.length + 1);
+    expect(created('AWS::StepFunctions::StateMachine')).toBe(OPERATION_TYPES.length + 2);
     // The API, the task function and the tenant user pool's pre-token trigger.
     expect(created('AWS::Lambda::Function')).toBe(3);
     expect(created('AWS::DynamoDB::Table')).toBe(1);
-    // API, task, state machines, CloudFormation execution, the reconcile schedule, the pre-token trigger.
-    expect(created('AWS::IAM::Role')).toBe(6);
+    // API, task, lifecycle state machines, the rollout machine, CloudFormation execution, the
+    // reconcile schedule, the pre-token trigger.
+    expect(created('AWS::IAM::Role')).toBe(7);
   });
 
   it('the registry table is the registry layout, with deletion protection', async () => {
@@ -176,6 +178,13 @@ describe('the control plane deploys to moto', () => {
       const validation = aslValidator(JSON.parse(machine.definition!));
       expect(validation.isValid, validation.errorsText()).toBe(true);
     }
+    const rollout = await aws.sfn.send(
+      new DescribeStateMachineCommand({ stateMachineArn: `${outputs.StateMachineArnPrefix}rollout` }),
+    );
+    expect(rollout.name).toBe(`${prefix}-rollout`);
+    expect(rollout.definition).toBe(substitute(rolloutDefinitionText(), outputs.TaskFunctionArn!));
+    const validation = aslValidator(JSON.parse(rollout.definition!));
+    expect(validation.isValid, validation.errorsText()).toBe(true);
   });
 
   it('both stacks delete (DELETE_COMPLETE); the registry table outlives its stack', async () => {

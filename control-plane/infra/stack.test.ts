@@ -23,7 +23,9 @@ import {
 import { testSynth } from '../../test/support/control-plane.js';
 import { evaluate, type Statement } from '../../test/support/iam-eval.js';
 import { TierCatalog } from '../../tiers/catalog.js';
+import { TASK_FUNCTION_PLACEHOLDER } from '../../workflows/definitions/builder.js';
 import { definitionText } from '../../workflows/definitions/index.js';
+import { rolloutDefinitionText } from '../../workflows/rollouts/definition.js';
 import {
   CLOUDFORMATION_ROLE_ARN_VARIABLE,
   SECRET_ARN_VARIABLES,
@@ -131,8 +133,8 @@ describe('registry table', () => {
 
 describe('workflows', () => {
   it('one Standard state machine per operation, named <prefix>-<type>, running the local engine’s text', () => {
-    // One per operation, and the reconcile workflow (docs/reconcile.md).
-    cp.resourceCountIs('AWS::StepFunctions::StateMachine', OPERATION_TYPES.length + 1);
+    // One per operation, the reconcile workflow (docs/reconcile.md) and the rollout workflow.
+    cp.resourceCountIs('AWS::StepFunctions::StateMachine', OPERATION_TYPES.length + 2);
     const task = taskFunctionId();
     for (const type of OPERATION_TYPES) {
       const id = logicalId(
@@ -176,16 +178,97 @@ describe('workflows', () => {
   });
 
   it('the state machines invoke the task function and nothing else', () => {
+    // The lifecycle machines share a role; the rollout machine has its own (its Distributed Map).
     const roles = new Set(
       ofType(cpJson, 'AWS::StepFunctions::StateMachine').map(([, r]) => renderValue(r.Properties?.RoleArn)),
     );
-    expect(roles.size).toBe(1);
-    const roleId = [...roles][0]!.replace(/^\$\{|\.Arn\}$/g, '');
-    const invokes = policyStatements(cpJson).filter(
-      (s) => s.roles.includes(roleId) && actionsOf(s.statement).some((a) => a.startsWith('lambda:')),
+    expect(roles.size).toBe(2);
+    for (const role of roles) {
+      const roleId = role.replace(/^\$\{|\.Arn\}$/g, '');
+      const invokes = policyStatements(cpJson).filter(
+        (s) => s.roles.includes(roleId) && actionsOf(s.statement).some((a) => a.startsWith('lambda:')),
+      );
+      expect(invokes.map((s) => [actionsOf(s.statement), resourcesOf(s.statement)])).toEqual([
+        [['lambda:InvokeFunction'], [`\${${taskFunctionId()}.Arn}`]],
+      ]);
+    }
+  });
+});
+
+const ROLLOUT_MACHINE_ARN = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${PREFIX}-rollout`;
+const ROLLOUT_EXECUTIONS = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:${PREFIX}-rollout`;
+const rolloutMachineId = () =>
+  logicalId(cpJson, 'AWS::StepFunctions::StateMachine', (p) => p.StateMachineName === `${PREFIX}-rollout`);
+/** Every states:* action a role holds, with its resources. */
+const statesGrants = (roleId: string) =>
+  policyStatements(cpJson)
+    .filter((s) => s.roles.includes(roleId))
+    .flatMap((s) =>
+      actionsOf(s.statement)
+        .filter((a) => a.startsWith('states:'))
+        .map((a) => [a, resourcesOf(s.statement).sort()] as const),
+    )
+    .sort(([a], [b]) => a.localeCompare(b));
+const roleOf = (resourceId: string) =>
+  renderValue(
+    cpJson.Resources[resourceId]!.Properties!.Role ?? cpJson.Resources[resourceId]!.Properties!.RoleArn,
+  ).replace(/^\$\{|\.Arn\}$/g, '');
+
+describe('rollout workflow (docs/rollouts.md)', () => {
+  it('is <prefix>-rollout, Standard, running the embedded engine’s text, logged, traced and alarmed', () => {
+    const props = cpJson.Resources[rolloutMachineId()]!.Properties!;
+    expect(props.StateMachineType).toBe('STANDARD');
+    expect(props.DefinitionString).toBe(rolloutDefinitionText());
+    expect(props.DefinitionSubstitutions).toEqual({
+      TaskFunctionArn: { 'Fn::GetAtt': [taskFunctionId(), 'Arn'] },
+    });
+    expect(props.TracingConfiguration).toEqual({ Enabled: true });
+    expect(props.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    cp.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: rolloutMachineId() } }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+  });
+
+  it('runs each wave as a DISTRIBUTED Map of STANDARD child executions, its concurrency and tolerance from the plan', () => {
+    const definition = JSON.parse(String(cpJson.Resources[rolloutMachineId()]!.Properties!.DefinitionString));
+    const maps = Object.entries(definition.States as Record<string, Record<string, unknown>>).filter(
+      ([, state]) => state.Type === 'Map',
     );
-    expect(invokes.map((s) => [actionsOf(s.statement), resourcesOf(s.statement)])).toEqual([
-      [['lambda:InvokeFunction'], [`\${${taskFunctionId()}.Arn}`]],
+    expect(maps.map(([name]) => name)).toEqual(['RunWave']);
+    const [, map] = maps[0]!;
+    expect(map).toMatchObject({
+      ItemsPath: '$.plan.items',
+      MaxConcurrencyPath: '$.plan.maxConcurrency',
+      ToleratedFailureCountPath: '$.plan.toleratedFailures',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+    // Every Task invokes the task function, dispatched there by `task` (isRolloutTask).
+    const tasks = [
+      ...Object.values(definition.States as Record<string, Record<string, unknown>>),
+      ...Object.values((map.ItemProcessor as { States: Record<string, Record<string, unknown>> }).States),
+    ].filter((state) => state.Type === 'Task');
+    expect(tasks.length).toBe(3);
+    for (const task of tasks) expect(task.Resource).toBe(TASK_FUNCTION_PLACEHOLDER);
+  });
+
+  it('its role starts child executions on its own machine and describes and stops only its executions', () => {
+    expect(statesGrants(roleOf(rolloutMachineId()))).toEqual([
+      ['states:DescribeExecution', [`${ROLLOUT_EXECUTIONS}/*`, `${ROLLOUT_EXECUTIONS}:*`]],
+      ['states:StartExecution', [ROLLOUT_MACHINE_ARN]],
+      ['states:StopExecution', [`${ROLLOUT_EXECUTIONS}/*`, `${ROLLOUT_EXECUTIONS}:*`]],
+    ]);
+  });
+
+  it('the task function starts update-template and rollback executions: its prefix and grants', () => {
+    const env = fnEnv(cpJson, taskFunctionId());
+    const prefix = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${PREFIX}-`;
+    expect(renderValue(env.STATE_MACHINE_ARN_PREFIX)).toBe(prefix);
+    expect(statesGrants(roleOf(taskFunctionId()))).toEqual([
+      ['states:DescribeExecution', [`${ROLLOUT_EXECUTIONS}:*`]],
+      ['states:StartExecution', [ROLLOUT_MACHINE_ARN, `${prefix}update-template`].sort()],
+      ['states:StopExecution', [`${ROLLOUT_EXECUTIONS}:*`]],
     ]);
   });
 });
@@ -261,15 +344,27 @@ describe('functions', () => {
       expect(renderValue(env[variable])).toMatch(/^\$\{/);
   });
 
-  it('the API role starts executions and reads none: operation status comes from the registry', () => {
-    const apiRole = renderValue(cpJson.Resources[apiFunctionId()]!.Properties!.Role).replace(
-      /^\$\{|\.Arn\}$/g,
-      '',
+  it('the API role starts executions and reads none of the lifecycle ones; of rollouts it supersedes the last', () => {
+    const grants = statesGrants(roleOf(apiFunctionId()));
+    // Operation status comes from the registry; a resume stops a rollout's draining execution.
+    expect(grants.map(([action]) => action)).toEqual([
+      'states:DescribeExecution',
+      'states:StartExecution',
+      'states:StartExecution',
+      'states:StopExecution',
+    ]);
+    const machines = OPERATION_TYPES.map((type) => ({
+      Ref: logicalId(
+        cpJson,
+        'AWS::StepFunctions::StateMachine',
+        (p) => p.StateMachineName === `${PREFIX}-${type}`,
+      ),
+    }));
+    expect(grants.filter(([a]) => a === 'states:StartExecution').map(([, r]) => r)).toEqual(
+      expect.arrayContaining([machines.map((m) => renderValue(m)).sort(), [ROLLOUT_MACHINE_ARN]]),
     );
-    const states = policyStatements(cpJson)
-      .filter((s) => s.roles.includes(apiRole))
-      .flatMap((s) => actionsOf(s.statement).filter((a) => a.startsWith('states:')));
-    expect(states).toEqual(['states:StartExecution']);
+    for (const [action, resources] of grants)
+      if (action !== 'states:StartExecution') expect(resources).toEqual([`${ROLLOUT_EXECUTIONS}:*`]);
   });
 
   it('the API is an HTTP API whose default route is the API function, with access logs', () => {

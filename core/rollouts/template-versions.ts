@@ -25,7 +25,16 @@ export interface VersionBody {
   readonly templateUrl?: string | undefined;
 }
 
+/** Bodies kept in memory per process: a rollout reads its one or two versions on every poll. */
+const CACHED_BODIES = 16;
+
 export class TemplateVersionStore {
+  /**
+   * A version's body never changes (its id is the body's hash, and it is written once), so it is
+   * read from the registry once per process: every stack-update poll asked for it again.
+   */
+  private readonly bodies = new Map<string, VersionBody>();
+
   constructor(private readonly io: RegistryIo) {}
 
   /** Records the version (once) and makes it the latest of its isolation model. */
@@ -81,6 +90,9 @@ export class TemplateVersionStore {
 
   /** The body a stack update sends; UNKNOWN_TEMPLATE_VERSION when the version was never registered. */
   async body(isolation: Isolation, versionId: string): Promise<VersionBody> {
+    const key = `${isolation}/${versionId}`;
+    const cached = this.bodies.get(key);
+    if (cached) return cached;
     const out = await this.io.db.send(
       new GetCommand({ TableName: this.io.tableName, Key: templateVersionKey(isolation, versionId) }),
     );
@@ -89,7 +101,10 @@ export class TemplateVersionStore {
         'UNKNOWN_TEMPLATE_VERSION',
         `no ${isolation} template version ${versionId} is registered`,
       );
-    return { body: out.Item.body, templateUrl: out.Item.templateUrl as string | undefined };
+    const body = { body: out.Item.body, templateUrl: out.Item.templateUrl as string | undefined };
+    if (this.bodies.size >= CACHED_BODIES) this.bodies.delete(this.bodies.keys().next().value!);
+    this.bodies.set(key, body);
+    return body;
   }
 
   async latest(isolation: Isolation): Promise<string | undefined> {

@@ -97,3 +97,8 @@ export function rolloutDefinition(): AslDefinition {
     },
   };
 }
+
+/** The definition as deployed (CDK's DefinitionString; `${TaskFunctionArn}` substituted by CloudFormation). */
+export function rolloutDefinitionText(): string {
+  return JSON.stringify(rolloutDefinition(), null, 2);
+}

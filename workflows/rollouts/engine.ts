@@ -3,6 +3,7 @@ import type { RolloutStore } from '../../core/rollouts/store.js';
 import { substitute } from '../definitions/index.js';
 import { LOCAL_TASK_ARN } from '../engine/local.js';
 import { rolloutDefinition } from './definition.js';
+import type { RolloutEngine } from './stepfunctions-engine.js';
 import type { RolloutTaskInput } from './tasks.js';
 
 export interface RolloutEngineOptions {
@@ -20,7 +21,7 @@ export interface RolloutEngineOptions {
  * where a crashed one stopped. One execution per rollout per process; a resume that arrives while
  * the last execution drains starts a new one as soon as it ends.
  */
-export class LocalRolloutEngine {
+export class LocalRolloutEngine implements RolloutEngine {
   private readonly machine: StateMachine;
   private readonly waits: Record<string, number>;
   private readonly tasks: string[];

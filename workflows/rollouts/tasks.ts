@@ -300,34 +300,37 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
     waitSeconds: wait,
   });
   const tenantId = input.tenantId ?? '';
-  let rollout = await deps.store.require(input.rolloutId);
-  let progress = await deps.store.tenant(rollout.rolloutId, tenantId);
+  const view = await deps.store.itemView(input.rolloutId, tenantId);
+  let { rollout, progress } = view;
   if (progress && isProgressEnded(progress.status)) return answer(true, progress.status, progress.status);
   if (!progress || progress.status === 'busy') {
     const wave = rollout.waves.findIndex((w) => w.tenantIds.includes(tenantId));
     if (rollout.status !== 'RUNNING' || wave !== rollout.currentWave)
       return answer(true, `rollout ${rollout.status}`, 'halted');
-    const tenant = await deps.registry.getTenant(tenantId);
+    const { tenant } = view;
     const isolation = (tenant?.isolation ?? 'pool') as Isolation;
-    const admitted = await deps.store.admit(
-      {
-        rolloutId: rollout.rolloutId,
-        tenantId,
-        wave,
-        status: 'running',
-        toVersion: rollout.tenantTargets?.[tenantId] ?? rollout.targets[isolation] ?? '',
-        ...(tenant?.templateVersion ? { fromVersion: tenant.templateVersion } : {}),
-        busyPasses: progress?.busyPasses ?? 0,
-        pass: rollout.passes,
-        startedAt: now(deps),
-      },
+    const candidate: RolloutTenant = {
+      rolloutId: rollout.rolloutId,
+      tenantId,
       wave,
-    );
+      status: 'running',
+      toVersion: rollout.tenantTargets?.[tenantId] ?? rollout.targets[isolation] ?? '',
+      ...(tenant?.templateVersion ? { fromVersion: tenant.templateVersion } : {}),
+      busyPasses: progress?.busyPasses ?? 0,
+      pass: rollout.passes,
+      startedAt: now(deps),
+    };
+    const admitted = await deps.store.admit(candidate, wave);
     if (admitted === 'refused') {
       rollout = await deps.store.require(rollout.rolloutId);
       if (rollout.status !== 'RUNNING' || rollout.currentWave !== wave)
         return answer(true, `rollout ${rollout.status}`, 'halted');
       return answer(false, 'waiting for a rollout slot (concurrency or failure budget)');
+    }
+    if (admitted === 'admitted') {
+      // What admit wrote, so not read again; and no update can have started for it yet, so the
+      // audit trail is not searched either (an AWS request each saved per tenant).
+      return runUpdate(deps, rollout, candidate, answer, tenant);
     }
     progress = await deps.store.tenant(rollout.rolloutId, tenantId);
     if (!progress || isProgressEnded(progress.status))
@@ -336,16 +339,21 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
   return runUpdate(deps, rollout, progress, answer);
 }
 
+/**
+ * A running tenant's update: started once, then awaited. `admittedWith` is the tenant as read just
+ * before this call admitted it: no update can have started for it, and it is not read again.
+ */
 async function runUpdate(
   deps: RolloutTaskDeps,
   rollout: Rollout,
   progress: RolloutTenant,
   answer: (done: boolean, detail: string, outcome?: string) => ItemAnswer,
+  admittedWith?: Tenant | undefined,
 ): Promise<ItemAnswer> {
   const { tenantId } = progress;
   let operationId = progress.operationId;
   if (!operationId) {
-    const tenant = await deps.registry.getTenant(tenantId);
+    const tenant = admittedWith ?? (await deps.registry.getTenant(tenantId));
     if (!tenant || tenant.state === 'OFFBOARDED' || tenant.state === 'OFFBOARDING') {
       await deps.store.finish(progress, 'failed', {
         error: { code: 'TENANT_NOT_FOUND', message: `tenant ${tenantId} is gone or leaving` },
@@ -353,7 +361,7 @@ async function runUpdate(
       return answer(true, 'tenant gone', 'failed');
     }
     // After a crash: the update this rollout started before its id was recorded.
-    operationId = await findStartedUpdate(deps, tenant, rollout.rolloutId);
+    operationId = admittedWith ? undefined : await findStartedUpdate(deps, tenant, rollout.rolloutId);
     if (!operationId) {
       const current = tenant.stacks.find((s) => s.role === 'current');
       if (current?.templateVersion === progress.toVersion && tenant.templateVersion === progress.toVersion) {

@@ -110,6 +110,7 @@ export class Api extends ResourceGroup {
     });
     props.registry.grantReadWrite(this.role);
     props.workflows.grantStartExecution(this.role);
+    props.workflows.grantRolloutControl(this.role);
     this.adminKey.grantRead(this.role);
     this.webhookSecret.grantRead(this.role);
     // Cost per tenant (GET /v1/costs): Cost Explorer has no resource-level permissions.
@@ -206,7 +207,7 @@ export class Api extends ResourceGroup {
 
     new events.Rule(this, 'ResumeOpenOperations', {
       description:
-        'Restarts operations whose workflow start was lost (idempotent: execution name = operation id)',
+        'Restarts operations and RUNNING rollouts whose workflow start was lost (idempotent: execution names from their ids)',
       schedule: events.Schedule.rate(Duration.minutes(10)),
       targets: [
         new targets.LambdaFunction(this.function, {

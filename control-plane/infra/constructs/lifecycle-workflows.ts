@@ -10,7 +10,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { OPERATION_TYPES, type OperationType } from '../../../core/lifecycle.js';
-import { definitionText, reconcileDefinition } from '../../../workflows/index.js';
+import {
+  definitionText,
+  ROLLOUT_MACHINE,
+  reconcileDefinition,
+  rolloutDefinitionText,
+} from '../../../workflows/index.js';
 import {
   CLOUDFORMATION_ROLE_ARN_VARIABLE,
   TASK_TEMPLATE_CACHE_DIR,
@@ -24,6 +29,9 @@ import { ResourceGroup } from './resource-group.js';
 
 /** How often AWS reconciles (locally RECONCILE_INTERVAL_SECONDS): hourly, a run of 1,000 tenants takes minutes. */
 export const RECONCILE_SCHEDULE = 'rate(1 hour)';
+
+/** Construct id of the rollout state machine (docs/rollouts.md). */
+export const ROLLOUT_WORKFLOW_ID = 'RolloutWorkflow';
 
 /** Construct id of each operation's state machine (ids are a contract: renaming one replaces it). */
 export const WORKFLOW_IDS: Readonly<Record<OperationType, string>> = {
@@ -67,12 +75,18 @@ export class LifecycleWorkflows extends ResourceGroup {
   readonly stateMachineArnPrefix: string;
   /** The reconcile workflow, started by its schedule (not an operation: no API starts it). */
   readonly reconcileMachine: sfn.StateMachine;
+  /** Fleet rollouts: `<prefix>-rollout`, a Distributed Map over each wave's tenants. */
+  readonly rolloutMachine: sfn.StateMachine;
+  /** The rollout machine's ARN, built from its name (a policy naming the resource would be a cycle). */
+  readonly rolloutMachineArn: string;
+  private readonly rolloutMachineName: string;
 
   constructor(scope: Construct, id: string, props: LifecycleWorkflowsProps) {
     super(scope, id);
     const { settings } = props;
     const { prefix } = settings;
 
+    this.stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${prefix}-`;
     const taskLogs = new logs.LogGroup(this, 'TaskLogs', { retention: logs.RetentionDays.SIX_MONTHS });
     this.taskRole = new iam.Role(this, 'TaskRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -96,6 +110,8 @@ export class LifecycleWorkflows extends ResourceGroup {
       environment: {
         ...props.environment,
         TEMPLATE_CACHE_DIR: TASK_TEMPLATE_CACHE_DIR,
+        // A rollout's tasks start update-template executions (and a rollback's rollout execution).
+        STATE_MACHINE_ARN_PREFIX: this.stateMachineArnPrefix,
         [CLOUDFORMATION_ROLE_ARN_VARIABLE]: props.tenantStackRole.role.roleArn,
         [TENANT_ROLE_BOUNDARY_ARN_VARIABLE]: props.tenantStackRole.boundary.managedPolicyArn,
         ACCOUNT_ROLE_NAME: settings.accountRoleName,
@@ -182,12 +198,84 @@ export class LifecycleWorkflows extends ResourceGroup {
       flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 5 },
       target: { arn: this.reconcileMachine.stateMachineArn, roleArn: scheduleRole.roleArn, input: '{}' },
     });
-    this.stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${prefix}-`;
     Validations.of(workflowRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'Added by the StateMachine construct for execution logging (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray tracing: these actions have no resource-level permissions.',
     });
+
+    // Fleet rollouts (docs/rollouts.md): PlanWave → RunWave (a Distributed Map, one child
+    // execution per tenant) → PlanWave …, the text the embedded engine runs. Children are STANDARD:
+    // an item polls its tenant's stack update for as long as CloudFormation takes (a silo's RDS
+    // change runs past EXPRESS's 5-minute limit), and runs exactly once.
+    const rolloutName = `${prefix}-${ROLLOUT_MACHINE}`;
+    this.rolloutMachineName = rolloutName;
+    // Pseudo parameters, not the stack's env: cdk-nag's acknowledgements name <AWS::Region> either way.
+    this.rolloutMachineArn = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${rolloutName}`;
+    const rolloutRole = new iam.Role(this, 'RolloutWorkflowRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: `The ${prefix} control plane's rollout state machine (Distributed Map)`,
+    });
+    rolloutRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeTaskFunction',
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.taskFunction.functionArn],
+      }),
+    );
+    // A Distributed Map starts its child executions on its own state machine, and describes and
+    // stops them (Step Functions' "IAM policies for using Distributed Map states").
+    rolloutRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DistributedMapChildren',
+        actions: ['states:StartExecution'],
+        resources: [this.rolloutMachineArn],
+      }),
+    );
+    rolloutRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DistributedMapChildExecutions',
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: rolloutExecutionArns(rolloutName),
+      }),
+    );
+    const rolloutLogs = new logs.LogGroup(this, `${ROLLOUT_WORKFLOW_ID}Logs`, {
+      retention: logs.RetentionDays.ONE_YEAR,
+    });
+    this.rolloutMachine = new sfn.StateMachine(this, ROLLOUT_WORKFLOW_ID, {
+      stateMachineName: rolloutName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(rolloutDefinitionText()),
+      definitionSubstitutions: { TaskFunctionArn: this.taskFunction.functionArn },
+      role: rolloutRole,
+      logs: { destination: rolloutLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    Validations.of(rolloutRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Added by the StateMachine construct for execution logging (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray tracing: these actions have no resource-level permissions.',
+    });
+    // cdk-nag names a finding by the resource as written, pseudo parameters as <AWS::…>.
+    for (const pattern of [`${rolloutName}:*`, `${rolloutName}/*`])
+      Validations.of(rolloutRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${pattern}]`,
+        reason:
+          "Execution names are chosen at run time (a rollout's id, the Map Run's child ids): the wildcard stays within this state machine's executions.",
+      });
+    new cloudwatch.Alarm(this, `${ROLLOUT_WORKFLOW_ID}Failed`, {
+      alarmName: `${prefix}-${ROLLOUT_MACHINE}-executions-failed`,
+      alarmDescription:
+        'A rollout execution failed: the rollout record says where it stopped (GET /v1/rollouts/{id}); the resume schedule starts the next execution.',
+      metric: this.rolloutMachine.metricFailed({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
 
     new cloudwatch.Alarm(this, 'TaskFunctionErrors', {
       alarmName: `${prefix}-task-function-errors`,
@@ -214,4 +302,43 @@ export class LifecycleWorkflows extends ResourceGroup {
       }),
     );
   }
+
+  /**
+   * Starting rollout executions, and on a resume describing and stopping the previous one
+   * (StepFunctionsRolloutEngine): the API function, and the task function, whose rollout tasks
+   * start a rollback's rollout and each tenant's update-template execution.
+   */
+  grantRolloutControl(role: iam.Role, options: { startsUpdates?: boolean } = {}): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'StartRollouts',
+        actions: ['states:StartExecution'],
+        resources: [
+          this.rolloutMachineArn,
+          // By ARN, not by reference: the task function's policy naming a machine that names the
+          // task function would be a dependency cycle.
+          ...(options.startsUpdates ? [`${this.stateMachineArnPrefix}update-template`] : []),
+        ],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SupersedeRolloutExecutions',
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [rolloutExecutionArns(this.rolloutMachineName)[0]!],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.rolloutMachineName}:*]`,
+      reason:
+        "A rollout's execution names come from its id at run time (rolloutExecutionName): the wildcard stays within the rollout state machine's executions.",
+    });
+  }
+}
+
+/** The rollout machine's executions (`<name>:<id>`) and its Map Runs' child executions (`<name>/<label>:<id>`). */
+function rolloutExecutionArns(name: string): string[] {
+  const arn = (resourceName: string) =>
+    `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${resourceName}`;
+  return [arn(`${name}:*`), arn(`${name}/*`)];
 }
