@@ -101,6 +101,29 @@ async function plainUpdates(cp: ControlPlane, tenants: readonly Tenant[], templa
   }
 }
 
+/**
+ * The same update-template operations, `k` at a time through a plain worker pool, no rollout: what
+ * the endpoint allows at that concurrency (moto serves one request at a time, so K updates at once
+ * do not take one update's time). Wall ms.
+ */
+async function plainConcurrentUpdates(
+  cp: ControlPlane,
+  tenants: readonly Tenant[],
+  templateVersion: string,
+  k: number,
+): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < tenants.length) {
+      const t = tenants[next++]!;
+      await plainUpdates(cp, [t], templateVersion);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(k, tenants.length) }, worker));
+  return performance.now() - t0;
+}
+
 let revision = 0;
 /** Registers a new pool version: the code's template with a revision mark in its Description. */
 async function newPoolVersion(cp: ControlPlane): Promise<string> {
@@ -348,6 +371,14 @@ export async function benchRollout(
       `  control-plane CPU ${round3(cpuMsPerUpdate)} ms per update (this process); peak RSS ${Math.round(peakRssMb)} MB; moto CPU ${motoCpuSeconds ?? 'n/a'} s over the ${round3(ms / 1000)} s rollout (moto is single-threaded: near the wall time, it is the bound)`,
     );
 
+    // The same fleet updated K at a time with no rollout around the updates: the rollout's own cost
+    // at the concurrency this endpoint really gives (ratio 1 = the rollout adds nothing).
+    const plainK = await plainConcurrentUpdates(cp, main, await newPoolVersion(cp), K);
+    const endpointRatio = ms / plainK;
+    log(
+      `  the same ${main.length} updates ${K} at a time without a rollout: ${round3(plainK / 1000)} s; rollout ÷ that ${round3(endpointRatio)}`,
+    );
+
     // 10% of the updates fail; the budget (5%) is reached half-way through them.
     await newPoolVersion(cp);
     main.forEach((t, i) => {
@@ -380,6 +411,8 @@ export async function benchRollout(
       peakInFlight,
       wallMs: Math.round(ms),
       idealMs: Math.round(ideal),
+      plainConcurrentMs: Math.round(plainK),
+      endpointRatio: round3(endpointRatio),
       cpuMsPerUpdate: round3(cpuMsPerUpdate),
       requestsPerUpdate: {
         plain: plain.perUpdate,
