@@ -28,6 +28,37 @@ export function TableWrap({ label, children }: { label: string; children: Compon
   );
 }
 
+/** A table's one row when it has none: `text`, once loading is over. */
+export function EmptyRow({ shown, columns, text }: { shown: boolean; columns: number; text: string }) {
+  if (!shown) return null;
+  return (
+    <tr>
+      <td colSpan={columns} class="muted">
+        {text}
+      </td>
+    </tr>
+  );
+}
+
+/** Previous / Next under a paged table (cursor pages or numbered pages alike). */
+export function Pager(props: {
+  label: ComponentChildren;
+  onPrevious?: (() => void) | undefined;
+  onNext?: (() => void) | undefined;
+}) {
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" disabled={!props.onPrevious} onClick={props.onPrevious}>
+        Previous
+      </button>
+      <span>{props.label}</span>
+      <button type="button" disabled={!props.onNext} onClick={props.onNext}>
+        Next
+      </button>
+    </nav>
+  );
+}
+
 export const seconds = (ms: number) => `${(Math.max(ms, 0) / 1000).toFixed(1)}s`;
 
 export function duration(start: string, end: string | undefined, now: number): string {

@@ -3,7 +3,7 @@ import type { CostReport, TenantCost, TenantCostPeriod } from '../../../../core/
 import { api } from '../api.js';
 import { BarChart, ColumnChart } from '../charts.js';
 import { useSession } from '../session.js';
-import { ErrorBox, TableWrap, useLoad } from '../ui.js';
+import { EmptyRow, ErrorBox, TableWrap, useLoad } from '../ui.js';
 import type { Tier } from './tiers.js';
 
 /**
@@ -273,13 +273,7 @@ export function CostPage({ from, to, granularity }: { from?: string; to?: string
                   </td>
                 </tr>
               ))}
-              {r.tenants.length === 0 ? (
-                <tr>
-                  <td colSpan={8} class="muted">
-                    no tenant cost in this range
-                  </td>
-                </tr>
-              ) : null}
+              <EmptyRow shown={r.tenants.length === 0} columns={8} text="no tenant cost in this range" />
             </tbody>
           </TableWrap>
           {tenant ? (

@@ -5,7 +5,7 @@ import type { Orphan, ReconcileRun } from '../../../../core/reconcile/store.js';
 import type { Tenant } from '../../../../core/registry/records.js';
 import { api } from '../api.js';
 import { useSession } from '../session.js';
-import { Badge, ErrorBox, TableWrap, useLoad } from '../ui.js';
+import { Badge, EmptyRow, ErrorBox, Pager, TableWrap, useLoad } from '../ui.js';
 
 /**
  * Health and drift (docs/reconcile.md): what the last reconcile found, over a page of tenants at a
@@ -398,13 +398,7 @@ export function HealthPage() {
               ))}
             </tr>
           ))}
-          {classes.length === 0 && !data.loading ? (
-            <tr>
-              <td colSpan={4} class="muted">
-                no findings
-              </td>
-            </tr>
-          ) : null}
+          <EmptyRow shown={classes.length === 0 && !data.loading} columns={4} text="no findings" />
         </tbody>
       </TableWrap>
       <h2>Tenants</h2>
@@ -440,28 +434,14 @@ export function HealthPage() {
               </td>
             </tr>
           ))}
-          {rows.length === 0 && !data.loading ? (
-            <tr>
-              <td colSpan={7} class="muted">
-                no tenants
-              </td>
-            </tr>
-          ) : null}
+          <EmptyRow shown={rows.length === 0 && !data.loading} columns={7} text="no tenants" />
         </tbody>
       </TableWrap>
-      <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <span>page {cursors.length}</span>
-        <button
-          type="button"
-          disabled={!data.value?.nextCursor}
-          onClick={() => setCursors([...cursors, data.value!.nextCursor!])}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager
+        label={`page ${cursors.length}`}
+        onPrevious={cursors.length < 2 ? undefined : () => setCursors(cursors.slice(0, -1))}
+        onNext={data.value?.nextCursor ? () => setCursors([...cursors, data.value!.nextCursor!]) : undefined}
+      />
       <h2>Findings</h2>
       <FindingsTable label="Findings" findings={findings.filter((f) => showInfo || f.severity !== 'info')} />
       {session.may('GET', '/v1/orphans') ? <Orphans refresh={refresh} /> : null}

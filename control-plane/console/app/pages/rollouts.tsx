@@ -9,7 +9,7 @@ import type { Rollout, RolloutTenant, WaveProgress } from '../../../../core/roll
 import { api, followEvents } from '../api.js';
 import { ProgressBar } from '../charts.js';
 import { useSession } from '../session.js';
-import { Badge, ErrorBox, TableWrap, useLoad } from '../ui.js';
+import { Badge, EmptyRow, ErrorBox, Pager, TableWrap, useLoad } from '../ui.js';
 import type { Tier } from './tiers.js';
 
 /**
@@ -273,26 +273,14 @@ export function RolloutsPage() {
               <td>{new Date(r.createdAt).toLocaleString()}</td>
             </tr>
           ))}
-          {views.length === 0 && !list.loading ? (
-            <tr>
-              <td colSpan={6} class="muted">
-                no rollouts
-              </td>
-            </tr>
-          ) : null}
+          <EmptyRow shown={views.length === 0 && !list.loading} columns={6} text="no rollouts" />
         </tbody>
       </TableWrap>
-      <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
-          Previous
-        </button>
-        <span>
-          page {page + 1} of {pages}
-        </span>
-        <button type="button" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-          Next
-        </button>
-      </nav>
+      <Pager
+        label={`page ${page + 1} of ${pages}`}
+        onPrevious={page === 0 ? undefined : () => setPage(page - 1)}
+        onNext={page + 1 >= pages ? undefined : () => setPage(page + 1)}
+      />
     </div>
   );
 }

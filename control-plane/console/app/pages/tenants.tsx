@@ -3,7 +3,7 @@ import { TENANT_STATES } from '../../../../core/lifecycle.js';
 import type { Tenant } from '../../../../core/registry/records.js';
 import { api } from '../api.js';
 import { useSession } from '../session.js';
-import { Badge, ErrorBox, TableWrap, useLoad } from '../ui.js';
+import { Badge, EmptyRow, ErrorBox, Pager, TableWrap, useLoad } from '../ui.js';
 import type { Tier } from './tiers.js';
 
 type Page = { items: Tenant[]; nextCursor: string | null };
@@ -250,28 +250,14 @@ export function TenantsPage() {
               <td>{new Date(t.createdAt).toLocaleString()}</td>
             </tr>
           ))}
-          {items.length === 0 && !page.loading ? (
-            <tr>
-              <td colSpan={6} class="muted">
-                no tenants
-              </td>
-            </tr>
-          ) : null}
+          <EmptyRow shown={items.length === 0 && !page.loading} columns={6} text="no tenants" />
         </tbody>
       </TableWrap>
-      <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <span>page {cursors.length}</span>
-        <button
-          type="button"
-          disabled={!page.value?.nextCursor}
-          onClick={() => setCursors([...cursors, page.value!.nextCursor!])}
-        >
-          Next
-        </button>
-      </nav>
+      <Pager
+        label={`page ${cursors.length}`}
+        onPrevious={cursors.length < 2 ? undefined : () => setCursors(cursors.slice(0, -1))}
+        onNext={page.value?.nextCursor ? () => setCursors([...cursors, page.value!.nextCursor!]) : undefined}
+      />
     </div>
   );
 }
