@@ -3,6 +3,7 @@ import type { ConfigPatch, ResolvedConfig } from '../../core/tenant-config/schem
 import { MERGE_PATCH_TYPE } from '../routes/tenant-config.js';
 import { type ParsedCommand, str, UsageError } from './args.js';
 import type { CommandEnv } from './commands.js';
+import { table } from './render.js';
 
 /**
  * `tenantctl config get|set <tenant>` (GET/PATCH /v1/tenants/:id/config) and `tenantctl quotas`
@@ -103,9 +104,9 @@ export async function configCommand(
 }
 
 export function renderQuotas(precheck: boolean, quotas: readonly QuotaView[]): string {
-  const rows = [
+  const rows = table(
     ['QUOTA', 'USAGE', 'LIMIT', 'HEADROOM', 'STATUS', 'NOTE'],
-    ...quotas.map((q) => [
+    quotas.map((q) => [
       q.quota,
       q.usage === null ? '-' : String(q.usage),
       q.limit === null ? '-' : `${q.limit}${q.limitSource === 'configured' ? ' (configured)' : ''}`,
@@ -113,17 +114,8 @@ export function renderQuotas(precheck: boolean, quotas: readonly QuotaView[]): s
       q.status,
       q.reason ?? '',
     ]),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-  return `${table}\n${precheck ? '' : 'quota pre-checks are off (QUOTA_PRECHECK=false): onboardings are not checked\n'}`;
+  );
+  return `${rows}${precheck ? '' : 'quota pre-checks are off (QUOTA_PRECHECK=false): onboardings are not checked\n'}`;
 }
 
 export async function quotasCommand(env: CommandEnv, { options: o }: ParsedCommand): Promise<number> {

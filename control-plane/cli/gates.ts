@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { GatesResponseSchema } from '../routes/gates.js';
 import type { ParsedCommand } from './args.js';
 import type { CommandEnv } from './commands.js';
+import { table } from './render.js';
 
 /**
  * `tenantctl gates`: the cross-process gates (GET /v1/gates, admin): per gate how many slots are
@@ -11,18 +12,6 @@ import type { CommandEnv } from './commands.js';
  */
 
 type Gates = z.output<typeof GatesResponseSchema>;
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return `${rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
-}
 
 export function renderGates({ gates }: Gates): string {
   const out: string[] = [];
@@ -50,10 +39,10 @@ export function renderGates({ gates }: Gates): string {
     ];
     if (rows.length)
       out.push(
-        table([
+        table(
           ['  HELD AS', 'OWNER', 'OPERATION', 'EXPIRES', ''],
-          ...rows.map(([a, ...r]) => [`  ${a}`, ...r]),
-        ]).trimEnd(),
+          rows.map(([a, ...r]) => [`  ${a}`, ...r]),
+        ).trimEnd(),
       );
   }
   return `${out.join('\n')}\n`;

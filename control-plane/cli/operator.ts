@@ -1,6 +1,7 @@
 import type { Operation } from '../../core/registry/records.js';
 import { intOption, type ParsedCommand, str, strings, UsageError } from './args.js';
 import type { CommandEnv, Started } from './commands.js';
+import { table } from './render.js';
 
 /**
  * The operator's commands (operator-commands.ts): API keys, operation history, tenant updates and
@@ -28,16 +29,6 @@ interface ApiKeyEvent {
 
 const printJson = (env: CommandEnv, value: unknown) =>
   env.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
-}
 
 const more = (nextCursor: string | null) => (nextCursor ? `more: --cursor ${nextCursor}\n` : '');
 

@@ -1,6 +1,7 @@
 import type { Rollout, RolloutTenant, WaveProgress } from '../../core/rollouts/records.js';
 import { intOption, type ParsedCommand, UsageError } from './args.js';
 import type { CommandEnv } from './commands.js';
+import { table } from './render.js';
 
 /**
  * `tenantctl rollout start|status|tenants|pause|resume|abort|list|budget`: the /v1/rollouts routes, with a
@@ -60,16 +61,7 @@ export function renderRolloutList(items: readonly Rollout[]): string {
     Object.values(r.targets).join(','),
     r.createdAt,
   ]);
-  const all = [['ROLLOUT', 'STATUS', 'DONE', 'FAILED', 'TARGET', 'CREATED'], ...rows];
-  const widths = all[0]!.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  return `${all
-    .map((row) =>
-      row
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return table(['ROLLOUT', 'STATUS', 'DONE', 'FAILED', 'TARGET', 'CREATED'], rows);
 }
 
 export function renderRolloutTenants(items: readonly RolloutTenant[]): string {
@@ -82,16 +74,7 @@ export function renderRolloutTenants(items: readonly RolloutTenant[]): string {
     t.operationId ?? '',
     t.error ? `${t.error.code}: ${t.error.message}` : '',
   ]);
-  const all = [['TENANT', 'WAVE', 'STATUS', 'VERSION', 'OPERATION', 'ERROR'], ...rows];
-  const widths = all[0]!.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  return `${all
-    .map((row) =>
-      row
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return table(['TENANT', 'WAVE', 'STATUS', 'VERSION', 'OPERATION', 'ERROR'], rows);
 }
 
 const list = (v: string | boolean | string[] | undefined) =>
