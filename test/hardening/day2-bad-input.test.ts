@@ -13,7 +13,8 @@ import { BAD_TENANT_REFS, expectCatalogued4xx, writesNothing, wrongType } from '
 /**
  * Bad input to the day-2 routes, generated with fast-check, each case invalid by construction:
  * rollouts (start, brake, pause/resume/abort), operation retry/cancel and history, tenant updates,
- * tenant users, reconcile, orphans, repair and credentials. Every answer is a 4xx with a catalogued
+ * tenant users, reconcile, orphans, repair and credentials, quotas by region and the event
+ * stream's filters. Every answer is a 4xx with a catalogued
  * code of that status (never a 5xx), and the registry table holds exactly the items it held before.
  * As bad-input.test.ts does for the onboarding routes.
  */
@@ -333,6 +334,42 @@ describe('generated bad input to the day-2 routes is refused with a catalogued 4
       }
       await expectRefused('repair with a body', send('POST', `/v1/tenants/${tenantId}/repair`, { force: 1 }));
     });
+  });
+
+  it('quotas by region and the event stream: bad or unallowed regions, bad rollout and operation ids', async () => {
+    const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+    const badRegion = fc.oneof(
+      fc.constantFrom(
+        'EU',
+        'us-east',
+        'eu-west-1a',
+        'US-EAST-1',
+        'ap-south-1',
+        'eu-central-9',
+        ...INJECTIONS,
+      ),
+      fc.string({ minLength: 1, maxLength: 20 }).filter((r) => !REGION.test(r)),
+    );
+    await unchanged(() =>
+      fc.assert(
+        fc.asyncProperty(
+          badRegion,
+          fc.oneof(badId('ro'), fc.constantFrom('ro_nope')),
+          badId('op'),
+          async (region, ro, op) => {
+            const q = (v: unknown) =>
+              encodeURIComponent(String(typeof v === 'string' ? v : JSON.stringify(v)));
+            await expectRefused(`quotas in ${region}`, send('GET', `/v1/quotas?region=${q(region)}`));
+            await expectRefused(`stream of rollout ${ro}`, send('GET', `/v1/events/stream?rollout=${q(ro)}`));
+            await expectRefused(
+              `stream of operation ${op}`,
+              send('GET', `/v1/events/stream?operation=${q(op)}`),
+            );
+          },
+        ),
+        runs(25),
+      ),
+    );
   });
 
   it('sent at least 300 generated cases', () => {
