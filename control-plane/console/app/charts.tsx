@@ -4,6 +4,8 @@
  * shows the same numbers in a table beside it, so nothing is only in the picture.
  */
 
+import type { ComponentChildren } from 'preact';
+
 export interface Datum {
   readonly label: string;
   readonly value: number;
@@ -11,6 +13,31 @@ export interface Datum {
 
 const describe = (data: readonly Datum[], format: (n: number) => string) =>
   data.map((d) => `${d.label} ${format(d.value)}`).join(', ');
+
+/** The figure every chart is drawn in: its numbers in words (aria-label, title), its caption. */
+function ChartFrame(props: {
+  title: string;
+  text: string;
+  width: number;
+  height: number;
+  children: ComponentChildren;
+}) {
+  const said = `${props.title}: ${props.text}`;
+  return (
+    <figure class="chart">
+      <svg
+        viewBox={`0 0 ${props.width} ${props.height}`}
+        role="img"
+        aria-label={said}
+        preserveAspectRatio="xMinYMin meet"
+      >
+        <title>{said}</title>
+        {props.children}
+      </svg>
+      <figcaption>{props.title}</figcaption>
+    </figure>
+  );
+}
 
 /** One horizontal bar per datum, labelled with its name and value (cost per tier). */
 export function BarChart({
@@ -31,32 +58,23 @@ export function BarChart({
   const max = Math.max(0, ...data.map((d) => d.value)) || 1;
   const height = data.length * row + 4;
   return (
-    <figure class="chart">
-      <svg
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={`${title}: ${describe(data, format)}`}
-        preserveAspectRatio="xMinYMin meet"
-      >
-        <title>{`${title}: ${describe(data, format)}`}</title>
-        {data.map((d, i) => {
-          const y = i * row + 2;
-          const w = d.value > 0 ? Math.max(2, (d.value / max) * span) : 0;
-          return (
-            <g class="chart-bar" key={d.label} data-label={d.label} data-value={d.value}>
-              <text x={labelWidth - 8} y={y + row / 2 + 5} text-anchor="end">
-                {d.label}
-              </text>
-              <rect x={labelWidth} y={y + 5} width={w} height={row - 10} rx="3" />
-              <text x={labelWidth + w + 6} y={y + row / 2 + 5} class="chart-value">
-                {format(d.value)}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
-      <figcaption>{title}</figcaption>
-    </figure>
+    <ChartFrame title={title} text={describe(data, format)} width={width} height={height}>
+      {data.map((d, i) => {
+        const y = i * row + 2;
+        const w = d.value > 0 ? Math.max(2, (d.value / max) * span) : 0;
+        return (
+          <g class="chart-bar" key={d.label} data-label={d.label} data-value={d.value}>
+            <text x={labelWidth - 8} y={y + row / 2 + 5} text-anchor="end">
+              {d.label}
+            </text>
+            <rect x={labelWidth} y={y + 5} width={w} height={row - 10} rx="3" />
+            <text x={labelWidth + w + 6} y={y + row / 2 + 5} class="chart-value">
+              {format(d.value)}
+            </text>
+          </g>
+        );
+      })}
+    </ChartFrame>
   );
 }
 
@@ -80,35 +98,26 @@ export function ColumnChart({
   // At most ~12 axis labels: a month of days would otherwise overlap.
   const every = Math.max(1, Math.ceil(data.length / 12));
   return (
-    <figure class="chart">
-      <svg
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={`${title}: ${describe(data, format)}`}
-        preserveAspectRatio="xMinYMin meet"
-      >
-        <title>{`${title}: ${describe(data, format)}`}</title>
-        <line x1={left} x2={width - left} y1={height - bottom} y2={height - bottom} class="chart-axis" />
-        {data.map((d, i) => {
-          const h = d.value > 0 ? Math.max(2, (d.value / max) * (height - bottom - top)) : 0;
-          const x = left + i * slot + slot * 0.15;
-          return (
-            <g class="chart-column" key={d.label} data-label={d.label} data-value={d.value}>
-              <rect x={x} y={height - bottom - h} width={slot * 0.7} height={h} rx="2" />
-              {i % every === 0 ? (
-                <text x={x + slot * 0.35} y={height - bottom + 16} text-anchor="middle">
-                  {d.label}
-                </text>
-              ) : null}
-            </g>
-          );
-        })}
-        <text x={width - left} y={14} text-anchor="end" class="chart-value">
-          max {format(max)}
-        </text>
-      </svg>
-      <figcaption>{title}</figcaption>
-    </figure>
+    <ChartFrame title={title} text={describe(data, format)} width={width} height={height}>
+      <line x1={left} x2={width - left} y1={height - bottom} y2={height - bottom} class="chart-axis" />
+      {data.map((d, i) => {
+        const h = d.value > 0 ? Math.max(2, (d.value / max) * (height - bottom - top)) : 0;
+        const x = left + i * slot + slot * 0.15;
+        return (
+          <g class="chart-column" key={d.label} data-label={d.label} data-value={d.value}>
+            <rect x={x} y={height - bottom - h} width={slot * 0.7} height={h} rx="2" />
+            {i % every === 0 ? (
+              <text x={x + slot * 0.35} y={height - bottom + 16} text-anchor="middle">
+                {d.label}
+              </text>
+            ) : null}
+          </g>
+        );
+      })}
+      <text x={width - left} y={14} text-anchor="end" class="chart-value">
+        max {format(max)}
+      </text>
+    </ChartFrame>
   );
 }
 

@@ -167,19 +167,7 @@ function StartRollout() {
         </label>
       </div>
       <div class="form-row">
-        <label>
-          Max concurrency <input name="maxConcurrency" type="number" min={1} max={1000} placeholder="10" />
-        </label>
-        <label>
-          Failure budget <input name="budget" type="number" min={0} step="any" placeholder="0" />
-        </label>
-        <label>
-          Budget unit
-          <select name="unit">
-            <option value="count">tenants</option>
-            <option value="percent">percent</option>
-          </select>
-        </label>
+        <BrakeFields maxConcurrency="10" budget="0" />
         <label>
           On failure
           <select name="onFailure">
@@ -340,27 +328,7 @@ function Controls({ view, onChange }: { view: View; onChange: () => void }) {
       ) : null}
       {brake ? (
         <form onSubmit={submitBrake} aria-label="Brake">
-          <label>
-            Max concurrency
-            <input
-              name="maxConcurrency"
-              type="number"
-              min={1}
-              max={1000}
-              placeholder={String(r.maxConcurrency)}
-            />
-          </label>
-          <label>
-            Failure budget
-            <input name="budget" type="number" min={0} step="any" placeholder={String(r.budget)} />
-          </label>
-          <label>
-            Budget unit
-            <select name="unit">
-              <option value="count">tenants</option>
-              <option value="percent">percent</option>
-            </select>
-          </label>
+          <BrakeFields maxConcurrency={String(r.maxConcurrency)} budget={String(r.budget)} />
           <button type="submit" disabled={busy}>
             Apply brake
           </button>
@@ -504,5 +472,27 @@ export function RolloutPage({ id }: { id: string }) {
         ))}
       </div>
     </div>
+  );
+}
+
+/** The brake's fields, in the start form and the brake form alike (placeholders: the current values). */
+function BrakeFields({ maxConcurrency, budget }: { maxConcurrency: string; budget: string }) {
+  return (
+    <>
+      <label>
+        Max concurrency
+        <input name="maxConcurrency" type="number" min={1} max={1000} placeholder={maxConcurrency} />
+      </label>
+      <label>
+        Failure budget <input name="budget" type="number" min={0} step="any" placeholder={budget} />
+      </label>
+      <label>
+        Budget unit
+        <select name="unit">
+          <option value="count">tenants</option>
+          <option value="percent">percent</option>
+        </select>
+      </label>
+    </>
   );
 }
