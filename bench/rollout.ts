@@ -263,6 +263,8 @@ async function seedFleet(
   return tenants;
 }
 
+const STOP_EVENTS = new Set(['rollout.completed', 'rollout.failed', 'rollout.paused']);
+
 async function runRollout(
   cp: ControlPlane,
   request: Partial<RolloutRequest>,
@@ -290,18 +292,42 @@ async function runRollout(
   );
   // Never a silent hang: a rollout that has not ended after this long is reported as it stands.
   const deadline = Date.now() + 600_000 + rollout.waves.flatMap((w) => w.tenantIds).length * 2_000;
+  // The record is read when the rollout says it stopped (its event on the local tap), and every
+  // 2 s besides: a 20 ms poll of the record was itself ~50 reads a second of the endpoint the
+  // updates wait on, a load the plain updates it is compared with do not have.
+  let signalled = false;
+  let wake: (() => void) | undefined;
+  const unsubscribe = cp.workflows.tap.subscribe((e) => {
+    if (e.rolloutId !== rollout.rolloutId || !STOP_EVENTS.has(e.type)) return;
+    signalled = true;
+    wake?.();
+  });
   try {
-    for (;;) {
+    for (let stopped = false; ; ) {
       const r = await store.require(rollout.rolloutId);
-      if (['SUCCEEDED', 'FAILED', 'ABORTED', 'PAUSED'].includes(r.status) && r.counts.inflight === 0)
-        return { rollout: r, ms: performance.now() - t0 };
+      if (['SUCCEEDED', 'FAILED', 'ABORTED', 'PAUSED'].includes(r.status)) {
+        if (r.counts.inflight === 0) return { rollout: r, ms: performance.now() - t0 };
+        stopped = true;
+      }
+      if (signalled) {
+        signalled = false;
+        stopped = true;
+        continue;
+      }
       if (Date.now() > deadline)
         throw new Error(
           `rollout ${r.rolloutId} still ${r.status} with counts ${JSON.stringify(r.counts)} after ${Math.round((performance.now() - t0) / 1000)} s`,
         );
-      await new Promise((res) => setTimeout(res, 20));
+      await new Promise<void>((res) => {
+        const timer = setTimeout(res, stopped ? 50 : 2_000);
+        wake = () => {
+          clearTimeout(timer);
+          res();
+        };
+      });
     }
   } finally {
+    unsubscribe();
     watcher.destroy();
   }
 }

@@ -391,11 +391,12 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
     awaitOperation: (operationId, timeoutMs) => watch.wait(operationId, timeoutMs),
     clock,
     busyRetrySeconds: Math.max(1, Math.round(config.stackPollMs / 1000)),
-    async startUpdate(tenantId, input, actor) {
+    async startUpdate(tenantId, input, actor, admitted) {
       const { operation } = await registry.startOperation(tenantId, 'update-template', {
         actor,
         input,
         ...(engine.runnerId ? { runner: engine.runnerId } : {}),
+        ...admitted,
       });
       options.onStarted?.(operation);
       await engine.start(operation);

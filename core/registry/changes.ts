@@ -8,6 +8,7 @@ import {
   type Tenant,
   TenantSchema,
 } from './records.js';
+import type { TransactItem } from './transact-items.js';
 
 /**
  * The records a registry change writes, built as plain values (no I/O): a new tenant, a new
@@ -29,6 +30,21 @@ export interface OperationRequest {
   readonly expectedVersion?: number;
   /** The runner (local engine process) that will run it: its claim, written with the record. */
   readonly runner?: string;
+  /**
+   * The tenant as the caller read it (consistently) just before: not read again. Its version
+   * conditions the write, so a stale copy fails as a lost race would (VERSION_CONFLICT, or
+   * OPERATION_IN_PROGRESS when another operation took the tenant meanwhile).
+   */
+  readonly tenant?: Tenant;
+  /** A caller's own records, written in the operation's transaction (all or nothing). */
+  readonly alongside?: AlongsideItems;
+}
+
+/** Items written with an operation's start, and what their failed conditions mean to the caller. */
+export interface AlongsideItems {
+  readonly items: (operation: Operation) => TransactItem[];
+  /** The error for a start cancelled by these items' conditions (indexes into `items`). */
+  readonly cancelled: (indexes: number[]) => Error;
 }
 
 /** Fields of a tenant that workflows record as they go. */

@@ -86,6 +86,66 @@ describe('registry on DynamoDB (moto)', () => {
     ).toBe('resolved');
   });
 
+  it("writes a caller's items in the start's transaction; their failed condition is the caller's error and writes nothing", async () => {
+    const { tenant, operation } = await registry.createTenant(newTenant('along'), { actor: 'test' });
+    await registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded' });
+    const known = await registry.requireTenant(tenant.tenantId);
+    const mark = (sk: string, condition?: string) => ({
+      items: (op: { operationId: string }) => [
+        {
+          Put: {
+            TableName: registry.tableName,
+            Item: { pk: 'ALONG', sk, operationId: op.operationId },
+            ...(condition ? { ConditionExpression: condition } : {}),
+          },
+        },
+      ],
+      cancelled: (indexes: number[]) => new Error(`mine: ${indexes.join(',')}`),
+    });
+    const before = await countItems();
+    await expect(
+      registry.startOperation(tenant.tenantId, 'suspend', {
+        actor: 'test',
+        tenant: known,
+        alongside: mark('refused', 'attribute_exists(pk)'),
+      }),
+    ).rejects.toThrow('mine: 0');
+    expect(await countItems()).toBe(before);
+    expect(await registry.requireTenant(tenant.tenantId)).toEqual(known);
+    // Accepted: the caller's item names the operation it was written with.
+    const { operation: started } = await registry.startOperation(tenant.tenantId, 'suspend', {
+      actor: 'test',
+      tenant: known,
+      alongside: mark('taken'),
+    });
+    const out = await clients.documents.send(
+      new ScanCommand({
+        TableName: registry.tableName,
+        FilterExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': 'ALONG' },
+      }),
+    );
+    expect(out.Items).toEqual([{ pk: 'ALONG', sk: 'taken', operationId: started.operationId }]);
+    // A stale known tenant is a lost race, told as such; the caller's item is not written again.
+    expect(
+      await codeOf(
+        registry.startOperation(tenant.tenantId, 'suspend', {
+          actor: 'test',
+          tenant: known,
+          alongside: mark('stale'),
+        }),
+      ),
+    ).toBe('OPERATION_IN_PROGRESS');
+    const after = await clients.documents.send(
+      new ScanCommand({
+        TableName: registry.tableName,
+        FilterExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': 'ALONG' },
+      }),
+    );
+    expect(after.Items?.map((i) => i.sk)).toEqual(['taken']);
+  });
+
   it('writes state change and audit event atomically: a failed condition writes neither', async () => {
     const { tenant, operation } = await registry.createTenant(newTenant('atomic'), { actor: 'test' });
     await registry.finishOperation({ operationId: operation.operationId, outcome: 'succeeded' });

@@ -250,7 +250,7 @@ export class Registry extends RegistryQueries {
     type: Exclude<OperationType, 'onboard'>,
     op: OperationRequest,
   ): Promise<{ tenant: Tenant; operation: Operation }> {
-    const current = await this.requireTenant(tenantIdOrSlug);
+    const current = op.tenant ?? (await this.requireTenant(tenantIdOrSlug));
     if (current.currentOperationId) throw inProgressError(current.tenantId, current.currentOperationId);
     // The lifecycle's refusal and an operation in flight say more than a stale version, so they go first.
     const during = startState(type, current.state);
@@ -290,11 +290,17 @@ export class Registry extends RegistryQueries {
       }),
       ...this.linkItems(op, operation),
     ];
+    const alongside = op.alongside?.items(operation) ?? [];
     try {
-      await this.writeTenant(current, next, extra, {
+      await this.writeTenant(current, next, [...extra, ...alongside], {
         expression: 'attribute_not_exists(currentOperationId)',
       });
     } catch (e) {
+      // The caller's items first: theirs is the reason it acts on (e.g. "no slot, try later").
+      const theirs = cancelledItems(e instanceof ControlPlaneError ? e.cause : e)
+        .map((i) => i - 1 - extra.length)
+        .filter((i) => i >= 0);
+      if (op.alongside && theirs.length > 0) throw op.alongside.cancelled(theirs);
       if (e instanceof ControlPlaneError && e.code === 'VERSION_CONFLICT') {
         // Lost a race: say why in the terms the caller cares about.
         const now = await this.requireTenant(current.tenantId);

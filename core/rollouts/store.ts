@@ -1,4 +1,4 @@
-import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { cancelledItems, isConditionFailed } from '../aws/errors.js';
 import { ControlPlaneError } from '../errors.js';
 import { fromTenantItem } from '../registry/codec.js';
@@ -14,7 +14,7 @@ import {
   tenantKey,
 } from '../registry/keys.js';
 import type { Tenant } from '../registry/records.js';
-import { transact } from '../registry/transact-items.js';
+import { type TransactItem, transact } from '../registry/transact-items.js';
 import { assertRolloutTransition, isRolloutEnded, PROGRESS_COUNTS, type RolloutStatus } from './lifecycle.js';
 import {
   type Rollout,
@@ -66,6 +66,20 @@ export interface RolloutEntry {
 }
 
 export type AdmitResult = 'admitted' | 'refused' | 'already';
+
+/** What the admission's failed conditions (indexes into `admission()`) mean; undefined for none. */
+export function admissionResult(cancelled: readonly number[]): Exclude<AdmitResult, 'admitted'> | undefined {
+  if (cancelled.includes(1)) return 'already';
+  if (cancelled.includes(0)) return 'refused';
+  return undefined;
+}
+
+/** What a rollout item reads when polled: its progress, its tenant and, when asked, the record. */
+export interface ItemView {
+  readonly rollout?: Rollout;
+  readonly progress?: RolloutTenant;
+  readonly tenant?: Tenant;
+}
 
 export class RolloutStore {
   constructor(private readonly io: RegistryIo) {}
@@ -218,13 +232,17 @@ export class RolloutStore {
 
   /**
    * The rollout, the tenant's progress in it and the tenant, in one consistent BatchGetItem: what a
-   * rollout item reads each time it is polled (three reads were three requests per poll).
+   * rollout item reads each time it is polled (three reads were three requests per poll). Without
+   * `withRollout` the record, a rollout's largest item (its waves' tenant lists), is not read.
    */
-  async itemView(
-    rolloutId: string,
-    tenantId: string,
-  ): Promise<{ rollout: Rollout; progress?: RolloutTenant; tenant?: Tenant }> {
-    const wanted = [rolloutKey(rolloutId), rolloutTenantKey(rolloutId, tenantId), tenantKey(tenantId)];
+  async itemView(rolloutId: string, tenantId: string): Promise<ItemView & { rollout: Rollout }>;
+  async itemView(rolloutId: string, tenantId: string, withRollout: false): Promise<ItemView>;
+  async itemView(rolloutId: string, tenantId: string, withRollout = true): Promise<ItemView> {
+    const wanted = [
+      rolloutTenantKey(rolloutId, tenantId),
+      tenantKey(tenantId),
+      ...(withRollout ? [rolloutKey(rolloutId)] : []),
+    ];
     const items: Record<string, unknown>[] = [];
     let keys: Record<string, unknown>[] = wanted.map((k) => ({ ...k }));
     for (let attempt = 0; keys.length > 0; attempt += 1) {
@@ -238,12 +256,12 @@ export class RolloutStore {
       keys = (out.UnprocessedKeys?.[this.io.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
     }
     const find = (key: { pk: string; sk: string }) => items.find((i) => i.pk === key.pk && i.sk === key.sk);
-    const record = find(wanted[0]!);
-    if (!record) throw new ControlPlaneError('ROLLOUT_NOT_FOUND', `no rollout ${rolloutId}`);
-    const progress = find(wanted[1]!);
-    const tenant = find(wanted[2]!);
+    const progress = find(wanted[0]!);
+    const tenant = find(wanted[1]!);
+    const record = withRollout ? find(wanted[2]!) : undefined;
+    if (withRollout && !record) throw new ControlPlaneError('ROLLOUT_NOT_FOUND', `no rollout ${rolloutId}`);
     return {
-      rollout: fromItem(record),
+      ...(record ? { rollout: fromItem(record) } : {}),
       ...(progress ? { progress: RolloutTenantSchema.parse(strip(progress)) } : {}),
       ...(tenant ? { tenant: fromTenantItem(tenant) } : {}),
     };
@@ -287,38 +305,76 @@ export class RolloutStore {
    */
   async admit(progress: RolloutTenant, wave: number): Promise<AdmitResult> {
     try {
-      await transact(this.io, [
-        {
-          Update: {
-            TableName: this.io.tableName,
-            Key: rolloutKey(progress.rolloutId),
-            UpdateExpression: 'SET c_inflight = c_inflight + :one, c_exposure = c_exposure + :one',
-            ConditionExpression:
-              '#s = :running AND currentWave = :wave AND c_inflight < maxConcurrency AND c_exposure < cap',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':one': 1, ':running': 'RUNNING', ':wave': wave },
-          },
-        },
-        {
-          Put: {
-            TableName: this.io.tableName,
-            Item: {
-              ...rolloutTenantKey(progress.rolloutId, progress.tenantId),
-              kind: 'rollout-tenant',
-              ...progress,
-              status: 'running',
-            },
-            ConditionExpression: 'attribute_not_exists(pk) OR #s = :busy',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':busy': 'busy' },
-          },
-        },
-      ]);
+      await transact(this.io, this.admission(progress, wave));
       return 'admitted';
     } catch (e) {
-      const failed = cancelledItems(e);
-      if (failed.includes(1)) return 'already';
-      if (failed.includes(0)) return 'refused';
+      const result = admissionResult(cancelledItems(e));
+      if (result) return result;
+      throw e;
+    }
+  }
+
+  /**
+   * The two writes of an admission (the counters under their conditions, the progress `running`),
+   * for a transaction of the caller's: an update admitted in the transaction that starts it, so
+   * admission and start are one request and cannot come apart. Read a cancellation with
+   * `admissionResult`.
+   */
+  admission(progress: RolloutTenant, wave: number): TransactItem[] {
+    return [
+      {
+        Update: {
+          TableName: this.io.tableName,
+          Key: rolloutKey(progress.rolloutId),
+          UpdateExpression: 'SET c_inflight = c_inflight + :one, c_exposure = c_exposure + :one',
+          ConditionExpression:
+            '#s = :running AND currentWave = :wave AND c_inflight < maxConcurrency AND c_exposure < cap',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':one': 1, ':running': 'RUNNING', ':wave': wave },
+        },
+      },
+      {
+        Put: {
+          TableName: this.io.tableName,
+          Item: {
+            ...rolloutTenantKey(progress.rolloutId, progress.tenantId),
+            kind: 'rollout-tenant',
+            ...progress,
+            status: 'running',
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #s = :busy',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':busy': 'busy' },
+        },
+      },
+    ];
+  }
+
+  /**
+   * A tenant found busy before it was admitted: `busy`, tried again in a later pass. It moves no
+   * counter. False when its progress is no longer open to that (another execution admitted it).
+   */
+  async markBusy(progress: RolloutTenant, error: RolloutTenant['error']): Promise<boolean> {
+    try {
+      await this.io.db.send(
+        new PutCommand({
+          TableName: this.io.tableName,
+          Item: {
+            ...rolloutTenantKey(progress.rolloutId, progress.tenantId),
+            kind: 'rollout-tenant',
+            ...progress,
+            status: 'busy',
+            busyPasses: progress.busyPasses + 1,
+            ...(error ? { error } : {}),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #s = :busy',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':busy': 'busy' },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
       throw e;
     }
   }

@@ -53,7 +53,15 @@ describe('rollout definition', () => {
       validationOptions: { checkPaths: true, checkArn: true },
     });
     const plans = [
-      { next: 'run', items: ['a', 'b', 'c', 'd'], maxConcurrency: 2, toleratedFailures: 0 },
+      {
+        next: 'run',
+        items: ['a', 'b', 'c', 'd'],
+        maxConcurrency: 2,
+        toleratedFailures: 0,
+        wave: 0,
+        pass: 1,
+        targets: { pool: 'v2' },
+      },
       { next: 'wait', waitSeconds: 1 },
       { next: 'end' },
     ];
@@ -67,7 +75,14 @@ describe('rollout definition', () => {
           taskResourceLocalHandlers: {
             Begin: async () => ({}),
             PlanWave: async () => plans.shift(),
-            UpdateTenant: async (input: { tenantId: string }) => {
+            UpdateTenant: async (input: {
+              tenantId: string;
+              wave: number;
+              pass: number;
+              targets: object;
+            }) => {
+              // Every item gets the pass's shared facts from the plan, not from the record.
+              expect([input.wave, input.pass, input.targets]).toEqual([0, 1, { pool: 'v2' }]);
               running += 1;
               peak = Math.max(peak, running);
               await new Promise((r) => setImmediate(r));

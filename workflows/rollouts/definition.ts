@@ -48,7 +48,12 @@ export function rolloutDefinition(): AslDefinition {
     StartAt: 'UpdateTenant',
     States: {
       UpdateTenant: {
-        ...task('RolloutTenant', { 'tenantId.$': '$.tenantId' }, 'UpdateTenant: done?', '$.poll'),
+        ...task(
+          'RolloutTenant',
+          { 'tenantId.$': '$.tenantId', 'wave.$': '$.wave', 'pass.$': '$.pass', 'targets.$': '$.targets' },
+          'UpdateTenant: done?',
+          '$.poll',
+        ),
         // An item never fails the Map: its tenant stays `running` and the next pass polls it again.
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ItemError' }],
       },
@@ -86,6 +91,10 @@ export function rolloutDefinition(): AslDefinition {
           'rolloutId.$': '$.rolloutId',
           'pollSeconds.$': '$.pollSeconds',
           'tenantId.$': '$$.Map.Item.Value',
+          // What every item of the pass shares, so an item need not read the record for it.
+          'wave.$': '$.plan.wave',
+          'pass.$': '$.plan.pass',
+          'targets.$': '$.plan.targets',
         },
         MaxConcurrencyPath: '$.plan.maxConcurrency',
         ToleratedFailureCountPath: '$.plan.toleratedFailures',

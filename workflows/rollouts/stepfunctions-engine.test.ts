@@ -5,7 +5,9 @@ import {
   ListExecutionsCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rolloutKey } from '../../core/registry/keys.js';
 import type { Rollout } from '../../core/rollouts/records.js';
 import { uniqueName } from '../../test/support/aws.js';
 import { startTestControlPlane, type TestControlPlane, testSynth } from '../../test/support/control-plane.js';
@@ -167,5 +169,97 @@ describe('StepFunctionsRolloutEngine (moto Step Functions)', () => {
     await cp.workflows.rollouts.engine.start(rolloutId);
     expect(await cp.workflows.rollouts.engine.resumeOpen()).toBe(0);
     expect(await executionsOf(rolloutArn)).toHaveLength(3);
+  });
+});
+
+describe('RolloutTenant as the deployed definition calls it (wave, pass and targets from the plan)', () => {
+  let rolloutId: string;
+  let plan: { items: string[]; wave: number; pass: number; targets: Record<string, string> };
+  const item = (tenantId: string) =>
+    task('RolloutTenant', rolloutId, { tenantId, wave: plan.wave, pass: plan.pass, targets: plan.targets });
+  const setInflight = (n: number) =>
+    cp.aws.clients.documents.send(
+      new UpdateCommand({
+        TableName: cp.aws.registry.tableName,
+        Key: rolloutKey(rolloutId),
+        UpdateExpression: 'SET c_inflight = :n',
+        ExpressionAttributeValues: { ':n': n },
+      }),
+    );
+
+  it('the plan hands every item its wave, pass and versions by isolation', async () => {
+    const { rollout } = await create();
+    rolloutId = rollout.rolloutId;
+    await task('RolloutBegin', rolloutId);
+    plan = (await task('RolloutPlanWave', rolloutId)) as typeof plan;
+    expect(plan).toMatchObject({ wave: 0, pass: 1, targets: rollout.targets });
+    expect(plan.items).toHaveLength(3);
+  });
+
+  it('an item with no slot writes nothing: no operation, no progress, the tenant as it was', async () => {
+    const tenantId = plan.items[0]!;
+    const before = await cp.aws.registry.requireTenant(tenantId);
+    const executions = (await executionsOf(updateArn)).length;
+    // Both slots held, as by two updates in flight elsewhere.
+    await setInflight(2);
+    expect(await item(tenantId)).toMatchObject({
+      done: false,
+      detail: expect.stringMatching(/rollout slot/),
+    });
+    expect(await cp.aws.registry.requireTenant(tenantId)).toEqual(before);
+    expect(await cp.workflows.rollouts.store.tenant(rolloutId, tenantId)).toBeUndefined();
+    expect(await executionsOf(updateArn)).toHaveLength(executions);
+    expect((await cp.workflows.rollouts.store.require(rolloutId)).counts).toMatchObject({
+      inflight: 2,
+      exposure: 0,
+    });
+  });
+
+  it('admitted, the update starts in the same write: the progress names its operation, counted once', async () => {
+    await setInflight(0);
+    const tenantId = plan.items[0]!;
+    const known = new Set((await executionsOf(updateArn)).map((e) => e.name));
+    const finishing = (async () => {
+      for (;;) {
+        const started = (await executionsOf(updateArn)).find((e) => !known.has(e.name));
+        if (started) {
+          const progress = await cp.workflows.rollouts.store.tenant(rolloutId, tenantId);
+          await cp.aws.registry.finishOperation({ operationId: started.name!, outcome: 'succeeded' });
+          return { started, progress };
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    expect(await item(tenantId)).toMatchObject({ done: true, outcome: 'succeeded' });
+    const { started, progress } = await finishing;
+    // While the update ran, its progress already named it (written with the operation's start).
+    expect(progress).toMatchObject({ status: 'running', operationId: started.name, wave: 0, pass: 1 });
+    expect(await cp.workflows.rollouts.store.tenant(rolloutId, tenantId)).toMatchObject({
+      status: 'succeeded',
+      operationId: started.name,
+    });
+    expect((await cp.workflows.rollouts.store.require(rolloutId)).counts).toMatchObject({
+      inflight: 0,
+      succeeded: 1,
+      exposure: 0,
+    });
+  });
+
+  it('a tenant busy with another operation is recorded busy and moves no counter', async () => {
+    const tenantId = plan.items[1]!;
+    const { operation } = await cp.aws.registry.startOperation(tenantId, 'suspend', { actor: 'test' });
+    expect(await item(tenantId)).toMatchObject({ done: true, outcome: 'busy' });
+    expect(await cp.workflows.rollouts.store.tenant(rolloutId, tenantId)).toMatchObject({
+      status: 'busy',
+      busyPasses: 1,
+      error: { code: 'OPERATION_IN_PROGRESS' },
+    });
+    expect((await cp.workflows.rollouts.store.require(rolloutId)).counts).toMatchObject({
+      inflight: 0,
+      succeeded: 1,
+      exposure: 0,
+    });
+    await cp.aws.registry.finishOperation({ operationId: operation.operationId, outcome: 'rolled-back' });
+    await cp.workflows.rollouts.service.act(rolloutId, 'abort', 'test');
   });
 });

@@ -1,5 +1,6 @@
 import { ControlPlaneError, isControlPlaneError } from '../../core/errors.js';
 import { newRolloutId } from '../../core/ids.js';
+import type { AlongsideItems } from '../../core/registry/changes.js';
 import type { Operation, Tenant } from '../../core/registry/records.js';
 import type { Registry } from '../../core/registry/registry.js';
 import {
@@ -10,7 +11,7 @@ import {
   ON_FAILURE_STATUS,
 } from '../../core/rollouts/lifecycle.js';
 import { type Isolation, newRollout, type Rollout, type RolloutTenant } from '../../core/rollouts/records.js';
-import type { RolloutStore } from '../../core/rollouts/store.js';
+import { admissionResult, type RolloutStore } from '../../core/rollouts/store.js';
 import { toTaskError } from '../tasks/index.js';
 import type { RolloutTaskName } from './definition.js';
 import type { RolloutEventPublisher } from './events.js';
@@ -29,6 +30,8 @@ export interface RolloutTaskDeps {
     tenantId: string,
     input: { rolloutId: string; templateVersion: string; fromVersion?: string | undefined },
     actor: string,
+    /** The tenant as just read, and the admission written in the start's own transaction. */
+    admitted?: { tenant: Tenant; alongside: AlongsideItems },
   ) => Promise<Operation>;
   readonly events: RolloutEventPublisher;
   /**
@@ -48,6 +51,10 @@ export interface RolloutTaskInput {
   readonly rolloutId: string;
   readonly tenantId?: string;
   readonly pollSeconds?: number;
+  /** From the plan (RunWave's ItemSelector): the pass's wave and number, and the versions by isolation. */
+  readonly wave?: number;
+  readonly pass?: number;
+  readonly targets?: Partial<Record<Isolation, string>>;
 }
 
 const now = (deps: RolloutTaskDeps) => deps.clock().toISOString();
@@ -146,7 +153,16 @@ async function startRollback(deps: RolloutTaskDeps, failed: Rollout): Promise<st
 }
 
 type Plan =
-  | { next: 'run'; items: string[]; maxConcurrency: number; toleratedFailures: number }
+  | {
+      next: 'run';
+      items: string[];
+      maxConcurrency: number;
+      toleratedFailures: number;
+      wave: number;
+      pass: number;
+      /** Empty for a rollback (its versions are per tenant): its items read them from the record. */
+      targets: Partial<Record<Isolation, string>>;
+    }
   | { next: 'wait'; waitSeconds: number }
   | { next: 'end' };
 
@@ -249,12 +265,18 @@ async function planWave(deps: RolloutTaskDeps, input: RolloutTaskInput): Promise
             );
           continue;
         }
-        await deps.store.update(rollout.rolloutId, (r) => ({ passes: r.passes + 1, bakeUntil: undefined }));
+        const passed = await deps.store.update(rollout.rolloutId, (r) => ({
+          passes: r.passes + 1,
+          bakeUntil: undefined,
+        }));
         return {
           next: 'run',
           items: open,
           maxConcurrency: Math.max(1, Math.min(rollout.maxConcurrency, open.length)),
           toleratedFailures: rollout.budget,
+          wave: passed.currentWave,
+          pass: passed.passes,
+          targets: rollout.tenantTargets ? {} : rollout.targets,
         };
       }
     }
@@ -287,9 +309,10 @@ type ItemAnswer = { done: boolean; detail?: string; outcome?: string; waitSecond
 
 /**
  * RolloutTenant: one tenant of a wave, polled until it has an outcome. Admitted under the strict
- * budget (store.admit), its update runs as an update-template operation; its end (and the
- * counters it moves) is recorded once, whichever execution sees it first. A busy tenant is
- * recorded `busy` and tried again in a later pass, never waited on.
+ * budget (store.admission), its update runs as an update-template operation: admission and start
+ * are one transaction, so a tenant is never counted without its update or updated uncounted. Its
+ * end (and the counters it moves) is recorded once, whichever execution sees it first. A busy
+ * tenant is recorded `busy` and tried again in a later pass, never waited on.
  */
 async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Promise<ItemAnswer> {
   const wait = input.pollSeconds ?? 1;
@@ -300,43 +323,109 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
     waitSeconds: wait,
   });
   const tenantId = input.tenantId ?? '';
-  const view = await deps.store.itemView(input.rolloutId, tenantId);
-  let { rollout, progress } = view;
+  // An item of this definition knows its pass from the plan: the record (a rollout's largest item:
+  // its waves' tenant lists) is read only when a decision needs it. Items of an older definition
+  // (an execution started before it was deployed) read it every time.
+  const planned = input.wave !== undefined && input.pass !== undefined && input.targets !== undefined;
+  const view = planned
+    ? await deps.store.itemView(input.rolloutId, tenantId, false)
+    : await deps.store.itemView(input.rolloutId, tenantId);
+  const { progress } = view;
+  const { tenant } = view;
   if (progress && isProgressEnded(progress.status)) return answer(true, progress.status, progress.status);
-  if (!progress || progress.status === 'busy') {
-    const wave = rollout.waves.findIndex((w) => w.tenantIds.includes(tenantId));
-    if (rollout.status !== 'RUNNING' || wave !== rollout.currentWave)
-      return answer(true, `rollout ${rollout.status}`, 'halted');
-    const { tenant } = view;
-    const isolation = (tenant?.isolation ?? 'pool') as Isolation;
-    const candidate: RolloutTenant = {
-      rolloutId: rollout.rolloutId,
-      tenantId,
-      wave,
-      status: 'running',
-      toVersion: rollout.tenantTargets?.[tenantId] ?? rollout.targets[isolation] ?? '',
-      ...(tenant?.templateVersion ? { fromVersion: tenant.templateVersion } : {}),
-      busyPasses: progress?.busyPasses ?? 0,
-      pass: rollout.passes,
-      startedAt: now(deps),
-    };
-    const admitted = await deps.store.admit(candidate, wave);
-    if (admitted === 'refused') {
-      rollout = await deps.store.require(rollout.rolloutId);
-      if (rollout.status !== 'RUNNING' || rollout.currentWave !== wave)
-        return answer(true, `rollout ${rollout.status}`, 'halted');
-      return answer(false, 'waiting for a rollout slot (concurrency or failure budget)');
-    }
-    if (admitted === 'admitted') {
-      // What admit wrote, so not read again; and no update can have started for it yet, so the
-      // audit trail is not searched either (an AWS request each saved per tenant).
-      return runUpdate(deps, rollout, candidate, answer, tenant);
-    }
-    progress = await deps.store.tenant(rollout.rolloutId, tenantId);
-    if (!progress || isProgressEnded(progress.status))
-      return answer(true, progress?.status ?? 'gone', progress?.status);
+  if (progress?.status === 'running') return runUpdate(deps, input.rolloutId, progress, answer);
+
+  // Not admitted yet (or busy last pass): what this pass would run.
+  const isolation = (tenant?.isolation ?? 'pool') as Isolation;
+  let rollout = view.rollout;
+  let toVersion = rollout ? undefined : input.targets?.[isolation];
+  if (!toVersion) {
+    rollout ??= await deps.store.require(input.rolloutId);
+    toVersion = rollout.tenantTargets?.[tenantId] ?? rollout.targets[isolation] ?? '';
   }
-  return runUpdate(deps, rollout, progress, answer);
+  const wave = rollout ? rollout.waves.findIndex((w) => w.tenantIds.includes(tenantId)) : input.wave!;
+  if (rollout && (rollout.status !== 'RUNNING' || wave !== rollout.currentWave))
+    return answer(true, `rollout ${rollout.status}`, 'halted');
+  const candidate: RolloutTenant = {
+    rolloutId: input.rolloutId,
+    tenantId,
+    wave,
+    status: 'running',
+    toVersion,
+    ...(tenant?.templateVersion ? { fromVersion: tenant.templateVersion } : {}),
+    busyPasses: progress?.busyPasses ?? 0,
+    pass: rollout?.passes ?? input.pass!,
+    startedAt: now(deps),
+  };
+  /** No slot (or the rollout stopped or moved on): halted, or wait for a slot. */
+  const refused = async () => {
+    const r = await deps.store.require(input.rolloutId);
+    if (r.status !== 'RUNNING' || r.currentWave !== wave)
+      return answer(true, `rollout ${r.status}`, 'halted');
+    return answer(false, 'waiting for a rollout slot (concurrency or failure budget)');
+  };
+  /** Admitted by another execution meanwhile: carry on with its record. */
+  const already = async () => {
+    const p = await deps.store.tenant(input.rolloutId, tenantId);
+    if (!p || isProgressEnded(p.status)) return answer(true, p?.status ?? 'gone', p?.status);
+    return runUpdate(deps, input.rolloutId, p, answer);
+  };
+
+  const current = tenant?.stacks.find((s) => s.role === 'current');
+  const gone = !tenant || tenant.state === 'OFFBOARDED' || tenant.state === 'OFFBOARDING';
+  const atVersion = current?.templateVersion === toVersion && tenant?.templateVersion === toVersion;
+  if (gone || atVersion) {
+    // Nothing to start: admitted on its own, then recorded at once (runUpdate).
+    const admitted = await deps.store.admit(candidate, wave);
+    if (admitted === 'refused') return refused();
+    if (admitted === 'already') return already();
+    return runUpdate(deps, input.rolloutId, candidate, answer, tenant);
+  }
+  if (tenant.currentOperationId) {
+    // Busy before any admission: recorded without a count, tried again next pass.
+    const marked = await deps.store.markBusy(candidate, {
+      code: 'OPERATION_IN_PROGRESS',
+      message: `tenant ${tenantId} has operation ${tenant.currentOperationId} in flight`,
+    });
+    return marked ? answer(true, 'busy: tried again later', 'busy') : already();
+  }
+  let operationId: string;
+  try {
+    const op = await deps.startUpdate(
+      tenantId,
+      {
+        rolloutId: input.rolloutId,
+        templateVersion: toVersion,
+        ...(candidate.fromVersion ? { fromVersion: candidate.fromVersion } : {}),
+      },
+      `rollout:${input.rolloutId}`,
+      {
+        tenant,
+        alongside: {
+          items: (operation) =>
+            deps.store.admission({ ...candidate, operationId: operation.operationId }, wave),
+          cancelled: (indexes) => new AdmissionCancelled(admissionResult(indexes) ?? 'refused'),
+        },
+      },
+    );
+    operationId = op.operationId;
+  } catch (e) {
+    if (e instanceof AdmissionCancelled) return e.result === 'already' ? already() : refused();
+    if (!isBusyError(e)) throw e;
+    const marked = await deps.store.markBusy(candidate, {
+      code: (e as ControlPlaneError).code,
+      message: (e as Error).message,
+    });
+    return marked ? answer(true, 'busy: tried again later', 'busy') : already();
+  }
+  return runUpdate(deps, input.rolloutId, { ...candidate, operationId }, answer);
+}
+
+/** An admission its conditions refused, inside the transaction that would have started the update. */
+class AdmissionCancelled extends Error {
+  constructor(readonly result: 'refused' | 'already') {
+    super(`rollout admission ${result}`);
+  }
 }
 
 /**
@@ -345,7 +434,7 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
  */
 async function runUpdate(
   deps: RolloutTaskDeps,
-  rollout: Rollout,
+  rolloutId: string,
   progress: RolloutTenant,
   answer: (done: boolean, detail: string, outcome?: string) => ItemAnswer,
   admittedWith?: Tenant | undefined,
@@ -361,7 +450,7 @@ async function runUpdate(
       return answer(true, 'tenant gone', 'failed');
     }
     // After a crash: the update this rollout started before its id was recorded.
-    operationId = admittedWith ? undefined : await findStartedUpdate(deps, tenant, rollout.rolloutId);
+    operationId = admittedWith ? undefined : await findStartedUpdate(deps, tenant, rolloutId);
     if (!operationId) {
       const current = tenant.stacks.find((s) => s.role === 'current');
       if (current?.templateVersion === progress.toVersion && tenant.templateVersion === progress.toVersion) {
@@ -372,11 +461,11 @@ async function runUpdate(
         const op = await deps.startUpdate(
           tenantId,
           {
-            rolloutId: rollout.rolloutId,
+            rolloutId: rolloutId,
             templateVersion: progress.toVersion,
             ...(progress.fromVersion ? { fromVersion: progress.fromVersion } : {}),
           },
-          `rollout:${rollout.rolloutId}`,
+          `rollout:${rolloutId}`,
         );
         operationId = op.operationId;
       } catch (e) {
@@ -388,7 +477,7 @@ async function runUpdate(
         return answer(true, 'busy: tried again later', 'busy');
       }
     }
-    await deps.store.setOperation(rollout.rolloutId, tenantId, operationId);
+    await deps.store.setOperation(rolloutId, tenantId, operationId);
   }
   const op = await deps.awaitOperation(operationId, AWAIT_UPDATE_MS).catch(() => undefined);
   if (!op || (op.status !== 'SUCCEEDED' && op.status !== 'FAILED'))
@@ -402,7 +491,7 @@ async function runUpdate(
     error: op.error ?? { code: 'WORKFLOW_FAILED', message: `operation ${operationId} failed` },
   });
   if (recorded) {
-    const after = await deps.store.require(rollout.rolloutId);
+    const after = await deps.store.require(rolloutId);
     const wave = after.waves[progress.wave];
     if (after.status === 'RUNNING' && (wave?.canary || budgetTripped(after.counts.failed, after.cap)))
       await trip(
