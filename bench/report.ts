@@ -84,7 +84,11 @@ const ROWS: Record<string, { label: string; target: string; figures(r: BenchResu
         : '';
       const endpoint =
         r.endpointRatio !== undefined
-          ? ` (the same updates ${r.maxConcurrency} at a time with no rollout: ${r.plainConcurrentMs} ms, rollout ÷ that **${r.endpointRatio}**)`
+          ? ` (the same updates ${r.maxConcurrency} at a time with no rollout: ${
+              r.plainConcurrentBeforeMs !== undefined
+                ? `${r.plainConcurrentBeforeMs} ms before it, ${r.plainConcurrentAfterMs} ms after, mean ${r.plainConcurrentMs} ms`
+                : `${r.plainConcurrentMs} ms`
+            }, rollout ÷ that **${r.endpointRatio}**)`
           : '';
       return `${r.tenants} tenants, K ${r.maxConcurrency}: ${r.wallMs} ms vs ideal ${r.idealMs} ms → **ratio ${r.ratio}**${endpoint}${requests}; CPU ${r.cpuMsPerUpdate} ms per update, peak RSS ${r.peakRssMb} MB; 10% failing, budget ${f.budget}: ${f.status} after ${f.failed} failures, **${f.updatesAfterBudget} updates after the budget**`;
     },

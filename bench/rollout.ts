@@ -363,6 +363,8 @@ export async function benchRollout(
       (p) => Date.parse(p.endedAt!) - Date.parse(p.startedAt!),
     );
     const single = summarize(updateMs);
+    const plainBefore = await plainConcurrentUpdates(cp, main, await newPoolVersion(cp), K);
+    await newPoolVersion(cp);
     const cpu0 = process.cpuUsage();
     const moto0 = motoPid ? await processCpuSeconds(motoPid) : undefined;
     const {
@@ -397,12 +399,14 @@ export async function benchRollout(
       `  control-plane CPU ${round3(cpuMsPerUpdate)} ms per update (this process); peak RSS ${Math.round(peakRssMb)} MB; moto CPU ${motoCpuSeconds ?? 'n/a'} s over the ${round3(ms / 1000)} s rollout (moto is single-threaded: near the wall time, it is the bound)`,
     );
 
-    // The same fleet updated K at a time with no rollout around the updates: the rollout's own cost
-    // at the concurrency this endpoint really gives (ratio 1 = the rollout adds nothing).
-    const plainK = await plainConcurrentUpdates(cp, main, await newPoolVersion(cp), K);
+    // The same fleet updated K at a time with no rollout around the updates, once just before the
+    // rollout and once just after (the table grows as they run; the mean is the comparison): the
+    // rollout's own cost at the concurrency this endpoint really gives (1 = it adds nothing).
+    const plainAfter = await plainConcurrentUpdates(cp, main, await newPoolVersion(cp), K);
+    const plainK = (plainBefore + plainAfter) / 2;
     const endpointRatio = ms / plainK;
     log(
-      `  the same ${main.length} updates ${K} at a time without a rollout: ${round3(plainK / 1000)} s; rollout ÷ that ${round3(endpointRatio)}`,
+      `  the same ${main.length} updates ${K} at a time without a rollout: ${round3(plainBefore / 1000)} s before it, ${round3(plainAfter / 1000)} s after; rollout ÷ their mean ${round3(endpointRatio)}`,
     );
 
     // 10% of the updates fail; the budget (5%) is reached half-way through them.
@@ -438,6 +442,8 @@ export async function benchRollout(
       wallMs: Math.round(ms),
       idealMs: Math.round(ideal),
       plainConcurrentMs: Math.round(plainK),
+      plainConcurrentBeforeMs: Math.round(plainBefore),
+      plainConcurrentAfterMs: Math.round(plainAfter),
       endpointRatio: round3(endpointRatio),
       cpuMsPerUpdate: round3(cpuMsPerUpdate),
       requestsPerUpdate: {

@@ -156,5 +156,26 @@ describe('moto launcher: a Query reads only the partition asked for', () => {
     );
     expect(await onIndex('P')).toEqual(['q-a', 'q-e']);
     expect(await onIndex('nothing')).toEqual([]);
+    expect(await onTable('nothing')).toEqual([]);
+  });
+
+  it("on the table itself, key conditions, order and paging are moto's", async () => {
+    for (const sk of ['EVENT#1', 'EVENT#2', 'EVENT#3', 'OTHER#1']) await put('q-pages', sk);
+    const page = (start?: Record<string, { S: string }>) =>
+      db.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
+          ExpressionAttributeValues: { ':pk': { S: 'q-pages' }, ':e': { S: 'EVENT#' } },
+          ScanIndexForward: false,
+          Limit: 2,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+    const first = await page();
+    expect(first.Items?.map((i) => i.sk?.S)).toEqual(['EVENT#3', 'EVENT#2']);
+    const second = await page(first.LastEvaluatedKey as Record<string, { S: string }>);
+    expect(second.Items?.map((i) => i.sk?.S)).toEqual(['EVENT#1']);
+    expect(await onTable('q-pages')).toEqual(['EVENT#1', 'EVENT#2', 'EVENT#3', 'OTHER#1']);
   });
 });

@@ -10,9 +10,10 @@
    table.
 3. moto answers every Query by sorting and filtering every item of the table, so a Query costs
    O(table size) where DynamoDB's costs O(items read). Here a Query looks only at the items whose
-   partition key (of the table or the index queried) has the value asked for, from a lookup built
-   on first use and dropped at any write to that table; moto's own query code then runs unchanged on them, so
-   answers, order and paging are moto's.
+   partition key has the value asked for: on the table itself, moto's own entry for that key (its
+   items are held by partition key); on an index, a lookup built on first use and dropped at any
+   write to that table. moto's own query code then runs unchanged on them, so answers, order and
+   paging are moto's.
 Fixes 2 and 3 only change what a request costs, not what it answers; TCP_MOTO_UNPATCHED=1 turns them
 off, to measure moto as it ships.
 
@@ -161,6 +162,18 @@ def _query_on_partition(self, hash_key, *args, **kwargs):
         attr, value = self.hash_key_attr, hash_key
     if attr not in keys or value is None:
         return _query(self, hash_key, *args, **kwargs)
+    if not index_name:
+        # The table's own partition is moto's own dict entry: nothing to build, nothing to drop.
+        held = self.items.get(value)
+        if held is None:
+            own = []
+        else:
+            own = list(held.values()) if self.range_key_attr is not None else [held]
+        self.all_items = lambda: list(own)
+        try:
+            return _query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
     lookup = _partitions.get((self.name, id(self), index_name, attr))
     if lookup is None:
         lookup = {}

@@ -37,6 +37,7 @@ import {
  * | template-version   | TEMPLATE#<isolation>      | VERSION#<versionId>      | body kept for rollouts, never expires |
  * | template-latest    | TEMPLATE#<isolation>      | #LATEST                  | the code's current version            |
  * | rollout            | ROLLOUT#<rolloutId>       | #ROLLOUT                 | the workflow running it; kept         |
+ * | rollout-plan       | ROLLOUT#<rolloutId>       | #PLAN                    | its waves' tenant lists, written once; kept |
  * | rollout-tenant     | ROLLOUT#<rolloutId>       | TENANT#<tenantId>        | the rollout; its update's operation   |
  * | rollout-entry      | ROLLOUTS                  | <rolloutId>              | list entry (status), kept             |
  * | rollout-guard      | ROLLOUTS                  | #GUARD                   | revision: serializes overlap checks   |
@@ -76,6 +77,7 @@ export const ITEM_KINDS = [
   'template-version',
   'template-latest',
   'rollout',
+  'rollout-plan',
   'rollout-tenant',
   'rollout-entry',
   'rollout-guard',
@@ -194,6 +196,8 @@ export const templateLatestKey = (isolation: string): ItemKey => ({
 
 export const ROLLOUT_TENANT_PREFIX = 'TENANT#';
 export const rolloutKey = (rolloutId: string): ItemKey => ({ pk: `ROLLOUT#${rolloutId}`, sk: '#ROLLOUT' });
+/** A rollout's waves' tenant lists, apart from the record its every admission and end rewrites. */
+export const rolloutPlanKey = (rolloutId: string): ItemKey => ({ pk: rolloutKey(rolloutId).pk, sk: '#PLAN' });
 export const rolloutTenantKey = (rolloutId: string, tenantId: string): ItemKey => ({
   pk: rolloutKey(rolloutId).pk,
   sk: `${ROLLOUT_TENANT_PREFIX}${tenantId}`,

@@ -4,12 +4,14 @@ import { ControlPlaneError } from '../errors.js';
 import { fromTenantItem } from '../registry/codec.js';
 import type { RegistryIo } from '../registry/io.js';
 import { nowIso } from '../registry/io.js';
+import type { ItemKey } from '../registry/keys.js';
 import {
   ROLLOUT_GUARD,
   ROLLOUT_TENANT_PREFIX,
   ROLLOUTS_PK,
   rolloutEntryKey,
   rolloutKey,
+  rolloutPlanKey,
   rolloutTenantKey,
   tenantKey,
 } from '../registry/keys.js';
@@ -34,8 +36,13 @@ import {
 
 const COUNTERS = ['inflight', 'succeeded', 'failed', 'exposure'] as const;
 
+/**
+ * The record without what grows with its tenants (the waves' lists, a rollback's per-tenant
+ * versions): those are the plan item, written once, so the record every admission and end
+ * rewrites stays small however many tenants the rollout holds.
+ */
 function toItem(r: Rollout): Record<string, unknown> {
-  const { counts, ...rest } = r;
+  const { counts, ...rest } = recordFields(r);
   return {
     ...rolloutKey(r.rolloutId),
     kind: 'rollout',
@@ -44,11 +51,35 @@ function toItem(r: Rollout): Record<string, unknown> {
   };
 }
 
-function fromItem(item: Record<string, unknown>): Rollout {
+function recordFields(r: Rollout): Omit<Rollout, 'tenantTargets'> {
+  const { tenantTargets: _targets, ...rest } = r;
+  return { ...rest, waves: r.waves.map(({ tenantIds: _ids, ...w }) => w) as Rollout['waves'] };
+}
+
+const planOf = (r: Rollout) => ({
+  ...rolloutPlanKey(r.rolloutId),
+  kind: 'rollout-plan',
+  tenantIds: r.waves.map((w) => w.tenantIds),
+  ...(r.tenantTargets ? { tenantTargets: r.tenantTargets } : {}),
+});
+
+/** The rollout from its record and plan (a record written before plans kept its lists itself). */
+function fromItem(item: Record<string, unknown>, plan?: Record<string, unknown>): Rollout {
   const { pk: _pk, sk: _sk, kind: _kind, ...rest } = item;
   const counts = Object.fromEntries(COUNTERS.map((c) => [c, Number(rest[`c_${c}`] ?? 0)])) as RolloutCounts;
   for (const c of COUNTERS) delete rest[`c_${c}`];
-  return RolloutSchema.parse({ ...rest, counts });
+  const lists = plan?.tenantIds as string[][] | undefined;
+  const waves = (rest.waves as Record<string, unknown>[] | undefined)?.map((w, i) => ({
+    ...w,
+    tenantIds: lists?.[i] ?? w.tenantIds,
+  }));
+  const tenantTargets = plan?.tenantTargets ?? rest.tenantTargets;
+  return RolloutSchema.parse({
+    ...rest,
+    ...(waves ? { waves } : {}),
+    ...(tenantTargets ? { tenantTargets } : {}),
+    counts,
+  });
 }
 
 const entryOf = (r: Rollout) => ({
@@ -118,6 +149,7 @@ export class RolloutStore {
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
+        { Put: { TableName: this.io.tableName, Item: planOf(rollout) } },
         { Put: { TableName: this.io.tableName, Item: entryOf(rollout) } },
       ]);
     } catch (e) {
@@ -131,11 +163,31 @@ export class RolloutStore {
     }
   }
 
+  /** The record and its plan, in one consistent read. */
   async get(rolloutId: string): Promise<Rollout | undefined> {
-    const out = await this.io.db.send(
-      new GetCommand({ TableName: this.io.tableName, Key: rolloutKey(rolloutId), ConsistentRead: true }),
-    );
-    return out.Item ? fromItem(out.Item) : undefined;
+    return (await this.read(rolloutId))?.rollout;
+  }
+
+  private async read(rolloutId: string): Promise<{ rollout: Rollout; planned: boolean } | undefined> {
+    const [record, plan] = await this.getItems([rolloutKey(rolloutId), rolloutPlanKey(rolloutId)]);
+    return record ? { rollout: fromItem(record, plan), planned: plan !== undefined } : undefined;
+  }
+
+  /** Items by key in one consistent BatchGetItem (its unprocessed keys asked again), in key order. */
+  private async getItems(wanted: readonly ItemKey[]): Promise<(Record<string, unknown> | undefined)[]> {
+    const items: Record<string, unknown>[] = [];
+    let keys: Record<string, unknown>[] = wanted.map((k) => ({ ...k }));
+    for (let attempt = 0; keys.length > 0; attempt += 1) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
+      const out = await this.io.db.send(
+        new BatchGetCommand({
+          RequestItems: { [this.io.tableName]: { Keys: keys, ConsistentRead: true } },
+        }),
+      );
+      items.push(...(out.Responses?.[this.io.tableName] ?? []));
+      keys = (out.UnprocessedKeys?.[this.io.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    }
+    return wanted.map((k) => items.find((i) => i.pk === k.pk && i.sk === k.sk));
   }
 
   async require(rolloutId: string): Promise<Rollout> {
@@ -178,7 +230,9 @@ export class RolloutStore {
     change: (r: Rollout) => Partial<Omit<Rollout, 'rolloutId' | 'counts' | 'version'>> | undefined,
   ): Promise<Rollout> {
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.require(rolloutId);
+      const read = await this.read(rolloutId);
+      if (!read) throw new ControlPlaneError('ROLLOUT_NOT_FOUND', `no rollout ${rolloutId}`);
+      const current = read.rollout;
       const patch = change(current);
       if (!patch) return current;
       if (patch.status && patch.status !== current.status)
@@ -196,7 +250,8 @@ export class RolloutStore {
       const values: Record<string, unknown> = { ':v': current.version };
       const sets: string[] = [];
       const removes: string[] = [];
-      Object.entries(next).forEach(([k, v], i) => {
+      // The plan's fields are not the record's: written once, with the rollout.
+      Object.entries(recordFields(next)).forEach(([k, v], i) => {
         if (k === 'rolloutId' || k === 'counts') return;
         names[`#a${i}`] = k;
         if (v === undefined) removes.push(`#a${i}`);
@@ -218,6 +273,18 @@ export class RolloutStore {
             },
           },
           { Put: { TableName: this.io.tableName, Item: entryOf(next) } },
+          // A record written before plans gets its plan as its lists leave it.
+          ...(read.planned
+            ? []
+            : [
+                {
+                  Put: {
+                    TableName: this.io.tableName,
+                    Item: planOf(next),
+                    ConditionExpression: 'attribute_not_exists(pk)',
+                  },
+                },
+              ]),
         ]);
         return { ...next, counts: current.counts };
       } catch (e) {
@@ -238,30 +305,14 @@ export class RolloutStore {
   async itemView(rolloutId: string, tenantId: string): Promise<ItemView & { rollout: Rollout }>;
   async itemView(rolloutId: string, tenantId: string, withRollout: false): Promise<ItemView>;
   async itemView(rolloutId: string, tenantId: string, withRollout = true): Promise<ItemView> {
-    const wanted = [
+    const [progress, tenant, record, plan] = await this.getItems([
       rolloutTenantKey(rolloutId, tenantId),
       tenantKey(tenantId),
-      ...(withRollout ? [rolloutKey(rolloutId)] : []),
-    ];
-    const items: Record<string, unknown>[] = [];
-    let keys: Record<string, unknown>[] = wanted.map((k) => ({ ...k }));
-    for (let attempt = 0; keys.length > 0; attempt += 1) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** Math.min(attempt, 6)));
-      const out = await this.io.db.send(
-        new BatchGetCommand({
-          RequestItems: { [this.io.tableName]: { Keys: keys, ConsistentRead: true } },
-        }),
-      );
-      items.push(...(out.Responses?.[this.io.tableName] ?? []));
-      keys = (out.UnprocessedKeys?.[this.io.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-    }
-    const find = (key: { pk: string; sk: string }) => items.find((i) => i.pk === key.pk && i.sk === key.sk);
-    const progress = find(wanted[0]!);
-    const tenant = find(wanted[1]!);
-    const record = withRollout ? find(wanted[2]!) : undefined;
+      ...(withRollout ? [rolloutKey(rolloutId), rolloutPlanKey(rolloutId)] : []),
+    ]);
     if (withRollout && !record) throw new ControlPlaneError('ROLLOUT_NOT_FOUND', `no rollout ${rolloutId}`);
     return {
-      ...(record ? { rollout: fromItem(record) } : {}),
+      ...(record ? { rollout: fromItem(record, plan) } : {}),
       ...(progress ? { progress: RolloutTenantSchema.parse(strip(progress)) } : {}),
       ...(tenant ? { tenant: fromTenantItem(tenant) } : {}),
     };
