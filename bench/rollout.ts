@@ -28,7 +28,7 @@ import { benchConfig, processCpuSeconds, RequestCounter, round3, summarize } fro
  * maxConcurrency BENCH_ROLLOUT_K (default 25).
  *
  * - wall ÷ ideal, ideal = ceil(N/K) × the median single-tenant update measured in the same run
- *   (a rollout of 5 other tenants one at a time: each update's admission → recorded end). Target ≤ 1.2.
+ *   (a rollout of 10 other tenants one at a time: each update's admission → recorded end). Target ≤ 1.2.
  * - control-plane CPU per tenant update (this process: API, engines, tasks; moto is another
  *   process) and the process's peak RSS.
  * - a run with 10% of the updates failing (UpdateStack refused for them), budget 5%: how many
@@ -37,7 +37,7 @@ import { benchConfig, processCpuSeconds, RequestCounter, round3, summarize } fro
 
 const FLEET = Number(process.env.BENCH_FLEET ?? 1000);
 const K = Number(process.env.BENCH_ROLLOUT_K ?? 25);
-const SINGLES = 5;
+const SINGLES = 10;
 
 const refused = new Set<string>();
 const faults = aroundCalls('rolloutBenchFaults', async (call, send) => {
@@ -48,6 +48,32 @@ const faults = aroundCalls('rolloutBenchFaults', async (call, send) => {
       $metadata: { httpStatusCode: 400 },
     });
   return send();
+});
+
+/**
+ * CloudFormation's own update time, modelled (the `rollout-cfn` run): moto finishes an UpdateStack
+ * before answering it, where CloudFormation takes tens of seconds to minutes, and the control plane
+ * waits for it by polling. Here a stack the control plane updated reads UPDATE_IN_PROGRESS for
+ * `stackMs` after its UpdateStack, then as moto has it. 0: not modelled (the `rollout` run).
+ */
+let stackMs = 0;
+const updatedAt = new Map<string, number>();
+const stackTime = aroundCalls('rolloutBenchStackTime', async (call, send) => {
+  if (stackMs === 0 || call.service !== 'CloudFormation') return send();
+  const name = String(call.input.StackName);
+  if (call.operation === 'UpdateStack') {
+    const answer = await send();
+    updatedAt.set(name, Date.now());
+    return answer;
+  }
+  const at = updatedAt.get(name);
+  if (call.operation !== 'DescribeStacks' || at === undefined || Date.now() - at >= stackMs) return send();
+  const answer = await send();
+  const out = answer.output as { Stacks?: { StackStatus?: string }[] };
+  const stacks = out.Stacks?.map((st) =>
+    st.StackStatus === 'UPDATE_COMPLETE' ? { ...st, StackStatus: 'UPDATE_IN_PROGRESS' } : st,
+  );
+  return { ...answer, output: { ...out, ...(stacks ? { Stacks: stacks } : {}) } };
 });
 
 /** Every AWS request the control plane makes, by `service.operation` (docs/performance.md). */
@@ -62,6 +88,7 @@ if (process.env.BENCH_TRACE)
   };
 const instrument = (client: { middlewareStack: unknown }) => {
   faults(client);
+  stackTime(client);
   counter.instrument(client);
 };
 
@@ -268,7 +295,7 @@ const STOP_EVENTS = new Set(['rollout.completed', 'rollout.failed', 'rollout.pau
 async function runRollout(
   cp: ControlPlane,
   request: Partial<RolloutRequest>,
-): Promise<{ rollout: Rollout; ms: number }> {
+): Promise<{ rollout: Rollout; ms: number; startEpoch: number }> {
   // The bench watches the record on a client of its own, so its polls are not counted as the
   // control plane's requests.
   const watcher = createAwsClients({ region: cp.config.region, endpoint: cp.config.awsEndpoint });
@@ -278,6 +305,7 @@ async function runRollout(
     clock: () => new Date(),
   });
   const t0 = performance.now();
+  const startEpoch = Date.now();
   const { rollout } = await cp.workflows.rollouts.service.create(
     {
       targetVersion: 'latest',
@@ -306,7 +334,7 @@ async function runRollout(
     for (let stopped = false; ; ) {
       const r = await store.require(rollout.rolloutId);
       if (['SUCCEEDED', 'FAILED', 'ABORTED', 'PAUSED'].includes(r.status)) {
-        if (r.counts.inflight === 0) return { rollout: r, ms: performance.now() - t0 };
+        if (r.counts.inflight === 0) return { rollout: r, ms: performance.now() - t0, startEpoch };
         stopped = true;
       }
       if (signalled) {
@@ -332,6 +360,14 @@ async function runRollout(
   }
 }
 
+/** How a run models CloudFormation: not at all (moto as it answers), or its update time. */
+export interface RolloutBenchMode {
+  /** Key of the result in bench/results/latest.json. */
+  readonly result: 'rolloutWall' | 'rolloutModelled';
+  /** Seconds each stack update reads in progress after its UpdateStack; 0: moto's own timing. */
+  readonly stackSeconds: number;
+}
+
 export async function benchRollout(
   endpoint: string,
   dataDir: string,
@@ -339,9 +375,18 @@ export async function benchRollout(
   results: Record<string, BenchResult>,
   log: (line: string) => void,
   motoPid?: number,
+  mode: RolloutBenchMode = { result: 'rolloutWall', stackSeconds: 0 },
 ): Promise<void> {
-  log(`\n[rollout] fleet rollout: ${FLEET} pool tenants, maxConcurrency ${K}`);
-  const config = benchConfig(endpoint, dataDir, adminKey, 'bench-ro');
+  stackMs = mode.stackSeconds * 1000;
+  log(
+    `\n[${mode.result}] fleet rollout: ${FLEET} pool tenants, maxConcurrency ${K}${
+      stackMs ? `; each stack update takes ${mode.stackSeconds} s (modelled), polled every second` : ''
+    }`,
+  );
+  const base = benchConfig(endpoint, dataDir, adminKey, stackMs ? 'bench-rm' : 'bench-ro');
+  // Polled as on AWS, where the default is 2 s: every 100 ms over a modelled update would be
+  // dozens of DescribeStacks per update, a load of the bench's making.
+  const config = stackMs ? { ...base, stackPollMs: 1000 } : base;
   const cp = await startControlPlane(config, { progress: () => undefined, instrument });
   try {
     // The single updates run on `standard` tenants, one at a time; the fleet is `basic`.
@@ -368,7 +413,7 @@ export async function benchRollout(
     const cpu0 = process.cpuUsage();
     const moto0 = motoPid ? await processCpuSeconds(motoPid) : undefined;
     const {
-      value: { rollout, ms },
+      value: { rollout, ms, startEpoch },
       ...fleetRequests
     } = await requestsPer(FLEET, () => runRollout(cp, { tiers: ['basic'], maxConcurrency: K }));
     log(
@@ -378,16 +423,32 @@ export async function benchRollout(
     const moto1 = motoPid ? await processCpuSeconds(motoPid) : undefined;
     const motoCpuSeconds = moto0 !== undefined && moto1 !== undefined ? round3(moto1 - moto0) : null;
     const ideal = Math.ceil(main.length / K) * single.median;
-    const spans = (await cp.workflows.rollouts.store.tenants(rollout.rolloutId)).map((p) => [
-      Date.parse(p.startedAt!),
-      Date.parse(p.endedAt!),
-    ]);
-    const underLoad = summarize(spans.map(([a, b]) => b! - a!));
+    const fleetProgress = await cp.workflows.rollouts.store.tenants(rollout.rolloutId);
+    const spans = fleetProgress.map((p) => [Date.parse(p.startedAt!), Date.parse(p.endedAt!)] as const);
+    const underLoad = summarize(spans.map(([a, b]) => b - a));
     const peakInFlight = Math.max(
-      ...spans.map(([a]) => spans.filter(([s0, e0]) => s0! <= a! && a! < e0!).length),
+      ...spans.map(([a]) => spans.filter(([s0, e0]) => s0 <= a && a < e0).length),
     );
+    // Where the wall time beyond ceil(N/K) × the median goes: updates slower than the median (their
+    // mean), slots left empty (the mean number in flight), and the rollout's start and end.
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const firstStart = Math.min(...spans.map(([a]) => a));
+    const lastEnd = Math.max(...spans.map(([, b]) => b));
+    const meanInFlight = spans.reduce((sum, [a, b]) => sum + (b - a), 0) / (lastEnd - firstStart);
+    const slowest = fleetProgress.reduce((x, y) =>
+      Date.parse(y.endedAt!) - Date.parse(y.startedAt!) > Date.parse(x.endedAt!) - Date.parse(x.startedAt!)
+        ? y
+        : x,
+    );
+    const slowOp = slowest.operationId ? await cp.aws.registry.getOperation(slowest.operationId) : undefined;
+    const steps = (slowOp?.steps ?? [])
+      .map(
+        (st) =>
+          `${st.name} ${st.endedAt && st.startedAt ? Date.parse(st.endedAt) - Date.parse(st.startedAt) : '?'} ms`,
+      )
+      .join(', ');
     log(
-      `  under load: each update ${Math.round(underLoad.median)} ms median (${Math.round(underLoad.min)}–${Math.round(underLoad.max)}), at most ${peakInFlight} in flight`,
+      `  under load: each update ${Math.round(underLoad.median)} ms median, ${Math.round(mean(underLoad.samples))} ms mean (${Math.round(underLoad.min)}–${Math.round(underLoad.max)}); alone ${Math.round(mean(single.samples))} ms mean; at most ${peakInFlight} in flight, ${round3(meanInFlight)} on average; first admission ${firstStart - startEpoch} ms after the create, ${Math.round(startEpoch + ms - lastEnd)} ms from the last end to the rollout's; the slowest update's steps: ${steps}`,
     );
     const ratio = ms / ideal;
     const cpuMsPerUpdate = (cpu.user + cpu.system) / 1000 / main.length;
@@ -430,7 +491,8 @@ export async function benchRollout(
       `  with 10% failing, budget ${failing.rollout.budget}: ${failing.rollout.status} after ${failing.rollout.counts.failed} failures, ${failing.rollout.counts.succeeded} updated; updates started after the budget was reached: ${after} (target 0)`,
     );
     refused.clear();
-    results.rolloutWall = {
+    results[mode.result] = {
+      stackSeconds: mode.stackSeconds,
       ratio: round3(ratio),
       target: 1.2,
       met: ratio <= 1.2 && after === 0,
@@ -439,6 +501,9 @@ export async function benchRollout(
       singleUpdateMs: single,
       updateMsUnderLoad: underLoad,
       peakInFlight,
+      meanInFlight: round3(meanInFlight),
+      meanUpdateMsUnderLoad: Math.round(mean(underLoad.samples)),
+      meanSingleUpdateMs: Math.round(mean(single.samples)),
       wallMs: Math.round(ms),
       idealMs: Math.round(ideal),
       plainConcurrentMs: Math.round(plainK),
@@ -461,6 +526,8 @@ export async function benchRollout(
       },
     };
   } finally {
+    stackMs = 0;
+    updatedAt.clear();
     await cp.close();
   }
 }

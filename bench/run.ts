@@ -50,6 +50,8 @@ const N = Number(process.env.BENCH_N ?? 10);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
 const SCALE = Number(process.env.BENCH_SCALE ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** The rollout-cfn run: seconds a stack update takes (CloudFormation's own time, modelled). */
+const STACK_SECONDS = Number(process.env.BENCH_STACK_SECONDS ?? 5);
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
 const results: Record<string, BenchResult> = {};
@@ -64,6 +66,7 @@ const COMMAND = `${[
   'RECONCILE_BENCH_TENANTS',
   'BENCH_FLEET',
   'BENCH_ROLLOUT_K',
+  'BENCH_STACK_SECONDS',
 ]
   .filter((v) => process.env[v])
   .map((v) => `${v}=${process.env[v]}`)
@@ -459,6 +462,14 @@ async function main(): Promise<void> {
         },
       ],
       ['rollout', () => benchRollout(aws.endpoint, dataDir, ADMIN_KEY, results, log, aws.pid)],
+      [
+        'rollout-cfn',
+        () =>
+          benchRollout(aws.endpoint, dataDir, ADMIN_KEY, results, log, aws.pid, {
+            result: 'rolloutModelled',
+            stackSeconds: STACK_SECONDS,
+          }),
+      ],
     ];
     for (const [name, run] of steps) {
       if (!want(name)) continue;

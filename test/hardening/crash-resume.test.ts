@@ -1,17 +1,8 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Operation, Tenant } from '../../core/registry/records.js';
-import { Registry } from '../../core/registry/registry.js';
-import { testClients, uniqueName } from '../support/aws.js';
 import { ONBOARD_STEPS } from '../support/control-plane.js';
-import { type ChildControlPlane, callChild, killChildren, startChildControlPlane } from './support/child.js';
-import {
-  childEnv,
-  HARDENING_ADMIN_KEY,
-  hardeningDataDir,
-  onboardBody,
-  waitForOperation,
-} from './support/control-plane.js';
+import { onboardBody, waitForOperation } from './support/control-plane.js';
+import { crashSetup } from './support/crash.js';
 import { apiKeysWithPrefix, footprint, poolGroups, poolUsers, tenantStacks } from './support/moto.js';
 
 /**
@@ -37,24 +28,9 @@ const OFFBOARD_STEPS = [
   'Finish',
 ];
 
-const verify = testClients();
-const dataDir = hardeningDataDir();
-const registryTable = uniqueName('crash');
-const prefix = uniqueName('c');
-const registry = new Registry({ documents: verify.documents, tableName: registryTable });
-const env = childEnv(dataDir, registryTable, prefix);
-
-let child: ChildControlPlane | undefined;
+const crash = crashSetup('crash');
+const { verify, registry, prefix, api } = crash;
 let userPoolId = '';
-
-afterAll(async () => {
-  await killChildren();
-  verify.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-const api = (method: string, path: string, body?: unknown) =>
-  callChild(child!, HARDENING_ADMIN_KEY, method, path, body);
 
 async function startOperation(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<string> {
   const answer = await api(method, path, body);
@@ -64,7 +40,7 @@ async function startOperation(method: 'POST' | 'DELETE', path: string, body?: un
 
 async function restart(): Promise<void> {
   const t0 = Date.now();
-  child = await startChildControlPlane(env);
+  const child = await crash.start();
   console.info(`crash-resume: child control plane ${child.pid} listening after ${Date.now() - t0} ms`);
 }
 
@@ -141,8 +117,7 @@ async function killAtSteps(aimed: Aimed[]) {
     if (there || Date.now() > deadline) break;
   }
   const all = await Promise.all(launched);
-  expect(await child!.stop('SIGKILL')).toBeNull();
-  child = undefined;
+  expect(await crash.stop('SIGKILL')).toBeNull();
   const points: string[] = [];
   for (const op of all) {
     const record = await registry.requireOperation(op.operationId);
@@ -262,7 +237,6 @@ describe('SIGKILL at each workflow step, then restart', () => {
   });
 
   it('the restarted control plane still shuts down cleanly on SIGTERM', async () => {
-    expect(await child!.stop('SIGTERM')).toBe(0);
-    child = undefined;
+    expect(await crash.stop('SIGTERM')).toBe(0);
   });
 });

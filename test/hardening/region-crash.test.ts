@@ -1,20 +1,11 @@
-import { rmSync } from 'node:fs';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readGate } from '../../core/registry/leases.js';
 import type { Operation } from '../../core/registry/records.js';
-import { Registry } from '../../core/registry/registry.js';
 import { platformStackName } from '../../templates/index.js';
 import { platformGateName } from '../../workflows/platforms.js';
-import { testClients, uniqueName } from '../support/aws.js';
-import { type ChildControlPlane, callChild, killChildren, startChildControlPlane } from './support/child.js';
-import {
-  childEnv,
-  HARDENING_ADMIN_KEY,
-  hardeningDataDir,
-  onboardBody,
-  waitForOperation,
-} from './support/control-plane.js';
+import { onboardBody, waitForOperation } from './support/control-plane.js';
+import { crashSetup } from './support/crash.js';
 
 /**
  * A control plane SIGKILLed while it deploys a new region's platform (the first onboarding into
@@ -24,25 +15,10 @@ import {
  */
 
 const EU = 'eu-west-1';
-const verify = testClients();
+const crash = crashSetup('region-crash', { ALLOWED_REGIONS: `us-east-1,${EU}` });
+const { verify, registry, registryTable, prefix, api } = crash;
 const eu = verify.forRegion(EU);
-const dataDir = hardeningDataDir();
-const registryTable = uniqueName('region-crash');
-const prefix = uniqueName('r');
-const registry = new Registry({ documents: verify.documents, tableName: registryTable });
-const env = { ...childEnv(dataDir, registryTable, prefix), ALLOWED_REGIONS: `us-east-1,${EU}` };
 const gate = platformGateName(EU);
-
-let child: ChildControlPlane | undefined;
-
-afterAll(async () => {
-  await killChildren();
-  verify.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-const api = (method: string, path: string, body?: unknown) =>
-  callChild(child!, HARDENING_ADMIN_KEY, method, path, body);
 
 const leaseHolders = async (): Promise<string[]> =>
   (await readGate(verify.documents, registryTable, gate))
@@ -62,7 +38,7 @@ async function platformStatus(): Promise<string | undefined> {
 
 describe('SIGKILL while a new region’s platform is being deployed', () => {
   it('the resumed onboarding takes its lease back and the tenant ends ACTIVE in eu-west-1', async () => {
-    child = await startChildControlPlane(env);
+    const child = await crash.start();
     const answer = await api('POST', '/v1/tenants', { ...onboardBody('crash-eu'), region: EU });
     expect(answer.status, JSON.stringify(answer.json)).toBe(202);
     const operationId = (answer.json.operation as Operation).operationId;
@@ -75,7 +51,7 @@ describe('SIGKILL while a new region’s platform is being deployed', () => {
       await new Promise((r) => setTimeout(r, 5));
       held = await leaseHolders();
     }
-    await child.stop('SIGKILL');
+    await crash.stop('SIGKILL');
     expect(held).toEqual([`${operationId}/platform`]);
     const op = await registry.requireOperation(operationId);
     console.info(
@@ -84,7 +60,7 @@ describe('SIGKILL while a new region’s platform is being deployed', () => {
     // The dead process's lease is still there, owned by the open operation: nothing released it.
     expect(op.status).not.toBe('SUCCEEDED');
 
-    child = await startChildControlPlane(env);
+    await crash.start();
     const done = await waitForOperation((id) => registry.requireOperation(id), operationId, 90_000, 100);
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
     const tenant = await registry.requireTenant('crash-eu');
@@ -105,6 +81,6 @@ describe('SIGKILL while a new region’s platform is being deployed', () => {
     );
     expect(after.status, JSON.stringify(after.error)).toBe('SUCCEEDED');
     expect(await leaseHolders()).toEqual([]);
-    await child.stop('SIGTERM');
+    await crash.stop('SIGTERM');
   });
 });

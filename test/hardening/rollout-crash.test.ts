@@ -1,20 +1,11 @@
-import { rmSync } from 'node:fs';
 import { DescribeStackEventsCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Operation } from '../../core/registry/records.js';
-import { Registry } from '../../core/registry/registry.js';
 import { RolloutStore } from '../../core/rollouts/store.js';
 import { TemplateVersionStore } from '../../core/rollouts/template-versions.js';
 import { templateVersionId } from '../../templates/index.js';
-import { testClients, uniqueName } from '../support/aws.js';
-import { type ChildControlPlane, callChild, killChildren, startChildControlPlane } from './support/child.js';
-import {
-  childEnv,
-  HARDENING_ADMIN_KEY,
-  hardeningDataDir,
-  onboardBody,
-  waitForOperation,
-} from './support/control-plane.js';
+import { onboardBody, waitForOperation } from './support/control-plane.js';
+import { crashSetup, until } from './support/crash.js';
 
 /**
  * A rollout survives a SIGKILL: the control plane runs as a child process (as `npm start` runs
@@ -23,39 +14,15 @@ import {
  * new version, and CloudFormation shows exactly one update of each stack.
  */
 
-const verify = testClients();
-const dataDir = hardeningDataDir();
-const registryTable = uniqueName('rocrash');
-const prefix = uniqueName('r');
-const io = { db: verify.documents, tableName: registryTable, clock: () => new Date() };
-const registry = new Registry({ documents: verify.documents, tableName: registryTable });
+const crash = crashSetup('rocrash');
+const { verify, registry, api } = crash;
+const io = { db: verify.documents, tableName: crash.registryTable, clock: () => new Date() };
 const rollouts = new RolloutStore(io);
 const versions = new TemplateVersionStore(io);
-const env = childEnv(dataDir, registryTable, prefix);
-
-let child: ChildControlPlane | undefined;
-afterAll(async () => {
-  await killChildren();
-  verify.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-const api = (method: string, path: string, body?: unknown) =>
-  callChild(child!, HARDENING_ADMIN_KEY, method, path, body);
-
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('a rollout across a SIGKILL', () => {
   it('converges after a restart with no stack updated twice', async () => {
-    child = await startChildControlPlane(env);
+    await crash.start();
     const ops: string[] = [];
     for (let i = 0; i < 4; i++) {
       const answer = await api('POST', '/v1/tenants', onboardBody(`ro-crash-${i}`));
@@ -85,12 +52,12 @@ describe('a rollout across a SIGKILL', () => {
       (r) => r.counts.succeeded >= 1,
       'no tenant updated',
     );
-    await child.stop('SIGKILL');
+    await crash.stop('SIGKILL');
     const atKill = await rollouts.require(rolloutId);
     console.info(`rollout-crash: killed with ${JSON.stringify(atKill.counts)}`);
     expect(atKill.status).toBe('RUNNING');
 
-    child = await startChildControlPlane(env);
+    await crash.start();
     const done = await until(
       () => rollouts.require(rolloutId),
       (r) => r.status !== 'RUNNING',
