@@ -96,7 +96,7 @@ const ROWS: Record<string, { label: string; target: string; figures(r: BenchResu
   },
   rolloutModelled: {
     label:
-      "6b. the same, with CloudFormation's own update time modelled (each stack update reads UPDATE_IN_PROGRESS for BENCH_STACK_SECONDS, polled every 1 s; moto answers the rest)",
+      "6b. the same, with CloudFormation's own update time modelled (each stack update reads UPDATE_IN_PROGRESS for BENCH_STACK_SECONDS ± 25%, polled from 1 s with the one backoff; moto answers the rest)",
     target: '≤ 1.2, 0 updates after the budget',
     figures: (r) => `${r.stackSeconds} s per stack update; ${rolloutFigures(r)}`,
   },

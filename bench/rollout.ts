@@ -53,21 +53,32 @@ const faults = aroundCalls('rolloutBenchFaults', async (call, send) => {
 /**
  * CloudFormation's own update time, modelled (the `rollout-cfn` run): moto finishes an UpdateStack
  * before answering it, where CloudFormation takes tens of seconds to minutes, and the control plane
- * waits for it by polling. Here a stack the control plane updated reads UPDATE_IN_PROGRESS for
- * `stackMs` after its UpdateStack, then as moto has it. 0: not modelled (the `rollout` run).
+ * waits for it by polling. Here a stack the control plane updated reads UPDATE_IN_PROGRESS for a
+ * while after its UpdateStack, then as moto has it: `stackMs` ± 25%, drawn per stack and update
+ * (real updates vary; one fixed time would also fall at one point of the poll schedule for every
+ * stack, which measures that point rather than the rollout). 0: not modelled (the `rollout` run).
  */
 let stackMs = 0;
 const updatedAt = new Map<string, number>();
+/** The modelled time of a stack's `n`-th update: stable for a stack and update (FNV-1a of both). */
+function modelledMs(stackName: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (const c of `${stackName}#${n}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return stackMs * (0.75 + (0.5 * h) / 0xffffffff);
+}
+const updates = new Map<string, number>();
 const stackTime = aroundCalls('rolloutBenchStackTime', async (call, send) => {
   if (stackMs === 0 || call.service !== 'CloudFormation') return send();
   const name = String(call.input.StackName);
   if (call.operation === 'UpdateStack') {
     const answer = await send();
-    updatedAt.set(name, Date.now());
+    const n = (updates.get(name) ?? 0) + 1;
+    updates.set(name, n);
+    updatedAt.set(name, Date.now() + modelledMs(name, n));
     return answer;
   }
-  const at = updatedAt.get(name);
-  if (call.operation !== 'DescribeStacks' || at === undefined || Date.now() - at >= stackMs) return send();
+  const until = updatedAt.get(name);
+  if (call.operation !== 'DescribeStacks' || until === undefined || Date.now() >= until) return send();
   const answer = await send();
   const out = answer.output as { Stacks?: { StackStatus?: string }[] };
   const stacks = out.Stacks?.map((st) =>
@@ -84,7 +95,9 @@ if (process.env.BENCH_TRACE)
   counter.onRequest = (name, input) => {
     if (!tracing) return;
     const key = input.Key ?? input.KeyConditionExpression ?? input.StackName ?? input.UpdateExpression ?? '';
-    console.log(`    ${name.padEnd(36)} ${JSON.stringify(key).slice(0, 110)}`);
+    console.log(
+      `    ${new Date().toISOString().slice(14, 23)} ${name.padEnd(36)} ${JSON.stringify(key).slice(0, 110)}`,
+    );
   };
 const instrument = (client: { middlewareStack: unknown }) => {
   faults(client);
@@ -380,7 +393,7 @@ export async function benchRollout(
   stackMs = mode.stackSeconds * 1000;
   log(
     `\n[${mode.result}] fleet rollout: ${FLEET} pool tenants, maxConcurrency ${K}${
-      stackMs ? `; each stack update takes ${mode.stackSeconds} s (modelled), polled every second` : ''
+      stackMs ? `; each stack update takes ${mode.stackSeconds} s ± 25% (modelled)` : ''
     }`,
   );
   const base = benchConfig(endpoint, dataDir, adminKey, stackMs ? 'bench-rm' : 'bench-ro');
@@ -528,6 +541,7 @@ export async function benchRollout(
   } finally {
     stackMs = 0;
     updatedAt.clear();
+    updates.clear();
     await cp.close();
   }
 }

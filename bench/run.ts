@@ -41,7 +41,7 @@ import {
 } from './support.js';
 
 /**
- * `npm run bench`: five comparisons, each side measured in this one process against the same
+ * `npm run bench`: its comparisons, each side measured in this one process against the same
  * local AWS, alternating sides round by round. Prints ratios and writes bench/results/latest.json
  * and the figures section of docs/performance.md. Sizes: BENCH_N, BENCH_BURST, BENCH_SCALE.
  */
