@@ -203,11 +203,14 @@ describe('reserved Lambda concurrency', () => {
         { tier: 'own-account', state: 'ACTIVE', region: 'us-east-1' },
         { tier: 'premium', state: 'ACTIVE', region: 'us-east-1' },
         { tier: 'gone-from-catalog', state: 'ACTIVE', region: 'us-east-1' },
+        // A compensated onboarding (no stack left) holds nothing; a failed update still does.
+        { tier: 'big-workers', state: 'FAILED', region: 'us-east-1', stacks: [] },
+        { tier: 'workers', state: 'FAILED', region: 'us-east-1', stacks: [{ role: 'current' }] },
       ],
       'us-east-1',
       tierOf,
     );
-    expect(held).toBe(300 + 300 + 500);
+    expect(held).toBe(300 + 300 + 500 + 300);
   });
 
   it('each onboarding of a reserving tier takes its reservedConcurrency; dedicated-account tenants take none of ours', () => {

@@ -83,7 +83,7 @@ export const QUOTAS: Readonly<Record<QuotaName, QuotaSpec>> = {
     limitFrom: { kind: 'lambda-account-settings' },
     demand: (t) => (inOurAccount(t) ? reservedConcurrencyOf(t) : 0),
     demandNote:
-      "a tier's noisyNeighbour.reservedConcurrency, per tenant: reservations add up across tenants (usage: the registry's tenants of such tiers, not OFFBOARDED, or what AWS reports reserved, whichever is more); a dedicated-account tenant reserves in its own account",
+      "a tier's noisyNeighbour.reservedConcurrency, per tenant: reservations add up across tenants (usage: the registry's tenants of such tiers, not OFFBOARDED nor FAILED with no stack left, or what AWS reports reserved, whichever is more); a dedicated-account tenant reserves in its own account",
   },
 };
 
@@ -96,11 +96,13 @@ export interface TenantShape {
   readonly tier: string;
   readonly state: string;
   readonly region: string;
+  /** Its stacks as recorded: a FAILED tenant with none (a compensated onboarding) holds nothing. */
+  readonly stacks?: readonly unknown[];
 }
 
 /**
  * The Lambda concurrency the tenants of one region hold reserved in the control plane's own
- * account: each tenant not OFFBOARDED whose tier reserves some and does not run in an account of
+ * account: each tenant not OFFBOARDED (nor FAILED with no stack left) whose tier reserves some and does not run in an account of
  * its own. A tier the catalog no longer has reserves nothing it could know of.
  */
 export function reservedConcurrencyHeld(
@@ -111,6 +113,9 @@ export function reservedConcurrencyHeld(
   let held = 0;
   for (const t of tenants) {
     if (t.state === 'OFFBOARDED' || t.region !== region) continue;
+    // A failed onboarding rolled back deleted its stacks (and the function reserving); a tenant
+    // FAILED otherwise (an update, an offboarding) still has its stacks recorded and counts.
+    if (t.state === 'FAILED' && t.stacks?.length === 0) continue;
     const tier = tierOf(t.tier);
     if (tier) held += QUOTAS['lambda.reserved-concurrency'].demand(tier);
   }
