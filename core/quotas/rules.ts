@@ -102,8 +102,9 @@ export interface TenantShape {
 
 /**
  * The Lambda concurrency the tenants of one region hold reserved in the control plane's own
- * account: each tenant not OFFBOARDED (nor FAILED with no stack left) whose tier reserves some and does not run in an account of
- * its own. A tier the catalog no longer has reserves nothing it could know of.
+ * account: each tenant not OFFBOARDED (nor FAILED with no stack left) whose tier reserves some
+ * and does not run in an account of its own. A tier the catalog no longer has reserves nothing it
+ * could know of.
  */
 export function reservedConcurrencyHeld(
   tenants: readonly TenantShape[],
