@@ -66,6 +66,18 @@ describe('configuration', () => {
       expect(() => loadConfig({ env: { QUOTA_LIMITS: bad } }), bad).toThrow(/quotaLimits.* \(QUOTA_LIMITS\)/);
   });
 
+  it('reads BUNDLED_TEMPLATE_VERSIONS as version ids by isolation, naming what is wrong', () => {
+    expect(loadConfig({ env: {} }).bundledTemplateVersions).toEqual({});
+    expect(
+      loadConfig({ env: { BUNDLED_TEMPLATE_VERSIONS: 'pool=0123456789ab, silo=ba9876543210' } })
+        .bundledTemplateVersions,
+    ).toEqual({ pool: '0123456789ab', silo: 'ba9876543210' });
+    for (const bad of ['pool=latest', 'platform=0123456789ab', 'pool'])
+      expect(() => loadConfig({ env: { BUNDLED_TEMPLATE_VERSIONS: bad } }), bad).toThrow(
+        /bundledTemplateVersions.*\(BUNDLED_TEMPLATE_VERSIONS\)/,
+      );
+  });
+
   it('rejects unknown keys in the config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'c.json');

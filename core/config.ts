@@ -112,6 +112,34 @@ export const ConfigSchema = z
      * deployment has a platform in and is granted (the CDK app sets it from its allowed regions).
      */
     platformRegions: regionList(),
+    /**
+     * WORKFLOW_ENGINE=stepfunctions: the template versions the task function's bundle carries, by
+     * isolation model (`pool=<id>,bridge=<id>,silo=<id>`; the CDK app sets it). `latest` resolves to
+     * them before the task function's first start has registered them.
+     */
+    bundledTemplateVersions: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? Object.fromEntries(
+                v
+                  .split(',')
+                  .map((pair) => pair.trim())
+                  .filter(Boolean)
+                  .map((pair) => pair.split('=').map((x) => x.trim())),
+              )
+            : v,
+        z.partialRecord(
+          z.enum(['pool', 'bridge', 'silo']),
+          z
+            .string()
+            .regex(
+              /^[0-9a-f]{12}$/,
+              'template version ids (12 hex digits) by isolation: pool=<id>,bridge=<id>,silo=<id>',
+            ),
+        ),
+      )
+      .default({}),
     /** After an API key is rotated, how long its previous secret keeps working (0: not at all). */
     apiKeyRotationOverlapSeconds: z.coerce
       .number()
@@ -207,6 +235,7 @@ export const ENV_VARS: Record<keyof Config, string> = {
   apiKeyRotationOverlapSeconds: 'API_KEY_ROTATION_OVERLAP_SECONDS',
   allowedRegions: 'ALLOWED_REGIONS',
   platformRegions: 'PLATFORM_REGIONS',
+  bundledTemplateVersions: 'BUNDLED_TEMPLATE_VERSIONS',
   logFormat: 'LOG_FORMAT',
 };
 

@@ -430,6 +430,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
       events: rolloutEvents,
       start: (rolloutId) => rolloutEngine.start(rolloutId),
       clock,
+      bundled: config.bundledTemplateVersions,
     }),
     async registerVersions(synth = deps.synth) {
       for (const isolation of ['pool', 'bridge', 'silo'] as const)

@@ -36,6 +36,7 @@ function commonEnvironment(
   settings: InfraSettings,
   registryTable: string,
   otherRegions: readonly string[],
+  templates: PreparedTemplates,
 ): Record<string, string> {
   return {
     CONTROL_PLANE_TARGET: 'aws',
@@ -49,6 +50,13 @@ function commonEnvironment(
     ...(settings.allowedRegions.length > 0 ? { ALLOWED_REGIONS: settings.allowedRegions.join(',') } : {}),
     // The regions with a platform: where the functions are granted to build tenants.
     ...(otherRegions.length > 0 ? { PLATFORM_REGIONS: otherRegions.join(',') } : {}),
+    // The versions the task bundle carries: `latest` before its first start registered them.
+    BUNDLED_TEMPLATE_VERSIONS: (['pool', 'bridge', 'silo'] as const)
+      .flatMap((isolation) => {
+        const t = templates.templates[isolation];
+        return t ? [`${isolation}=${t.versionId}`] : [];
+      })
+      .join(','),
   };
 }
 
@@ -105,7 +113,12 @@ export class ControlPlaneStack extends Stack {
         'Alarm notifications carry alarm names and states only. CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer key for alarm names is cost without protection; the topic policy enforces TLS.',
     });
 
-    const environment = commonEnvironment(settings, this.registry.table.tableName, otherRegions);
+    const environment = commonEnvironment(
+      settings,
+      this.registry.table.tableName,
+      otherRegions,
+      props.templates,
+    );
     this.workflows = new LifecycleWorkflows(this, 'LifecycleWorkflows', {
       settings,
       templates: props.templates,

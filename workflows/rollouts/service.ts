@@ -40,6 +40,12 @@ export interface RolloutServiceDeps {
   /** Starts (or restarts) the rollout's execution. */
   readonly start: (rolloutId: string) => Promise<void> | void;
   readonly clock: () => Date;
+  /**
+   * The versions the task function's bundle carries (BUNDLED_TEMPLATE_VERSIONS): `latest` until
+   * one is registered. They are registered when the task function first starts, which the
+   * rollout's first task does before any update needs a body.
+   */
+  readonly bundled?: Partial<Record<Isolation, string>>;
 }
 
 export interface RolloutView {
@@ -106,7 +112,7 @@ export function createRolloutService(deps: RolloutServiceDeps) {
     const targets: Partial<Record<Isolation, string>> = {};
     for (const isolation of isolations) {
       if (requested === 'latest') {
-        const latest = await versions.latest(isolation);
+        const latest = (await versions.latest(isolation)) ?? deps.bundled?.[isolation];
         if (!latest)
           throw new ControlPlaneError(
             'UNKNOWN_TEMPLATE_VERSION',

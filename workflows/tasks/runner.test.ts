@@ -51,7 +51,7 @@ const NOW = new Date('2026-11-24T12:00:00.000Z');
 
 function setup(
   answer: (input: TaskInput) => Promise<TaskResult>,
-  options: TaskRunnerOptions & { down?: boolean; startedElsewhere?: boolean } = {},
+  options: TaskRunnerOptions & { down?: boolean; startedElsewhere?: boolean; clock?: () => Date } = {},
 ) {
   const { writes, registry } = fakeRegistry(options);
   const calls: TaskInput[] = [];
@@ -60,7 +60,7 @@ function setup(
     return answer(input);
   };
   const handlers = Object.fromEntries(TASK_NAMES.map((n) => [n, handler])) as unknown as TaskHandlers;
-  const deps = { registry, clock: () => NOW } as unknown as TaskDeps;
+  const deps = { registry, clock: options.clock ?? (() => NOW) } as unknown as TaskDeps;
   const run = createTaskRunnerWith(handlers, deps, {}, options);
   return { run, writes, calls };
 }
@@ -251,7 +251,7 @@ describe('the task runner maps every failure to a catalogue code', () => {
 
 describe('a polled step', () => {
   /** Answers pending with the scripted details, then done. */
-  function script(details: (string | undefined)[], options: TaskRunnerOptions = {}) {
+  function script(details: (string | undefined)[], options: Parameters<typeof setup>[1] = {}) {
     let call = 0;
     return setup(async () => {
       const detail = details[call++];
@@ -274,11 +274,24 @@ describe('a polled step', () => {
   });
 
   it('backs off with the one backoff, in whole seconds for the Wait state, and starts over when done', async () => {
-    const { run } = script(Array(7).fill(undefined), { random: () => 0.999999 });
+    // The clock moves by each wait, as the Wait state would: 10 minutes of polls.
+    let now = NOW.getTime();
+    const { run } = script(Array(40).fill(undefined), { random: () => 0.999999, clock: () => new Date(now) });
     const waits: number[] = [];
-    for (let i = 0; i < 7; i++) waits.push(((await run(poll())) as { waitSeconds: number }).waitSeconds);
-    // Ceilings 2, 4, 8 … capped at 20 × the 2 s base (core/backoff.ts).
-    expect(waits).toEqual([2, 4, 8, 16, 32, 40, 40]);
+    for (let i = 0; i < 40; i++) {
+      const { waitSeconds } = (await run(poll())) as { waitSeconds: number };
+      waits.push(waitSeconds);
+      now += waitSeconds * 1000;
+    }
+    // Ceilings 2, 4, 8 … (core/backoff.ts) but never over a quarter of the time waited so far, so
+    // an end is seen at most ~25% late; at most 20 × the 2 s base.
+    expect(waits.slice(0, 8)).toEqual([2, 2, 2, 2, 2, 3, 3, 4]);
+    let waited = 0;
+    for (const w of waits) {
+      expect(w).toBeLessThanOrEqual(Math.max(2, Math.round(waited / 4)));
+      waited += w;
+    }
+    expect(waits.at(-1)).toBe(40);
     expect(await run(poll())).toEqual({ done: true, detail: 'settled' });
     const again = script([undefined], { random: () => 0 });
     expect(await again.run(poll())).toMatchObject({ done: false, waitSeconds: 1 });
@@ -286,16 +299,31 @@ describe('a polled step', () => {
 
   it('locally, sleeps what the backoff adds to the Wait state fixed interval', async () => {
     const slept: number[] = [];
-    const { run } = script(Array(4).fill(undefined), {
+    let now = NOW.getTime();
+    const { run } = script(Array(30).fill(undefined), {
       random: () => 0.999999,
       localBackoff: { baseMs: 100 },
+      clock: () => new Date(now),
       sleep: async (ms) => {
         slept.push(ms);
+        now += ms;
       },
     });
-    for (let i = 0; i < 4; i++) await run(poll());
-    // Waits of 100, 200, 400, 800 ms: the Wait state runs the first 100 of each.
-    expect(slept).toEqual([100, 300, 700]);
+    for (let i = 0; i < 30; i++) {
+      const before = slept.length;
+      await run(poll());
+      // The Wait state's own 100 ms, then what the runner slept on top.
+      now += 100;
+      if (slept.length === before) slept.push(0);
+    }
+    // Nothing on top while the step has been waited on under 4 × 100 ms; then the quarter rule.
+    expect(slept.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    let waited = 0;
+    for (const extra of slept) {
+      expect(100 + extra).toBeLessThanOrEqual(Math.max(100, waited / 4) + 1);
+      waited += 100 + extra;
+    }
+    expect(Math.max(...slept)).toBeGreaterThan(0);
   });
 
   it('lets a handler end its step in its own last write only when this process knows its start', async () => {

@@ -71,7 +71,13 @@ export function createTaskRunnerWith(
   // step is written once more and its backoff starts over, harmlessly.
   const polled = new Map<
     string,
-    { detail?: string | undefined; pending: number; startedAt?: string | undefined }
+    {
+      detail?: string | undefined;
+      pending: number;
+      startedAt?: string | undefined;
+      /** When this process first called the step (ms): how long it has been waited on here. */
+      firstCallMs?: number;
+    }
   >();
 
   /** Tells the live watchers (long polls, event stream) that a step changed; never fails the step. */
@@ -138,7 +144,11 @@ export function createTaskRunnerWith(
         'start',
       );
       // Not written: the step was started by an earlier process, whose start time stays.
-      polled.set(key, { pending: 0, startedAt: wrote ? startedAt : undefined });
+      polled.set(key, {
+        pending: 0,
+        startedAt: wrote ? startedAt : undefined,
+        firstCallMs: Date.parse(startedAt),
+      });
       if (wrote) announce(input, { status: 'RUNNING' });
     }
     // The start this process knows: a quick step's is now, a polled step's its first call's.
@@ -168,10 +178,18 @@ export function createTaskRunnerWith(
         }
         polled.set(key, memo);
         const attempt = memo.pending - 1;
-        const waitSeconds = backoffSeconds({ baseMs: (input.pollSeconds ?? 1) * 1000 }, attempt, random);
+        // The one backoff, its ceiling at most a quarter of how long the step has been waited on
+        // (never under the base, never over 20×): a step is seen done at most ~25% after it
+        // finished, where doubling alone could see a 60 s stack update at 100 s.
+        const elapsedMs = deps.clock().getTime() - (memo.firstCallMs ?? deps.clock().getTime());
+        const policy = (baseMs: number) => ({
+          baseMs,
+          maxMs: Math.min(20 * baseMs, Math.max(baseMs, elapsedMs / 4)),
+        });
+        const waitSeconds = backoffSeconds(policy((input.pollSeconds ?? 1) * 1000), attempt, random);
         if (options.localBackoff) {
           const { baseMs } = options.localBackoff;
-          const extra = backoffDelay({ baseMs }, attempt, random) - baseMs;
+          const extra = backoffDelay(policy(baseMs), attempt, random) - baseMs;
           if (extra > 0) await wait(extra);
         }
         return { ...poll, waitSeconds };
