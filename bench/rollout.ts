@@ -396,7 +396,9 @@ export async function benchRollout(
       stackMs ? `; each stack update takes ${mode.stackSeconds} s ± 25% (modelled)` : ''
     }`,
   );
-  const base = benchConfig(endpoint, dataDir, adminKey, stackMs ? 'bench-rm' : 'bench-ro');
+  const prefix = stackMs ? 'bench-rm' : 'bench-ro';
+  // A registry table of its own: the two runs' fleets (same tiers) never meet in a selection.
+  const base = { ...benchConfig(endpoint, dataDir, adminKey, prefix), registryTable: `${prefix}-registry` };
   // Polled as on AWS, where the default is 2 s: every 100 ms over a modelled update would be
   // dozens of DescribeStacks per update, a load of the bench's making.
   const config = stackMs ? { ...base, stackPollMs: 1000 } : base;
