@@ -32,12 +32,16 @@ export interface ControlPlaneStackProps extends StackProps {
 }
 
 /** Settings-derived environment both functions share (see core/config.ts ENV_VARS). */
-function commonEnvironment(
+export function commonEnvironment(
   settings: InfraSettings,
   registryTable: string,
   otherRegions: readonly string[],
-  templates: PreparedTemplates,
+  templates: Pick<PreparedTemplates, 'templates'>,
 ): Record<string, string> {
+  const bundled = (['pool', 'bridge', 'silo'] as const).flatMap((isolation) => {
+    const t = templates.templates[isolation];
+    return t ? [`${isolation}=${t.versionId}`] : [];
+  });
   return {
     CONTROL_PLANE_TARGET: 'aws',
     WORKFLOW_ENGINE: 'stepfunctions',
@@ -51,12 +55,7 @@ function commonEnvironment(
     // The regions with a platform: where the functions are granted to build tenants.
     ...(otherRegions.length > 0 ? { PLATFORM_REGIONS: otherRegions.join(',') } : {}),
     // The versions the task bundle carries: `latest` before its first start registered them.
-    BUNDLED_TEMPLATE_VERSIONS: (['pool', 'bridge', 'silo'] as const)
-      .flatMap((isolation) => {
-        const t = templates.templates[isolation];
-        return t ? [`${isolation}=${t.versionId}`] : [];
-      })
-      .join(','),
+    ...(bundled.length > 0 ? { BUNDLED_TEMPLATE_VERSIONS: bundled.join(',') } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { registryTableDefinition } from '../../core/registry/table.js';
 import {
   type CfnTemplate,
   PLATFORM_OUTPUTS,
+  type SynthesizedTemplate,
   tenantUserPoolDefinition,
   usagePlanDefinition,
 } from '../../templates/index.js';
@@ -31,7 +32,7 @@ import {
   SECRET_ARN_VARIABLES,
   TASK_TEMPLATE_CACHE_DIR,
 } from './contract.js';
-import { OPERATOR_GROUPS } from './control-plane-stack.js';
+import { commonEnvironment, OPERATOR_GROUPS } from './control-plane-stack.js';
 import { STUB_CODE } from './functions.js';
 import { buildInfra, type ControlPlaneInfra, synthesizeInfra } from './infra.js';
 import {
@@ -297,6 +298,20 @@ describe('functions', () => {
       WORKFLOW_ENGINE: 'stepfunctions',
       CONTROL_PLANE_TARGET: 'aws',
     });
+  });
+
+  it("both functions carry the task bundle's template versions, as the config reads them", () => {
+    const t = (versionId: string) => ({ versionId, body: '{}' }) as SynthesizedTemplate;
+    const env = commonEnvironment(settingsFromValues({ prefix: PREFIX }), 'registry', [], {
+      templates: { platform: t('000000000000'), pool: t('0123456789ab'), silo: t('ba9876543210') },
+    });
+    expect(env.BUNDLED_TEMPLATE_VERSIONS).toBe('pool=0123456789ab,silo=ba9876543210');
+    expect(loadConfig({ env }).bundledTemplateVersions).toEqual({
+      pool: '0123456789ab',
+      silo: 'ba9876543210',
+    });
+    // A synth with no tenant templates (as this file's) sets none.
+    expect(fnEnv(cpJson, apiFunctionId()).BUNDLED_TEMPLATE_VERSIONS).toBeUndefined();
   });
 
   it('the API starts workflows on the deployed state machines: prefix + operation type = state machine ARN', () => {
