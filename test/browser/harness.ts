@@ -117,9 +117,23 @@ export async function startConsoleHarness(options: {
     },
     async signIn(key) {
       await page.goto(`${server.url}/console`);
-      // Keyboard only: the field has focus, Enter submits.
+      // Keyboard only: the field has focus, Enter submits. Typed once it holds the focus: on a
+      // loaded machine the page shows the field before its script has focused it, and keys
+      // typed then go nowhere.
       const field = page.getByLabel('API key or JWT');
       await field.waitFor();
+      await field.evaluate(
+        (e) =>
+          new Promise<void>((resolve, reject) => {
+            const deadline = Date.now() + 10_000;
+            const check = () => {
+              if (document.activeElement === e) resolve();
+              else if (Date.now() > deadline) reject(new Error('the key field never took the focus'));
+              else setTimeout(check, 20);
+            };
+            check();
+          }),
+      );
       await page.keyboard.type(key);
       await page.keyboard.press('Enter');
     },
