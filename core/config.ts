@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ControlPlaneError, issuesToFields } from './errors.js';
 import { QUOTA_NAMES } from './quotas/rules.js';
+import { IsolationSchema } from './rollouts/records.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -16,17 +17,20 @@ const bool = z.union([
  * docs/configuration.md (a test checks every key is there). Sources, lowest precedence first:
  * defaults, the JSON file named by CONTROL_PLANE_CONFIG, environment variables.
  */
+/** A comma-separated string as its trimmed, non-empty entries (any other value as it is). */
+const splitList = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean)
+    : v;
+
 /** A comma-separated list of AWS regions (or an array of them); empty by default. */
 const regionList = () =>
   z
     .preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((r) => r.trim())
-              .filter(Boolean)
-          : v,
+      splitList,
       z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'AWS regions such as us-east-1,eu-west-1')),
     )
     .default([]);
@@ -122,15 +126,11 @@ export const ConfigSchema = z
         (v) =>
           typeof v === 'string'
             ? Object.fromEntries(
-                v
-                  .split(',')
-                  .map((pair) => pair.trim())
-                  .filter(Boolean)
-                  .map((pair) => pair.split('=').map((x) => x.trim())),
+                (splitList(v) as string[]).map((pair) => pair.split('=').map((x) => x.trim())),
               )
             : v,
         z.partialRecord(
-          z.enum(['pool', 'bridge', 'silo']),
+          IsolationSchema,
           z
             .string()
             .regex(

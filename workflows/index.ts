@@ -11,6 +11,7 @@ import { FindingsStore } from '../core/reconcile/store.js';
 import { OperationClaims } from '../core/registry/claims.js';
 import type { RegistryReader } from '../core/registry/queries.js';
 import type { Operation } from '../core/registry/records.js';
+import { ISOLATIONS } from '../core/rollouts/records.js';
 import { RolloutStore } from '../core/rollouts/store.js';
 import { TemplateVersionStore } from '../core/rollouts/template-versions.js';
 import type { AwsRuntime } from '../core/runtime.js';
@@ -433,7 +434,7 @@ export function createWorkflows(options: WorkflowsOptions): Workflows {
       bundled: config.bundledTemplateVersions,
     }),
     async registerVersions(synth = deps.synth) {
-      for (const isolation of ['pool', 'bridge', 'silo'] as const)
+      for (const isolation of ISOLATIONS)
         await templateVersions.register(
           isolation,
           await synth.resolve(isolation, target),

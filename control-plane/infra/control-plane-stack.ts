@@ -5,6 +5,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { ISOLATIONS } from '../../core/rollouts/records.js';
 import { TierCatalog } from '../../tiers/catalog.js';
 import { Api } from './constructs/api.js';
 import { LifecycleWorkflows } from './constructs/lifecycle-workflows.js';
@@ -38,7 +39,7 @@ export function commonEnvironment(
   otherRegions: readonly string[],
   templates: Pick<PreparedTemplates, 'templates'>,
 ): Record<string, string> {
-  const bundled = (['pool', 'bridge', 'silo'] as const).flatMap((isolation) => {
+  const bundled = ISOLATIONS.flatMap((isolation) => {
     const t = templates.templates[isolation];
     return t ? [`${isolation}=${t.versionId}`] : [];
   });

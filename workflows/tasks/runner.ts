@@ -76,7 +76,7 @@ export function createTaskRunnerWith(
       pending: number;
       startedAt?: string | undefined;
       /** When this process first called the step (ms): how long it has been waited on here. */
-      firstCallMs?: number;
+      firstCallMs: number;
     }
   >();
 
@@ -165,7 +165,7 @@ export function createTaskRunnerWith(
       const result = await handler({ ...input, args: checked.args }, await regional(input), step);
       const poll = result as { done?: boolean; detail?: string } | undefined;
       if (input.poll && poll?.done === false) {
-        const memo = polled.get(key) ?? { pending: 0 };
+        const memo = polled.get(key) ?? { pending: 0, firstCallMs: Date.parse(startedAt) };
         memo.pending++;
         if (poll.detail && poll.detail !== memo.detail) {
           await deps.registry.recordStep(
@@ -181,7 +181,7 @@ export function createTaskRunnerWith(
         // The one backoff, its ceiling at most a quarter of how long the step has been waited on
         // (never under the base, never over 20×): a step is seen done at most ~25% after it
         // finished, where doubling alone could see a 60 s stack update at 100 s.
-        const elapsedMs = deps.clock().getTime() - (memo.firstCallMs ?? deps.clock().getTime());
+        const elapsedMs = deps.clock().getTime() - memo.firstCallMs;
         const policy = (baseMs: number) => ({
           baseMs,
           maxMs: Math.min(20 * baseMs, Math.max(baseMs, elapsedMs / 4)),

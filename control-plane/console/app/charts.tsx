@@ -39,16 +39,15 @@ function ChartFrame(props: {
   );
 }
 
+/** What every chart takes: its title, its data, and how a value reads. */
+interface ChartProps {
+  readonly title: string;
+  readonly data: readonly Datum[];
+  readonly format?: (n: number) => string;
+}
+
 /** One horizontal bar per datum, labelled with its name and value (cost per tier). */
-export function BarChart({
-  title,
-  data,
-  format = String,
-}: {
-  title: string;
-  data: readonly Datum[];
-  format?: (n: number) => string;
-}) {
+export function BarChart({ title, data, format = String }: ChartProps) {
   // A narrow drawing scales up on a wide screen and stays legible on a phone (390 px).
   const row = 28;
   const width = 480;
@@ -79,15 +78,7 @@ export function BarChart({
 }
 
 /** One column per period, left to right (a tenant's cost over time); every label when they fit. */
-export function ColumnChart({
-  title,
-  data,
-  format = String,
-}: {
-  title: string;
-  data: readonly Datum[];
-  format?: (n: number) => string;
-}) {
+export function ColumnChart({ title, data, format = String }: ChartProps) {
   const width = 480;
   const height = 200;
   const left = 8;
