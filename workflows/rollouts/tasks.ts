@@ -381,14 +381,16 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
     if (admitted === 'already') return already();
     return runUpdate(deps, input.rolloutId, candidate, answer, tenant);
   }
-  if (tenant.currentOperationId) {
-    // Busy before any admission: recorded without a count, tried again next pass.
-    const marked = await deps.store.markBusy(candidate, {
+  /** Busy before any admission: recorded without a count, tried again next pass. */
+  const busy = async (error: NonNullable<RolloutTenant['error']>) =>
+    (await deps.store.markBusy(candidate, error))
+      ? answer(true, 'busy: tried again later', 'busy')
+      : already();
+  if (tenant.currentOperationId)
+    return busy({
       code: 'OPERATION_IN_PROGRESS',
       message: `tenant ${tenantId} has operation ${tenant.currentOperationId} in flight`,
     });
-    return marked ? answer(true, 'busy: tried again later', 'busy') : already();
-  }
   let operationId: string;
   try {
     const op = await deps.startUpdate(
@@ -412,11 +414,7 @@ async function updateTenant(deps: RolloutTaskDeps, input: RolloutTaskInput): Pro
   } catch (e) {
     if (e instanceof AdmissionCancelled) return e.result === 'already' ? already() : refused();
     if (!isBusyError(e)) throw e;
-    const marked = await deps.store.markBusy(candidate, {
-      code: (e as ControlPlaneError).code,
-      message: (e as Error).message,
-    });
-    return marked ? answer(true, 'busy: tried again later', 'busy') : already();
+    return busy({ code: (e as ControlPlaneError).code, message: (e as Error).message });
   }
   return runUpdate(deps, input.rolloutId, { ...candidate, operationId }, answer);
 }
